@@ -1,0 +1,117 @@
+"""Sign-up, sign-in and sign-out over HTTP — for the JSON API, and the cookie hand-off the UI's sign-in ends with."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from chatui.api.deps import CurrentUser, ServicesDep, client_ip
+from chatui.api.schemas import Credentials, PasswordChange, UserPublic
+from chatui.auth import COOKIE_NAME, AuthError
+from chatui.config import Settings
+
+router = APIRouter(tags=["auth"])
+
+
+def set_session_cookie(response: Response, token: str, request: Request, settings: Settings) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=int(settings.session_max_days * 86400),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies or request.url.scheme == "https",
+    )
+
+
+def clear_session_cookie(response: Response, request: Request, settings: Settings) -> None:
+    response.delete_cookie(
+        COOKIE_NAME,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies or request.url.scheme == "https",
+    )
+
+
+def _refusal(exc: AuthError) -> HTTPException:
+    headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else None
+    return HTTPException(exc.status, exc.message, headers=headers)
+
+
+@router.post("/api/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+async def register(body: Credentials, services: ServicesDep) -> UserPublic:
+    """Create an account (the first one becomes the administrator). Does not sign in."""
+    try:
+        user = await services.auth.register(body.username, body.password)
+    except AuthError as exc:
+        raise _refusal(exc) from None
+    return UserPublic(id=user.id, username=user.username)
+
+
+@router.post(
+    "/api/auth/login",
+    response_model=UserPublic,
+    responses={401: {"description": "Wrong username or password"}, 429: {"description": "Too many attempts"}},
+)
+async def login(body: Credentials, request: Request, services: ServicesDep) -> JSONResponse:
+    """Sign in: sets the `chatui_session` cookie (HttpOnly, SameSite=Strict). The token is never in the body."""
+    try:
+        user = await services.auth.authenticate(body.username, body.password, client_ip(request))
+    except AuthError as exc:
+        raise _refusal(exc) from None
+    token = await services.auth.start_session(user)
+    response = JSONResponse(UserPublic(id=user.id, username=user.username).model_dump())
+    set_session_cookie(response, token, request, services.settings)
+    return response
+
+
+@router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(request: Request, services: ServicesDep) -> Response:
+    """Revoke this session on the server and clear the cookie."""
+    await services.auth.sign_out(request.cookies.get(COOKIE_NAME))
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookie(response, request, services.settings)
+    return response
+
+
+@router.get("/api/auth/me", response_model=UserPublic)
+async def me(signed_in: CurrentUser) -> UserPublic:
+    return UserPublic(id=signed_in.user.id, username=signed_in.user.username)
+
+
+@router.post("/api/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChange, signed_in: CurrentUser, request: Request, services: ServicesDep
+) -> Response:
+    """Change the password; every session of the account ends, this one included."""
+    if not await services.auth.hasher.verify(body.current_password, signed_in.user.password_hash):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "The current password is wrong.")
+    try:
+        await services.auth.change_password(signed_in.user.id, body.new_password)
+    except AuthError as exc:
+        raise _refusal(exc) from None
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookie(response, request, services.settings)
+    return response
+
+
+@router.get("/auth/complete", include_in_schema=False)
+async def complete_sign_in(ticket: str, request: Request, services: ServicesDep) -> RedirectResponse:
+    """Where the UI's sign-in lands: swaps the one-time ticket for the session cookie."""
+    token = await services.auth.redeem_ticket(ticket) if len(ticket) <= 100 else None
+    if token is None:
+        return RedirectResponse("/login?expired=1", status_code=status.HTTP_303_SEE_OTHER)
+    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookie(response, token, request, services.settings)
+    return response
+
+
+@router.get("/auth/signed-out", include_in_schema=False)
+async def signed_out(request: Request, services: ServicesDep) -> RedirectResponse:
+    """Where the UI's sign-out lands: the session is already revoked; this clears the cookie."""
+    await services.auth.sign_out(request.cookies.get(COOKIE_NAME))
+    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    clear_session_cookie(response, request, services.settings)
+    return response

@@ -1,0 +1,26 @@
+"""The model picker's list, and a health probe."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from chatui.api.deps import CurrentUser, ServicesDep
+from chatui.api.schemas import Health, ModelPublic, ModelsPublic, ProviderPublic
+
+router = APIRouter(prefix="/api", tags=["models"])
+
+
+@router.get("/models", response_model=ModelsPublic)
+async def list_models(signed_in: CurrentUser, services: ServicesDep, refresh: bool = False) -> ModelsPublic:
+    """Every configured provider's models; one that is down is listed as unavailable (answers within ~2 s)."""
+    models, statuses = await services.models.models(refresh=refresh)
+    return ModelsPublic(
+        default=services.models.default_model,
+        models=[ModelPublic(id=m.id, provider=m.provider, name=m.name, available=m.available) for m in models],
+        providers=[ProviderPublic(provider=s.provider, available=s.available, error=s.error) for s in statuses],
+    )
+
+
+@router.get("/health", response_model=Health)
+async def health() -> Health:
+    return Health(status="ok")

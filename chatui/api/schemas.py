@@ -1,0 +1,100 @@
+"""Request and response bodies of the JSON API (`XCreate` in, `XPublic` out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from chatui.passwords import MAX_PASSWORD_LENGTH
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ModelId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class UserPublic(BaseModel):
+    id: str
+    username: str
+
+
+class UserAdminView(UserPublic):
+    is_admin: bool
+    is_disabled: bool
+    created_at: datetime
+
+
+class AdminUserUpdate(Strict):
+    disabled: bool | None = None
+    password: str | None = Field(None, min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class ConversationCreate(Strict):
+    title: Title | None = None
+    model: ModelId | None = None
+
+
+class ConversationUpdate(Strict):
+    title: Title | None = None
+    model: ModelId | None = None
+
+
+class ConversationPublic(BaseModel):
+    id: str
+    title: str | None
+    model: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessagePublic(BaseModel):
+    id: str
+    role: str
+    content: str
+    status: str
+    model: str | None
+    tokens: int | None
+    prompt_tokens: int | None = None
+    error: str | None = None
+    created_at: datetime
+
+
+class ConversationDetail(ConversationPublic):
+    messages: list[MessagePublic]
+
+
+class ModelPublic(BaseModel):
+    id: str
+    provider: str
+    name: str
+    available: bool
+
+
+class ProviderPublic(BaseModel):
+    provider: str
+    available: bool
+    error: str | None
+
+
+class ModelsPublic(BaseModel):
+    default: str
+    models: list[ModelPublic]
+    providers: list[ProviderPublic]
+
+
+class Health(BaseModel):
+    status: str

@@ -1,0 +1,207 @@
+"""`/ws/{conversation_id}`: send messages and read replies token by token, as the product's spec defines.
+
+Handshake: the session cookie and a conversation of that user, and (for browsers) this server's own Origin; anything
+else is refused with HTTP 403 before the upgrade.
+
+    client → server   {"type": "message", "content": "..."}   start a reply
+                      {"type": "stop"}                          stop the reply streaming in this conversation
+                      {"type": "resume"}                        replay the streaming reply so far, then follow it
+                      {"type": "ping"}                          → {"type": "pong"}
+    server → client   {"type": "token", "token": "...", "message_id": "..."}   one per delta, in order
+                      {"type": "done", "message_id": "...", "tokens": n, "status": "done|cancelled|error|..."}
+                      {"type": "error", "error": "<readable>", "code": "<slug>", ["message_id": "..."]}
+
+A socket follows *every* reply in its conversation, whoever started it (another tab, the UI). If a reply is already
+streaming when the socket connects (or on `resume`), its text so far arrives first as token frames marked
+`"replay": true`, then the live ones: no gap, no duplicate, and `done.tokens` still equals the token frames of the
+reply. Errors are frames; the socket stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from chatui.auth import COOKIE_NAME
+from chatui.engine import SendRefused
+from chatui.generation import Generation
+from chatui.services import Services
+from storage import ConversationGone, MessageStatus
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+MAX_FRAME_CHARS = 200_000
+
+
+def same_origin(origin: str, host: str | None) -> bool:
+    """A browser's Origin header names this server (scheme aside, host and port must match the Host header)."""
+    parts = urlsplit(origin)
+    return bool(host) and parts.scheme in ("http", "https") and parts.netloc.lower() == (host or "").lower()
+
+
+@router.websocket("/ws/{conversation_id}")
+async def conversation_socket(websocket: WebSocket, conversation_id: str) -> None:
+    services: Services = websocket.app.state.services
+    origin = websocket.headers.get("origin")
+    if origin is not None and not same_origin(origin, websocket.headers.get("host")):
+        await websocket.close()  # before accept: the upgrade is answered with HTTP 403
+        return
+    signed_in = await services.auth.resolve(websocket.cookies.get(COOKIE_NAME))
+    if signed_in is None or await services.chats.get_conversation(signed_in.user.id, conversation_id) is None:
+        await websocket.close()
+        return
+    await websocket.accept()
+    session = ConversationSocket(websocket, services, signed_in.user.id, conversation_id)
+    unsubscribe_revoked = services.auth.on_revoked(signed_in, session.close_revoked)
+    try:
+        await session.run()
+    finally:
+        unsubscribe_revoked()
+
+
+class ConversationSocket:
+    """One accepted socket: a reader loop, one writer, and a follower task per reply."""
+
+    def __init__(self, websocket: WebSocket, services: Services, user_id: str, conversation_id: str) -> None:
+        self.websocket = websocket
+        self.services = services
+        self.engine = services.engine
+        self.user_id = user_id
+        self.conversation_id = conversation_id
+        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._followers: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write())
+        unwatch = self.engine.watch(self.conversation_id, lambda g: self._follow(g, replay=False))
+        current = self.engine.current(self.conversation_id)
+        if current is not None:
+            self._follow(current, replay=True)
+        try:
+            while not self._closing:
+                try:
+                    text = await self.websocket.receive_text()
+                except (WebSocketDisconnect, RuntimeError):
+                    break
+                await self._handle(text)
+        finally:
+            unwatch()
+            for task in self._followers.values():
+                task.cancel()
+            self._outbox.put_nowait(None)
+            with contextlib.suppress(Exception):
+                await writer
+
+    def close_revoked(self) -> None:
+        """The session was revoked: close with a policy-violation code."""
+        self._closing = True
+        self._error("signed_out", "Your session has ended; sign in again.")
+        self._outbox.put_nowait(None)
+
+    def _send(self, frame: dict[str, Any]) -> None:
+        self._outbox.put_nowait(frame)
+
+    def _error(self, code: str, error: str, message_id: str | None = None, **extra: Any) -> None:
+        frame: dict[str, Any] = {"type": "error", "error": error, "code": code, **extra}
+        if message_id is not None:
+            frame["message_id"] = message_id
+        self._send(frame)
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                frame = await self._outbox.get()
+                if frame is None:
+                    break
+                await self.websocket.send_text(json.dumps(frame))
+            if self._closing:
+                await self.websocket.close(code=1008)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+
+    async def _handle(self, text: str) -> None:
+        if len(text) > MAX_FRAME_CHARS:
+            self._error("message_too_long", f"Frames are limited to {MAX_FRAME_CHARS:,} characters.")
+            return
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            self._error("invalid_json", "That frame is not valid JSON.")
+            return
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        if kind == "message":
+            await self._message(frame.get("content"))
+        elif kind == "stop":
+            if self.engine.stop(self.conversation_id) is None:
+                self._error("not_streaming", "No reply is being written in this conversation.")
+        elif kind == "resume":
+            current = self.engine.current(self.conversation_id)
+            if current is None:
+                self._error("not_streaming", "No reply is being written in this conversation.")
+            elif current.message_id not in self._followers:
+                self._follow(current, replay=True)
+        elif kind == "ping":
+            self._send({"type": "pong"})
+        else:
+            self._error("unknown_type", 'Frame types are "message", "stop", "resume" and "ping".')
+
+    async def _message(self, content: Any) -> None:
+        if not isinstance(content, str):
+            self._error("invalid_message", '"content" must be a string.')
+            return
+        try:
+            await self.engine.send(self.user_id, self.conversation_id, content)
+        except SendRefused as exc:
+            extra = {"retry_after": exc.retry_after} if exc.retry_after else {}
+            self._error(exc.code, exc.message, **extra)
+        except ConversationGone:
+            self._error("not_found", "This conversation no longer exists.")
+            self._closing = True
+            self._outbox.put_nowait(None)
+
+    def _follow(self, generation: Generation, *, replay: bool) -> None:
+        """Forward one reply's tokens; with `replay`, what was written before now is marked as such."""
+        if generation.message_id in self._followers:
+            return
+        task = asyncio.create_task(self._forward(generation, len(generation.chunks) if replay else 0))
+        self._followers[generation.message_id] = task
+        task.add_done_callback(lambda _: self._followers.pop(generation.message_id, None))
+
+    async def _forward(self, generation: Generation, replayed: int) -> None:
+        message_id = generation.message_id
+        index = 0
+        async for batch in generation.follow():
+            for token in batch:
+                frame: dict[str, Any] = {"type": "token", "token": token, "message_id": message_id}
+                if index < replayed:
+                    frame["replay"] = True
+                self._send(frame)
+                index += 1
+        if generation.status == "deleted":
+            self._error("not_found", "This conversation was deleted.", message_id)
+            self._closing = True
+        elif generation.error:
+            code = "provider_error" if generation.status == MessageStatus.ERROR else generation.status
+            self._error(code, generation.error, message_id, reason=generation.error_code or code)
+        done: dict[str, Any] = {
+            "type": "done",
+            "message_id": message_id,
+            "tokens": len(generation.chunks),
+            "status": generation.status,
+        }
+        if generation.usage is not None:
+            done["usage"] = {
+                "prompt_tokens": generation.usage.prompt_tokens,
+                "completion_tokens": generation.usage.completion_tokens,
+            }
+        self._send(done)
+        if self._closing:
+            self._outbox.put_nowait(None)

@@ -1,0 +1,225 @@
+"""Accounts, sign-in and server-side sessions — one design for the pages, the JSON API and `/ws`.
+
+The browser holds one cookie, `chatui_session`: a random token (HttpOnly, SameSite=Strict, Path=/). The database
+keeps only an HMAC of it under the app's secret, so neither a copy of the database nor a new secret yields a usable
+cookie. Every request, page load and socket handshake resolves the cookie against the sessions table, so a revoked
+or expired session stops working everywhere at once.
+
+The UI signs in over NiceGUI's own socket, which cannot set cookies. It therefore gets a one-time ticket (valid for
+a minute) and navigates to `/auth/complete?ticket=...`, an ordinary HTTP response that sets the cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chatui.passwords import PasswordHasher, PasswordRejected
+from chatui.ratelimit import Throttle
+from storage import AccountRepository, SignedIn, User, UsernameTaken
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+COOKIE_NAME = "chatui_session"
+TICKET_SECONDS = 60
+TOUCH_INTERVAL = timedelta(minutes=1)
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+
+
+class AuthError(Exception):
+    """Registration or sign-in refused; the message can be shown as is."""
+
+    status = 400
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class InvalidCredentials(AuthError):
+    status = 401
+
+
+class TooManyAttempts(AuthError):
+    status = 429
+
+
+class InvalidRegistration(AuthError):
+    status = 422
+
+
+class NameTaken(AuthError):
+    status = 409
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    idle: timedelta = timedelta(days=7)
+    absolute: timedelta = timedelta(days=30)
+
+
+RevocationListener = Callable[[], None]
+
+
+class AuthService:
+    def __init__(
+        self,
+        accounts: AccountRepository,
+        secret: bytes,
+        hasher: PasswordHasher,
+        ip_throttle: Throttle,
+        name_throttle: Throttle,
+        policy: SessionPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.accounts = accounts
+        self.hasher = hasher
+        self.policy = policy or SessionPolicy()
+        self.clock = clock
+        self._secret = secret
+        self._ip_throttle = ip_throttle
+        self._name_throttle = name_throttle
+        self._listeners: dict[str, tuple[str, set[RevocationListener]]] = {}
+        self.on_user_revoked: list[Callable[[str], None]] = []
+
+    def token_hash(self, token: str) -> str:
+        return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
+
+    # -- accounts -----------------------------------------------------------------------------------------------
+
+    async def register(self, username: str, password: str) -> User:
+        username = username.strip()
+        if not USERNAME_PATTERN.match(username):
+            raise InvalidRegistration("The username must be 3 to 32 letters, digits, '.', '_' or '-'.")
+        try:
+            password_hash = await self.hasher.hash(password)
+        except PasswordRejected as exc:
+            raise InvalidRegistration(str(exc)) from exc
+        try:
+            return await self.accounts.create_user(username, password_hash)
+        except UsernameTaken:
+            raise NameTaken("That username is taken.") from None
+
+    async def authenticate(self, username: str, password: str, ip: str) -> User:
+        """Check a sign-in; failures count against both the address and the name, and read the same either way."""
+        name_key = username.strip().lower()[:64]
+        wait = max(await self._ip_throttle.blocked(ip), await self._name_throttle.blocked(name_key))
+        if wait:
+            raise TooManyAttempts(f"Too many sign-in attempts; try again in {wait:g} s.", retry_after=wait)
+        user = await self.accounts.user_by_name(username.strip()) if len(username) <= 64 else None
+        if not await self.hasher.verify(password, user.password_hash if user else None) or user is None:
+            await self._ip_throttle.hit(ip)
+            await self._name_throttle.hit(name_key)
+            raise InvalidCredentials("Wrong username or password.")
+        if user.is_disabled:
+            raise InvalidCredentials("This account is disabled; ask an administrator.")
+        return user
+
+    async def change_password(self, user_id: str, new_password: str) -> None:
+        """Set a new password and end every session of the account (the caller signs in again)."""
+        try:
+            password_hash = await self.hasher.hash(new_password)
+        except PasswordRejected as exc:
+            raise InvalidRegistration(str(exc)) from exc
+        await self.accounts.set_password_hash(user_id, password_hash)
+        await self.revoke_user(user_id)
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> bool:
+        changed = await self.accounts.set_disabled(user_id, disabled)
+        if changed and disabled:
+            await self.revoke_user(user_id)
+        return changed
+
+    # -- sessions -----------------------------------------------------------------------------------------------
+
+    async def start_session(self, user: User) -> str:
+        """A new session for the JSON API; returns the cookie token (a fresh one at every sign-in)."""
+        token = secrets.token_urlsafe(32)
+        await self.accounts.create_session(
+            user.id, token_hash=self.token_hash(token), expires_at=self.clock() + self.policy.absolute
+        )
+        return token
+
+    async def issue_ticket(self, user: User) -> str:
+        """A pending session for the UI, redeemable once within a minute at `/auth/complete`."""
+        ticket = secrets.token_urlsafe(32)
+        now = self.clock()
+        await self.accounts.create_session(
+            user.id,
+            ticket_hash=self.token_hash(ticket),
+            ticket_expires_at=now + timedelta(seconds=TICKET_SECONDS),
+            expires_at=now + self.policy.absolute,
+        )
+        return ticket
+
+    async def redeem_ticket(self, ticket: str) -> str | None:
+        """The session token for a valid, unused ticket; None otherwise."""
+        token = secrets.token_urlsafe(32)
+        session = await self.accounts.redeem_ticket(self.token_hash(ticket), self.token_hash(token), self.clock())
+        return token if session is not None else None
+
+    async def resolve(self, token: str | None) -> SignedIn | None:
+        """The live session behind a cookie token: not revoked, not idle too long, not past its lifetime."""
+        if not token or len(token) > 200:
+            return None
+        found = await self.accounts.signed_in(self.token_hash(token))
+        if found is None:
+            return None
+        session, user = found.session, found.user
+        now = self.clock()
+        if (
+            session.revoked_at is not None
+            or user.is_disabled
+            or now >= session.expires_at
+            or now - session.last_seen_at >= self.policy.idle
+        ):
+            return None
+        if now - session.last_seen_at >= TOUCH_INTERVAL:
+            await self.accounts.touch_session(session.id, now)
+        return found
+
+    async def sign_out(self, token: str | None) -> None:
+        found = await self.accounts.signed_in(self.token_hash(token)) if token else None
+        if found is not None:
+            await self.accounts.revoke_session(found.session.id)
+            self._notify_session(found.session.id)
+
+    async def revoke_user(self, user_id: str) -> None:
+        """End every session of an account now: pages go to sign-in, sockets close, replies stop."""
+        await self.accounts.revoke_user_sessions(user_id)
+        for session_id, (owner, _) in list(self._listeners.items()):
+            if owner == user_id:
+                self._notify_session(session_id)
+        for callback in self.on_user_revoked:
+            callback(user_id)
+
+    def on_revoked(self, signed_in: SignedIn, listener: RevocationListener) -> Callable[[], None]:
+        """Call `listener` once when this session is revoked; returns the unsubscribe."""
+        session_id = signed_in.session.id
+        entry = self._listeners.setdefault(session_id, (signed_in.user.id, set()))
+        entry[1].add(listener)
+
+        def unsubscribe() -> None:
+            current = self._listeners.get(session_id)
+            if current is not None:
+                current[1].discard(listener)
+                if not current[1]:
+                    del self._listeners[session_id]
+
+        return unsubscribe
+
+    def _notify_session(self, session_id: str) -> None:
+        entry = self._listeners.pop(session_id, None)
+        for listener in entry[1] if entry else ():
+            try:
+                listener()
+            except Exception:
+                log.exception("a revocation listener failed")

@@ -1,0 +1,101 @@
+"""Settings: command line, environment and `.env`, validated once at start-up.
+
+Every setting has an environment name (shown in the README's table). The names the providers' own tools use
+(`OLLAMA_BASE_URL`, `OPENAI_API_KEY`, `DATABASE_URL`, ...) are read as they are; chatui's own carry `CHATUI_`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Everything chatui can be told; the defaults are those of the product's spec."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias=_env("CHATUI_HOST", "host"))
+    port: int = Field(8001, validation_alias=_env("CHATUI_PORT", "port"))
+    data_dir: Path = Field(Path("data"), validation_alias=_env("CHATUI_DATA_DIR", "data_dir"))
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL", "database_url"))
+    secret: SecretStr | None = Field(None, validation_alias=_env("CHATUI_SECRET", "secret"))
+    open_browser: bool = Field(True, validation_alias=_env("CHATUI_OPEN_BROWSER", "open_browser"))
+    single_user: bool = Field(False, validation_alias=_env("CHATUI_SINGLE_USER", "single_user"))
+    # Set when a TLS-terminating proxy sits in front: the session cookie then carries `Secure`.
+    secure_cookies: bool = Field(False, validation_alias=_env("CHATUI_SECURE_COOKIES", "secure_cookies"))
+
+    default_model: str = Field("ollama:llama3.2:3b", validation_alias=_env("DEFAULT_MODEL", "default_model"))
+    ollama_base_url: str = Field("http://localhost:11434", validation_alias=_env("OLLAMA_BASE_URL", "ollama_base_url"))
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY", "openai_api_key"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL", "openai_base_url"))
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY", "anthropic_api_key"))
+    anthropic_base_url: str | None = Field(None, validation_alias=_env("ANTHROPIC_BASE_URL", "anthropic_base_url"))
+    anthropic_max_tokens: int = Field(4096, ge=1, validation_alias=_env("ANTHROPIC_MAX_TOKENS", "anthropic_max_tokens"))
+
+    provider_connect_timeout: float = Field(5.0, gt=0, validation_alias=_env("CHATUI_CONNECT_TIMEOUT"))
+    provider_read_timeout: float = Field(30.0, gt=0, validation_alias=_env("CHATUI_READ_TIMEOUT", "read_timeout"))
+    provider_retries: int = Field(2, ge=0, le=5, validation_alias=_env("CHATUI_PROVIDER_RETRIES"))
+    model_list_timeout: float = Field(1.5, gt=0, validation_alias=_env("CHATUI_MODEL_LIST_TIMEOUT"))
+
+    max_message_chars: int = Field(32_000, ge=1, validation_alias=_env("CHATUI_MAX_MESSAGE_CHARS"))
+    messages_per_minute: int = Field(30, ge=1, validation_alias=_env("CHATUI_MESSAGES_PER_MINUTE"))
+    login_attempts: int = Field(10, ge=1, validation_alias=_env("CHATUI_LOGIN_ATTEMPTS"))
+    login_window_seconds: int = Field(300, ge=1, validation_alias=_env("CHATUI_LOGIN_WINDOW_SECONDS"))
+    session_idle_days: float = Field(7, gt=0, validation_alias=_env("CHATUI_SESSION_IDLE_DAYS"))
+    session_max_days: float = Field(30, gt=0, validation_alias=_env("CHATUI_SESSION_MAX_DAYS"))
+    bcrypt_rounds: int = Field(12, ge=4, le=16, validation_alias=_env("CHATUI_BCRYPT_ROUNDS"))
+
+    checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=_env("CHATUI_CHECKPOINT_SECONDS"))
+    ui_flush_seconds: float = Field(0.08, gt=0, validation_alias=_env("CHATUI_UI_FLUSH_SECONDS"))
+
+    @field_validator("default_model")
+    @classmethod
+    def _qualify_default_model(cls, value: str) -> str:
+        from providers.registry import qualify_model_id
+
+        return qualify_model_id(value)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL: `DATABASE_URL` (PostgreSQL URLs get the asyncpg driver) or the SQLite file."""
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{self.data_dir / 'database.db'}"
+        url = self.database_url
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                return "postgresql+asyncpg://" + url[len(plain) :]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+        return url
+
+    def is_loopback_host(self) -> bool:
+        """True when the server listens only on this machine (single-user mode requires it)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def signing_secret(self) -> bytes:
+        """`CHATUI_SECRET`, or a strong one generated on first start and kept in the data folder (mode 600)."""
+        if self.secret is not None and self.secret.get_secret_value().strip():
+            value = self.secret.get_secret_value().strip()
+            if len(value) < 16:
+                raise ValueError("CHATUI_SECRET must be at least 16 characters long")
+            return value.encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()

@@ -1,0 +1,281 @@
+"""The generation engine: the one place where providers and storage meet.
+
+It owns every reply from the moment the user's message is saved to the moment the reply's final state is stored.
+Pages and `/ws` sockets only *send* (through `send`) and *follow* (through `Generation.follow`); a reader that goes
+away, or arrives late, changes nothing for the reply.
+
+    send() ─ validate, rate-limit, reserve the conversation
+           ─ save user message + empty `streaming` assistant message (one transaction)
+           ─ start _run() as a task ─ provider deltas → Generation.publish() → followers
+                                     ─ checkpoints: every ~1 s, one transaction for all dirty replies
+                                     ─ end: final text/status/usage written once, then Generation.finish()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chatui.generation import Generation
+from chatui.ratelimit import Throttle
+from providers import ChatMessage, GenerationParams, ProviderError, TextDelta, Usage
+from providers.registry import ModelRegistry, qualify_model_id
+from providers.retry import stream_with_retries
+from storage import ChatRepository, ConversationGone, Message, MessageStatus
+
+log = logging.getLogger(__name__)
+
+TITLE_LENGTH = 50
+
+
+def title_from_message(content: str) -> str:
+    """The first 50 characters of the first message, then "..." when it was longer (whitespace collapsed)."""
+    text = re.sub(r"\s+", " ", content).strip()
+    return text if len(text) <= TITLE_LENGTH else text[:TITLE_LENGTH] + "..."
+
+
+class SendRefused(Exception):
+    """A message was not accepted; nothing was saved. `code` is the `/ws` error slug."""
+
+    def __init__(self, code: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    max_message_chars: int = 32_000
+    checkpoint_seconds: float = 1.0
+    provider_retries: int = 2
+    retry_backoff: float = 0.5
+
+
+Watcher = Callable[[Generation], None]
+
+
+class GenerationEngine:
+    def __init__(
+        self,
+        chats: ChatRepository,
+        models: ModelRegistry,
+        message_throttle: Throttle,
+        options: EngineOptions | None = None,
+    ) -> None:
+        self.chats = chats
+        self.models = models
+        self.options = options or EngineOptions()
+        self._throttle = message_throttle
+        self._active: dict[str, Generation] = {}
+        self._reserved: set[str] = set()
+        self._watchers: dict[str, set[Watcher]] = {}
+        self._checkpointer: asyncio.Task[None] | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------------------------
+
+    async def start(self) -> int:
+        """Mark replies a crash left `streaming` as `interrupted`, then start checkpointing. Returns that count."""
+        interrupted = await self.chats.mark_interrupted()
+        if interrupted:
+            log.warning("%d replies were interrupted by the last shutdown; kept as 'interrupted'", interrupted)
+        self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="chatui-checkpoints")
+        return interrupted
+
+    async def shutdown(self) -> None:
+        """Stop every reply, storing each as `interrupted` with its text."""
+        generations = list(self._active.values())
+        for generation in generations:
+            self._cancel(generation, "shutdown")
+        await asyncio.gather(*(g.task for g in generations if g.task), return_exceptions=True)
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+
+    # -- what pages and sockets call ----------------------------------------------------------------------------
+
+    def current(self, conversation_id: str) -> Generation | None:
+        """The reply streaming in this conversation now, if any."""
+        return self._active.get(conversation_id)
+
+    def watch(self, conversation_id: str, watcher: Watcher) -> Callable[[], None]:
+        """Call `watcher(generation)` whenever a reply starts in this conversation; returns the unsubscribe."""
+        self._watchers.setdefault(conversation_id, set()).add(watcher)
+
+        def unsubscribe() -> None:
+            watchers = self._watchers.get(conversation_id)
+            if watchers is not None:
+                watchers.discard(watcher)
+                if not watchers:
+                    del self._watchers[conversation_id]
+
+        return unsubscribe
+
+    async def send(self, user_id: str, conversation_id: str, content: str, model: str | None = None) -> Generation:
+        """Save the user's message and start the reply. Raises `SendRefused` (nothing saved) or `ConversationGone`."""
+        if not content.strip():
+            raise SendRefused("empty_message", "The message is empty.")
+        if len(content) > self.options.max_message_chars:
+            raise SendRefused(
+                "message_too_long",
+                f"The message is {len(content):,} characters long; the limit is {self.options.max_message_chars:,}.",
+            )
+        if conversation_id in self._active or conversation_id in self._reserved:
+            raise SendRefused("busy", "A reply is still being written in this conversation; wait for it or stop it.")
+        self._reserved.add(conversation_id)
+        try:
+            wait = await self._throttle.hit(user_id)
+            if wait:
+                raise SendRefused("rate_limited", f"Too many messages; try again in {wait:g} s.", retry_after=wait)
+            return await self._start(user_id, conversation_id, content, model)
+        finally:
+            self._reserved.discard(conversation_id)
+
+    async def _start(self, user_id: str, conversation_id: str, content: str, model: str | None) -> Generation:
+        conversation = await self.chats.get_conversation(user_id, conversation_id)
+        if conversation is None:
+            raise ConversationGone(conversation_id)
+        model_id = qualify_model_id(model or conversation.model or self.models.default_model)
+        exchange = await self.chats.start_exchange(
+            user_id, conversation_id, content, model_id, title_from_message(content)
+        )
+        history = await self.chats.messages(conversation_id)
+        generation = Generation(
+            conversation_id=conversation_id,
+            user_id=user_id,
+            message_id=exchange.assistant_message.id,
+            user_message_id=exchange.user_message.id,
+            user_content=content,
+            model=model_id,
+        )
+        self._active[conversation_id] = generation
+        prompt = _prompt(history, exclude=generation.message_id)
+        generation.task = asyncio.create_task(self._run(generation, prompt), name=f"reply-{generation.message_id}")
+        for watcher in list(self._watchers.get(conversation_id, ())):
+            try:
+                watcher(generation)
+            except Exception:
+                log.exception("a watcher of conversation %s failed", conversation_id)
+        return generation
+
+    def stop(self, conversation_id: str) -> Generation | None:
+        """Cancel the reply streaming in this conversation (its text so far is kept as `cancelled`)."""
+        generation = self._active.get(conversation_id)
+        if generation is not None:
+            self._cancel(generation, "stopped")
+        return generation
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> bool:
+        """Cancel any reply in the conversation without writing anything more, then delete it with its messages."""
+        generation = self._active.get(conversation_id)
+        if generation is not None and generation.user_id == user_id:
+            self._cancel(generation, "deleted")
+            if generation.task is not None:
+                await asyncio.gather(generation.task, return_exceptions=True)
+        return await self.chats.delete_conversation(user_id, conversation_id)
+
+    def stop_user(self, user_id: str) -> None:
+        """Stop every reply of a user (used when all their sessions are revoked)."""
+        for generation in list(self._active.values()):
+            if generation.user_id == user_id:
+                self._cancel(generation, "stopped")
+
+    # -- the reply itself ---------------------------------------------------------------------------------------
+
+    def _cancel(self, generation: Generation, reason: str) -> None:
+        if generation.task is not None and not generation.task.done():
+            generation.cancel_reason = generation.cancel_reason or reason
+            generation.task.cancel()
+
+    async def _run(self, generation: Generation, prompt: list[ChatMessage]) -> None:
+        status, error, code = MessageStatus.DONE, None, None
+        try:
+            try:
+                provider, name = self.models.resolve(generation.model)
+            except KeyError:
+                raise ProviderError(
+                    f"the model '{generation.model}' belongs to a provider that is not configured; "
+                    "pick another model or set its API key"
+                ) from None
+            stream = stream_with_retries(
+                provider,
+                prompt,
+                name,
+                GenerationParams(),
+                retries=self.options.provider_retries,
+                backoff=self.options.retry_backoff,
+            )
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    if event.text:
+                        generation.publish(event.text)
+                elif isinstance(event, Usage):
+                    generation.usage = event
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            reason = generation.cancel_reason or "shutdown"
+            status = {"stopped": MessageStatus.CANCELLED, "deleted": "deleted"}.get(reason, MessageStatus.INTERRUPTED)
+            if status == MessageStatus.INTERRUPTED:
+                error = "The server stopped before this reply was complete."
+        except ProviderError as exc:
+            status, error, code = MessageStatus.ERROR, exc.message, exc.code
+        except Exception:
+            log.exception("reply %s failed", generation.message_id)
+            status, error, code = MessageStatus.ERROR, "An unexpected error ended this reply.", "internal_error"
+        await self._finalize(generation, status, error, code)
+
+    async def _finalize(self, generation: Generation, status: str, error: str | None, code: str | None) -> None:
+        try:
+            if status != "deleted":
+                usage = generation.usage or Usage()
+                await self.chats.finish_message(
+                    generation.message_id,
+                    content=generation.text,
+                    status=status,
+                    tokens=generation.token_count,
+                    prompt_tokens=usage.prompt_tokens,
+                    error=error,
+                )
+        except Exception:
+            log.exception("could not store the end of reply %s", generation.message_id)
+        finally:
+            if self._active.get(generation.conversation_id) is generation:
+                del self._active[generation.conversation_id]
+            generation.finish(status, error, code)
+
+    # -- checkpoints --------------------------------------------------------------------------------------------
+
+    async def checkpoint(self) -> int:
+        """Write the text so far of every reply that grew since the last checkpoint, in one transaction."""
+        dirty = {g: len(g.chunks) for g in self._active.values() if len(g.chunks) > g.checkpointed}
+        if not dirty:
+            return 0
+        await self.chats.checkpoint({g.message_id: "".join(g.chunks[:n]) for g, n in dirty.items()})
+        for generation, count in dirty.items():
+            generation.checkpointed = count
+        return len(dirty)
+
+    async def _checkpoint_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.checkpoint_seconds)
+            try:
+                await self.checkpoint()
+            except Exception:
+                log.exception("checkpoint failed; will try again")
+
+
+def _prompt(history: list[Message], *, exclude: str) -> list[ChatMessage]:
+    """What the model sees: every earlier turn that has text (partial replies included), in order."""
+    prompt: list[ChatMessage] = []
+    for message in history:
+        if message.id == exclude or not message.content or message.role not in ("user", "assistant", "system"):
+            continue
+        prompt.append(ChatMessage(message.role, message.content))  # type: ignore[arg-type]
+    return prompt

@@ -1,0 +1,91 @@
+"""A reply being produced: its text so far, and a way for any number of readers to follow it without gaps.
+
+The text is kept as the list of deltas the provider sent. A reader holds an index into that list: it first gets
+everything before the index (the replay), then each new delta, then the end. Everything runs on one event loop, so
+taking the replay and starting to listen happen with no await in between — no delta can slip through or repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from providers import Usage
+from storage import MessageStatus
+
+
+@dataclass(eq=False)
+class Generation:
+    """One assistant reply. Only the engine writes to it; pages and sockets read it through `follow()`."""
+
+    conversation_id: str
+    user_id: str
+    message_id: str
+    user_message_id: str
+    user_content: str
+    model: str
+    chunks: list[str] = field(default_factory=list)
+    status: str = MessageStatus.STREAMING
+    error: str | None = None
+    error_code: str | None = None
+    usage: Usage | None = None
+    checkpointed: int = 0
+    """How many chunks the last checkpoint wrote to the database."""
+    task: asyncio.Task[None] | None = None
+    cancel_reason: str | None = None
+    """Why the engine cancelled the task: `stopped`, `deleted` or `shutdown`."""
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    @property
+    def token_count(self) -> int:
+        """Completion tokens as the provider reported them, else the number of deltas streamed."""
+        if self.usage is not None and self.usage.completion_tokens is not None:
+            return self.usage.completion_tokens
+        return len(self.chunks)
+
+    def publish(self, text: str) -> None:
+        self.chunks.append(text)
+        self._notify()
+
+    def finish(self, status: str, error: str | None = None, error_code: str | None = None) -> None:
+        self.status = status
+        self.error = error
+        self.error_code = error_code
+        self._finished.set()
+        self._notify()
+
+    async def wait(self) -> None:
+        """Until the reply has ended and its final state is stored."""
+        await self._finished.wait()
+
+    def _notify(self) -> None:
+        wake, self._wake = self._wake, asyncio.Event()
+        wake.set()
+
+    async def follow(self, start: int = 0) -> AsyncIterator[list[str]]:
+        """Batches of deltas from index `start` on (0 = replay everything so far), until the reply ends.
+
+        A slow reader gets larger batches rather than losing deltas; a reader that sleeps between batches thereby
+        coalesces updates on its own.
+        """
+        offset = start
+        while True:
+            wake = self._wake
+            if offset < len(self.chunks):
+                batch = self.chunks[offset:]
+                offset += len(batch)
+                yield batch
+                continue
+            if self.finished:
+                return
+            await wake.wait()

@@ -1,0 +1,55 @@
+"""NiceGUI pages. Each checks the session cookie against the sessions table before building anything."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from nicegui import ui
+
+from chatui.auth import COOKIE_NAME
+from chatui.pages.chat import ChatView
+from chatui.pages.login import LoginView
+from chatui.pages.theme import mount_static
+from chatui.services import Services
+from storage import SignedIn
+
+
+def register_pages(services: Services) -> None:
+    mount_static()
+
+    async def signed_in(request: Request) -> SignedIn | None:
+        return await services.auth.resolve(request.cookies.get(COOKIE_NAME))
+
+    def to_login() -> RedirectResponse:
+        return RedirectResponse("/login", status_code=303)
+
+    @ui.page("/login")
+    async def login_page(request: Request) -> Response | None:
+        if await signed_in(request) is not None:
+            return RedirectResponse("/", status_code=303)
+        LoginView(services, request).build()
+        return None
+
+    @ui.page("/")
+    async def new_chat_page(request: Request) -> Response | None:
+        who = await signed_in(request)
+        if who is None:
+            return to_login()
+        await ChatView(services, who, request, None).build()
+        return None
+
+    @ui.page("/chat/{conversation_id}")
+    async def chat_page(request: Request, conversation_id: str) -> Response | None:
+        who = await signed_in(request)
+        if who is None:
+            return to_login()
+        conversation = await services.chats.get_conversation(who.user.id, conversation_id[:64])
+        if conversation is None:
+            ui.context.client.status_code = 404  # someone else's conversation looks exactly like a missing one
+            ui.page_title("Not found · chatui")
+            with ui.column().classes("absolute-center items-center"):
+                ui.label("This conversation does not exist.").classes("text-xl").mark("not-found")
+                ui.link("Back to your chats", "/")
+            return None
+        await ChatView(services, who, request, conversation).build()
+        return None

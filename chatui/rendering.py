@@ -1,0 +1,159 @@
+"""Markdown to safe HTML, block by block, so a streaming reply costs the same per update at any length.
+
+Safety: markdown-it with `html=False` escapes every tag a user or model writes; links keep only http(s), mailto
+and relative targets (so `javascript:` and `data:` are dropped); images are shown as links and never fetched.
+
+Speed: a reply is cut into *blocks* at blank lines outside code fences (and, for pathological blocks, after about
+4,000 characters). A finished block never changes, so it is rendered once and cached; only the growing last block is
+rendered again on each update. The cutting depends only on the text, so a reloaded reply shows exactly the blocks
+that streamed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
+
+MAX_BLOCK_CHARS = 4000
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
+_SAFE_SCHEMES = {"http", "https", "mailto"}
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _validate_link(url: str) -> bool:
+    """Relative links and http(s)/mailto only; browsers ignore control characters and spaces inside a scheme."""
+    scheme = _SCHEME.match(re.sub(r"[\x00-\x20]", "", url))
+    return scheme is None or scheme.group(1).lower() in _SAFE_SCHEMES
+
+
+def _render_image(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """An image becomes a plain link to it: nothing is loaded unless the reader clicks."""
+    token = tokens[idx]
+    src = token.attrGet("src") or ""
+    alt = renderer.renderInlineAsText(token.children or [], options, env) or "image"
+    return (
+        f'<a href="{escapeHtml(str(src))}" rel="noopener noreferrer nofollow" target="_blank">'
+        f"[image: {escapeHtml(alt)}]</a>"
+    )
+
+
+def _render_link_open(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
+    tokens[idx].attrSet("target", "_blank")
+    return str(renderer.renderToken(tokens, idx, options, env))
+
+
+def _make_parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.validateLink = _validate_link  # type: ignore[method-assign]
+    md.add_render_rule("image", _render_image)
+    md.add_render_rule("link_open", _render_link_open)
+    return md
+
+
+_MD = _make_parser()
+
+
+@lru_cache(maxsize=4096)
+def render_block(source: str) -> str:
+    """HTML for one block of Markdown (cached: finished blocks repeat across updates, tabs and reloads)."""
+    return _MD.render(source)
+
+
+def render_uncached(source: str) -> str:
+    """HTML for the growing last block, which would only pollute the cache."""
+    return _MD.render(source)
+
+
+class BlockSplitter:
+    """Cuts Markdown into blocks as text arrives: `feed()` returns the blocks it completed, `tail` is the rest."""
+
+    def __init__(self, max_block_chars: int = MAX_BLOCK_CHARS) -> None:
+        self.max_block_chars = max_block_chars
+        self._lines: list[str] = []
+        self._size = 0
+        self._partial = ""
+        self._fence: str | None = None
+        self._fence_opener = ""
+
+    @property
+    def tail(self) -> str:
+        """The unfinished last block (what `close()` would return), to render after every update."""
+        return "".join(self._lines) + self._partial
+
+    def feed(self, text: str) -> list[str]:
+        done: list[str] = []
+        data = self._partial + text
+        start = 0
+        while True:
+            end = data.find("\n", start)
+            if end < 0:
+                break
+            self._line(data[start : end + 1], done)
+            start = end + 1
+        self._partial = data[start:]
+        return done
+
+    def close(self) -> str | None:
+        """End of text: the last block, or None if nothing is left."""
+        rest = self.tail
+        self._lines, self._size, self._partial = [], 0, ""
+        return rest if rest.strip() else None
+
+    def _emit(self, done: list[str]) -> None:
+        block = "".join(self._lines)
+        self._lines, self._size = [], 0
+        if block.strip():
+            done.append(block)
+
+    def _append(self, line: str) -> None:
+        self._lines.append(line)
+        self._size += len(line)
+
+    def _line(self, line: str, done: list[str]) -> None:
+        if self._fence is None:
+            if not line.strip():
+                self._emit(done)
+                return
+            opened = _FENCE_OPEN.match(line)
+            if opened:
+                self._fence, self._fence_opener = opened.group(1), line
+            self._append(line)
+            if self._fence is None and self._size > self.max_block_chars:
+                self._emit(done)
+            return
+        if _closes_fence(line, self._fence):
+            self._fence = None
+        elif self._size > self.max_block_chars:  # close the fence here and open it again in the next block
+            self._append(self._fence + "\n")
+            self._emit(done)
+            self._append(self._fence_opener)
+        self._append(line)
+
+
+def _closes_fence(line: str, fence: str) -> bool:
+    stripped = line.strip()
+    indent = len(line) - len(line.lstrip(" "))
+    return indent <= 3 and len(stripped) >= len(fence) and set(stripped) == {fence[0]}
+
+
+def split_blocks(text: str) -> list[str]:
+    """The blocks a whole text streams as."""
+    splitter = BlockSplitter()
+    blocks = splitter.feed(text)
+    last = splitter.close()
+    if last is not None:
+        blocks.append(last)
+    return blocks
+
+
+def render_markdown(text: str) -> list[str]:
+    """The HTML of each block of a whole text."""
+    return [render_block(block) for block in split_blocks(text)]

@@ -1,0 +1,84 @@
+"""Builds every long-lived object of the app once, from the settings — nothing below this is global."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from chatui.auth import AuthService, SessionPolicy
+from chatui.config import Settings
+from chatui.engine import EngineOptions, GenerationEngine
+from chatui.passwords import PasswordHasher
+from chatui.ratelimit import Throttle, limit_storage
+from providers.base import Provider
+from providers.ollama import OllamaProvider
+from providers.registry import ModelRegistry
+from storage import AccountRepository, ChatRepository, Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    accounts: AccountRepository
+    chats: ChatRepository
+    auth: AuthService
+    engine: GenerationEngine
+    models: ModelRegistry
+
+    async def start(self) -> None:
+        await self.db.create_schema()
+        await self.engine.start()
+
+    async def stop(self) -> None:
+        await self.engine.shutdown()
+        await self.models.aclose()
+        await self.db.close()
+
+
+def build_providers(settings: Settings) -> dict[str, Provider]:
+    """Ollama always; OpenAI(-compatible) and Anthropic when a key or base URL says they are wanted."""
+    providers: dict[str, Provider] = {
+        "ollama": OllamaProvider(
+            settings.ollama_base_url,
+            connect_timeout=settings.provider_connect_timeout,
+            read_timeout=settings.provider_read_timeout,
+        )
+    }
+    return providers
+
+
+def build_services(settings: Settings) -> Services:
+    from datetime import timedelta
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.sqlalchemy_url)
+    accounts = AccountRepository(db)
+    chats = ChatRepository(db)
+    storage = limit_storage()
+    window = settings.login_window_seconds
+    auth = AuthService(
+        accounts,
+        settings.signing_secret(),
+        PasswordHasher(settings.bcrypt_rounds),
+        ip_throttle=Throttle("login-ip", settings.login_attempts, window, storage),
+        name_throttle=Throttle("login-name", settings.login_attempts, window, storage),
+        policy=SessionPolicy(
+            idle=timedelta(days=settings.session_idle_days), absolute=timedelta(days=settings.session_max_days)
+        ),
+    )
+    models = ModelRegistry(build_providers(settings), settings.default_model, timeout=settings.model_list_timeout)
+    engine = GenerationEngine(
+        chats,
+        models,
+        Throttle("messages", settings.messages_per_minute, 60, storage),
+        EngineOptions(
+            max_message_chars=settings.max_message_chars,
+            checkpoint_seconds=settings.checkpoint_seconds,
+            provider_retries=settings.provider_retries,
+        ),
+    )
+    auth.on_user_revoked.append(engine.stop_user)
+    return Services(settings, db, accounts, chats, auth, engine, models)

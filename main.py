@@ -1,0 +1,49 @@
+"""Start chatui: `python main.py [--host 127.0.0.1] [--port 8001] [--data-dir data] [--no-browser]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from nicegui import ui
+
+from chatui.app import create_app
+from chatui.config import Settings
+
+
+def parse_args(argv: list[str]) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="chatui", description=__doc__, allow_abbrev=False)
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1; CHATUI_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 8001; CHATUI_PORT)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="folder for the database and secret (default data; CHATUI_DATA_DIR)"
+    )
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    parser.add_argument("--single-user", action="store_true", help="no sign-in: one local account (loopback only)")
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {k: v for k, v in vars(args).items() if v is not None and k != "no_browser"}
+    if args.no_browser:
+        overrides["open_browser"] = False
+    if not args.single_user:
+        overrides.pop("single_user")
+    return overrides
+
+
+simulated = os.environ.get("NICEGUI_USER_SIMULATION") == "true"
+settings = Settings(**parse_args([] if simulated else sys.argv[1:]))
+services = create_app(settings)
+
+if __name__ in {"__main__", "__mp_main__"}:
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title="chatui",
+        show=settings.open_browser,
+        reload=False,
+        fastapi_docs=True,
+        show_welcome_message=not simulated,
+        favicon="💬",
+    )

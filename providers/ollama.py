@@ -1,0 +1,150 @@
+"""Ollama's native chat API: `POST /api/chat` streaming NDJSON, over httpx.
+
+Each line is a JSON object: `{"message": {"role": "assistant", "content": "..."}, "done": false}` while text comes,
+then a final `{"done": true, "prompt_eval_count": n, "eval_count": m, ...}`. Errors come as HTTP status + `{"error":
+"..."}` before the stream starts, or as an `{"error": "..."}` line in the middle of it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage
+from providers.errors import (
+    ModelNotFound,
+    ProviderError,
+    ProviderStreamError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    error_for_status,
+    parse_retry_after,
+)
+
+
+class OllamaProvider(Provider):
+    """Talks to one Ollama server."""
+
+    name = "ollama"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None)
+        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    @property
+    def display_name(self) -> str:
+        return f"Ollama at {self.base_url}"
+
+    def _unreachable(self) -> ProviderUnavailable:
+        return ProviderUnavailable(
+            f"cannot reach Ollama at {self.base_url}; start it with `ollama serve` or set OLLAMA_BASE_URL"
+        )
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": True,
+        }
+        options = _options(params)
+        if options:
+            body["options"] = options
+        try:
+            async with self._client.stream("POST", "/api/chat", json=body) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise self._status_error(response, model)
+                finished = False
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    chunk = _parse_line(line)
+                    if "error" in chunk:
+                        raise ProviderStreamError(f"Ollama reported an error mid-reply: {chunk['error']}")
+                    text = (chunk.get("message") or {}).get("content") or ""
+                    if text:
+                        yield TextDelta(text)
+                    if chunk.get("done"):
+                        finished = True
+                        yield Usage(chunk.get("prompt_eval_count"), chunk.get("eval_count"))
+                        break
+                if not finished:
+                    raise ProviderStreamError("the connection to Ollama ended before the reply was complete")
+        except ProviderError:
+            raise
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeout(f"Ollama at {self.base_url} did not answer in time ({type(exc).__name__})") from exc
+        except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
+            raise self._unreachable() from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise ProviderStreamError("the connection to Ollama broke before the reply was complete") from exc
+
+    def _status_error(self, response: httpx.Response, model: str) -> ProviderError:
+        detail = _error_text(response)
+        if response.status_code == 404 or "not found" in detail.lower():
+            return ModelNotFound(f"Ollama has no model '{model}' ({detail}); pull it with `ollama pull {model}`")
+        return error_for_status(
+            response.status_code,
+            "Ollama",
+            detail,
+            model=model,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
+
+    async def list_models(self) -> list[str]:
+        try:
+            response = await self._client.get("/api/tags")
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeout(f"Ollama at {self.base_url} did not answer in time") from exc
+        except httpx.TransportError as exc:
+            raise self._unreachable() from exc
+        if response.status_code != 200:
+            raise error_for_status(response.status_code, "Ollama", _error_text(response), model="")
+        return [m["name"] for m in response.json().get("models", []) if "name" in m]
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _options(params: GenerationParams | None) -> dict[str, Any]:
+    if params is None:
+        return {}
+    options: dict[str, Any] = {}
+    if params.temperature is not None:
+        options["temperature"] = params.temperature
+    if params.max_tokens is not None:
+        options["num_predict"] = params.max_tokens
+    return options
+
+
+def _parse_line(line: str) -> dict[str, Any]:
+    try:
+        chunk = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ProviderStreamError("Ollama sent a malformed line; the reply was cut short") from exc
+    if not isinstance(chunk, dict):
+        raise ProviderStreamError("Ollama sent an unexpected line; the reply was cut short")
+    return chunk
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or f"HTTP {response.status_code}"
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return body["error"]
+    return response.text[:300]

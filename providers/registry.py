@@ -1,0 +1,114 @@
+"""Model ids (`provider:name`), and the cached, parallel list of what every configured provider serves."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from providers.base import Provider
+from providers.errors import ProviderError
+
+log = logging.getLogger(__name__)
+
+KNOWN_PROVIDERS = ("ollama", "openai", "anthropic")
+
+
+def split_model_id(model_id: str) -> tuple[str, str]:
+    """`openai:gpt-4o-mini` → (`openai`, `gpt-4o-mini`); an id without a known prefix is an Ollama model."""
+    prefix, sep, rest = model_id.partition(":")
+    if sep and prefix in KNOWN_PROVIDERS and rest:
+        return prefix, rest
+    return "ollama", model_id
+
+
+def qualify_model_id(model_id: str) -> str:
+    """The canonical `provider:name` form of a model id (`llama3.2:3b` → `ollama:llama3.2:3b`)."""
+    provider, name = split_model_id(model_id.strip())
+    return f"{provider}:{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One entry of the model picker."""
+
+    id: str
+    provider: str
+    name: str
+    available: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    """Whether a provider answered the last listing, and why not."""
+
+    provider: str
+    available: bool
+    error: str | None = None
+
+
+class ModelRegistry:
+    """Knows the configured providers; lists their models in parallel, bounded by a timeout, and caches the result."""
+
+    def __init__(
+        self, providers: dict[str, Provider], default_model: str, *, timeout: float = 1.5, ttl: float = 60.0
+    ) -> None:
+        self.providers = providers
+        self.default_model = qualify_model_id(default_model)
+        self.timeout = timeout
+        self.ttl = ttl
+        self._cache: tuple[float, list[ModelInfo], list[ProviderStatus]] | None = None
+        self._refreshing: asyncio.Task[tuple[list[ModelInfo], list[ProviderStatus]]] | None = None
+
+    def resolve(self, model_id: str) -> tuple[Provider, str]:
+        """The provider and the provider's own model name for a model id; `KeyError` if not configured."""
+        provider_name, name = split_model_id(model_id)
+        provider = self.providers.get(provider_name)
+        if provider is None:
+            raise KeyError(provider_name)
+        return provider, name
+
+    async def models(self, *, refresh: bool = False) -> tuple[list[ModelInfo], list[ProviderStatus]]:
+        """Every known model, the default first; a provider that is down is listed as unavailable, never waited on."""
+        now = time.monotonic()
+        if not refresh and self._cache is not None and now - self._cache[0] < self.ttl:
+            return self._cache[1], self._cache[2]
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.create_task(self._fetch_all())
+        models, statuses = await asyncio.shield(self._refreshing)
+        self._cache = (time.monotonic(), models, statuses)
+        return models, statuses
+
+    async def _fetch_all(self) -> tuple[list[ModelInfo], list[ProviderStatus]]:
+        names = list(self.providers)
+        results = await asyncio.gather(*(self._fetch_one(self.providers[n]) for n in names))
+        models: list[ModelInfo] = []
+        statuses: list[ProviderStatus] = []
+        for name, (listed, error) in zip(names, results, strict=True):
+            statuses.append(ProviderStatus(name, error is None, error))
+            models.extend(ModelInfo(f"{name}:{m}", name, m, True) for m in sorted(listed))
+        ids = {m.id for m in models}
+        if self.default_model not in ids:
+            provider, name = split_model_id(self.default_model)
+            models.insert(0, ModelInfo(self.default_model, provider, name, False))
+        else:
+            models.sort(key=lambda m: m.id != self.default_model)
+        return models, statuses
+
+    async def _fetch_one(self, provider: Provider) -> tuple[list[str], str | None]:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await provider.list_models(), None
+        except TimeoutError:
+            return [], f"{provider.display_name} did not list its models within {self.timeout:g} s"
+        except ProviderError as exc:
+            return [], exc.message
+        except Exception as exc:  # a listing must never break the page
+            log.warning("listing models of %s failed: %r", provider.name, exc)
+            return [], f"{provider.display_name} could not list its models"
+
+    async def aclose(self) -> None:
+        if self._refreshing is not None and not self._refreshing.done():
+            self._refreshing.cancel()
+        await asyncio.gather(*(p.aclose() for p in self.providers.values()), return_exceptions=True)

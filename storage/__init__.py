@@ -1,0 +1,21 @@
+"""Persistence: SQLAlchemy 2 models and repositories. Knows nothing of the UI, the API or the providers."""
+
+from storage.accounts import AccountRepository, SignedIn, UsernameTaken
+from storage.chats import ChatRepository, ConversationGone, Exchange
+from storage.database import Database
+from storage.models import Conversation, Message, MessageStatus, Session, User
+
+__all__ = [
+    "AccountRepository",
+    "ChatRepository",
+    "Conversation",
+    "ConversationGone",
+    "Database",
+    "Exchange",
+    "Message",
+    "MessageStatus",
+    "Session",
+    "SignedIn",
+    "User",
+    "UsernameTaken",
+]
