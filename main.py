@@ -33,7 +33,8 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
 
 
 simulated = os.environ.get("NICEGUI_USER_SIMULATION") == "true"
-settings = Settings(**parse_args([] if simulated else sys.argv[1:]))
+env_file = os.environ.get("CHATUI_ENV_FILE", ".env") or None
+settings = Settings(_env_file=env_file, **parse_args([] if simulated else sys.argv[1:]))  # type: ignore[call-arg]
 services = create_app(settings)
 
 if __name__ in {"__main__", "__mp_main__"}:

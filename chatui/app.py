@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> Services:
     services = build_services(settings)
+    services.prepare()
     app.state.services = services
     app.add_middleware(SecurityMiddleware)
     for router in (auth.router, conversations.router, models.router, ws.router):

@@ -78,13 +78,9 @@ class GenerationEngine:
 
     # -- life cycle ---------------------------------------------------------------------------------------------
 
-    async def start(self) -> int:
-        """Mark replies a crash left `streaming` as `interrupted`, then start checkpointing. Returns that count."""
-        interrupted = await self.chats.mark_interrupted()
-        if interrupted:
-            log.warning("%d replies were interrupted by the last shutdown; kept as 'interrupted'", interrupted)
+    async def start(self) -> None:
+        """Start checkpointing (replies a crash left `streaming` were marked before the server started serving)."""
         self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="chatui-checkpoints")
-        return interrupted
 
     async def shutdown(self) -> None:
         """Stop every reply, storing each as `interrupted` with its text."""

@@ -13,7 +13,7 @@ from chatui.ratelimit import Throttle, limit_storage
 from providers.base import Provider
 from providers.ollama import OllamaProvider
 from providers.registry import ModelRegistry
-from storage import AccountRepository, ChatRepository, Database
+from storage import AccountRepository, ChatRepository, Database, mark_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,14 @@ class Services:
     engine: GenerationEngine
     models: ModelRegistry
 
+    def prepare(self) -> int:
+        """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`."""
+        interrupted = self.db.prepare(mark_interrupted)
+        if interrupted:
+            log.warning("%d replies were cut off by the last shutdown; kept as 'interrupted'", interrupted)
+        return interrupted
+
     async def start(self) -> None:
-        await self.db.create_schema()
         await self.engine.start()
 
     async def stop(self) -> None:

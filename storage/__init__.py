@@ -1,7 +1,7 @@
 """Persistence: SQLAlchemy 2 models and repositories. Knows nothing of the UI, the API or the providers."""
 
 from storage.accounts import AccountRepository, SignedIn, UsernameTaken
-from storage.chats import ChatRepository, ConversationGone, Exchange
+from storage.chats import ChatRepository, ConversationGone, Exchange, mark_interrupted
 from storage.database import Database
 from storage.models import Conversation, Message, MessageStatus, Session, User
 
@@ -18,4 +18,5 @@ __all__ = [
     "SignedIn",
     "User",
     "UsernameTaken",
+    "mark_interrupted",
 ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.database import Database
 from storage.models import Conversation, Message, MessageStatus, new_id, utcnow
@@ -26,6 +27,7 @@ class Exchange:
 
 
 _UNSET = object()
+INTERRUPTED_NOTE = "The server stopped before this reply was complete."
 
 
 class ChatRepository:
@@ -169,12 +171,12 @@ class ChatRepository:
                 .values(content=content, status=status, tokens=tokens, prompt_tokens=prompt_tokens, error=error)
             )
 
-    async def mark_interrupted(self) -> int:
-        """At start-up: replies left `streaming` by a crash keep their text and become `interrupted`."""
-        async with self._sessions() as s, s.begin():
-            result = await s.execute(
-                update(Message)
-                .where(Message.status == MessageStatus.STREAMING)
-                .values(status=MessageStatus.INTERRUPTED, error="The server stopped before this reply was complete.")
-            )
-            return result.rowcount  # type: ignore[attr-defined,no-any-return]
+
+async def mark_interrupted(connection: AsyncConnection) -> int:
+    """At start-up: replies left `streaming` by a crash keep their text and become `interrupted`."""
+    result = await connection.execute(
+        update(Message)
+        .where(Message.status == MessageStatus.STREAMING)
+        .values(status=MessageStatus.INTERRUPTED, error=INTERRUPTED_NOTE)
+    )
+    return result.rowcount

@@ -7,14 +7,22 @@ disk never stalls the loop.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from storage.models import Base
+
+T = TypeVar("T")
+
+T = TypeVar("T")
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -49,9 +57,27 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
-    async def create_schema(self) -> None:
-        async with self.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
+    def prepare(self, then: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Create the schema, then run `then` in the same transaction — blocking, before the server serves.
+
+        NiceGUI runs start-up handlers as background tasks, so a request could otherwise reach an empty database.
+        The work runs on its own event loop in a helper thread with a throwaway engine, which works whether or not
+        the caller is inside a running loop (the test fixture is).
+        """
+
+        async def work() -> T:
+            engine = create_async_engine(self.url, poolclass=NullPool)
+            if self.is_sqlite:
+                event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+            try:
+                async with engine.begin() as connection:
+                    await connection.run_sync(Base.metadata.create_all)
+                    return await then(connection)
+            finally:
+                await engine.dispose()
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, work()).result()
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -1,0 +1,87 @@
+"""The Ollama adapter against a loopback server speaking Ollama's NDJSON."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers import ChatMessage, TextDelta, Usage
+from providers.errors import ModelNotFound, ProviderStreamError, ProviderTimeout, ProviderUnavailable
+from providers.ollama import OllamaProvider
+from tests.fakes.server import Script, ScriptedProvider, free_port
+
+HELLO = [ChatMessage("user", "What is 5 plus 3? Give me a very brief answer.")]
+
+
+async def collect(provider: OllamaProvider, model: str = "llama3.2:3b") -> tuple[list[str], list[Usage]]:
+    texts, usages = [], []
+    async for event in provider.stream(HELLO, model):
+        if isinstance(event, TextDelta):
+            texts.append(event.text)
+        else:
+            usages.append(event)
+    return texts, usages
+
+
+@pytest.fixture
+async def ollama(fake_ollama: ScriptedProvider):
+    provider = OllamaProvider(fake_ollama.url, read_timeout=2.0)  # type: ignore[attr-defined]
+    yield provider
+    await provider.aclose()
+
+
+async def test_streams_tokens_in_order_and_reports_eval_count(ollama, fake_ollama):
+    fake_ollama.then(Script(tokens=["The", " answer", " is", " 8", "."], prompt_tokens=31, completion_tokens=6))
+    texts, usages = await collect(ollama)
+    assert texts == ["The", " answer", " is", " 8", "."]
+    assert usages == [Usage(prompt_tokens=31, completion_tokens=6)]
+    sent = fake_ollama.requests[0]
+    assert sent["stream"] is True and sent["model"] == "llama3.2:3b"
+    assert sent["messages"] == [{"role": "user", "content": "What is 5 plus 3? Give me a very brief answer."}]
+
+
+async def test_unknown_model_is_a_readable_not_found(ollama, fake_ollama):
+    with pytest.raises(ModelNotFound, match="ollama pull nope"):
+        await collect(ollama, "nope")
+
+
+async def test_error_line_mid_stream_keeps_what_came_before(ollama, fake_ollama):
+    fake_ollama.then(Script(tokens=["a", "b", "c"], error_after=2, error="out of memory"))
+    texts = []
+    with pytest.raises(ProviderStreamError, match="out of memory"):
+        async for event in ollama.stream(HELLO, "llama3.2:3b"):
+            texts.append(event.text)
+    assert texts == ["a", "b"]
+
+
+async def test_dropped_connection_is_a_stream_error(ollama, fake_ollama):
+    fake_ollama.then(Script(tokens=["a", "b", "c"], drop_after=1))
+    with pytest.raises(ProviderStreamError):
+        await collect(ollama)
+
+
+async def test_server_error_status(ollama, fake_ollama):
+    fake_ollama.then(Script(status=500, error="llama runner process has terminated"))
+    with pytest.raises(Exception, match="llama runner process has terminated"):
+        await collect(ollama)
+
+
+async def test_connection_refused_names_the_address_and_the_fix():
+    url = f"http://127.0.0.1:{free_port()}"
+    provider = OllamaProvider(url)
+    with pytest.raises(ProviderUnavailable) as caught:
+        await collect(provider)
+    assert str(caught.value) == (f"cannot reach Ollama at {url}; start it with `ollama serve` or set OLLAMA_BASE_URL")
+    await provider.aclose()
+
+
+async def test_stall_past_read_timeout(fake_ollama):
+    provider = OllamaProvider(fake_ollama.url, read_timeout=0.3)
+    fake_ollama.then(Script(tokens=["a", "b"], stall_after=1))
+    with pytest.raises(ProviderTimeout):
+        await collect(provider)
+    await provider.aclose()
+
+
+async def test_lists_models(ollama, fake_ollama):
+    fake_ollama.models = ["llama3.2:3b", "qwen2.5:0.5b"]
+    assert await ollama.list_models() == ["llama3.2:3b", "qwen2.5:0.5b"]
