@@ -1,0 +1,74 @@
+"""A live chatui server per module, and signed-in API clients for it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.server import ScriptedProvider, ThreadedServer
+from tests.live import LiveApp
+
+
+@pytest.fixture(scope="module")
+def live_app(
+    tmp_path_factory: pytest.TempPathFactory, ollama_server: tuple[ScriptedProvider, ThreadedServer]
+) -> Iterator[LiveApp]:
+    _, ollama = ollama_server
+    data_dir: Path = tmp_path_factory.mktemp("live") / "data"
+    app = LiveApp(data_dir, {"OLLAMA_BASE_URL": ollama.url, "CHATUI_MESSAGES_PER_MINUTE": "1000"}).start()
+    yield app
+    app.stop()
+
+
+class Account:
+    """A signed-in API client for one user."""
+
+    counter = 0
+
+    def __init__(self, client: httpx.AsyncClient, username: str, password: str) -> None:
+        self.client = client
+        self.username = username
+        self.password = password
+
+    @property
+    def cookie(self) -> str:
+        return self.client.cookies["chatui_session"]
+
+    @property
+    def cookie_header(self) -> dict[str, str]:
+        return {"Cookie": f"chatui_session={self.cookie}"}
+
+    async def new_conversation(self, **body: str) -> str:
+        response = await self.client.post("/api/conversations", json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def messages(self, conversation_id: str) -> list[dict]:
+        response = await self.client.get(f"/api/conversations/{conversation_id}")
+        assert response.status_code == 200, response.text
+        return list(response.json()["messages"])
+
+
+@pytest.fixture
+async def make_account(live_app: LiveApp) -> AsyncIterator:
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(password: str = "correct horse battery") -> Account:
+        Account.counter += 1
+        username = f"user{Account.counter}"
+        client = httpx.AsyncClient(base_url=live_app.url, timeout=10)
+        clients.append(client)
+        assert (
+            await client.post("/api/auth/register", json={"username": username, "password": password})
+        ).status_code == 201
+        assert (
+            await client.post("/api/auth/login", json={"username": username, "password": password})
+        ).status_code == 200
+        return Account(client, username, password)
+
+    yield make
+    for client in clients:
+        await client.aclose()

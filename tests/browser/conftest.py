@@ -1,0 +1,61 @@
+"""Headless Debian Chromium driven by Playwright (never a downloaded browser), against a live server."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests.fakes.server import ScriptedProvider, ThreadedServer
+from tests.live import LiveApp
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser_app(
+    tmp_path_factory: pytest.TempPathFactory, ollama_server: tuple[ScriptedProvider, ThreadedServer]
+) -> Iterator[LiveApp]:
+    _, ollama = ollama_server
+    data_dir: Path = tmp_path_factory.mktemp("browser") / "data"
+    app = LiveApp(data_dir, {"OLLAMA_BASE_URL": ollama.url, "CHATUI_MESSAGES_PER_MINUTE": "1000"}).start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context()
+    page = await context.new_page()
+    yield page
+    await context.close()
+
+
+async def create_account_and_sign_in(page: Page, app: LiveApp, username: str, password: str = "correct horse") -> None:
+    await page.goto(f"{app.url}/login")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Create account").click()
+    await page.get_by_role("button", name="New chat").wait_for()

@@ -1,0 +1,87 @@
+"""Start chatui as a real server (`python main.py`) on a free loopback port, for socket and crash tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.fakes.server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class LiveApp:
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "CHATUI_ENV_FILE": "",
+            "CHATUI_BCRYPT_ROUNDS": "4",
+            "CHATUI_PROVIDER_RETRIES": "0",
+            **env,
+        }
+        for name in (
+            "PYTEST_CURRENT_TEST",
+            "NICEGUI_USER_SIMULATION",
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+            "DATABASE_URL",
+        ):
+            if name not in env:
+                self.env.pop(name, None)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveApp:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "main.py", "--port", str(self.port), "--no-browser", "--data-dir", str(self.data_dir)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"chatui exited at start:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"chatui did not start:\n{self.log_path.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers run, as in a crash or power loss."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,110 @@
+"""Storage against a real SQLite file: ids, roles and order, cascade delete, foreign keys, WAL."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from storage import AccountRepository, ChatRepository, Database, MessageStatus, UsernameTaken, mark_interrupted
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'database.db'}")
+    database.prepare(mark_interrupted)
+    yield database
+    await database.close()
+
+
+async def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(db: Database):
+    async with db.engine.connect() as connection:
+        assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
+
+
+async def test_exchange_saves_user_then_assistant_with_uuid_ids(db: Database, tmp_path: Path):
+    accounts, chats = AccountRepository(db), ChatRepository(db)
+    user = await accounts.create_user("alice", "hash")
+    conversation = await chats.create_conversation(user.id, "ollama:llama3.2:3b")
+    exchange = await chats.start_exchange(user.id, conversation.id, "What is 5 plus 3?", "ollama:llama3.2:3b", "T")
+    await chats.finish_message(exchange.assistant_message.id, content="8.", status=MessageStatus.DONE, tokens=2)
+
+    with sqlite3.connect(tmp_path / "database.db") as raw:  # what is on disk, read without the app
+        rows = raw.execute("SELECT id, role, content, status, tokens FROM messages ORDER BY created_at").fetchall()
+        title = raw.execute("SELECT title FROM conversations").fetchone()[0]
+    assert [(r[1], r[2], r[3]) for r in rows] == [("user", "What is 5 plus 3?", "done"), ("assistant", "8.", "done")]
+    assert rows[1][4] == 2
+    for row in rows:
+        assert uuid.UUID(row[0]).version == 4
+    assert title == "T"
+
+
+async def test_first_account_is_admin_and_names_are_unique_case_insensitively(db: Database):
+    accounts = AccountRepository(db)
+    first = await accounts.create_user("alice", "hash")
+    second = await accounts.create_user("bob", "hash")
+    assert first.is_admin and not second.is_admin
+    with pytest.raises(UsernameTaken):
+        await accounts.create_user("ALICE", "hash")
+
+
+async def test_deleting_a_conversation_deletes_its_messages(db: Database, tmp_path: Path):
+    accounts, chats = AccountRepository(db), ChatRepository(db)
+    user = await accounts.create_user("alice", "hash")
+    conversation = await chats.create_conversation(user.id, "ollama:m")
+    await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
+    assert await chats.delete_conversation(user.id, conversation.id)
+    with sqlite3.connect(tmp_path / "database.db") as raw:
+        assert raw.execute("SELECT count(*) FROM messages").fetchone()[0] == 0
+
+
+async def test_foreign_keys_are_enforced(db: Database):
+    async with db.engine.begin() as connection:
+        with pytest.raises(IntegrityError):
+            await connection.execute(
+                text(
+                    "INSERT INTO messages (id, conversation_id, role, content, status, created_at) "
+                    "VALUES ('m', 'no-such-conversation', 'user', 'x', 'done', '2026-01-01')"
+                )
+            )
+
+
+async def test_only_the_owner_sees_or_deletes_a_conversation(db: Database):
+    accounts, chats = AccountRepository(db), ChatRepository(db)
+    alice = await accounts.create_user("alice", "hash")
+    bob = await accounts.create_user("bob", "hash")
+    conversation = await chats.create_conversation(alice.id, "ollama:m")
+    assert await chats.get_conversation(bob.id, conversation.id) is None
+    assert not await chats.delete_conversation(bob.id, conversation.id)
+    assert await chats.update_conversation(bob.id, conversation.id, title="mine now") is None
+    assert (await chats.get_conversation(alice.id, conversation.id)).title is None
+
+
+async def test_checkpoint_writes_only_streaming_rows(db: Database):
+    accounts, chats = AccountRepository(db), ChatRepository(db)
+    user = await accounts.create_user("alice", "hash")
+    conversation = await chats.create_conversation(user.id, "ollama:m")
+    exchange = await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
+    reply = exchange.assistant_message.id
+    await chats.checkpoint({reply: "partial"})
+    assert (await chats.messages(conversation.id))[1].content == "partial"
+    await chats.finish_message(reply, content="final", status=MessageStatus.DONE, tokens=1)
+    await chats.checkpoint({reply: "late checkpoint"})  # must not overwrite a finished reply
+    assert (await chats.messages(conversation.id))[1].content == "final"
+
+
+async def test_restart_marks_streaming_replies_interrupted_keeping_text(db: Database):
+    accounts, chats = AccountRepository(db), ChatRepository(db)
+    user = await accounts.create_user("alice", "hash")
+    conversation = await chats.create_conversation(user.id, "ollama:m")
+    exchange = await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
+    await chats.checkpoint({exchange.assistant_message.id: "half a rep"})
+    assert db.prepare(mark_interrupted) == 1
+    reply = (await chats.messages(conversation.id))[1]
+    assert (reply.status, reply.content) == (MessageStatus.INTERRUPTED, "half a rep")
