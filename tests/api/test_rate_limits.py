@@ -1,0 +1,76 @@
+"""Rate limits on a live server with small limits: messages per user, sign-ins per address and per username."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.api.conftest import Account
+from tests.live import LiveApp
+
+
+@pytest.fixture(scope="module")
+def strict_app(tmp_path_factory, ollama_server) -> Iterator[LiveApp]:
+    _, ollama = ollama_server
+    env = {"OLLAMA_BASE_URL": ollama.url, "CHATUI_MESSAGES_PER_MINUTE": "3", "CHATUI_LOGIN_ATTEMPTS": "3"}
+    app = LiveApp(tmp_path_factory.mktemp("strict") / "data", env).start()
+    yield app
+    app.stop()
+
+
+def client_from(app: LiveApp, address: str) -> httpx.AsyncClient:
+    """A client whose connections come from another loopback address (127.0.0.0/8 is all this machine)."""
+    return httpx.AsyncClient(base_url=app.url, transport=httpx.AsyncHTTPTransport(local_address=address))
+
+
+async def test_messages_per_minute_per_user(strict_app: LiveApp, fake_ollama):
+    async with httpx.AsyncClient(base_url=strict_app.url) as client:
+        await client.post("/api/auth/register", json={"username": "chatty", "password": "password123"})
+        await client.post("/api/auth/login", json={"username": "chatty", "password": "password123"})
+        account = Account(client, "chatty", "password123")
+        conversation_id = await account.new_conversation()
+        async with connect(f"{strict_app.ws_url}/ws/{conversation_id}", additional_headers=account.cookie_header) as ws:
+            for n in range(3):
+                await ws.send(json.dumps({"type": "message", "content": f"message {n}"}))
+                while json.loads(await ws.recv())["type"] != "done":
+                    pass
+            await ws.send(json.dumps({"type": "message", "content": "one too many"}))
+            refused = json.loads(await ws.recv())
+            assert refused["type"] == "error" and refused["code"] == "rate_limited"
+            assert refused["retry_after"] > 0
+            await ws.send(json.dumps({"type": "ping"}))
+            assert json.loads(await ws.recv()) == {"type": "pong"}  # the socket stays usable
+        contents = [m["content"] for m in await account.messages(conversation_id) if m["role"] == "user"]
+        assert contents == ["message 0", "message 1", "message 2"]
+
+
+async def test_sign_in_attempts_per_username_across_addresses(strict_app: LiveApp):
+    async with httpx.AsyncClient(base_url=strict_app.url) as client:
+        await client.post("/api/auth/register", json={"username": "victim", "password": "password123"})
+    for n in range(3):
+        async with client_from(strict_app, f"127.0.0.{10 + n}") as attacker:
+            wrong = await attacker.post("/api/auth/login", json={"username": "victim", "password": f"guess-{n}-xx"})
+            assert wrong.status_code == 401
+    async with client_from(strict_app, "127.0.0.20") as owner:
+        refused = await owner.post("/api/auth/login", json={"username": "victim", "password": "password123"})
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "chatui_session" not in refused.cookies
+
+
+async def test_sign_in_attempts_per_address_across_usernames(strict_app: LiveApp):
+    async with client_from(strict_app, "127.0.0.30") as attacker:
+        for n in range(3):
+            wrong = await attacker.post("/api/auth/login", json={"username": f"nobody{n}", "password": "whatever12"})
+            assert wrong.status_code == 401
+            assert wrong.json()["detail"] == "Wrong username or password."
+        refused = await attacker.post("/api/auth/login", json={"username": "someone-else", "password": "whatever12"})
+        assert refused.status_code == 429 and "Retry-After" in refused.headers
+    async with client_from(strict_app, "127.0.0.31") as elsewhere:  # other addresses are unaffected
+        assert (
+            await elsewhere.post("/api/auth/login", json={"username": "x-y-z", "password": "whatever12"})
+        ).status_code == 401
