@@ -89,6 +89,7 @@ class AuthService:
         self._name_throttle = name_throttle
         self._listeners: dict[str, tuple[str, set[RevocationListener]]] = {}
         self.on_user_revoked: list[Callable[[str], None]] = []
+        self.on_session_revoked: list[Callable[[str], None]] = []
 
     def token_hash(self, token: str) -> str:
         return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
@@ -191,6 +192,8 @@ class AuthService:
         if found is not None:
             await self.accounts.revoke_session(found.session.id)
             self._notify_session(found.session.id)
+            for callback in self.on_session_revoked:
+                callback(found.session.id)
 
     async def revoke_user(self, user_id: str) -> None:
         """End every session of an account now: pages go to sign-in, sockets close, replies stop."""

@@ -112,7 +112,15 @@ class GenerationEngine:
 
         return unsubscribe
 
-    async def send(self, user_id: str, conversation_id: str, content: str, model: str | None = None) -> Generation:
+    async def send(
+        self,
+        user_id: str,
+        conversation_id: str,
+        content: str,
+        model: str | None = None,
+        *,
+        session_id: str | None = None,
+    ) -> Generation:
         """Save the user's message and start the reply. Raises `SendRefused` (nothing saved) or `ConversationGone`."""
         if not content.strip():
             raise SendRefused("empty_message", "The message is empty.")
@@ -128,11 +136,13 @@ class GenerationEngine:
             wait = await self._throttle.hit(user_id)
             if wait:
                 raise SendRefused("rate_limited", f"Too many messages; try again in {wait:g} s.", retry_after=wait)
-            return await self._start(user_id, conversation_id, content, model)
+            return await self._start(user_id, conversation_id, content, model, session_id)
         finally:
             self._reserved.discard(conversation_id)
 
-    async def _start(self, user_id: str, conversation_id: str, content: str, model: str | None) -> Generation:
+    async def _start(
+        self, user_id: str, conversation_id: str, content: str, model: str | None, session_id: str | None
+    ) -> Generation:
         conversation = await self.chats.get_conversation(user_id, conversation_id)
         if conversation is None:
             raise ConversationGone(conversation_id)
@@ -148,6 +158,7 @@ class GenerationEngine:
             user_message_id=exchange.user_message.id,
             user_content=content,
             model=model_id,
+            session_id=session_id,
         )
         self._active[conversation_id] = generation
         prompt = _prompt(history, exclude=generation.message_id)
@@ -176,9 +187,15 @@ class GenerationEngine:
         return await self.chats.delete_conversation(user_id, conversation_id)
 
     def stop_user(self, user_id: str) -> None:
-        """Stop every reply of a user (used when all their sessions are revoked)."""
+        """Stop every reply of a user (all their sessions were revoked)."""
         for generation in list(self._active.values()):
             if generation.user_id == user_id:
+                self._cancel(generation, "stopped")
+
+    def stop_session(self, session_id: str) -> None:
+        """Stop the replies started from one sign-in (it signed out)."""
+        for generation in list(self._active.values()):
+            if generation.session_id == session_id:
                 self._cancel(generation, "stopped")
 
     # -- the reply itself ---------------------------------------------------------------------------------------

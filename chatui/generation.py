@@ -25,6 +25,8 @@ class Generation:
     user_message_id: str
     user_content: str
     model: str
+    session_id: str | None = None
+    """The sign-in that started it: signing out there stops it."""
     chunks: list[str] = field(default_factory=list)
     status: str = MessageStatus.STREAMING
     error: str | None = None

@@ -87,4 +87,5 @@ def build_services(settings: Settings) -> Services:
         ),
     )
     auth.on_user_revoked.append(engine.stop_user)
+    auth.on_session_revoked.append(engine.stop_session)
     return Services(settings, db, accounts, chats, auth, engine, models)

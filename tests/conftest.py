@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.anthropic import FakeAnthropic, anthropic_app
 from tests.fakes.ollama import ollama_app
+from tests.fakes.openai import FakeOpenAI, openai_app
 from tests.fakes.server import ScriptedProvider, ThreadedServer
 
 PROVIDER_ENV = (
@@ -34,6 +36,40 @@ def ollama_server() -> Iterator[tuple[ScriptedProvider, ThreadedServer]]:
 def fake_ollama(ollama_server: tuple[ScriptedProvider, ThreadedServer]) -> ScriptedProvider:
     """The session's fake Ollama, reset for this test; `fake_ollama.url` is its base URL."""
     state, server = ollama_server
+    state.reset()
+    state.url = server.url  # type: ignore[attr-defined]
+    return state
+
+
+@pytest.fixture(scope="session")
+def openai_server() -> Iterator[tuple[FakeOpenAI, ThreadedServer]]:
+    state = FakeOpenAI()
+    server = ThreadedServer(openai_app(state)).start()
+    yield state, server
+    server.stop()
+
+
+@pytest.fixture
+def fake_openai(openai_server: tuple[FakeOpenAI, ThreadedServer]) -> FakeOpenAI:
+    """The session's fake OpenAI-compatible server, reset; `fake_openai.url` is its root (the API is under `/v1`)."""
+    state, server = openai_server
+    state.reset()
+    state.url = server.url  # type: ignore[attr-defined]
+    return state
+
+
+@pytest.fixture(scope="session")
+def anthropic_server() -> Iterator[tuple[FakeAnthropic, ThreadedServer]]:
+    state = FakeAnthropic()
+    server = ThreadedServer(anthropic_app(state)).start()
+    yield state, server
+    server.stop()
+
+
+@pytest.fixture
+def fake_anthropic(anthropic_server: tuple[FakeAnthropic, ThreadedServer]) -> FakeAnthropic:
+    """The session's fake Anthropic API, reset; `fake_anthropic.url` is its base URL."""
+    state, server = anthropic_server
     state.reset()
     state.url = server.url  # type: ignore[attr-defined]
     return state

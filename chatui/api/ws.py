@@ -58,7 +58,7 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         await websocket.close()
         return
     await websocket.accept()
-    session = ConversationSocket(websocket, services, signed_in.user.id, conversation_id)
+    session = ConversationSocket(websocket, services, signed_in.user.id, signed_in.session.id, conversation_id)
     unsubscribe_revoked = services.auth.on_revoked(signed_in, session.close_revoked)
     try:
         await session.run()
@@ -69,11 +69,14 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
 class ConversationSocket:
     """One accepted socket: a reader loop, one writer, and a follower task per reply."""
 
-    def __init__(self, websocket: WebSocket, services: Services, user_id: str, conversation_id: str) -> None:
+    def __init__(
+        self, websocket: WebSocket, services: Services, user_id: str, session_id: str, conversation_id: str
+    ) -> None:
         self.websocket = websocket
         self.services = services
         self.engine = services.engine
         self.user_id = user_id
+        self.session_id = session_id
         self.conversation_id = conversation_id
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._followers: dict[str, asyncio.Task[None]] = {}
@@ -158,7 +161,7 @@ class ConversationSocket:
             self._error("invalid_message", '"content" must be a string.')
             return
         try:
-            await self.engine.send(self.user_id, self.conversation_id, content)
+            await self.engine.send(self.user_id, self.conversation_id, content, session_id=self.session_id)
         except SendRefused as exc:
             extra = {"retry_after": exc.retry_after} if exc.retry_after else {}
             self._error(exc.code, exc.message, **extra)

@@ -164,7 +164,9 @@ class ChatView:
             self.conversation_actions.visible = True
             await self._show_conversation(self.conversation.id)
         try:
-            await self.engine.send(self.user.id, self.conversation.id, content, self.model)
+            await self.engine.send(
+                self.user.id, self.conversation.id, content, self.model, session_id=self.signed_in.session.id
+            )
         except SendRefused as exc:
             ui.notify(exc.message, type="warning")
             return

@@ -1,0 +1,170 @@
+"""The generation engine: one owner per reply, readers that come and go, stop, delete, checkpoints, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chatui.engine import SendRefused
+from chatui.generation import Generation
+from chatui.services import Services
+from storage import MessageStatus
+from tests.fakes.server import Script, ScriptedProvider
+
+
+async def read_all(generation: Generation, start: int = 0) -> list[str]:
+    tokens: list[str] = []
+    async for batch in generation.follow(start):
+        tokens.extend(batch)
+    return tokens
+
+
+async def stored_reply(services: Services, conversation_id: str):
+    return (await services.chats.messages(conversation_id))[-1]
+
+
+async def streamed(generation: Generation, count: int) -> None:
+    """Until the reply has produced at least `count` deltas (woken by the reply itself, never by a guess)."""
+    async with asyncio.timeout(5):
+        async for _ in generation.follow():
+            if len(generation.chunks) >= count:
+                return
+
+
+async def test_reply_is_stored_with_text_tokens_and_usage(services, alice, fake_ollama: ScriptedProvider):
+    fake_ollama.then(Script(tokens=["8", "."], prompt_tokens=33, completion_tokens=2))
+    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    generation = await services.engine.send(alice.id, conversation.id, "What is 5 plus 3?")
+    assert await read_all(generation) == ["8", "."]
+    await generation.wait()
+    reply = await stored_reply(services, conversation.id)
+    assert (reply.content, reply.status, reply.tokens, reply.prompt_tokens) == ("8.", "done", 2, 33)
+
+
+async def test_late_reader_gets_everything_once_and_in_order(services, alice, fake_ollama):
+    tokens = [f"t{i} " for i in range(40)]
+    fake_ollama.then(Script(tokens=tokens, delay=0.01))
+    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    generation = await services.engine.send(alice.id, conversation.id, "count")
+    early = asyncio.create_task(read_all(generation))
+    await streamed(generation, 10)
+    late = await read_all(generation)  # arrives mid-stream: replay, then live
+    assert late == tokens
+    assert await early == tokens
+
+
+async def test_second_message_while_streaming_is_refused_as_busy(services, alice, fake_ollama):
+    fake_ollama.then(Script(tokens=["a"] * 10, delay=0.02))
+    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    generation = await services.engine.send(alice.id, conversation.id, "first")
+    try:
+        await services.engine.send(alice.id, conversation.id, "second")
+        raise AssertionError("expected busy")
+    except SendRefused as refused:
+        assert refused.code == "busy"
+    await generation.wait()
+    assert [m.content for m in await services.chats.messages(conversation.id) if m.role == "user"] == ["first"]
+
+
+async def test_double_send_without_awaiting_saves_one_message(services, alice, fake_ollama):
+    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    results = await asyncio.gather(
+        services.engine.send(alice.id, conversation.id, "click"),
+        services.engine.send(alice.id, conversation.id, "click"),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Generation", "SendRefused"]
+    await next(r for r in results if isinstance(r, Generation)).wait()
+    assert [m.role for m in await services.chats.messages(conversation.id)] == ["user", "assistant"]
+
+
+async def test_stop_closes_the_provider_stream_and_keeps_the_partial(services, alice, fake_ollama):
+    fake_ollama.then(Script(tokens=[f"w{i} " for i in range(200)], delay=0.02))
+    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    generation = await services.engine.send(alice.id, conversation.id, "long answer please")
+    await streamed(generation, 5)
+    services.engine.stop(conversation.id)
+    await generation.wait()
+    assert await fake_ollama.wait_disconnected(5), "the provider's connection stayed open"
+    reply = await stored_reply(services, conversation.id)
+    assert reply.status == MessageStatus.CANCELLED == generation.status
+    assert reply.content == generation.text and 5 <= len(generation.chunks) < 200
+
+
+async def test_checkpoints_write_the_text_so_far_while_streaming(services, alice, fake_ollama):
+    fake_ollama.then(Script(tokens=[f"w{i} " for i in range(60)], delay=0.02))
+    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    generation = await services.engine.send(alice.id, conversation.id, "go")
+    seen: set[str] = set()
+    while not generation.finished:
+        reply = await stored_reply(services, conversation.id)
+        if reply.status == MessageStatus.STREAMING and reply.content:
+            seen.add(reply.content)
+            assert generation.text.startswith(reply.content)
+        await asyncio.sleep(0.05)
+    assert len(seen) >= 3, "expected several checkpoints of growing text"
+
+
+async def test_delete_mid_stream_cancels_and_writes_nothing(services, alice, fake_ollama):
+    fake_ollama.then(Script(tokens=[f"w{i} " for i in range(200)], delay=0.02))
+    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    generation = await services.engine.send(alice.id, conversation.id, "go")
+    await streamed(generation, 3)
+    assert await services.engine.delete_conversation(alice.id, conversation.id)
+    assert generation.finished and generation.status == "deleted"
+    assert await fake_ollama.wait_disconnected(5)
+    await services.engine.checkpoint()
+    assert await services.chats.messages(conversation.id) == []
+    assert await services.chats.get_conversation(alice.id, conversation.id) is None
+
+
+async def test_provider_error_mid_stream_keeps_partial_with_status_error(services, alice, fake_ollama):
+    fake_ollama.then(Script(tokens=["par", "tial", "!"], error_after=2, error="GPU fell off the bus"))
+    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    generation = await services.engine.send(alice.id, conversation.id, "go")
+    await generation.wait()
+    reply = await stored_reply(services, conversation.id)
+    assert (reply.content, reply.status) == ("partial", MessageStatus.ERROR)
+    assert "GPU fell off the bus" in reply.error
+    # and the next turn works, with the partial reply in its history
+    fake_ollama.then(Script(tokens=["ok"]))
+    await (await services.engine.send(alice.id, conversation.id, "again")).wait()
+    assert [m["content"] for m in fake_ollama.requests[-1]["messages"]] == ["go", "partial", "again"]
+
+
+async def test_shutdown_stores_streaming_replies_as_interrupted(services, alice, fake_ollama):
+    fake_ollama.then(Script(tokens=[f"w{i} " for i in range(200)], delay=0.02))
+    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    generation = await services.engine.send(alice.id, conversation.id, "go")
+    await streamed(generation, 3)
+    await services.engine.shutdown()
+    reply = await stored_reply(services, conversation.id)
+    assert reply.status == MessageStatus.INTERRUPTED and reply.content == generation.text
+
+
+async def test_revoking_a_user_stops_their_replies(services, alice, fake_ollama):
+    fake_ollama.then(Script(tokens=[f"w{i} " for i in range(200)], delay=0.02))
+    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    generation = await services.engine.send(alice.id, conversation.id, "go")
+    await streamed(generation, 3)
+    await services.auth.revoke_user(alice.id)
+    await generation.wait()
+    assert generation.status == MessageStatus.CANCELLED
+
+
+async def test_fifty_concurrent_replies_all_complete_and_are_stored(services, fake_ollama):
+    tokens = [f"tok{i} " for i in range(50)]
+    fake_ollama.default = Script(tokens=tokens, delay=0.005)
+    users = [await services.accounts.create_user(f"user{i}", "x") for i in range(50)]
+    conversations = [await services.chats.create_conversation(u.id, "ollama:llama3.2:3b") for u in users]
+    generations = await asyncio.gather(
+        *(
+            services.engine.send(u.id, c.id, f"hello {i}")
+            for i, (u, c) in enumerate(zip(users, conversations, strict=True))
+        )
+    )
+    texts = await asyncio.gather(*(read_all(g) for g in generations))
+    assert all(t == tokens for t in texts)
+    await asyncio.gather(*(g.wait() for g in generations))
+    for conversation in conversations:
+        reply = await stored_reply(services, conversation.id)
+        assert (reply.content, reply.status) == ("".join(tokens), MessageStatus.DONE)

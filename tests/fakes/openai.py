@@ -1,0 +1,168 @@
+"""A fake OpenAI (and OpenAI-compatible server): `POST /v1/chat/completions` streams SSE, `GET /v1/models` lists.
+
+Shapes follow OpenAI's API reference for streamed chat completions: each event is `data: <chat.completion.chunk>`
+with `id`, `object`, `created`, `model`, `system_fingerprint` and `choices[{index, delta, logprobs, finish_reason}]`;
+the first delta carries the role, the last choice a `finish_reason`; with `stream_options.include_usage` every chunk
+has `"usage": null` and one more chunk with empty `choices` carries the usage; the stream ends with `data: [DONE]`.
+Errors are `{"error": {"message", "type", "param", "code"}}` with the HTTP status, or as a `data:` event mid-stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.fakes.server import DropConnection, Script, ScriptedProvider
+
+ERROR_TYPES: dict[int, tuple[str, str | None]] = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("invalid_request_error", "unsupported_country_region_territory"),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+    500: ("server_error", None),
+    503: ("server_error", None),
+}
+
+
+class FakeOpenAI(ScriptedProvider):
+    """The scripted state, plus what only an OpenAI-compatible server can be asked to do.
+
+    api_key                  when set, requests without `Authorization: Bearer <api_key>` get OpenAI's 401
+    reject_stream_options    answer 400 to any request carrying `stream_options`, as older compatible servers do
+    malformed_after          after this many deltas, send an event whose data is not JSON
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.models = ["gpt-4o-mini", "gpt-4.1"]
+        self.api_key: str | None = None
+        self.reject_stream_options = False
+        self.malformed_after: int | None = None
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    kind, code = ERROR_TYPES.get(status, ("invalid_request_error" if status < 500 else "server_error", None))
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def openai_app(state: FakeOpenAI) -> Starlette:
+    async def completions(request: Request) -> Response:
+        body = await request.json()
+        script = state.take(body, dict(request.headers))
+        model = body.get("model", "")
+        if state.api_key is not None and request.headers.get("authorization") != f"Bearer {state.api_key}":
+            return _error(401, "Incorrect API key provided. You can find your API key at platform.openai.com.")
+        if script.status != 200:
+            headers = {"retry-after": script.retry_after} if script.retry_after else {}
+            return _error(script.status, script.error, headers)
+        if state.reject_stream_options and "stream_options" in body:
+            return _error(400, "Unrecognized request argument supplied: stream_options")
+        if model not in state.models:
+            return _error(404, f"The model `{model}` does not exist or you do not have access to it.")
+        if not body.get("stream"):
+            return _error(400, "this fake only streams; send `stream: true`")
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return StreamingResponse(
+            _stream(state, script, model, include_usage),
+            media_type="text/event-stream",
+            headers={"x-request-id": f"req_{secrets.token_hex(16)}", "cache-control": "no-cache"},
+        )
+
+    async def models(_: Request) -> Response:
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {"id": name, "object": "model", "created": 1686935002, "owned_by": "openai"}
+                    for name in state.models
+                ],
+            }
+        )
+
+    return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"]), Route("/v1/models", models)])
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(
+        error_body(status, message),
+        status_code=status,
+        headers={"x-request-id": f"req_{secrets.token_hex(16)}", **(headers or {})},
+    )
+
+
+async def _stream(state: FakeOpenAI, script: Script, model: str, include_usage: bool) -> AsyncIterator[bytes]:
+    chunk_id = f"chatcmpl-{secrets.token_hex(12)}"
+    created = int(time.time())
+
+    def chunk(choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
+        obj: dict[str, Any] = {
+            "id": chunk_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": "fp_f33667828e",
+            "choices": choices,
+        }
+        if include_usage:
+            obj["usage"] = usage
+        return _event(obj)
+
+    def delta(content: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        return {"index": 0, "delta": content, "logprobs": None, "finish_reason": finish_reason}
+
+    state.started.set()
+    try:
+        yield chunk([delta({"role": "assistant", "content": "", "refusal": None})])
+        for index, token in enumerate(script.tokens):
+            if index == script.error_after:
+                yield _event(error_body(500, script.error))
+                return
+            if index == script.drop_after:
+                raise DropConnection
+            if index == state.malformed_after:
+                yield b'data: {"id": "chatcmpl-1", "choices": [{"delta": \n\n'
+                return
+            if index == script.stall_after:
+                await asyncio.sleep(3600)
+            if script.delay:
+                await asyncio.sleep(script.delay)
+            yield chunk([delta({"content": token})])
+        if script.error_after is not None and script.error_after >= len(script.tokens):
+            yield _event(error_body(500, script.error))
+            return
+        if script.drop_after is not None and script.drop_after >= len(script.tokens):
+            raise DropConnection
+        yield chunk([delta({}, "stop")])
+        if include_usage:
+            completion = script.completion_tokens if script.completion_tokens is not None else len(script.tokens)
+            usage = {
+                "prompt_tokens": script.prompt_tokens,
+                "completion_tokens": completion,
+                "total_tokens": script.prompt_tokens + completion,
+                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+            }
+            yield chunk([], usage)
+        yield b"data: [DONE]\n\n"
+        state.completed += 1
+    except (asyncio.CancelledError, GeneratorExit):  # the client closed the connection mid-stream
+        state.disconnected.set()
+        raise
+
+
+def _event(obj: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(obj)}\n\n".encode()
