@@ -53,6 +53,28 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
             read_timeout=settings.provider_read_timeout,
         )
     }
+    # Imported here: each SDK costs start-up time, paid only when its provider is configured.
+    openai_key = settings.openai_api_key.get_secret_value().strip() if settings.openai_api_key else ""
+    if openai_key or settings.openai_base_url:
+        from providers.openai_compat import OpenAIProvider
+
+        providers["openai"] = OpenAIProvider(
+            openai_key or None,
+            settings.openai_base_url or None,
+            connect_timeout=settings.provider_connect_timeout,
+            read_timeout=settings.provider_read_timeout,
+        )
+    anthropic_key = settings.anthropic_api_key.get_secret_value().strip() if settings.anthropic_api_key else ""
+    if anthropic_key or settings.anthropic_base_url:
+        from providers.anthropic import AnthropicProvider
+
+        providers["anthropic"] = AnthropicProvider(
+            anthropic_key or None,
+            settings.anthropic_base_url or None,
+            max_tokens=settings.anthropic_max_tokens,
+            connect_timeout=settings.provider_connect_timeout,
+            read_timeout=settings.provider_read_timeout,
+        )
     return providers
 
 

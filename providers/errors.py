@@ -89,3 +89,11 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """`text` with every given secret replaced by `***`: some servers echo the API key back in their error text."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
