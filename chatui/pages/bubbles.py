@@ -26,7 +26,13 @@ def _html(content: str) -> ui.html:
 
 
 def user_bubble(content: str) -> ui.chat_message:
-    with ui.chat_message(name="You", sent=True).classes("user-bubble").mark("user-message") as bubble:
+    with (
+        ui.chat_message(name="You", sent=True)
+        .props("bg-color=blue-1 text-color=black")
+        .classes("user-bubble")
+        .mark("user-message") as bubble,
+        ui.column().classes("gap-0"),
+    ):
         for block in render_markdown(content):
             _html(block)
     return bubble
@@ -39,8 +45,10 @@ class AssistantBubble:
         self.model = model
         with (
             ui.chat_message(name="Assistant", sent=False)
+            .props("bg-color=grey-2 text-color=black")
             .classes("assistant-bubble")
-            .mark("assistant-message") as self.element
+            .mark("assistant-message") as self.element,
+            ui.column().classes("gap-1 w-full"),  # Quasar draws one speech bubble per child: keep one child
         ):
             self.body = ui.column().classes("gap-0 w-full")
             with ui.row().classes("items-center gap-2 text-grey-7").mark("thinking") as self.thinking:
