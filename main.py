@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nicegui import ui
+from pydantic import ValidationError
 
 from chatui.app import create_app
 from chatui.config import Settings
@@ -34,7 +35,10 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
 
 simulated = os.environ.get("NICEGUI_USER_SIMULATION") == "true"
 env_file = os.environ.get("CHATUI_ENV_FILE", ".env") or None
-settings = Settings(_env_file=env_file, **parse_args([] if simulated else sys.argv[1:]))  # type: ignore[call-arg]
+try:
+    settings = Settings(_env_file=env_file, **parse_args([] if simulated else sys.argv[1:]))  # type: ignore[call-arg]
+except ValidationError as error:
+    sys.exit("chatui: " + "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors()))
 services = create_app(settings)
 
 if __name__ in {"__main__", "__mp_main__"}:

@@ -10,11 +10,12 @@ import logging
 
 from nicegui import app
 
-from chatui.api import auth, conversations, models, ws
+from chatui.api import admin, auth, conversations, models, ws
 from chatui.config import Settings
 from chatui.middleware import SecurityMiddleware
 from chatui.pages import register_pages
 from chatui.services import Services, build_services
+from chatui.single_user import LoopbackHostOnly
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,9 @@ def create_app(settings: Settings) -> Services:
     services.prepare()
     app.state.services = services
     app.add_middleware(SecurityMiddleware)
-    for router in (auth.router, conversations.router, models.router, ws.router):
+    if settings.single_user:
+        app.add_middleware(LoopbackHostOnly)
+    for router in (admin.router, auth.router, conversations.router, models.router, ws.router):
         app.include_router(router)
     register_pages(services)
     app.on_startup(services.start)

@@ -11,6 +11,7 @@ a minute) and navigates to `/auth/complete?ticket=...`, an ordinary HTTP respons
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -28,6 +29,8 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 
 COOKIE_NAME = "chatui_session"
+LOCAL_USERNAME = "local"
+NO_PASSWORD = "!"  # not a bcrypt hash: no password matches it
 TICKET_SECONDS = 60
 TOUCH_INTERVAL = timedelta(minutes=1)
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
@@ -79,6 +82,7 @@ class AuthService:
         name_throttle: Throttle,
         policy: SessionPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
+        single_user: bool = False,
     ) -> None:
         self.accounts = accounts
         self.hasher = hasher
@@ -88,6 +92,9 @@ class AuthService:
         self._ip_throttle = ip_throttle
         self._name_throttle = name_throttle
         self._listeners: dict[str, tuple[str, set[RevocationListener]]] = {}
+        self.single_user = single_user
+        self._local: SignedIn | None = None
+        self._local_lock = asyncio.Lock()
         self.on_user_revoked: list[Callable[[str], None]] = []
         self.on_session_revoked: list[Callable[[str], None]] = []
 
@@ -169,6 +176,8 @@ class AuthService:
 
     async def resolve(self, token: str | None) -> SignedIn | None:
         """The live session behind a cookie token: not revoked, not idle too long, not past its lifetime."""
+        if self.single_user:
+            return await self.local_account()
         if not token or len(token) > 200:
             return None
         found = await self.accounts.signed_in(self.token_hash(token))
@@ -186,6 +195,17 @@ class AuthService:
         if now - session.last_seen_at >= TOUCH_INTERVAL:
             await self.accounts.touch_session(session.id, now)
         return found
+
+    async def local_account(self) -> SignedIn:
+        """Single-user mode: the one local account, always signed in (it has no password)."""
+        async with self._local_lock:
+            if self._local is None:
+                user = await self.accounts.user_by_name(LOCAL_USERNAME)
+                if user is None:
+                    user = await self.accounts.create_user(LOCAL_USERNAME, NO_PASSWORD)
+                session = await self.accounts.create_session(user.id, expires_at=self.clock() + timedelta(days=36500))
+                self._local = SignedIn(session, user)
+            return self._local
 
     async def sign_out(self, token: str | None) -> None:
         found = await self.accounts.signed_in(self.token_hash(token)) if token else None

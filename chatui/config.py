@@ -10,7 +10,7 @@ import ipaddress
 import secrets
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -63,6 +63,15 @@ class Settings(BaseSettings):
         from providers.registry import qualify_model_id
 
         return qualify_model_id(value)
+
+    @model_validator(mode="after")
+    def _single_user_only_on_loopback(self) -> Settings:
+        if self.single_user and not self.is_loopback_host():
+            raise ValueError(
+                f"single-user mode skips sign-in, so it only listens on this machine: use --host 127.0.0.1 "
+                f"(or localhost), not {self.host}"
+            )
+        return self
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -47,6 +47,7 @@ class PasswordHasher:
         """True if it matches; with `password_hash=None` it still spends the same time and answers False."""
         if len(password) > MAX_PASSWORD_LENGTH:
             return False
-        stored = password_hash.encode("ascii") if password_hash else self._dummy
+        usable = password_hash is not None and password_hash.startswith("$2")
+        stored = password_hash.encode("ascii") if usable and password_hash else self._dummy
         matches = await asyncio.to_thread(bcrypt.checkpw, _prehash(password), stored)
-        return matches and password_hash is not None
+        return matches and usable

@@ -96,6 +96,7 @@ def build_services(settings: Settings) -> Services:
         policy=SessionPolicy(
             idle=timedelta(days=settings.session_idle_days), absolute=timedelta(days=settings.session_max_days)
         ),
+        single_user=settings.single_user,
     )
     models = ModelRegistry(build_providers(settings), settings.default_model, timeout=settings.model_list_timeout)
     engine = GenerationEngine(

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
 
 from chatui.auth import COOKIE_NAME
+from chatui.pages.admin import AdminView
 from chatui.pages.chat import ChatView
 from chatui.pages.login import LoginView
 from chatui.pages.theme import mount_static
@@ -22,6 +23,13 @@ def register_pages(services: Services) -> None:
 
     def to_login() -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
+
+    def not_found(text: str) -> None:
+        ui.context.client.status_code = 404
+        ui.page_title("Not found · chatui")
+        with ui.column().classes("absolute-center items-center"):
+            ui.label(text).classes("text-xl").mark("not-found")
+            ui.link("Back to your chats", "/")
 
     @ui.page("/login")
     async def login_page(request: Request) -> Response | None:
@@ -44,12 +52,19 @@ def register_pages(services: Services) -> None:
         if who is None:
             return to_login()
         conversation = await services.chats.get_conversation(who.user.id, conversation_id[:64])
-        if conversation is None:
-            ui.context.client.status_code = 404  # someone else's conversation looks exactly like a missing one
-            ui.page_title("Not found · chatui")
-            with ui.column().classes("absolute-center items-center"):
-                ui.label("This conversation does not exist.").classes("text-xl").mark("not-found")
-                ui.link("Back to your chats", "/")
+        if conversation is None:  # someone else's conversation looks exactly like a missing one
+            not_found("This conversation does not exist.")
             return None
         await ChatView(services, who, request, conversation).build()
+        return None
+
+    @ui.page("/admin")
+    async def admin_page(request: Request) -> Response | None:
+        who = await signed_in(request)
+        if who is None:
+            return to_login()
+        if not who.user.is_admin:  # the page does not exist for anyone else
+            not_found("This page does not exist.")
+            return None
+        await AdminView(services, who).build()
         return None

@@ -13,7 +13,7 @@ import logging
 from fastapi import Request
 from nicegui import Client, ui
 
-from chatui.auth import COOKIE_NAME
+from chatui.auth import COOKIE_NAME, AuthError
 from chatui.engine import SendRefused
 from chatui.generation import Generation
 from chatui.pages.bubbles import AssistantBubble, user_bubble
@@ -60,8 +60,13 @@ class ChatView:
                 ui.button("Rename", icon="edit", on_click=self._rename).props("flat dense")
                 ui.button("Delete", icon="delete", on_click=self._delete).props("flat dense color=negative")
             self.conversation_actions.visible = self.conversation is not None
-            ui.label(self.user.username).classes("text-grey-7").mark("username")
-            ui.button("Sign out", on_click=lambda: ui.navigate.to("/auth/signed-out")).props("flat dense")
+            with ui.button(self.user.username, icon="person").props("flat dense no-caps").mark("account"), ui.menu():
+                if not self.services.settings.single_user:
+                    ui.menu_item("Change password", on_click=self._change_password)
+                if self.user.is_admin:
+                    ui.menu_item("Administration", on_click=lambda: ui.navigate.to("/admin"))
+            if not self.services.settings.single_user:
+                ui.button("Sign out", on_click=lambda: ui.navigate.to("/auth/signed-out")).props("flat dense")
         with ui.left_drawer(value=True).classes("bg-grey-1") as drawer:
             ui.button("New chat", icon="add", on_click=lambda: ui.navigate.to("/")).classes("w-full mb-2")
             await self.sidebar()
@@ -238,6 +243,30 @@ class ChatView:
         if confirmed:
             await self.engine.delete_conversation(self.user.id, self.conversation.id)
             ui.navigate.to("/")
+
+    async def _change_password(self) -> None:
+        with ui.dialog() as dialog, ui.card().classes("w-96"):
+            ui.label("Change password").classes("text-lg")
+            current = ui.input("Current password", password=True).classes("w-full")
+            new = ui.input("New password", password=True).classes("w-full")
+            error = ui.label().classes("text-negative")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+
+                async def save() -> None:
+                    if not await self.services.auth.hasher.verify(current.value or "", self.user.password_hash):
+                        error.text = "The current password is wrong."
+                        return
+                    try:
+                        await self.services.auth.change_password(self.user.id, new.value or "")
+                    except AuthError as exc:
+                        error.text = exc.message
+                        return
+                    dialog.submit(True)  # every session ended, this page's too: it goes to sign-in
+
+                ui.button("Change password", on_click=save).mark("save-password")
+        await dialog
+        dialog.delete()
 
     # -- life cycle -----------------------------------------------------------------------------------------------
 
