@@ -64,6 +64,13 @@ class Settings(BaseSettings):
 
         return qualify_model_id(value)
 
+    @field_validator("secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip() and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("CHATUI_SECRET must be at least 16 characters long")
+        return value
+
     @model_validator(mode="after")
     def _single_user_only_on_loopback(self) -> Settings:
         if self.single_user and not self.is_loopback_host():
@@ -98,10 +105,7 @@ class Settings(BaseSettings):
     def signing_secret(self) -> bytes:
         """`CHATUI_SECRET`, or a strong one generated on first start and kept in the data folder (mode 600)."""
         if self.secret is not None and self.secret.get_secret_value().strip():
-            value = self.secret.get_secret_value().strip()
-            if len(value) < 16:
-                raise ValueError("CHATUI_SECRET must be at least 16 characters long")
-            return value.encode()
+            return self.secret.get_secret_value().strip().encode()
         path = self.data_dir / "secret.key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)

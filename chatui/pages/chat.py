@@ -62,9 +62,9 @@ class ChatView:
             self.conversation_actions.visible = self.conversation is not None
             with ui.button(self.user.username, icon="person").props("flat dense no-caps").mark("account"), ui.menu():
                 if not self.services.settings.single_user:
-                    ui.menu_item("Change password", on_click=self._change_password)
+                    ui.menu_item("Change password", on_click=self._change_password).mark("change-password")
                 if self.user.is_admin:
-                    ui.menu_item("Administration", on_click=lambda: ui.navigate.to("/admin"))
+                    ui.menu_item("Administration", on_click=lambda: ui.navigate.to("/admin")).mark("administration")
             if not self.services.settings.single_user:
                 ui.button("Sign out", on_click=lambda: ui.navigate.to("/auth/signed-out")).props("flat dense")
         with ui.left_drawer(value=True).classes("bg-grey-1") as drawer:
