@@ -11,14 +11,30 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from storage import AccountRepository, ChatRepository, Database, MessageStatus, UsernameTaken, mark_interrupted
+from tests.postgres import drop_postgres_database, fresh_postgres_database
 
 
 @pytest.fixture
 async def db(tmp_path: Path):
+    """A fresh SQLite file (the tests that read the file directly use this one)."""
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'database.db'}")
     database.prepare(mark_interrupted)
     yield database
     await database.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path):
+    """The same repository tests on SQLite and on PostgreSQL (see tests/postgres.py)."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'database.db'}")
+    else:
+        database = Database(await fresh_postgres_database())
+    database.prepare(mark_interrupted)
+    yield database
+    await database.close()
+    if request.param == "postgresql":
+        await drop_postgres_database(str(database.url.render_as_string(hide_password=False)))
 
 
 async def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(db: Database):
@@ -45,8 +61,8 @@ async def test_exchange_saves_user_then_assistant_with_uuid_ids(db: Database, tm
     assert title == "T"
 
 
-async def test_first_account_is_admin_and_names_are_unique_case_insensitively(db: Database):
-    accounts = AccountRepository(db)
+async def test_first_account_is_admin_and_names_are_unique_case_insensitively(any_db: Database):
+    accounts = AccountRepository(any_db)
     first = await accounts.create_user("alice", "hash")
     second = await accounts.create_user("bob", "hash")
     assert first.is_admin and not second.is_admin
@@ -75,8 +91,8 @@ async def test_foreign_keys_are_enforced(db: Database):
             )
 
 
-async def test_only_the_owner_sees_or_deletes_a_conversation(db: Database):
-    accounts, chats = AccountRepository(db), ChatRepository(db)
+async def test_only_the_owner_sees_or_deletes_a_conversation(any_db: Database):
+    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
     alice = await accounts.create_user("alice", "hash")
     bob = await accounts.create_user("bob", "hash")
     conversation = await chats.create_conversation(alice.id, "ollama:m")
@@ -86,8 +102,8 @@ async def test_only_the_owner_sees_or_deletes_a_conversation(db: Database):
     assert (await chats.get_conversation(alice.id, conversation.id)).title is None
 
 
-async def test_checkpoint_writes_only_streaming_rows(db: Database):
-    accounts, chats = AccountRepository(db), ChatRepository(db)
+async def test_checkpoint_writes_only_streaming_rows(any_db: Database):
+    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
     user = await accounts.create_user("alice", "hash")
     conversation = await chats.create_conversation(user.id, "ollama:m")
     exchange = await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
@@ -99,12 +115,12 @@ async def test_checkpoint_writes_only_streaming_rows(db: Database):
     assert (await chats.messages(conversation.id))[1].content == "final"
 
 
-async def test_restart_marks_streaming_replies_interrupted_keeping_text(db: Database):
-    accounts, chats = AccountRepository(db), ChatRepository(db)
+async def test_restart_marks_streaming_replies_interrupted_keeping_text(any_db: Database):
+    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
     user = await accounts.create_user("alice", "hash")
     conversation = await chats.create_conversation(user.id, "ollama:m")
     exchange = await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
     await chats.checkpoint({exchange.assistant_message.id: "half a rep"})
-    assert db.prepare(mark_interrupted) == 1
+    assert any_db.prepare(mark_interrupted) == 1
     reply = (await chats.messages(conversation.id))[1]
     assert (reply.status, reply.content) == (MessageStatus.INTERRUPTED, "half a rep")

@@ -1,0 +1,55 @@
+"""The whole app on PostgreSQL (`DATABASE_URL`): the spec's /ws scenario, and a restart after a kill."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+import httpx
+from websockets.asyncio.client import connect
+
+from tests.api.conftest import Account
+from tests.fakes.server import Script
+from tests.live import LiveApp
+from tests.postgres import drop_postgres_database, fresh_postgres_database
+
+
+async def test_spec_scenario_and_restart_on_postgresql(tmp_path, ollama_server, fake_ollama):
+    _, ollama = ollama_server
+    url = await fresh_postgres_database()
+    env = {"OLLAMA_BASE_URL": ollama.url, "DATABASE_URL": url.replace("+asyncpg", "")}
+    app = LiveApp(tmp_path / "data", env).start()
+    try:
+        async with httpx.AsyncClient(base_url=app.url) as client:
+            await client.post("/api/auth/register", json={"username": "pguser", "password": "password123"})
+            await client.post("/api/auth/login", json={"username": "pguser", "password": "password123"})
+            account = Account(client, "pguser", "password123")
+            conversation_id = await account.new_conversation()
+            fake_ollama.then(Script(tokens=["8", "."]))
+            async with connect(f"{app.ws_url}/ws/{conversation_id}", additional_headers=account.cookie_header) as ws:
+                await ws.send(json.dumps({"type": "message", "content": "What is 5 plus 3?"}))
+                frames = []
+                while not frames or frames[-1]["type"] != "done":
+                    frames.append(json.loads(await ws.recv()))
+        assert [f["token"] for f in frames[:-1]] == ["8", "."] and frames[-1]["tokens"] == 2
+        app.kill()
+        assert not (tmp_path / "data" / "database.db").exists()  # nothing went to SQLite
+
+        plain = url.replace("+asyncpg", "")
+        db = await asyncpg.connect(plain)
+        try:
+            rows = await db.fetch("SELECT role, content, status FROM messages ORDER BY created_at")
+            title = await db.fetchval("SELECT title FROM conversations")
+        finally:
+            await db.close()
+        assert [tuple(r) for r in rows] == [("user", "What is 5 plus 3?", "done"), ("assistant", "8.", "done")]
+        assert title == "What is 5 plus 3?"
+
+        app = LiveApp(tmp_path / "data", env).start()  # the schema exists already: starting again is fine
+        async with httpx.AsyncClient(base_url=app.url) as client:
+            login = await client.post("/api/auth/login", json={"username": "pguser", "password": "password123"})
+            assert login.status_code == 200
+            assert len((await client.get(f"/api/conversations/{conversation_id}")).json()["messages"]) == 2
+    finally:
+        app.stop()
+        await drop_postgres_database(url)
