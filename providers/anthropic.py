@@ -19,7 +19,9 @@ import httpx2
 from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage
 from providers.errors import (
     ModelNotFound,
+    ProviderBadRequest,
     ProviderError,
+    ProviderServerError,
     ProviderStreamError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -75,6 +77,7 @@ class AnthropicProvider(Provider):
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
     ) -> AsyncIterator[StreamEvent]:
         system, turns = to_anthropic(messages)
+        # No `temperature`: this SDK's Messages API no longer has one, so `params.temperature` is not sent.
         request: dict[str, Any] = {
             "model": model,
             "max_tokens": params.max_tokens if params and params.max_tokens else self.max_tokens,
@@ -82,8 +85,6 @@ class AnthropicProvider(Provider):
         }
         if system:
             request["system"] = system
-        if params is not None and params.temperature is not None:
-            request["temperature"] = params.temperature
         prompt_tokens: int | None = None
         completion_tokens: int | None = None
         started = produced = finished = False
@@ -127,16 +128,18 @@ class AnthropicProvider(Provider):
             return ProviderUnavailable(f"cannot reach {name}; check ANTHROPIC_BASE_URL ({self.base_url})")
         if isinstance(exc, anthropic.APIStatusError):
             kind, detail = _error_of(exc.body)
-            detail = redact(detail or f"HTTP {exc.status_code}", self._api_key)
+            detail = redact(detail.rstrip(". ") or f"HTTP {exc.status_code}", self._api_key)
             status = exc.status_code
             if status < 400:  # an `event: error` inside a stream that began with 200
                 if produced or kind not in _STATUS_OF_ERROR_TYPE:
                     return ProviderStreamError(f"{name} reported an error mid-reply: {detail}")
                 status = _STATUS_OF_ERROR_TYPE[kind]  # nothing shown yet: as good as that status, retried alike
+            if status == 404 and not model:  # from list_models
+                return ProviderBadRequest(f"{name} lists no models at /v1/models ({detail})")
             if status == 404:
                 return ModelNotFound(f"{name} has no model '{model}': {detail}")
             if status == 529:
-                detail = f"overloaded ({detail})"
+                return ProviderServerError(f"{name} is overloaded (529): {detail}; try again in a moment")
             retry_after = parse_retry_after(exc.response.headers.get("retry-after")) if exc.status_code >= 400 else None
             return error_for_status(status, name, detail, model=model, retry_after=retry_after)
         if isinstance(exc, ValueError):  # an event that is not JSON, or not an event

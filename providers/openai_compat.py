@@ -18,6 +18,7 @@ import openai
 from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage
 from providers.errors import (
     ModelNotFound,
+    ProviderBadRequest,
     ProviderError,
     ProviderServerError,
     ProviderStreamError,
@@ -140,17 +141,19 @@ class OpenAIProvider(Provider):
                 return ProviderStreamError(f"the connection to {name} broke before the reply was complete")
             return ProviderUnavailable(f"cannot reach {name}; check OPENAI_BASE_URL ({self.base_url})")
         if isinstance(exc, openai.APIStatusError):
-            detail = redact(_detail(exc), self._api_key)
+            detail = redact(_detail(exc).rstrip(". ") or f"HTTP {exc.status_code}", self._api_key)
             headers = exc.response.headers
             retry_after = parse_retry_after(headers.get("retry-after"))
             if retry_after is None and headers.get("retry-after-ms"):
                 retry_after = (parse_retry_after(headers.get("retry-after-ms")) or 0) / 1000
+            if exc.status_code == 404 and not model:  # from list_models
+                return ProviderBadRequest(f"{name} lists no models at /models ({detail}); is OPENAI_BASE_URL right?")
             if exc.status_code == 404 or exc.code == "model_not_found":
                 hint = "" if self._official else "; check the model name and that OPENAI_BASE_URL ends in /v1"
                 return ModelNotFound(f"{name} has no model '{model}': {detail}{hint}")
             return error_for_status(exc.status_code, name, detail, model=model, retry_after=retry_after)
         if isinstance(exc, openai.APIError):  # a `data: {"error": ...}` event inside the stream
-            detail = redact(exc.message, self._api_key)
+            detail = redact(exc.message.rstrip(". "), self._api_key)
             if not produced and exc.type == "server_error":  # nothing shown yet: as good as a 500, worth a retry
                 return ProviderServerError(f"{name} had a server error: {detail}")
             return ProviderStreamError(f"{name} reported an error mid-reply: {detail}")

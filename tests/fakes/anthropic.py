@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -38,7 +38,7 @@ ERROR_TYPES = {
 class FakeAnthropic(ScriptedProvider):
     """The scripted state, plus what only the Anthropic fake can be asked to do.
 
-    api_key           when set, requests without `x-api-key: <api_key>` get Anthropic's 401
+    api_key           when set, requests without that key (`x-api-key`, or `Authorization: Bearer`) get a 401
     malformed_after   after this many deltas, send an event whose data is not JSON
     """
 
@@ -60,6 +60,16 @@ def error_body(status: int, message: str, kind: str | None = None) -> dict[str, 
 
 def _request_id() -> str:
     return f"req_{secrets.token_hex(12)}"
+
+
+def sent_key(headers: Mapping[str, str]) -> str | None:
+    """The API key a request carries: `x-api-key` as documented, or `Authorization: Bearer`, which the SDK sends."""
+    bearer = headers.get("authorization", "")
+    return headers.get("x-api-key") or (bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else None)
+
+
+def _key_accepted(state: FakeAnthropic, request: Request) -> bool:
+    return state.api_key is None or sent_key(request.headers) == state.api_key
 
 
 def _invalid(body: dict[str, Any]) -> str | None:
@@ -85,7 +95,7 @@ def anthropic_app(state: FakeAnthropic) -> Starlette:
         body = await request.json()
         script = state.take(body, dict(request.headers))
         model = body.get("model", "")
-        if state.api_key is not None and request.headers.get("x-api-key") != state.api_key:
+        if not _key_accepted(state, request):
             return _error(401, "invalid x-api-key")
         if script.status != 200:
             headers = {"retry-after": script.retry_after} if script.retry_after else {}
@@ -103,7 +113,9 @@ def anthropic_app(state: FakeAnthropic) -> Starlette:
             headers={"request-id": _request_id(), "cache-control": "no-cache"},
         )
 
-    async def models(_: Request) -> Response:
+    async def models(request: Request) -> Response:
+        if not _key_accepted(state, request):
+            return _error(401, "invalid x-api-key")
         data = [
             {
                 "type": "model",

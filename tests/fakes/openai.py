@@ -64,8 +64,9 @@ def openai_app(state: FakeOpenAI) -> Starlette:
         body = await request.json()
         script = state.take(body, dict(request.headers))
         model = body.get("model", "")
-        if state.api_key is not None and request.headers.get("authorization") != f"Bearer {state.api_key}":
-            return _error(401, "Incorrect API key provided. You can find your API key at platform.openai.com.")
+        refused = _refuse_key(state, request)
+        if refused is not None:
+            return refused
         if script.status != 200:
             headers = {"retry-after": script.retry_after} if script.retry_after else {}
             return _error(script.status, script.error, headers)
@@ -82,7 +83,10 @@ def openai_app(state: FakeOpenAI) -> Starlette:
             headers={"x-request-id": f"req_{secrets.token_hex(16)}", "cache-control": "no-cache"},
         )
 
-    async def models(_: Request) -> Response:
+    async def models(request: Request) -> Response:
+        refused = _refuse_key(state, request)
+        if refused is not None:
+            return refused
         return JSONResponse(
             {
                 "object": "list",
@@ -94,6 +98,21 @@ def openai_app(state: FakeOpenAI) -> Starlette:
         )
 
     return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"]), Route("/v1/models", models)])
+
+
+def _refuse_key(state: FakeOpenAI, request: Request) -> Response | None:
+    """OpenAI's 401 for a missing or wrong bearer key, which it shows masked: first 8 and last 4 characters."""
+    if state.api_key is None:
+        return None
+    sent = request.headers.get("authorization", "").removeprefix("Bearer ")
+    if sent == state.api_key:
+        return None
+    masked = f"{sent[:8]}{'*' * max(0, len(sent) - 12)}{sent[-4:]}" if len(sent) > 12 else "***"
+    return _error(
+        401,
+        f"Incorrect API key provided: {masked}. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+    )
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:

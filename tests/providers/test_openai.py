@@ -138,6 +138,15 @@ async def test_unknown_model_is_not_found(openai_provider):
     assert "has no model 'gpt-9'" in str(caught.value)
 
 
+async def test_base_url_without_v1_gets_a_hint(fake_openai):
+    provider = OpenAIProvider(None, fake_openai.url)  # type: ignore[attr-defined]
+    with pytest.raises(ProviderBadRequest, match="lists no models at /models"):
+        await provider.list_models()
+    with pytest.raises(ModelNotFound, match="that OPENAI_BASE_URL ends in /v1"):
+        await collect(provider.stream(HELLO, "gpt-4o-mini"))
+    await provider.aclose()
+
+
 async def test_connection_refused_names_the_server_and_the_setting():
     url = f"http://127.0.0.1:{free_port()}/v1"
     provider = OpenAIProvider(KEY, url)
@@ -179,7 +188,7 @@ async def test_malformed_chunk_is_a_stream_error(openai_provider, fake_openai):
 async def test_stall_past_read_timeout(fake_openai):
     provider = OpenAIProvider(None, api_url(fake_openai), read_timeout=0.3)
     fake_openai.then(Script(tokens=["a", "b"], stall_after=1))
-    with pytest.raises(ProviderTimeout, match="did not answer within 0.3 s"):
+    with pytest.raises(ProviderTimeout, match=r"did not answer within 0\.3 s"):
         await collect(provider.stream(HELLO, "gpt-4o-mini"))
     await provider.aclose()
 
@@ -207,3 +216,23 @@ async def test_nothing_is_retried_once_text_was_produced(openai_provider, fake_o
             texts.append(event.text)
     assert texts == ["a"]
     assert len(fake_openai.requests) == 1
+
+
+async def test_configured_by_a_key_or_a_base_url(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    from chatui.config import Settings
+    from chatui.services import build_providers
+
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    none = build_providers(Settings(_env_file=None, data_dir=tmp_path))
+    official = build_providers(Settings(_env_file=None, data_dir=tmp_path, openai_api_key=KEY))
+    local = build_providers(
+        Settings(_env_file=None, data_dir=tmp_path, openai_base_url="http://127.0.0.1:8080/v1/", read_timeout=7)
+    )
+    assert list(none) == ["ollama"]
+    assert official["openai"].display_name == "OpenAI"
+    assert local["openai"].display_name == "OpenAI-compatible server at http://127.0.0.1:8080/v1"
+    assert local["openai"].read_timeout == 7
+    for providers in (none, official, local):
+        for provider in providers.values():
+            await provider.aclose()

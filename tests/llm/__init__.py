@@ -1,0 +1,1 @@
+"""Tests against a real (tiny) model served by llama.cpp; opt-in with `pytest -m llm`."""

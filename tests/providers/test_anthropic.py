@@ -1,0 +1,241 @@
+"""The Anthropic adapter, through the real `anthropic` SDK, against a loopback server speaking the Messages API."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers import ChatMessage, GenerationParams, TextDelta, Usage
+from providers.anthropic import AnthropicProvider
+from providers.errors import (
+    ModelNotFound,
+    ProviderAuthError,
+    ProviderBadRequest,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderServerError,
+    ProviderStreamError,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+from providers.retry import stream_with_retries
+from tests.fakes.anthropic import FakeAnthropic, sent_key
+from tests.fakes.server import Script, free_port
+
+KEY = "sk-ant-api03-test-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"
+MODEL = "claude-haiku-4-5"
+QUESTION = "What is 5 plus 3? Give me a very brief answer."
+HELLO = [ChatMessage("system", "Be brief."), ChatMessage("user", QUESTION)]
+
+
+async def collect(events) -> tuple[list[str], list[Usage]]:
+    texts, usages = [], []
+    async for event in events:
+        if isinstance(event, TextDelta):
+            texts.append(event.text)
+        else:
+            usages.append(event)
+    return texts, usages
+
+
+@pytest.fixture
+async def claude(fake_anthropic: FakeAnthropic):
+    fake_anthropic.api_key = KEY
+    provider = AnthropicProvider(KEY, fake_anthropic.url, max_tokens=1234, read_timeout=2.0)  # type: ignore[attr-defined]
+    yield provider
+    await provider.aclose()
+
+
+async def test_streams_tokens_in_order_and_reports_usage(claude, fake_anthropic):
+    fake_anthropic.then(Script(tokens=["The", " answer", " is", " 8", "."], prompt_tokens=31, completion_tokens=6))
+    texts, usages = await collect(claude.stream(HELLO, MODEL))
+    assert texts == ["The", " answer", " is", " 8", "."]
+    assert usages == [Usage(prompt_tokens=31, completion_tokens=6)]
+    sent = fake_anthropic.requests[0]
+    assert sent["model"] == MODEL and sent["stream"] is True
+    assert sent["max_tokens"] == 1234  # always set: the API refuses a request without it
+    assert sent["system"] == "Be brief."  # top-level, never a message
+    assert sent["messages"] == [{"role": "user", "content": QUESTION}]
+    headers = fake_anthropic.headers[0]
+    assert sent_key(headers) == KEY and headers["anthropic-version"]
+
+
+async def test_system_prompts_are_joined_and_turns_alternate_starting_with_the_user(claude, fake_anthropic):
+    history = [
+        ChatMessage("assistant", "Hello! How can I help?"),  # nothing to answer: dropped
+        ChatMessage("system", "Be brief."),
+        ChatMessage("user", "What is 5 plus 3?"),
+        ChatMessage("user", "Just the number."),
+        ChatMessage("assistant", "8"),
+        ChatMessage("assistant", "   "),  # the API refuses empty text
+        ChatMessage("assistant", "Anything else?"),
+        ChatMessage("system", "Answer in English."),
+        ChatMessage("user", "And 2 plus 2?"),
+    ]
+    texts, _ = await collect(claude.stream(history, MODEL))
+    assert texts == ["8", "."]
+    sent = fake_anthropic.requests[0]
+    assert sent["system"] == "Be brief.\n\nAnswer in English."
+    assert sent["messages"] == [
+        {"role": "user", "content": "What is 5 plus 3?\n\nJust the number."},
+        {"role": "assistant", "content": "8\n\nAnything else?"},
+        {"role": "user", "content": "And 2 plus 2?"},
+    ]
+
+
+async def test_generation_params_are_sent(claude, fake_anthropic):
+    await collect(claude.stream([ChatMessage("user", "hi")], MODEL, GenerationParams(temperature=0.3, max_tokens=50)))
+    sent = fake_anthropic.requests[0]
+    assert sent["max_tokens"] == 50
+    assert "system" not in sent and "temperature" not in sent  # the Messages API of this SDK has no temperature
+
+
+async def test_lists_models(claude, fake_anthropic):
+    fake_anthropic.models = ["claude-haiku-4-5", "claude-opus-4-1"]
+    assert await claude.list_models() == ["claude-haiku-4-5", "claude-opus-4-1"]
+
+
+async def test_wrong_key_is_an_auth_error_without_the_key(fake_anthropic):
+    fake_anthropic.api_key = "sk-ant-the-right-one"
+    provider = AnthropicProvider(KEY, fake_anthropic.url)  # type: ignore[attr-defined]
+    with pytest.raises(ProviderAuthError, match="invalid x-api-key") as caught:
+        await collect(provider.stream(HELLO, MODEL))
+    with pytest.raises(ProviderAuthError):
+        await provider.list_models()
+    await provider.aclose()
+    assert KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, ProviderBadRequest),
+        (401, ProviderAuthError),
+        (403, ProviderAuthError),
+        (404, ModelNotFound),
+        (413, ProviderBadRequest),
+        (429, ProviderRateLimited),
+        (500, ProviderServerError),
+        (529, ProviderServerError),
+    ],
+)
+async def test_status_errors_are_translated_and_never_show_the_key(claude, fake_anthropic, status, error_class):
+    fake_anthropic.then(Script(status=status, error=f"request with key {KEY} failed"))  # a server that echoes the key
+    with pytest.raises(error_class) as caught:
+        await collect(claude.stream(HELLO, MODEL))
+    message = str(caught.value)
+    assert KEY not in message
+    assert "request with key *** failed" in message
+
+
+async def test_overloaded_is_a_retryable_server_error(claude, fake_anthropic):
+    fake_anthropic.then(Script(status=529, error="Overloaded"))
+    with pytest.raises(
+        ProviderServerError, match=r"is overloaded \(529\): Overloaded; try again in a moment"
+    ) as caught:
+        await collect(claude.stream(HELLO, MODEL))
+    assert caught.value.retryable
+
+
+async def test_rate_limit_carries_retry_after(claude, fake_anthropic):
+    fake_anthropic.then(
+        Script(status=429, error="Number of request tokens has exceeded your rate limit", retry_after="9")
+    )
+    with pytest.raises(ProviderRateLimited, match="exceeded your rate limit") as caught:
+        await collect(claude.stream(HELLO, MODEL))
+    assert caught.value.retry_after == 9.0
+
+
+async def test_unknown_model_is_not_found(claude):
+    with pytest.raises(ModelNotFound, match=r"has no model 'claude-2\.9'"):
+        await collect(claude.stream(HELLO, "claude-2.9"))
+
+
+async def test_connection_refused_names_the_server_and_the_setting():
+    url = f"http://127.0.0.1:{free_port()}"
+    provider = AnthropicProvider(KEY, url)
+    with pytest.raises(ProviderUnavailable) as caught:
+        await collect(provider.stream(HELLO, MODEL))
+    with pytest.raises(ProviderUnavailable):
+        await provider.list_models()
+    await provider.aclose()
+    assert str(caught.value) == f"cannot reach Anthropic API at {url}; check ANTHROPIC_BASE_URL ({url})"
+
+
+async def test_error_event_mid_stream_keeps_what_came_before(claude, fake_anthropic):
+    fake_anthropic.then(Script(tokens=["a", "b", "c"], error_after=2, error="Overloaded"))
+    texts = []
+    with pytest.raises(ProviderStreamError, match="reported an error mid-reply: Overloaded"):
+        async for event in claude.stream(HELLO, MODEL):
+            texts.append(event.text)
+    assert texts == ["a", "b"]
+
+
+async def test_error_event_before_any_text_is_a_retryable_server_error(claude, fake_anthropic):
+    fake_anthropic.then(Script(tokens=["a"], error_after=0, error="Overloaded"))
+    with pytest.raises(ProviderServerError, match="Overloaded") as caught:
+        await collect(claude.stream(HELLO, MODEL))
+    assert caught.value.retryable
+
+
+async def test_dropped_connection_is_a_stream_error(claude, fake_anthropic):
+    fake_anthropic.then(Script(tokens=["a", "b", "c"], drop_after=1))
+    with pytest.raises(ProviderStreamError, match="broke before the reply was complete"):
+        await collect(claude.stream(HELLO, MODEL))
+
+
+async def test_malformed_event_is_a_stream_error(claude, fake_anthropic):
+    fake_anthropic.malformed_after = 1
+    with pytest.raises(ProviderStreamError, match="malformed event"):
+        await collect(claude.stream(HELLO, MODEL))
+
+
+async def test_stall_past_read_timeout(fake_anthropic):
+    provider = AnthropicProvider(None, fake_anthropic.url, read_timeout=0.3)  # type: ignore[attr-defined]
+    fake_anthropic.then(Script(tokens=["a", "b"], stall_after=1))
+    with pytest.raises(ProviderTimeout, match=r"did not answer within 0\.3 s"):
+        await collect(provider.stream(HELLO, MODEL))
+    await provider.aclose()
+
+
+async def test_closing_the_stream_early_closes_the_connection(claude, fake_anthropic):
+    fake_anthropic.then(Script(tokens=["slow"] * 50, delay=0.05))
+    stream = claude.stream(HELLO, MODEL)
+    assert await anext(stream) == TextDelta("slow")
+    await stream.aclose()
+    assert await fake_anthropic.wait_disconnected()
+
+
+async def test_overload_and_rate_limit_before_the_first_token_are_retried(claude, fake_anthropic):
+    fake_anthropic.then(
+        Script(status=529, error="Overloaded"),
+        Script(status=429, error="slow down", retry_after="0"),
+        Script(tokens=["x"], error_after=0, error="Overloaded"),
+        Script(),
+    )
+    texts, usages = await collect(stream_with_retries(claude, HELLO, MODEL, retries=3, backoff=0.01))
+    assert texts == ["8", "."] and usages == [Usage(12, 2)]
+    assert len(fake_anthropic.requests) == 4
+
+
+async def test_nothing_is_retried_once_text_was_produced(claude, fake_anthropic):
+    fake_anthropic.then(Script(tokens=["a", "b"], error_after=1, error="Overloaded"), Script())
+    texts = []
+    with pytest.raises(ProviderError):
+        async for event in stream_with_retries(claude, HELLO, MODEL, backoff=0.01):
+            texts.append(event.text)
+    assert texts == ["a"]
+    assert len(fake_anthropic.requests) == 1
+
+
+async def test_configured_by_a_key_with_max_tokens_from_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    from chatui.config import Settings
+    from chatui.services import build_providers
+
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None, data_dir=tmp_path, anthropic_api_key=KEY, anthropic_max_tokens=777)
+    providers = build_providers(settings)
+    assert list(providers) == ["ollama", "anthropic"]
+    assert (providers["anthropic"].display_name, providers["anthropic"].max_tokens) == ("Anthropic", 777)
+    for provider in providers.values():
+        await provider.aclose()
