@@ -33,6 +33,14 @@ class Account:
         self.username = username
         self.password = password
 
+    @classmethod
+    async def sign_up(cls, client: httpx.AsyncClient, username: str, password: str = "password123") -> Account:
+        """Register and sign in through the API; `client` keeps the session cookie."""
+        credentials = {"username": username, "password": password}
+        assert (await client.post("/api/auth/register", json=credentials)).status_code == 201
+        assert (await client.post("/api/auth/login", json=credentials)).status_code == 200
+        return cls(client, username, password)
+
     @property
     def cookie(self) -> str:
         return self.client.cookies["chatui_session"]
@@ -61,13 +69,7 @@ async def make_account(live_app: LiveApp) -> AsyncIterator:
         username = f"user{Account.counter}"
         client = httpx.AsyncClient(base_url=live_app.url, timeout=10)
         clients.append(client)
-        assert (
-            await client.post("/api/auth/register", json={"username": username, "password": password})
-        ).status_code == 201
-        assert (
-            await client.post("/api/auth/login", json={"username": username, "password": password})
-        ).status_code == 200
-        return Account(client, username, password)
+        return await Account.sign_up(client, username, password)
 
     yield make
     for client in clients:

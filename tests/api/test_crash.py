@@ -25,9 +25,7 @@ async def test_sigkill_mid_reply_leaves_an_interrupted_reply_with_its_checkpoint
     received: list[tuple[float, str]] = []
     try:
         async with httpx.AsyncClient(base_url=app.url) as client:
-            await client.post("/api/auth/register", json={"username": "crashy", "password": "password123"})
-            await client.post("/api/auth/login", json={"username": "crashy", "password": "password123"})
-            account = Account(client, "crashy", "password123")
+            account = await Account.sign_up(client, "crashy")
             conversation_id = await account.new_conversation()
             async with connect(f"{app.ws_url}/ws/{conversation_id}", additional_headers=account.cookie_header) as ws:
                 await ws.send(json.dumps({"type": "message", "content": "write a lot"}))

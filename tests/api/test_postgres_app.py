@@ -21,9 +21,7 @@ async def test_spec_scenario_and_restart_on_postgresql(tmp_path, ollama_server, 
     app = LiveApp(tmp_path / "data", env).start()
     try:
         async with httpx.AsyncClient(base_url=app.url) as client:
-            await client.post("/api/auth/register", json={"username": "pguser", "password": "password123"})
-            await client.post("/api/auth/login", json={"username": "pguser", "password": "password123"})
-            account = Account(client, "pguser", "password123")
+            account = await Account.sign_up(client, "pguser")
             conversation_id = await account.new_conversation()
             fake_ollama.then(Script(tokens=["8", "."]))
             async with connect(f"{app.ws_url}/ws/{conversation_id}", additional_headers=account.cookie_header) as ws:

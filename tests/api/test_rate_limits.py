@@ -29,9 +29,7 @@ def client_from(app: LiveApp, address: str) -> httpx.AsyncClient:
 
 async def test_messages_per_minute_per_user(strict_app: LiveApp, fake_ollama):
     async with httpx.AsyncClient(base_url=strict_app.url) as client:
-        await client.post("/api/auth/register", json={"username": "chatty", "password": "password123"})
-        await client.post("/api/auth/login", json={"username": "chatty", "password": "password123"})
-        account = Account(client, "chatty", "password123")
+        account = await Account.sign_up(client, "chatty")
         conversation_id = await account.new_conversation()
         async with connect(f"{strict_app.ws_url}/ws/{conversation_id}", additional_headers=account.cookie_header) as ws:
             for n in range(3):

@@ -1,4 +1,4 @@
-"""Provider keys never reach a page, an API answer, a socket frame or the server's log — even when a server echoes them."""
+"""Provider keys never reach a page, an API answer, a socket frame or the log — even when a server echoes them."""
 
 from __future__ import annotations
 
@@ -33,9 +33,7 @@ async def test_keys_never_leave_the_server(tmp_path, ollama_server, openai_serve
     seen: list[str] = []
     try:
         async with httpx.AsyncClient(base_url=app.url) as client:
-            await client.post("/api/auth/register", json={"username": "keeper", "password": "password123"})
-            await client.post("/api/auth/login", json={"username": "keeper", "password": "password123"})
-            account = Account(client, "keeper", "password123")
+            account = await Account.sign_up(client, "keeper")
             conversation_id = await account.new_conversation()
             async with connect(f"{app.ws_url}/ws/{conversation_id}", additional_headers=account.cookie_header) as ws:
                 for attempt in range(3):

@@ -161,9 +161,7 @@ async def test_stalled_provider_ends_in_an_error_frame(tmp_path, ollama_server, 
         import httpx
 
         async with httpx.AsyncClient(base_url=app.url) as client:
-            await client.post("/api/auth/register", json={"username": "stally", "password": "password123"})
-            await client.post("/api/auth/login", json={"username": "stally", "password": "password123"})
-            account = Account(client, "stally", "password123")
+            account = await Account.sign_up(client, "stally")
             conversation_id = await account.new_conversation()
             fake_ollama.then(Script(tokens=["a", "b"], stall_after=1))
             async with connect(f"{app.ws_url}/ws/{conversation_id}", additional_headers=account.cookie_header) as ws:
