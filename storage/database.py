@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from storage.models import Base
+from storage import migrate
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ class Database:
         return self.url.get_backend_name() == "sqlite"
 
     def prepare(self, then: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Create the schema, then run `then` in the same transaction — blocking, before the server serves.
+        """Migrate the schema to the newest, then run `then` in the same transaction — blocking, before serving.
 
         NiceGUI runs start-up handlers as background tasks, so a request could otherwise reach an empty database.
         The work runs on its own event loop in a helper thread with a throwaway engine, which works whether or not
@@ -71,7 +71,7 @@ class Database:
                 event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
             try:
                 async with engine.begin() as connection:
-                    await connection.run_sync(Base.metadata.create_all)
+                    await connection.run_sync(migrate.upgrade)
                     return await then(connection)
             finally:
                 await engine.dispose()

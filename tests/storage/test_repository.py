@@ -124,3 +124,26 @@ async def test_restart_marks_streaming_replies_interrupted_keeping_text(any_db: 
     assert any_db.prepare(mark_interrupted) == 1
     reply = (await chats.messages(conversation.id))[1]
     assert (reply.status, reply.content) == (MessageStatus.INTERRUPTED, "half a rep")
+
+
+async def test_migrations_build_exactly_the_models_schema(any_db: Database):
+    """A model change without a migration (or the reverse) fails here."""
+    import warnings
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    def differences(connection):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLite cannot reflect the lower(username) expression index
+            return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+    async with any_db.engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+        if not any_db.is_sqlite:
+            indexes = await connection.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_users_username_lower'")
+            )
+            assert "lower" in indexes.scalar_one()
