@@ -8,9 +8,13 @@
   ("login CSRF") or sign them out. Requests without these headers (curl, scripts, old browsers) are not cross-site.
 - Request bodies larger than `max_body_bytes` are refused with 413: at once when `Content-Length` says so, and
   while reading when a chunked body grows past the limit.
+- A JSON body must be interoperable JSON (I-JSON, RFC 7493): a lone UTF-16 surrogate (`"\\ud800"`) or a number
+  that is not finite (`NaN`, `Infinity`, `1e999`) is refused with 400. Python's parser accepts both, but they cannot
+  be stored or sent back as JSON: FastAPI's 422 answer echoes the bad value and fails to encode it (a 500), and
+  SQLite cannot store a lone surrogate. Other parse errors are left to the route (400/422 as usual).
 - Every response gets the security headers below; HTML gets a Content-Security-Policy with a fresh nonce, which is
-  added to the page's own `<script>` tags (the only HTML that is buffered; nothing else is, so streamed bodies stay
-  streamed).
+  added to the page's own `<script>` tags. Only HTML responses and JSON request bodies (at most `max_body_bytes`)
+  are buffered; every other body, streamed replies included, passes through as it comes.
 
 Content-Security-Policy, found empirically with headless Chromium on NiceGUI 3.18 (sign in, send, a streaming
 reply, the rename dialog, the model select, a reload; `securitypolicyviolation` events and console collected):
@@ -122,6 +126,28 @@ COMMON_HEADERS = [
 SECURITY_HEADERS = [(b"content-security-policy", NON_HTML_POLICY.encode()), *COMMON_HEADERS]
 
 
+def is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def json_problem(body: bytes) -> str | None:
+    """Why a JSON body that Python can parse is still unacceptable (see the module docstring); None if fine."""
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # not JSON at all: the route answers that
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "The request body contains a lone UTF-16 surrogate, which is not valid Unicode text."
+    except ValueError:
+        return "The request body contains a number that is not finite (NaN, Infinity or out of range)."
+    except RecursionError:
+        return None
+    return None
+
+
 class BodyTooLarge(HTTPException):
     """Raised from `receive` when a body grows past the limit (FastAPI re-raises HTTPExceptions as they are)."""
 
@@ -207,12 +233,43 @@ class SecurityMiddleware:
                 return
             await send(message)
 
+        app_receive = limited_receive
+        if method not in SAFE_METHODS and is_json(headers.get("content-type", "")):
+            try:
+                body, app_receive = await _read_body(limited_receive)
+            except BodyTooLarge:
+                await _reject(send, 413, "The request body is too large.")
+                return
+            problem = json_problem(body)
+            if problem is not None:
+                await _reject(send, 400, problem)
+                return
+
         try:
-            await self.app(scope, limited_receive, send_secured)
+            await self.app(scope, app_receive, send_secured)
         except BodyTooLarge:
             if started:
                 raise
             await _reject(send, 413, "The request body is too large.")
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a `receive` that hands it to the app again (then the client's own events)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: let the app see that
+            pending: list[Message] = [message]
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+            break
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return b"".join(chunks), replay
 
 
 def is_cross_site(headers: dict[str, str]) -> bool:
