@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from nicegui import app
 
 from chatui.api import admin, auth, conversations, models, ws
@@ -24,12 +27,24 @@ def create_app(settings: Settings) -> Services:
     services = build_services(settings)
     services.prepare()
     app.state.services = services
-    app.add_middleware(SecurityMiddleware)
     if settings.single_user:
         app.add_middleware(LoopbackHostOnly)
+    app.add_middleware(SecurityMiddleware)  # added last = outermost: its headers go on every answer
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     for router in (admin.router, auth.router, conversations.router, models.router, ws.router):
         app.include_router(router)
     register_pages(services)
-    app.on_startup(services.start)
-    app.on_shutdown(services.stop)
+
+    async def start() -> None:
+        await services.start()
+        # Registered now, after NiceGUI's own shutdown handlers: pages' tasks end before the database closes.
+        app.on_shutdown(services.stop)
+
+    app.on_startup(start)
     return services
+
+
+async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 that names what is wrong without echoing the input (a password, a megabyte, text JSON cannot encode)."""
+    detail = [{"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+    return JSONResponse({"detail": detail}, status_code=422)

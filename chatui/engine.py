@@ -124,6 +124,8 @@ class GenerationEngine:
         """Save the user's message and start the reply. Raises `SendRefused` (nothing saved) or `ConversationGone`."""
         if not content.strip():
             raise SendRefused("empty_message", "The message is empty.")
+        if "\x00" in content or not _encodable(content):
+            raise SendRefused("invalid_message", "The message contains characters that are not text.")
         if len(content) > self.options.max_message_chars:
             raise SendRefused(
                 "message_too_long",
@@ -282,6 +284,15 @@ class GenerationEngine:
                 await self.checkpoint()
             except Exception:
                 log.exception("checkpoint failed; will try again")
+
+
+def _encodable(text: str) -> bool:
+    """False for strings JSON let through but no database can store (lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _prompt(history: list[Message], *, exclude: str) -> list[ChatMessage]:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from chatui.api.deps import CurrentUser, ServicesDep, client_ip
-from chatui.api.schemas import Credentials, PasswordChange, UserPublic
+from chatui.api.schemas import Credentials, PasswordChange, Registration, UserPublic
 from chatui.auth import COOKIE_NAME, AuthError
 from chatui.config import Settings
 
@@ -41,7 +41,7 @@ def _refusal(exc: AuthError) -> HTTPException:
 
 
 @router.post("/api/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
-async def register(body: Credentials, services: ServicesDep) -> UserPublic:
+async def register(body: Registration, services: ServicesDep) -> UserPublic:
     """Create an account (the first one becomes the administrator). Does not sign in."""
     try:
         user = await services.auth.register(body.username, body.password)

@@ -7,10 +7,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chatui.passwords import MAX_PASSWORD_LENGTH
+from chatui.auth import USERNAME_PATTERN
+from chatui.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ModelId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# No control characters: PostgreSQL refuses NUL in text, and no title or model id needs any.
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
+ModelId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
 
 
 class Strict(BaseModel):
@@ -20,6 +26,11 @@ class Strict(BaseModel):
 class Credentials(Strict):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class Registration(Strict):
+    username: str = Field(pattern=USERNAME_PATTERN.pattern, description="3 to 32 letters, digits, '.', '_' or '-'")
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class PasswordChange(Strict):

@@ -12,6 +12,9 @@ STATIC_URL = "/chatui-static"
 
 def mount_static() -> None:
     app.add_static_files(STATIC_URL, STATIC_DIR)
+    for route in app.routes:  # files, not API: keep them out of the OpenAPI schema
+        if getattr(route, "path", "").startswith(STATIC_URL):
+            route.include_in_schema = False  # type: ignore[attr-defined]
 
 
 def page_head() -> None:

@@ -151,3 +151,15 @@ async def test_openapi_documents_the_api(live_app):
         "/api/health",
     ]:
         assert path in schema["paths"], path
+
+
+async def test_invalid_bodies_are_422_without_echoing_the_input(live_app, make_account):
+    alice = await make_account()
+    secret_password = "hunter2-but-" + "x" * 2000
+    response = await alice.client.post("/api/auth/login", json={"username": "a", "password": secret_password})
+    assert response.status_code == 422 and secret_password not in response.text
+    for title in ["tab\there", "nul\u0000byte", "x" * 201]:
+        created = await alice.client.post("/api/conversations", json={"title": title})
+        assert created.status_code == 422, title
+    short = await alice.client.post("/api/auth/register", json={"username": "ok-name", "password": "short"})
+    assert short.status_code == 422

@@ -102,6 +102,8 @@ async def test_handshake_refused_with_403(live_app, make_account):
         (json.dumps({"type": "message", "content": "   "}), "empty_message"),
         (json.dumps({"type": "message", "content": "x" * 32_001}), "message_too_long"),
         (json.dumps({"type": "message", "content": 42}), "invalid_message"),
+        ('{"type": "message", "content": "lone \\ud800 surrogate"}', "invalid_message"),
+        (json.dumps({"type": "message", "content": "nul \u0000 byte"}), "invalid_message"),
         (json.dumps({"type": "stop"}), "not_streaming"),
     ],
 )
