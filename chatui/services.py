@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from chatui.auth import AuthService, SessionPolicy
 from chatui.config import Settings
@@ -79,8 +80,6 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
 
 
 def build_services(settings: Settings) -> Services:
-    from datetime import timedelta
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.sqlalchemy_url)
     accounts = AccountRepository(db)
