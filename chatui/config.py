@@ -82,16 +82,12 @@ class Settings(BaseSettings):
 
     @property
     def sqlalchemy_url(self) -> str:
-        """The async SQLAlchemy URL: `DATABASE_URL` (PostgreSQL URLs get the asyncpg driver) or the SQLite file."""
+        """`DATABASE_URL` (`postgres://` is accepted for `postgresql://`), or the SQLite file in the data folder."""
         if not self.database_url:
-            return f"sqlite+aiosqlite:///{self.data_dir / 'database.db'}"
-        url = self.database_url
-        for plain in ("postgresql://", "postgres://"):
-            if url.startswith(plain):
-                return "postgresql+asyncpg://" + url[len(plain) :]
-        if url.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
-        return url
+            return f"sqlite:///{self.data_dir / 'database.db'}"
+        if self.database_url.startswith("postgres://"):
+            return "postgresql://" + self.database_url.removeprefix("postgres://")
+        return self.database_url
 
     def is_loopback_host(self) -> bool:
         """True when the server listens only on this machine (single-user mode requires it)."""

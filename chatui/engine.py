@@ -25,7 +25,7 @@ from chatui.ratelimit import Throttle
 from providers import ChatMessage, GenerationParams, ProviderError, TextDelta, Usage
 from providers.registry import ModelRegistry, qualify_model_id
 from providers.retry import stream_with_retries
-from storage import ChatRepository, ConversationGone, Message, MessageStatus
+from storage import ChatRepository, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 
@@ -145,14 +145,11 @@ class GenerationEngine:
     async def _start(
         self, user_id: str, conversation_id: str, content: str, model: str | None, session_id: str | None
     ) -> Generation:
-        conversation = await self.chats.get_conversation(user_id, conversation_id)
-        if conversation is None:
-            raise ConversationGone(conversation_id)
-        model_id = qualify_model_id(model or conversation.model or self.models.default_model)
+        # One transaction: ownership check, history, both new messages (raises ConversationGone).
         exchange = await self.chats.start_exchange(
-            user_id, conversation_id, content, model_id, title_from_message(content)
+            user_id, conversation_id, content, qualify_model_id(model) if model else None, title_from_message(content)
         )
-        history = await self.chats.messages(conversation_id)
+        model_id = exchange.assistant_message.model or self.models.default_model
         generation = Generation(
             conversation_id=conversation_id,
             user_id=user_id,
@@ -163,7 +160,7 @@ class GenerationEngine:
             session_id=session_id,
         )
         self._active[conversation_id] = generation
-        prompt = _prompt(history, exclude=generation.message_id)
+        prompt = _prompt([*exchange.history, exchange.user_message])
         generation.task = asyncio.create_task(self._run(generation, prompt), name=f"reply-{generation.message_id}")
         for watcher in list(self._watchers.get(conversation_id, ())):
             try:
@@ -295,11 +292,11 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _prompt(history: list[Message], *, exclude: str) -> list[ChatMessage]:
-    """What the model sees: every earlier turn that has text (partial replies included), in order."""
+def _prompt(history: list[Message]) -> list[ChatMessage]:
+    """What the model sees: every turn that has text (partial replies included), in order."""
     prompt: list[ChatMessage] = []
     for message in history:
-        if message.id == exclude or not message.content or message.role not in ("user", "assistant", "system"):
+        if not message.content or message.role not in ("user", "assistant", "system"):
             continue
         prompt.append(ChatMessage(message.role, message.content))  # type: ignore[arg-type]
     return prompt

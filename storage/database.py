@@ -1,28 +1,30 @@
-"""The async engine: SQLite (WAL, foreign keys, busy timeout) by default, PostgreSQL through asyncpg.
+"""The database: SQLite (WAL, foreign keys, busy timeout) by default, PostgreSQL through psycopg.
 
-Why async: every query is awaited on the event loop without occupying a worker thread per waiting caller, and
-the same code serves aiosqlite and asyncpg. aiosqlite runs each connection's calls in its own thread, so a slow
-disk never stalls the loop.
+Why a worker thread rather than an async driver: a repository call is one whole transaction, run as one plain
+function on the database's own thread, so the event loop hands work over once and is woken once per call. An async
+driver (aiosqlite) hops between the loop and its thread for every cursor step — measured here at 24 hops and ~4 ms
+for the three queries of one new message, and the hops queue behind each other when 200 users send at once. SQLite
+gets exactly one thread: its writes are serial anyway, so one writer never waits on another ("database is locked"
+cannot happen) and no connection holds a stale snapshot. PostgreSQL gets a small pool of threads and connections.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage import migrate
 
 T = TypeVar("T")
-
-T = TypeVar("T")
+P = ParamSpec("P")
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -30,57 +32,95 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=15000",
     "PRAGMA synchronous=NORMAL",
 )
+POSTGRES_THREADS = 8
+
+
+def sync_url(url: str | URL) -> URL:
+    """The URL with the synchronous driver chatui uses (`sqlite`, `postgresql+psycopg`)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite")
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed
 
 
 class Database:
-    """Owns the engine and the session factory; `create_schema()` once at start-up, `close()` at shutdown."""
+    """Owns the engine and the database thread(s); `prepare()` once before serving, `close()` at shutdown."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
-        self.url = make_url(url)
+    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+        self.url = sync_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             database = self.url.database or ""
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["pool_size"] = 8
-            kwargs["max_overflow"] = 8
+            # Used from the preparing thread first, then only from the one database thread.
+            kwargs["connect_args"] = {"check_same_thread": False}
+            kwargs["pool_size"] = 1
+            kwargs["max_overflow"] = 1
+            threads = 1
         else:
-            kwargs["pool_size"] = 10
-            kwargs["max_overflow"] = 20
+            kwargs["pool_size"] = POSTGRES_THREADS
+            kwargs["max_overflow"] = 2
             kwargs["pool_pre_ping"] = True
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+            threads = POSTGRES_THREADS
+        self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
-        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(self.engine, expire_on_commit=False)
+            event.listen(self.engine, "connect", _set_sqlite_pragmas)
+        self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="chatui-db")
 
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
-    def prepare(self, then: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Migrate the schema to the newest, then run `then` in the same transaction — blocking, before serving.
+    def prepare(self, then: Callable[[Connection], T]) -> T:
+        """Migrate the schema to the newest, then run `then` in the same transaction — before the server serves.
 
-        NiceGUI runs start-up handlers as background tasks, so a request could otherwise reach an empty database.
-        The work runs on its own event loop in a helper thread with a throwaway engine, which works whether or not
-        the caller is inside a running loop (the test fixture is).
+        NiceGUI runs start-up handlers as background tasks, so this runs (blocking) while the app is being built,
+        and no request can reach a database without its tables or with a crash's replies still `streaming`.
         """
+        with self.engine.begin() as connection:
+            migrate.upgrade(connection)
+            return then(connection)
 
-        async def work() -> T:
-            engine = create_async_engine(self.url, poolclass=NullPool)
-            if self.is_sqlite:
-                event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
-            try:
-                async with engine.begin() as connection:
-                    await connection.run_sync(migrate.upgrade)
-                    return await then(connection)
-            finally:
-                await engine.dispose()
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """`work(session)` on the database thread, in one transaction (committed unless it raises)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self._transaction, work)
 
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, work()).result()
+    def _transaction(self, work: Callable[[Session], T]) -> T:
+        with self.sessions() as session, session.begin():
+            return work(session)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        """Let queued transactions finish, then close every connection."""
+        await asyncio.to_thread(self._threads.shutdown, wait=True)
+        self.engine.dispose()
+
+
+class Repository:
+    """Base of the repositories: each public method is one transaction on the database thread (see `transaction`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+
+R = TypeVar("R", bound=Repository)
+
+
+def transaction(
+    method: Callable[Concatenate[R, Session, P], T],
+) -> Callable[Concatenate[R, P], Coroutine[Any, Any, T]]:
+    """Turn `def m(self, session, ...)` into `async def m(self, ...)` run as one transaction on the database thread."""
+
+    @functools.wraps(method)
+    async def run(self: R, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.db.run(lambda session: method(self, session, *args, **kwargs))
+
+    return run
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 
-import asyncpg
+import psycopg
 import pytest
 
 DEFAULT_URL = "postgresql://127.0.0.1:5432/test"
@@ -19,28 +19,25 @@ def postgres_url() -> str:
     return os.environ.get("CHATUI_TEST_POSTGRES_URL", DEFAULT_URL)
 
 
-async def fresh_postgres_database() -> str:
-    """Create an empty database for one test and return its SQLAlchemy URL (`drop_postgres_database` removes it)."""
-    url = postgres_url()
+def _admin() -> psycopg.Connection:
+    return psycopg.connect(postgres_url(), autocommit=True, connect_timeout=3)
+
+
+def fresh_postgres_database() -> str:
+    """Create an empty database for one test and return its URL (`drop_postgres_database` removes it)."""
     try:
-        admin = await asyncpg.connect(url, timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
+        admin = _admin()
+    except psycopg.OperationalError as exc:
         if os.environ.get("CHATUI_REQUIRE_POSTGRES") == "1":
             raise
-        pytest.skip(f"no PostgreSQL at {url}: {exc}")
+        pytest.skip(f"no PostgreSQL at {postgres_url()}: {exc}")
     name = f"chatui_test_{uuid.uuid4().hex[:12]}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = url.rsplit("/", 1)[0]
-    return f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"{postgres_url().rsplit('/', 1)[0]}/{name}"
 
 
-async def drop_postgres_database(sqlalchemy_url: str) -> None:
-    name = sqlalchemy_url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(postgres_url(), timeout=3)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with _admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

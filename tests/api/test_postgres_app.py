@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-import asyncpg
 import httpx
+import psycopg
 from websockets.asyncio.client import connect
 
 from tests.api.conftest import Account
@@ -16,8 +16,8 @@ from tests.postgres import drop_postgres_database, fresh_postgres_database
 
 async def test_spec_scenario_and_restart_on_postgresql(tmp_path, ollama_server, fake_ollama):
     _, ollama = ollama_server
-    url = await fresh_postgres_database()
-    env = {"OLLAMA_BASE_URL": ollama.url, "DATABASE_URL": url.replace("+asyncpg", "")}
+    url = fresh_postgres_database()
+    env = {"OLLAMA_BASE_URL": ollama.url, "DATABASE_URL": url}
     app = LiveApp(tmp_path / "data", env).start()
     try:
         async with httpx.AsyncClient(base_url=app.url) as client:
@@ -33,13 +33,9 @@ async def test_spec_scenario_and_restart_on_postgresql(tmp_path, ollama_server, 
         app.kill()
         assert not (tmp_path / "data" / "database.db").exists()  # nothing went to SQLite
 
-        plain = url.replace("+asyncpg", "")
-        db = await asyncpg.connect(plain)
-        try:
-            rows = await db.fetch("SELECT role, content, status FROM messages ORDER BY created_at")
-            title = await db.fetchval("SELECT title FROM conversations")
-        finally:
-            await db.close()
+        with psycopg.connect(url) as db:
+            rows = db.execute("SELECT role, content, status FROM messages ORDER BY created_at").fetchall()
+            title = db.execute("SELECT title FROM conversations").fetchone()[0]
         assert [tuple(r) for r in rows] == [("user", "What is 5 plus 3?", "done"), ("assistant", "8.", "done")]
         assert title == "What is 5 plus 3?"
 
@@ -50,4 +46,4 @@ async def test_spec_scenario_and_restart_on_postgresql(tmp_path, ollama_server, 
             assert len((await client.get(f"/api/conversations/{conversation_id}")).json()["messages"]) == 2
     finally:
         app.stop()
-        await drop_postgres_database(url)
+        drop_postgres_database(url)

@@ -17,7 +17,7 @@ from tests.postgres import drop_postgres_database, fresh_postgres_database
 @pytest.fixture
 async def db(tmp_path: Path):
     """A fresh SQLite file (the tests that read the file directly use this one)."""
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'database.db'}")
+    database = Database(f"sqlite:///{tmp_path / 'database.db'}")
     database.prepare(mark_interrupted)
     yield database
     await database.close()
@@ -27,21 +27,21 @@ async def db(tmp_path: Path):
 async def any_db(request: pytest.FixtureRequest, tmp_path: Path):
     """The same repository tests on SQLite and on PostgreSQL (see tests/postgres.py)."""
     if request.param == "sqlite":
-        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'database.db'}")
+        database = Database(f"sqlite:///{tmp_path / 'database.db'}")
     else:
-        database = Database(await fresh_postgres_database())
+        database = Database(fresh_postgres_database())
     database.prepare(mark_interrupted)
     yield database
     await database.close()
     if request.param == "postgresql":
-        await drop_postgres_database(str(database.url.render_as_string(hide_password=False)))
+        drop_postgres_database(database.url.set(drivername="postgresql").render_as_string(hide_password=False))
 
 
 async def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(db: Database):
-    async with db.engine.connect() as connection:
-        assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
-        assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
-        assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
 
 
 async def test_exchange_saves_user_then_assistant_with_uuid_ids(db: Database, tmp_path: Path):
@@ -81,14 +81,13 @@ async def test_deleting_a_conversation_deletes_its_messages(db: Database, tmp_pa
 
 
 async def test_foreign_keys_are_enforced(db: Database):
-    async with db.engine.begin() as connection:
-        with pytest.raises(IntegrityError):
-            await connection.execute(
-                text(
-                    "INSERT INTO messages (id, conversation_id, role, content, status, created_at) "
-                    "VALUES ('m', 'no-such-conversation', 'user', 'x', 'done', '2026-01-01')"
-                )
+    with db.engine.begin() as connection, pytest.raises(IntegrityError):
+        connection.execute(
+            text(
+                "INSERT INTO messages (id, conversation_id, role, content, status, created_at) "
+                "VALUES ('m', 'no-such-conversation', 'user', 'x', 'done', '2026-01-01')"
             )
+        )
 
 
 async def test_only_the_owner_sees_or_deletes_a_conversation(any_db: Database):
@@ -140,10 +139,10 @@ async def test_migrations_build_exactly_the_models_schema(any_db: Database):
             warnings.simplefilter("ignore")  # SQLite cannot reflect the lower(username) expression index
             return compare_metadata(MigrationContext.configure(connection), Base.metadata)
 
-    async with any_db.engine.connect() as connection:
-        assert await connection.run_sync(differences) == []
+    with any_db.engine.connect() as connection:
+        assert differences(connection) == []
         if not any_db.is_sqlite:
-            indexes = await connection.execute(
+            indexes = connection.execute(
                 text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_users_username_lower'")
             )
             assert "lower" in indexes.scalar_one()
