@@ -51,4 +51,6 @@ if __name__ in {"__main__", "__mp_main__"}:
         fastapi_docs=True,
         show_welcome_message=not simulated,
         favicon="💬",
+        # Compressing every small token frame costs more CPU than the bytes it saves on a LAN or loopback.
+        ws_per_message_deflate=False,
     )

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(12, ge=4, le=16, validation_alias=_env("CHATUI_BCRYPT_ROUNDS"))
 
     checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=_env("CHATUI_CHECKPOINT_SECONDS"))
-    ui_flush_seconds: float = Field(0.08, gt=0, validation_alias=_env("CHATUI_UI_FLUSH_SECONDS"))
+    ui_flush_seconds: float = Field(0.1, gt=0, validation_alias=_env("CHATUI_UI_FLUSH_SECONDS"))
 
     @field_validator("default_model")
     @classmethod

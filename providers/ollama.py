@@ -40,7 +40,9 @@ class OllamaProvider(Provider):
     ) -> None:
         self.base_url = base_url.rstrip("/")
         timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None)
-        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        # No cap on connections: each streaming reply holds one, and Ollama queues what it cannot run in parallel.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=32)
+        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport, limits=limits)
 
     @property
     def display_name(self) -> str:
@@ -68,9 +70,7 @@ class OllamaProvider(Provider):
                     await response.aread()
                     raise self._status_error(response, model)
                 finished = False
-                async for line in response.aiter_lines():
-                    if not line.strip():
-                        continue
+                async for line in _lines(response):
                     chunk = _parse_line(line)
                     if "error" in chunk:
                         raise ProviderStreamError(f"Ollama reported an error mid-reply: {chunk['error']}")
@@ -130,7 +130,22 @@ def _options(params: GenerationParams | None) -> dict[str, Any]:
     return options
 
 
-def _parse_line(line: str) -> dict[str, Any]:
+async def _lines(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The non-empty lines of an NDJSON body, split by hand: httpx's text line decoder costs more than the JSON."""
+    pending = b""
+    async for data in response.aiter_raw():
+        pending += data
+        if b"\n" not in data:
+            continue
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield line
+    if pending.strip():
+        yield pending
+
+
+def _parse_line(line: bytes) -> dict[str, Any]:
     try:
         chunk = json.loads(line)
     except json.JSONDecodeError as exc:
