@@ -25,7 +25,8 @@ from chatui.ratelimit import Throttle
 from providers import ChatMessage, GenerationParams, ProviderError, TextDelta, Usage
 from providers.registry import ModelRegistry, qualify_model_id
 from providers.retry import stream_with_retries
-from storage import ChatRepository, Message, MessageStatus
+from storage import ChatRepository, MessageStatus
+from storage.models import new_id
 
 log = logging.getLogger(__name__)
 
@@ -145,23 +146,41 @@ class GenerationEngine:
     async def _start(
         self, user_id: str, conversation_id: str, content: str, model: str | None, session_id: str | None
     ) -> Generation:
-        # One transaction: ownership check, history, both new messages (raises ConversationGone).
-        exchange = await self.chats.start_exchange(
-            user_id, conversation_id, content, qualify_model_id(model) if model else None, title_from_message(content)
-        )
-        model_id = exchange.assistant_message.model or self.models.default_model
+        """Read the history, then ask the provider *while* the new messages are being written.
+
+        The provider's first token takes milliseconds; so does the write. Overlapping them keeps the time to first
+        token close to the provider's own, and nothing is published before the user's message is stored
+        (`Generation.stored`): a reader never sees a reply to a message the database does not hold.
+        """
+        conversation_model, history = await self.chats.prompt_history(user_id, conversation_id)
         generation = Generation(
             conversation_id=conversation_id,
             user_id=user_id,
-            message_id=exchange.assistant_message.id,
-            user_message_id=exchange.user_message.id,
+            message_id=new_id(),
+            user_message_id=new_id(),
             user_content=content,
-            model=model_id,
+            model=qualify_model_id(model or conversation_model or self.models.default_model),
             session_id=session_id,
         )
         self._active[conversation_id] = generation
-        prompt = _prompt([*exchange.history, exchange.user_message])
+        prompt = [*_prompt(history), ChatMessage("user", content)]
         generation.task = asyncio.create_task(self._run(generation, prompt), name=f"reply-{generation.message_id}")
+        try:
+            await self.chats.start_exchange(
+                user_id,
+                conversation_id,
+                content,
+                generation.model,
+                title_from_message(content),
+                user_message_id=generation.user_message_id,
+                assistant_message_id=generation.message_id,
+            )
+        except BaseException:
+            generation.stored.set_result(False)
+            self._cancel(generation, "deleted")  # nothing was stored, so nothing may be written
+            await asyncio.gather(generation.task, return_exceptions=True)
+            raise
+        generation.stored.set_result(True)
         for watcher in list(self._watchers.get(conversation_id, ())):
             try:
                 watcher(generation)
@@ -225,6 +244,8 @@ class GenerationEngine:
             async for event in stream:
                 if isinstance(event, TextDelta):
                     if event.text:
+                        if not generation.stored.done():
+                            await generation.stored
                         generation.publish(event.text)
                 elif isinstance(event, Usage):
                     generation.usage = event
@@ -245,6 +266,8 @@ class GenerationEngine:
 
     async def _finalize(self, generation: Generation, status: str, error: str | None, code: str | None) -> None:
         try:
+            if not await generation.stored:
+                status = "deleted"
             if status != "deleted":
                 usage = generation.usage or Usage()
                 await self.chats.finish_message(
@@ -292,11 +315,10 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _prompt(history: list[Message]) -> list[ChatMessage]:
+def _prompt(history: list[tuple[str, str]]) -> list[ChatMessage]:
     """What the model sees: every turn that has text (partial replies included), in order."""
-    prompt: list[ChatMessage] = []
-    for message in history:
-        if not message.content or message.role not in ("user", "assistant", "system"):
-            continue
-        prompt.append(ChatMessage(message.role, message.content))  # type: ignore[arg-type]
-    return prompt
+    return [
+        ChatMessage(role, content)  # type: ignore[arg-type]
+        for role, content in history
+        if content and role in ("user", "assistant", "system")
+    ]

@@ -37,6 +37,8 @@ class Generation:
     task: asyncio.Task[None] | None = None
     cancel_reason: str | None = None
     """Why the engine cancelled the task: `stopped`, `deleted` or `shutdown`."""
+    stored: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    """Resolves True once the user's message and this reply's row are in the database (False if they never will be)."""
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _finished: asyncio.Event = field(default_factory=asyncio.Event)
 

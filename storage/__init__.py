@@ -1,7 +1,7 @@
 """Persistence: SQLAlchemy 2 models and repositories. Knows nothing of the UI, the API or the providers."""
 
 from storage.accounts import AccountRepository, SignedIn, UsernameTaken
-from storage.chats import ChatRepository, ConversationGone, Exchange, mark_interrupted
+from storage.chats import ChatRepository, ConversationGone, mark_interrupted
 from storage.database import Database
 from storage.models import Conversation, Message, MessageStatus, Session, User
 
@@ -11,7 +11,6 @@ __all__ = [
     "Conversation",
     "ConversationGone",
     "Database",
-    "Exchange",
     "Message",
     "MessageStatus",
     "Session",

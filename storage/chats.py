@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 
-from storage.database import Repository, transaction
+from storage.database import Repository, statements, transaction
 from storage.models import Conversation, Message, MessageStatus, new_id, utcnow
 
 
 class ConversationGone(Exception):
     """The conversation was deleted (or never belonged to this user)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """A new turn: the user's message, the assistant's (still streaming) reply, and everything said before."""
-
-    user_message: Message
-    assistant_message: Message
-    conversation: Conversation
-    history: list[Message]
-    """The conversation's messages before this turn, in order."""
 
 
 _UNSET = object()
@@ -88,68 +76,78 @@ class ChatRepository(Repository):
         """Messages in the order they were written."""
         return _messages(s, conversation_id)
 
-    @transaction
+    @statements
+    def prompt_history(self, c: Connection, user_id: str, conversation_id: str) -> tuple[str, list[tuple[str, str]]]:
+        """The conversation's model and its turns as (role, text), in order — what a new reply is built from.
+
+        `ConversationGone` if the conversation is not the user's.
+        """
+        model = c.execute(_MODEL_OF, {"cid": conversation_id, "uid": user_id}).scalar_one_or_none()
+        if model is None:
+            raise ConversationGone(conversation_id)
+        return model, [(role, content) for role, content in c.execute(_TURNS, {"cid": conversation_id})]
+
+    @statements
     def start_exchange(
         self,
-        s: OrmSession,
+        c: Connection,
         user_id: str,
         conversation_id: str,
         content: str,
-        model: str | None,
+        model: str,
         title_if_untitled: str,
-    ) -> Exchange:
-        """Save the user's message and an empty `streaming` assistant message, in one transaction.
+        *,
+        user_message_id: str | None = None,
+        assistant_message_id: str | None = None,
+    ) -> tuple[str, str]:
+        """Save the user's message and an empty `streaming` assistant message; returns their ids.
 
-        Also moves the conversation to the top of the list, remembers the model (None keeps the conversation's) and
-        gives an untitled conversation its title. Raises `ConversationGone` if the conversation is not the user's.
+        Also moves the conversation to the top of the list, remembers the model and gives an untitled conversation
+        its title. Raises `ConversationGone` if the conversation is not the user's (any more).
         """
-        conversation = s.scalars(_owned(user_id, conversation_id)).one_or_none()
-        if conversation is None:
-            raise ConversationGone(conversation_id)
-        history = _messages(s, conversation_id)
         now = utcnow()
-        model = model or conversation.model
-        user_message = Message(
-            id=new_id(),
-            conversation_id=conversation_id,
-            role="user",
-            content=content,
-            status=MessageStatus.DONE,
-            created_at=now,
+        touched = c.execute(
+            _TOUCH, {"cid": conversation_id, "uid": user_id, "now": now, "model": model, "title": title_if_untitled}
         )
-        assistant_message = Message(
-            id=new_id(),
-            conversation_id=conversation_id,
-            role="assistant",
-            content="",
-            status=MessageStatus.STREAMING,
-            model=model,
-            created_at=now + timedelta(microseconds=1),
+        if touched.rowcount == 0:
+            raise ConversationGone(conversation_id)
+        ids = (user_message_id or new_id(), assistant_message_id or new_id())
+        common = {"conversation_id": conversation_id, "tokens": None, "prompt_tokens": None, "error": None}
+        c.execute(
+            _INSERT_MESSAGE,
+            [
+                {
+                    **common,
+                    "id": ids[0],
+                    "role": "user",
+                    "content": content,
+                    "status": MessageStatus.DONE,
+                    "model": None,
+                    "created_at": now,
+                },
+                {
+                    **common,
+                    "id": ids[1],
+                    "role": "assistant",
+                    "content": "",
+                    "status": MessageStatus.STREAMING,
+                    "model": model,
+                    "created_at": now + timedelta(microseconds=1),
+                },
+            ],
         )
-        s.add_all([user_message, assistant_message])
-        conversation.updated_at = now
-        conversation.model = model
-        if conversation.title is None:
-            conversation.title = title_if_untitled
-        return Exchange(user_message, assistant_message, conversation, history)
+        return ids
 
-    @transaction
-    def checkpoint(self, s: OrmSession, contents: Mapping[str, str]) -> None:
+    @statements
+    def checkpoint(self, c: Connection, contents: Mapping[str, str]) -> None:
         """Write the text so far of several streaming replies at once (a finished or deleted reply is skipped)."""
-        if not contents:
-            return
-        table = Message.__table__
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("message_id"), table.c.status == MessageStatus.STREAMING)
-            .values(content=bindparam("text"))
-        )
-        s.connection().execute(statement, [{"message_id": k, "text": v} for k, v in contents.items()])
+        if contents:
+            c.execute(_CHECKPOINT, [{"mid": k, "text": v} for k, v in contents.items()])
 
-    @transaction
+    @statements
     def finish_message(
         self,
-        s: OrmSession,
+        c: Connection,
         message_id: str,
         *,
         content: str,
@@ -159,11 +157,55 @@ class ChatRepository(Repository):
         error: str | None = None,
     ) -> None:
         """Write a reply's final state, once."""
-        s.execute(
-            update(Message)
-            .where(Message.id == message_id)
-            .values(content=content, status=status, tokens=tokens, prompt_tokens=prompt_tokens, error=error)
+        c.execute(
+            _FINISH,
+            {
+                "mid": message_id,
+                "content": content,
+                "status": status,
+                "tokens": tokens,
+                "prompt_tokens": prompt_tokens,
+                "error": error,
+            },
         )
+
+
+# Statements on every message's path, built once.
+_conversations, _messages_table = Conversation.__table__, Message.__table__
+_MODEL_OF = select(_conversations.c.model).where(
+    _conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid")
+)
+_TURNS = (
+    select(_messages_table.c.role, _messages_table.c.content)
+    .where(_messages_table.c.conversation_id == bindparam("cid"))
+    .order_by(_messages_table.c.created_at)
+)
+_TOUCH = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid"))
+    .values(
+        updated_at=bindparam("now"),
+        model=bindparam("model"),
+        title=func.coalesce(_conversations.c.title, bindparam("title")),
+    )
+)
+_INSERT_MESSAGE = insert(_messages_table)
+_CHECKPOINT = (
+    update(_messages_table)
+    .where(_messages_table.c.id == bindparam("mid"), _messages_table.c.status == MessageStatus.STREAMING)
+    .values(content=bindparam("text"))
+)
+_FINISH = (
+    update(_messages_table)
+    .where(_messages_table.c.id == bindparam("mid"))
+    .values(
+        content=bindparam("content"),
+        status=bindparam("status"),
+        tokens=bindparam("tokens"),
+        prompt_tokens=bindparam("prompt_tokens"),
+        error=bindparam("error"),
+    )
+)
 
 
 def _messages(s: OrmSession, conversation_id: str) -> list[Message]:

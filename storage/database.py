@@ -95,6 +95,15 @@ class Database:
         with self.sessions() as session, session.begin():
             return work(session)
 
+    async def run_statements(self, work: Callable[[Connection], T]) -> T:
+        """`work(connection)` on the database thread, in one transaction, without the ORM's session."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self._statements, work)
+
+    def _statements(self, work: Callable[[Connection], T]) -> T:
+        with self.engine.begin() as connection:
+            return work(connection)
+
     async def close(self) -> None:
         """Let queued transactions finish, then close every connection."""
         await asyncio.to_thread(self._threads.shutdown, wait=True)
@@ -119,6 +128,20 @@ def transaction(
     @functools.wraps(method)
     async def run(self: R, *args: P.args, **kwargs: P.kwargs) -> T:
         return await self.db.run(lambda session: method(self, session, *args, **kwargs))
+
+    return run
+
+
+def statements(
+    method: Callable[Concatenate[R, Connection, P], T],
+) -> Callable[Concatenate[R, P], Coroutine[Any, Any, T]]:
+    """Like `transaction`, with a bare connection for prepared Core statements: no ORM session to set up and tear
+    down. For the calls on every message's path (about 0.1 ms each instead of 0.2-0.4 ms of Python on this thread).
+    """
+
+    @functools.wraps(method)
+    async def run(self: R, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.db.run_statements(lambda connection: method(self, connection, *args, **kwargs))
 
     return run
 

@@ -48,8 +48,8 @@ async def test_exchange_saves_user_then_assistant_with_uuid_ids(db: Database, tm
     accounts, chats = AccountRepository(db), ChatRepository(db)
     user = await accounts.create_user("alice", "hash")
     conversation = await chats.create_conversation(user.id, "ollama:llama3.2:3b")
-    exchange = await chats.start_exchange(user.id, conversation.id, "What is 5 plus 3?", "ollama:llama3.2:3b", "T")
-    await chats.finish_message(exchange.assistant_message.id, content="8.", status=MessageStatus.DONE, tokens=2)
+    _, reply_id = await chats.start_exchange(user.id, conversation.id, "What is 5 plus 3?", "ollama:llama3.2:3b", "T")
+    await chats.finish_message(reply_id, content="8.", status=MessageStatus.DONE, tokens=2)
 
     with sqlite3.connect(tmp_path / "database.db") as raw:  # what is on disk, read without the app
         rows = raw.execute("SELECT id, role, content, status, tokens FROM messages ORDER BY created_at").fetchall()
@@ -105,8 +105,8 @@ async def test_checkpoint_writes_only_streaming_rows(any_db: Database):
     accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
     user = await accounts.create_user("alice", "hash")
     conversation = await chats.create_conversation(user.id, "ollama:m")
-    exchange = await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
-    reply = exchange.assistant_message.id
+    _, reply_id = await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
+    reply = reply_id
     await chats.checkpoint({reply: "partial"})
     assert (await chats.messages(conversation.id))[1].content == "partial"
     await chats.finish_message(reply, content="final", status=MessageStatus.DONE, tokens=1)
@@ -118,8 +118,8 @@ async def test_restart_marks_streaming_replies_interrupted_keeping_text(any_db: 
     accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
     user = await accounts.create_user("alice", "hash")
     conversation = await chats.create_conversation(user.id, "ollama:m")
-    exchange = await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
-    await chats.checkpoint({exchange.assistant_message.id: "half a rep"})
+    _, reply_id = await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
+    await chats.checkpoint({reply_id: "half a rep"})
     assert any_db.prepare(mark_interrupted) == 1
     reply = (await chats.messages(conversation.id))[1]
     assert (reply.status, reply.content) == (MessageStatus.INTERRUPTED, "half a rep")
