@@ -78,7 +78,7 @@ class ConversationSocket:
         self.user_id = user_id
         self.session_id = session_id
         self.conversation_id = conversation_id
-        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue()  # serialized frames; None ends the writer
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._closing = False
 
@@ -110,7 +110,7 @@ class ConversationSocket:
         self._outbox.put_nowait(None)
 
     def _send(self, frame: dict[str, Any]) -> None:
-        self._outbox.put_nowait(frame)
+        self._outbox.put_nowait(json.dumps(frame))
 
     def _error(self, code: str, error: str, message_id: str | None = None, **extra: Any) -> None:
         frame: dict[str, Any] = {"type": "error", "error": error, "code": code, **extra}
@@ -124,7 +124,7 @@ class ConversationSocket:
                 frame = await self._outbox.get()
                 if frame is None:
                     break
-                await self.websocket.send_text(json.dumps(frame))
+                await self.websocket.send_text(frame)
             if self._closing:
                 await self.websocket.close(code=1008)
         except (WebSocketDisconnect, RuntimeError, OSError):
@@ -180,13 +180,13 @@ class ConversationSocket:
 
     async def _forward(self, generation: Generation, replayed: int) -> None:
         message_id = generation.message_id
-        index = 0
+        # Token frames are the bulk of the traffic: built from a template rather than a dict per token.
+        live = '{"type": "token", "token": %s, "message_id": "' + message_id + '"}'
+        replay = '{"type": "token", "token": %s, "message_id": "' + message_id + '", "replay": true}'
+        put, dumps, index = self._outbox.put_nowait, json.dumps, 0
         async for batch in generation.follow():
             for token in batch:
-                frame: dict[str, Any] = {"type": "token", "token": token, "message_id": message_id}
-                if index < replayed:
-                    frame["replay"] = True
-                self._send(frame)
+                put((replay if index < replayed else live) % dumps(token))
                 index += 1
         if generation.status == "deleted":
             self._error("not_found", "This conversation was deleted.", message_id)
