@@ -1,0 +1,401 @@
+"""N chat pages streaming at once, each followed by a simulated browser on NiceGUI's socket.io.
+
+    python -m bench.ui_pages [--n 25 50 100] [--tokens 500] [--rate 50]
+
+A simulated browser does what nicegui.js does, minus the rendering: it loads `/chat/{id}` with the session cookie,
+takes the page's elements (the JSON passed to `parseElements`) and its socket query (`client_id`,
+`next_message_id`, `implicit_handshake`), connects to `/_nicegui_ws/socket.io` with that query plus a `tab_id` and
+`document_id`, applies every `update` message to its element table (an element dict replaces the old one, `null`
+deletes it) and sends `ack` every 3 s as the browser does. It never answers events (the chat page needs none).
+
+For each N: N accounts, each with a new conversation, each conversation open in one simulated browser. Each reply
+is started over `/ws` (the socket is opened beforehand, sends the message, waits for the first token, and closes:
+the page follows the reply through the engine, not through that socket). The fake provider streams a different
+realistic Markdown reply to each conversation (headings, paragraphs, a bulleted list with bold and inline code, a
+fenced code block) of 500 tokens at 50 tokens/s, so each reply takes 10 s.
+
+Measured:
+  * event-loop lag: `bench.probe` in its own process requests `GET /api/health` every 50 ms over one kept-alive
+    connection; the figure is its latency from sending the messages until every page showed its reply's end
+    (the idle latency, ~2 ms, is included, not subtracted); "steady" leaves out the first 2 s and the last 0.5 s
+    of the 10 s of streaming; the worst latency of each second is kept in the results file;
+  * per page: when the bubble's footer ("... · 500 tokens") arrived, counted from sending the message;
+  * whether every page ends with the full reply: the assistant bubble's Markdown blocks (the `innerHTML` of its
+    `chat-markdown` elements, in tree order) rebuilt from the updates must equal chatui's own rendering of the
+    whole reply (`chatui.rendering.render_markdown`), and every word of the reply must be in their text;
+  * the server's CPU (mean and peak 0.5 s window) and RSS, and the benchmark client's CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import asyncio
+import contextlib
+import html
+import json
+import random
+import re
+import time
+import uuid
+from typing import Any
+
+import httpx
+import psutil
+import socketio
+from websockets.asyncio.client import connect
+
+from bench.common import (
+    Account,
+    Probe,
+    PySpy,
+    Sampler,
+    create_accounts,
+    create_conversations,
+    environment,
+    markdown_table,
+    ms,
+    parse_env,
+    percentile,
+    save,
+    trace_summary,
+    wait_quiet,
+)
+from chatui.rendering import render_markdown
+
+LAG_TARGET_MS = 100.0
+_WORDS = """
+the a an of to in for on with by from about into over after before between under system server client request
+response message reply model token stream page browser socket event loop thread queue buffer cache database table
+index query value field record user session cookie header element update render block paragraph list item code
+function method class object string number array result error status time memory fast slow small large simple clear
+careful useful common modern quickly usually often always never only also then because while when where which that
+this these those each every some many most other same new keeps sends reads writes builds checks starts stops waits
+returns makes takes shows follows handles
+"""
+VOCABULARY = _WORDS.split()
+
+
+# -- the replies --------------------------------------------------------------------------------------------------
+
+
+def tokenize(text: str) -> list[str]:
+    """Word-sized deltas as a model streams them: a word with its leading spaces, or a run of newlines."""
+    tokens = re.findall(r"\n+|[^\S\n]*\S+", text)
+    assert "".join(tokens) == text
+    return tokens
+
+
+def markdown_reply(seed: int, count: int) -> str:
+    """A reply of exactly `count` tokens: heading, paragraphs, a list, a code block, more paragraphs."""
+    rng = random.Random(seed)
+
+    def words(k: int) -> str:
+        return " ".join(rng.choice(VOCABULARY) for _ in range(k))
+
+    def sentence() -> str:
+        text = words(rng.randint(6, 14))
+        return text[0].upper() + text[1:] + "."
+
+    def paragraph() -> str:
+        return " ".join(sentence() for _ in range(rng.randint(2, 4)))
+
+    name = f"{rng.choice(VOCABULARY)}_{rng.choice(VOCABULARY)}"
+    code = (
+        f"```python\ndef {name}(items):\n    total = 0\n    for item in items:\n"
+        f"        if item.size > {rng.randint(2, 99)}:\n            total += item.size * {rng.randint(2, 9)}\n"
+        f"    return total\n```"
+    )
+    items = "\n".join(
+        f"- **{rng.choice(VOCABULARY)}**: {words(rng.randint(4, 9))} `{rng.choice(VOCABULARY)}()`" for _ in range(5)
+    )
+    parts = [f"## {words(4).capitalize()}", paragraph(), paragraph(), "The main points:", items, paragraph(), code]
+    for _ in range(count):  # each paragraph adds tokens, so this ends long before the bound
+        parts.append(paragraph())
+        tokens = tokenize("\n\n".join(parts))
+        if len(tokens) >= count:  # the cut falls inside the paragraph just added
+            return "".join(tokens[:count])
+    raise AssertionError("unreachable")
+
+
+# -- a simulated browser ------------------------------------------------------------------------------------------
+
+
+class Page:
+    """One browser tab on `/chat/{id}`: its element table, kept current from socket.io `update` messages."""
+
+    def __init__(self, base_url: str, account: Account, conversation_id: str) -> None:
+        self.base_url = base_url
+        self.account = account
+        self.conversation_id = conversation_id
+        self.elements: dict[str, dict[str, Any]] = {}
+        self.client_id = ""
+        self.next_message_id = 0
+        self.updates = 0
+        self.sent_at = 0.0
+        self.done_at: float | None = None
+        self.done = asyncio.Event()
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio.on("update", self._on_update)
+        self.sio.on("*", self._on_other)
+
+    async def open(self, http: httpx.AsyncClient) -> None:
+        response = await http.get(f"/chat/{self.conversation_id}", headers=self.account.headers)
+        response.raise_for_status()
+        page = response.text
+        raw = re.search(r"parseElements\(String\.raw`(.*?)`\)", page, re.S)
+        query_text = re.search(r"query: (\{.*?\}),\n", page)
+        assert raw and query_text, "not a NiceGUI page"
+        data = raw.group(1)
+        for escaped, plain in (("&#36;", "$"), ("&#96;", "`"), ("&gt;", ">"), ("&lt;", "<"), ("&amp;", "&")):
+            data = data.replace(escaped, plain)  # what parseElements() undoes, in the same order
+        self.elements = json.loads(data)
+        query = ast.literal_eval(query_text.group(1))  # rendered as a Python dict
+        self.client_id = query["client_id"]
+        self.next_message_id = int(query["next_message_id"])
+        params = {
+            "client_id": self.client_id,
+            "next_message_id": str(self.next_message_id),
+            "implicit_handshake": "true",
+            "document_id": str(uuid.uuid4()),
+            "tab_id": str(uuid.uuid4()),
+        }
+        url = f"{self.base_url}/?{httpx.QueryParams(params)}"
+        await self.sio.connect(
+            url,
+            headers=self.account.headers,
+            transports=["websocket"],
+            socketio_path="/_nicegui_ws/socket.io",
+            wait_timeout=30,
+        )
+
+    def _take_id(self, data: Any) -> None:
+        if isinstance(data, dict) and "_id" in data:
+            self.next_message_id = int(data.pop("_id")) + 1
+
+    async def _on_other(self, _event: str, data: Any = None) -> None:
+        self._take_id(data)
+
+    async def _on_update(self, data: dict[str, Any]) -> None:
+        self._take_id(data)
+        self.updates += 1
+        for element_id, element in data.items():
+            if element is None:
+                self.elements.pop(element_id, None)
+            else:
+                self.elements[element_id] = element
+                if self.done_at is None and str(element.get("text", "")).endswith(" tokens"):
+                    self.done_at = time.perf_counter()
+                    self.done.set()
+
+    async def ack(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.sio.emit("ack", {"client_id": self.client_id, "next_message_id": self.next_message_id})
+
+    def bubble_blocks(self) -> list[str]:
+        """The `innerHTML` of every Markdown block in the assistant bubble, in page order."""
+        bubbles = [i for i, e in self.elements.items() if "assistant-bubble" in (e.get("class") or [])]
+        if len(bubbles) != 1:
+            return []
+        blocks: list[str] = []
+
+        def walk(element_id: str, depth: int = 0) -> None:
+            element = self.elements.get(str(element_id))
+            if element is None or depth > 50:
+                return
+            if "chat-markdown" in (element.get("class") or []):
+                blocks.append(str((element.get("props") or {}).get("innerHTML", "")))
+            children = list(element.get("children") or [])
+            for slot in (element.get("slots") or {}).values():
+                children += slot.get("ids", [])
+            for child in children:
+                walk(child, depth + 1)
+
+        walk(bubbles[0])
+        return blocks
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect()
+
+
+def words_present(reply: str, blocks: list[str]) -> bool:
+    shown = html.unescape(re.sub(r"<[^>]+>", " ", "".join(blocks)))
+    remaining = re.findall(r"\w+", shown)
+    wanted = re.findall(r"\w+", re.sub(r"```\w*", "```", reply))  # the fence's info string is not shown as text
+    position = 0
+    for word in wanted:  # every word, in order
+        while position < len(remaining) and remaining[position] != word:
+            position += 1
+        if position == len(remaining):
+            return False
+        position += 1
+    return True
+
+
+# -- one round ----------------------------------------------------------------------------------------------------
+
+
+async def start_reply(ws_url: str, account: Account, conversation_id: str, prompt: str, page: Page, go: asyncio.Event):
+    """Open `/ws`, wait for the signal, send the message, wait for the first token, close."""
+    async with connect(f"{ws_url}/ws/{conversation_id}", additional_headers=account.headers, open_timeout=30) as ws:
+        await go.wait()
+        page.sent_at = time.perf_counter()
+        await ws.send(json.dumps({"type": "message", "content": prompt}))
+        async with asyncio.timeout(30):
+            async for raw in ws:
+                if json.loads(raw).get("type") in ("token", "done", "error"):
+                    return
+
+
+async def round_(
+    provider, server, accounts: list[Account], tokens: int, rate: float, processes, profile: str | None = None
+) -> dict[str, Any]:
+    n = len(accounts)
+    conversations = await create_conversations(server.url, accounts)
+    prompts = [f"Explain streaming, please (page {i})." for i in range(n)]
+    replies = [markdown_reply(i + 1000 * n, tokens) for i in range(n)]
+    provider.script(["unused"], by_prompt={p: (tokenize(r), 1 / rate) for p, r in zip(prompts, replies, strict=True)})
+    pages = [Page(server.url, a, c) for a, c in zip(accounts, conversations, strict=True)]
+    gate = asyncio.Semaphore(10)
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+
+        async def open_page(page: Page) -> None:
+            async with gate:
+                await page.open(http)
+
+        await asyncio.gather(*(open_page(p) for p in pages))
+    try:
+        await asyncio.sleep(2)  # the pages' own start-up updates (model list) settle
+        go = asyncio.Event()
+        starters = [
+            asyncio.create_task(start_reply(server.ws_url, a, c, prompt, page, go))
+            for a, c, prompt, page in zip(accounts, conversations, prompts, pages, strict=True)
+        ]
+        quiet = await asyncio.to_thread(wait_quiet)
+        with Probe(server.url, f"ui-{n}") as probe:
+            await asyncio.sleep(1.5)  # idle latency first (the /ws sockets are open by now)
+            spy = PySpy(server.ps.pid, f"{profile}-{n}") if profile else contextlib.nullcontext()
+            started = time.perf_counter()
+            with spy, Sampler(processes) as sampler:
+                go.set()
+                deadline = tokens / rate + 60
+                async with asyncio.timeout(deadline):
+                    for _ in range(int(deadline / 3) + 1):  # ack every 3 s, like the browser
+                        done = sum(p.done.is_set() for p in pages)
+                        if done == n:
+                            break
+                        await asyncio.gather(*(p.ack() for p in pages))
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(asyncio.gather(*(p.done.wait() for p in pages)), 3)
+            ended = time.perf_counter()
+            await asyncio.gather(*starters, return_exceptions=True)
+            await asyncio.sleep(0.5)
+    finally:
+        await asyncio.sleep(0.3)
+        results = [(p.bubble_blocks(), p.done_at, p.sent_at, p.updates) for p in pages]
+        await asyncio.gather(*(p.close() for p in pages))
+    exact = sum(1 for (blocks, *_), reply in zip(results, replies, strict=True) if blocks == render_markdown(reply))
+    words = sum(1 for (blocks, *_), reply in zip(results, replies, strict=True) if words_present(reply, blocks))
+    finished = [done - sent for _, done, sent, _ in results if done is not None]
+    steps = trace_summary(server.trace, started, ended) if server.trace else None
+    lag = probe.figures(started, ended)
+    steady = probe.figures(started + 2, started + tokens / rate - 0.5)  # the replies stream; no start, no end
+    timeline = [  # worst probe latency in each second after the messages were sent
+        ms(max(probe.latencies(started + second, started + second + 1), default=0.0))
+        for second in range(int(ended - started) + 2)
+    ]
+    server_usage = sampler.usage["server"].as_dict()
+    return {
+        "n": n,
+        "pages_done": f"{len(finished)}/{n}",
+        "full_html": f"{exact}/{n}",
+        "all_words": f"{words}/{n}",
+        "health_idle_p50_ms": probe.figures(end=started)["p50_ms"],
+        "lag_p50_ms": lag["p50_ms"],
+        "lag_p99_ms": lag["p99_ms"],
+        "lag_max_ms": lag["max_ms"],
+        "lag_samples": lag["count"],
+        "lag_steady_p99_ms": steady["p99_ms"],
+        "lag_max_per_second_ms": timeline,
+        "reply_p50_s": round(percentile(finished, 50), 2),
+        "reply_p99_s": round(percentile(finished, 99), 2),
+        "updates_per_page": round(sum(r[3] for r in results) / n, 1),
+        "server_cpu_percent": server_usage["cpu_percent"],
+        "server_peak_cpu_percent": server_usage["peak_cpu_percent"],
+        "server_rss_start_mb": server_usage["rss_start_mb"],
+        "server_rss_peak_mb": server_usage["rss_peak_mb"],
+        "server_rss_end_mb": server_usage["rss_end_mb"],
+        "client_cpu_percent": sampler.usage["client"].as_dict()["cpu_percent"],
+        "machine_cpu_percent": sampler.machine_cpu_percent,
+        "others_cpu_percent": sampler.others_cpu_percent,
+        "quiet_before_percent": quiet,
+        "provider_cpu_percent": sampler.usage["provider"].as_dict()["cpu_percent"],
+        **({"server_steps_ms": steps} if steps else {}),
+        "lag_target_ms": LAG_TARGET_MS,
+        "met": lag["p99_ms"] < LAG_TARGET_MS,
+    }
+
+
+async def run(provider, server, sizes: list[int], tokens: int, rate: float, profile: str | None) -> dict[str, Any]:
+    accounts = await create_accounts(server.url, max(sizes), prefix="ui")
+    processes = {"server": server.ps, "provider": psutil.Process(provider.process.pid), "client": psutil.Process()}
+    await round_(provider, server, accounts[:3], 50, rate, processes)  # warm-up
+    await asyncio.sleep(4)  # NiceGUI deletes a closed page's client after its reconnect timeout (3 s)
+    rows = []
+    for n in sizes:
+        row = await round_(provider, server, accounts[:n], tokens, rate, processes, profile)
+        print(row, flush=True)
+        rows.append(row)
+        await asyncio.sleep(4)
+    return {
+        "rows": rows,
+        "tokens_per_reply": tokens,
+        "tokens_per_second": rate,
+        "server_rss_after_rounds_mb": round(server.ps.memory_info().rss / 2**20, 1),
+        "database_locked": server.log_count("database is locked"),
+        "tracebacks_in_log": server.log_count("Traceback"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, nargs="+", default=[25, 50, 100])
+    parser.add_argument("--tokens", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=50.0, help="tokens per second of each reply")
+    parser.add_argument("--name", default="ui_pages")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the server while the replies stream: results/<name>-<n>-pyspy.txt",
+    )
+    parser.add_argument("--server-env", nargs="*", default=[], metavar="KEY=VALUE", help="extra server settings")
+    parser.add_argument("--trace", action="store_true", help="run the server under bench.trace_server")
+    args = parser.parse_args()
+    with environment(args.name, server_env=parse_env(args.server_env), trace=args.trace) as (provider, server):
+        result = asyncio.run(run(provider, server, args.n, args.tokens, args.rate, args.name if args.profile else None))
+        result["server_env"] = args.server_env
+    path = save(args.name, result)
+    columns = [
+        "n",
+        "pages_done",
+        "full_html",
+        "all_words",
+        "health_idle_p50_ms",
+        "lag_p50_ms",
+        "lag_p99_ms",
+        "lag_max_ms",
+        "lag_steady_p99_ms",
+        "reply_p50_s",
+        "reply_p99_s",
+        "server_cpu_percent",
+        "server_peak_cpu_percent",
+        "server_rss_peak_mb",
+        "met",
+    ]
+    print(markdown_table(result["rows"], columns))
+    print(f"-> {path}")
+
+
+if __name__ == "__main__":
+    main()
