@@ -1,0 +1,75 @@
+"""Markdown rendering: safe output, and streaming blocks that match a whole-text render whatever the chunking."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatui.rendering import BlockSplitter, render_markdown, split_blocks
+
+PIECES = [
+    "word ",
+    "**bold** ",
+    "\n",
+    "\n\n",
+    "```\n",
+    "```py\n",
+    "- item\n",
+    "1. one\n",
+    "# Title\n",
+    "`code` ",
+    "<b>",
+    "~~~\n",
+]
+
+
+def stream(text: str, cuts: list[int]) -> list[str]:
+    splitter = BlockSplitter()
+    blocks: list[str] = []
+    start = 0
+    for cut in sorted({c % (len(text) + 1) for c in cuts}):
+        blocks += splitter.feed(text[start:cut])
+        start = cut
+    blocks += splitter.feed(text[start:])
+    last = splitter.close()
+    return blocks + ([last] if last is not None else [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=60), st.lists(st.integers(min_value=0), max_size=20))
+def test_streamed_blocks_equal_the_blocks_of_the_whole_text(pieces: list[str], cuts: list[int]) -> None:
+    text = "".join(pieces)
+    assert stream(text, cuts) == split_blocks(text)
+    assert "".join("".join(split_blocks(text)).split()) == "".join(text.split())  # nothing lost, nothing added
+
+
+def test_the_growing_tail_stays_small_in_a_long_reply() -> None:
+    splitter = BlockSplitter()
+    longest_tail = 0
+    for i in range(2000):
+        splitter.feed(f"word{i} " + ("\n\n" if i % 40 == 39 else ""))
+        longest_tail = max(longest_tail, len(splitter.tail))
+    assert longest_tail < 500  # one paragraph, not the whole reply
+
+
+def test_a_huge_code_block_is_cut_and_reopened() -> None:
+    text = "```python\n" + "".join(f"print({i})\n" for i in range(2000)) + "```\n"
+    blocks = split_blocks(text)
+    assert len(blocks) > 3
+    assert all(block.startswith("```python\n") and block.rstrip().endswith("```") for block in blocks)
+    assert "".join(render_markdown(text)).count("print(1999)") == 1
+
+
+def test_no_raw_html_no_script_links_no_images() -> None:
+    html = "".join(
+        render_markdown(
+            '<img src=x onerror="alert(1)"> <script>alert(2)</script>\n\n'
+            "[a](javascript:alert(3)) [b](JaVaScRiPt:alert(4)) [c](data:text/html,hi) [ok](https://example.com/x)\n\n"
+            "![track](https://tracker.example/p.gif?q=secret)"
+        )
+    )
+    assert "<img" not in html and "<script" not in html
+    assert "&lt;img" in html and "&lt;script&gt;" in html
+    assert 'href="javascript' not in html.lower() and 'href="data:' not in html
+    assert 'href="https://example.com/x"' in html and 'rel="noopener noreferrer nofollow"' in html
+    assert '<a href="https://tracker.example/p.gif?q=secret"' in html and "[image: track]" in html
