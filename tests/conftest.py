@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -11,6 +12,8 @@ from tests.fakes.anthropic import FakeAnthropic, anthropic_app
 from tests.fakes.ollama import ollama_app
 from tests.fakes.openai import FakeOpenAI, openai_app
 from tests.fakes.server import ScriptedProvider, ThreadedServer
+
+S = TypeVar("S")
 
 PROVIDER_ENV = (
     "OPENAI_API_KEY",
@@ -24,55 +27,54 @@ PROVIDER_ENV = (
 )
 
 
-@pytest.fixture(scope="session")
-def ollama_server() -> Iterator[tuple[ScriptedProvider, ThreadedServer]]:
-    state = ScriptedProvider()
-    server = ThreadedServer(ollama_app(state)).start()
+def _serve(state: S, app: Any) -> Iterator[tuple[S, ThreadedServer]]:
+    server = ThreadedServer(app).start()
     yield state, server
     server.stop()
 
 
-@pytest.fixture
-def fake_ollama(ollama_server: tuple[ScriptedProvider, ThreadedServer]) -> ScriptedProvider:
-    """The session's fake Ollama, reset for this test; `fake_ollama.url` is its base URL."""
-    state, server = ollama_server
-    state.reset()
+def _fresh(pair: tuple[S, ThreadedServer]) -> S:
+    """The session's fake, reset for one test, with its base URL as `.url`."""
+    state, server = pair
+    state.reset()  # type: ignore[attr-defined]
     state.url = server.url  # type: ignore[attr-defined]
     return state
+
+
+@pytest.fixture(scope="session")
+def ollama_server() -> Iterator[tuple[ScriptedProvider, ThreadedServer]]:
+    state = ScriptedProvider()
+    yield from _serve(state, ollama_app(state))
+
+
+@pytest.fixture
+def fake_ollama(ollama_server: tuple[ScriptedProvider, ThreadedServer]) -> ScriptedProvider:
+    """The fake Ollama; `fake_ollama.url` is its base URL."""
+    return _fresh(ollama_server)
 
 
 @pytest.fixture(scope="session")
 def openai_server() -> Iterator[tuple[FakeOpenAI, ThreadedServer]]:
     state = FakeOpenAI()
-    server = ThreadedServer(openai_app(state)).start()
-    yield state, server
-    server.stop()
+    yield from _serve(state, openai_app(state))
 
 
 @pytest.fixture
 def fake_openai(openai_server: tuple[FakeOpenAI, ThreadedServer]) -> FakeOpenAI:
-    """The session's fake OpenAI-compatible server, reset; `fake_openai.url` is its root (the API is under `/v1`)."""
-    state, server = openai_server
-    state.reset()
-    state.url = server.url  # type: ignore[attr-defined]
-    return state
+    """The fake OpenAI-compatible server; `fake_openai.url` is its root (the API is under `/v1`)."""
+    return _fresh(openai_server)
 
 
 @pytest.fixture(scope="session")
 def anthropic_server() -> Iterator[tuple[FakeAnthropic, ThreadedServer]]:
     state = FakeAnthropic()
-    server = ThreadedServer(anthropic_app(state)).start()
-    yield state, server
-    server.stop()
+    yield from _serve(state, anthropic_app(state))
 
 
 @pytest.fixture
 def fake_anthropic(anthropic_server: tuple[FakeAnthropic, ThreadedServer]) -> FakeAnthropic:
-    """The session's fake Anthropic API, reset; `fake_anthropic.url` is its base URL."""
-    state, server = anthropic_server
-    state.reset()
-    state.url = server.url  # type: ignore[attr-defined]
-    return state
+    """The fake Anthropic API; `fake_anthropic.url` is its base URL."""
+    return _fresh(anthropic_server)
 
 
 @pytest.fixture
