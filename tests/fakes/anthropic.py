@@ -42,15 +42,9 @@ class FakeAnthropic(ScriptedProvider):
     malformed_after   after this many deltas, send an event whose data is not JSON
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.reset()
-
     def reset(self) -> None:
         super().reset()
         self.models = ["claude-haiku-4-5", "claude-sonnet-4-5"]
-        self.api_key: str | None = None
-        self.malformed_after: int | None = None
 
 
 def error_body(status: int, message: str, kind: str | None = None) -> dict[str, Any]:

@@ -42,16 +42,10 @@ class FakeOpenAI(ScriptedProvider):
     malformed_after          after this many deltas, send an event whose data is not JSON
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.reset()
-
     def reset(self) -> None:
         super().reset()
         self.models = ["gpt-4o-mini", "gpt-4.1"]
-        self.api_key: str | None = None
         self.reject_stream_options = False
-        self.malformed_after: int | None = None
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:

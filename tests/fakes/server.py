@@ -50,15 +50,13 @@ class ScriptedProvider:
     """State shared by a fake provider's routes and the test: scripts to play, requests seen, disconnects seen."""
 
     def __init__(self) -> None:
-        self.default = Script()
         self.scripts: deque[Script] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
-        self.models: list[str] = ["llama3.2:3b"]
         self.disconnected = threading.Event()
         self.started = threading.Event()
-        self.completed = 0
         self._lock = threading.Lock()
+        self.reset()
 
     def reset(self) -> None:
         with self._lock:
@@ -67,6 +65,8 @@ class ScriptedProvider:
             self.requests.clear()
             self.headers.clear()
             self.models = ["llama3.2:3b"]
+            self.api_key: str | None = None  # when set, a request without it gets the provider's 401
+            self.malformed_after: int | None = None  # after this many deltas, send data that is not JSON
             self.disconnected.clear()
             self.started.clear()
             self.completed = 0

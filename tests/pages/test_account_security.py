@@ -137,3 +137,23 @@ async def test_single_user_mode_answers_only_to_loopback_names(single_user, user
     assert (await user.http_client.get("/api/health", headers={"Host": "localhost:8001"})).status_code == 200
     rebound = await user.http_client.get("/api/auth/me", headers={"Host": "attacker.example:8001"})
     assert rebound.status_code == 403
+
+
+@pytest.fixture
+def behind_tls(app_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATUI_SECURE_COOKIES", "true")
+
+
+async def test_cookie_is_secure_behind_a_tls_proxy(behind_tls, user: User) -> None:
+    credentials = {"username": "tls-user", "password": "password123"}
+    await user.http_client.post("/api/auth/register", json=credentials)
+    login = await user.http_client.post("/api/auth/login", json=credentials)
+    cookie = login.headers["set-cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+
+
+async def test_cookie_is_not_secure_on_plain_http_by_default(user: User) -> None:
+    credentials = {"username": "plain-user", "password": "password123"}
+    await user.http_client.post("/api/auth/register", json=credentials)
+    login = await user.http_client.post("/api/auth/login", json=credentials)
+    assert "Secure" not in login.headers["set-cookie"]  # a browser would drop it on http://127.0.0.1
