@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from tests.fakes.server import ScriptedProvider, ThreadedServer
-from tests.live import LiveApp
+from tests.live import LiveApp, module_app
 
 
 @pytest.fixture(scope="module")
 def live_app(
     tmp_path_factory: pytest.TempPathFactory, ollama_server: tuple[ScriptedProvider, ThreadedServer]
 ) -> Iterator[LiveApp]:
-    _, ollama = ollama_server
-    data_dir: Path = tmp_path_factory.mktemp("live") / "data"
-    app = LiveApp(data_dir, {"OLLAMA_BASE_URL": ollama.url, "CHATUI_MESSAGES_PER_MINUTE": "1000"}).start()
-    yield app
-    app.stop()
+    yield from module_app(tmp_path_factory, ollama_server[1].url, "live")
 
 
 class Account:
@@ -48,6 +45,10 @@ class Account:
     @property
     def cookie_header(self) -> dict[str, str]:
         return {"Cookie": f"chatui_session={self.cookie}"}
+
+    def socket(self, app: LiveApp, conversation_id: str) -> Any:
+        """`async with account.socket(app, id) as ws:` — the conversation's `/ws`, with this account's cookie."""
+        return connect(f"{app.ws_url}/ws/{conversation_id}", additional_headers=self.cookie_header)
 
     async def new_conversation(self, **body: str) -> str:
         response = await self.client.post("/api/conversations", json=body)

@@ -6,11 +6,15 @@ import asyncio
 import json
 
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from tests.fakes.server import Script
 
 SLOW = Script(tokens=[f"w{i} " for i in range(60)], delay=0.02)
+
+
+async def say(ws: ClientConnection, content: str) -> None:
+    await ws.send(json.dumps({"type": "message", "content": content}))
 
 
 async def read_reply(ws: ClientConnection) -> tuple[list[dict], dict]:
@@ -36,11 +40,10 @@ async def test_late_socket_gets_replay_then_live_without_gap_or_duplicate(live_a
     fake_ollama.then(SLOW)
     alice = await make_account()
     conversation_id = await alice.new_conversation()
-    url = f"{live_app.ws_url}/ws/{conversation_id}"
-    async with connect(url, additional_headers=alice.cookie_header) as first:
-        await first.send(json.dumps({"type": "message", "content": "count to sixty"}))
+    async with alice.socket(live_app, conversation_id) as first:
+        await say(first, "count to sixty")
         early = await first_tokens(first, 10)
-        async with connect(url, additional_headers=alice.cookie_header) as late:  # e.g. the tab was reloaded
+        async with alice.socket(live_app, conversation_id) as late:  # e.g. the tab was reloaded
             late_tokens, late_done = await read_reply(late)
         rest, done = await read_reply(first)
     expected = SLOW.tokens
@@ -58,12 +61,11 @@ async def test_two_sockets_receive_identical_text(live_app, make_account, fake_o
     fake_ollama.then(SLOW)
     alice = await make_account()
     conversation_id = await alice.new_conversation()
-    url = f"{live_app.ws_url}/ws/{conversation_id}"
     async with (
-        connect(url, additional_headers=alice.cookie_header) as a,
-        connect(url, additional_headers=alice.cookie_header) as b,
+        alice.socket(live_app, conversation_id) as a,
+        alice.socket(live_app, conversation_id) as b,
     ):
-        await a.send(json.dumps({"type": "message", "content": "go"}))
+        await say(a, "go")
         (tokens_a, done_a), (tokens_b, done_b) = await asyncio.gather(read_reply(a), read_reply(b))
     assert [f["token"] for f in tokens_a] == [f["token"] for f in tokens_b] == SLOW.tokens
     assert done_a == done_b
@@ -73,8 +75,8 @@ async def test_resume_request_replays_the_streaming_reply(live_app, make_account
     fake_ollama.then(SLOW)
     alice = await make_account()
     conversation_id = await alice.new_conversation()
-    async with connect(f"{live_app.ws_url}/ws/{conversation_id}", additional_headers=alice.cookie_header) as ws:
-        await ws.send(json.dumps({"type": "message", "content": "go"}))
+    async with alice.socket(live_app, conversation_id) as ws:
+        await say(ws, "go")
         await first_tokens(ws, 5)
         await ws.send(json.dumps({"type": "resume"}))  # already following it: no second copy
         tokens, done = await read_reply(ws)
@@ -85,8 +87,8 @@ async def test_stop_cancels_on_the_server_and_keeps_the_partial(live_app, make_a
     fake_ollama.then(Script(tokens=[f"w{i} " for i in range(500)], delay=0.02))
     alice = await make_account()
     conversation_id = await alice.new_conversation()
-    async with connect(f"{live_app.ws_url}/ws/{conversation_id}", additional_headers=alice.cookie_header) as ws:
-        await ws.send(json.dumps({"type": "message", "content": "a very long answer"}))
+    async with alice.socket(live_app, conversation_id) as ws:
+        await say(ws, "a very long answer")
         early = await first_tokens(ws, 5)
         await ws.send(json.dumps({"type": "stop"}))
         rest, done = await read_reply(ws)
@@ -102,11 +104,11 @@ async def test_closing_the_socket_does_not_stop_the_reply(live_app, make_account
     fake_ollama.then(SLOW)
     alice = await make_account()
     conversation_id = await alice.new_conversation()
-    async with connect(f"{live_app.ws_url}/ws/{conversation_id}", additional_headers=alice.cookie_header) as ws:
-        await ws.send(json.dumps({"type": "message", "content": "go"}))
+    async with alice.socket(live_app, conversation_id) as ws:
+        await say(ws, "go")
         await first_tokens(ws, 3)
     # the reader left; the reply goes on and is stored whole — a new reader sees it to the end
-    async with connect(f"{live_app.ws_url}/ws/{conversation_id}", additional_headers=alice.cookie_header) as again:
+    async with alice.socket(live_app, conversation_id) as again:
         tokens, done = await read_reply(again)
     assert "".join(f["token"] for f in tokens) == "".join(SLOW.tokens) and done["status"] == "done"
     assert (await alice.messages(conversation_id))[-1]["status"] == "done"
@@ -116,8 +118,8 @@ async def test_delete_mid_stream_closes_the_socket_and_leaves_nothing(live_app, 
     fake_ollama.then(Script(tokens=[f"w{i} " for i in range(500)], delay=0.02))
     alice = await make_account()
     conversation_id = await alice.new_conversation()
-    async with connect(f"{live_app.ws_url}/ws/{conversation_id}", additional_headers=alice.cookie_header) as ws:
-        await ws.send(json.dumps({"type": "message", "content": "go"}))
+    async with alice.socket(live_app, conversation_id) as ws:
+        await say(ws, "go")
         await first_tokens(ws, 3)
         assert (await alice.client.delete(f"/api/conversations/{conversation_id}")).status_code == 204
         frames = []
@@ -135,8 +137,8 @@ async def test_signing_out_closes_the_sockets_and_stops_the_reply(live_app, make
     fake_ollama.then(Script(tokens=[f"w{i} " for i in range(500)], delay=0.02))
     alice = await make_account()
     conversation_id = await alice.new_conversation()
-    async with connect(f"{live_app.ws_url}/ws/{conversation_id}", additional_headers=alice.cookie_header) as ws:
-        await ws.send(json.dumps({"type": "message", "content": "go"}))
+    async with alice.socket(live_app, conversation_id) as ws:
+        await say(ws, "go")
         await first_tokens(ws, 3)
         assert (await alice.client.post("/api/auth/logout")).status_code == 204
         frames = []
@@ -158,8 +160,8 @@ async def test_fifty_concurrent_replies_over_ws_all_complete_and_are_stored(live
     conversations = [await a.new_conversation() for a in accounts]
 
     async def one(account, conversation_id: str) -> list[str]:
-        async with connect(f"{live_app.ws_url}/ws/{conversation_id}", additional_headers=account.cookie_header) as ws:
-            await ws.send(json.dumps({"type": "message", "content": "hello"}))
+        async with account.socket(live_app, conversation_id) as ws:
+            await say(ws, "hello")
             frames, done = await read_reply(ws)
             assert done["status"] == "done" and done["tokens"] == 50
             return [f["token"] for f in frames]

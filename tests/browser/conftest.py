@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from tests.fakes.server import ScriptedProvider, ThreadedServer
-from tests.live import LiveApp
+from tests.live import LiveApp, module_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -28,11 +27,7 @@ pytestmark = pytest.mark.browser
 def browser_app(
     tmp_path_factory: pytest.TempPathFactory, ollama_server: tuple[ScriptedProvider, ThreadedServer]
 ) -> Iterator[LiveApp]:
-    _, ollama = ollama_server
-    data_dir: Path = tmp_path_factory.mktemp("browser") / "data"
-    app = LiveApp(data_dir, {"OLLAMA_BASE_URL": ollama.url, "CHATUI_MESSAGES_PER_MINUTE": "1000"}).start()
-    yield app
-    app.stop()
+    yield from module_app(tmp_path_factory, ollama_server[1].url, "browser")
 
 
 @pytest.fixture
