@@ -24,6 +24,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from bench.common import MODEL, FakeProvider, markdown_table, save
 from providers import ChatMessage, TextDelta
@@ -56,14 +58,16 @@ async def read_aiohttp(session: aiohttp.ClientSession, url: str) -> int:
 
 
 async def measure(url: str, client: str, streams: int) -> tuple[int, float, float]:
-    provider = OllamaProvider(url)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=32)
+    transport = AiohttpTransport(limits=limits) if client == "httpx-aiohttp" else None
+    provider = OllamaProvider(url, transport=transport)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await (read_httpx(provider) if client == "httpx" else read_aiohttp(session, url))  # warm-up
+        await (read_aiohttp(session, url) if client == "aiohttp" else read_httpx(provider))  # warm-up
         cpu, wall = time.process_time(), time.perf_counter()
         async with asyncio.timeout(120):
             counts = await asyncio.gather(
-                *((read_httpx(provider) if client == "httpx" else read_aiohttp(session, url)) for _ in range(streams))
+                *((read_aiohttp(session, url) if client == "aiohttp" else read_httpx(provider)) for _ in range(streams))
             )
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     await provider.aclose()
@@ -92,7 +96,7 @@ def main() -> None:
             ("1 stream x 5000 tokens, no delay", 1, 5000, 0.0),
         ):
             provider.script([f" w{i}" for i in range(tokens)], delay=delay)
-            for client in ("httpx", "aiohttp"):
+            for client in ("httpx", "httpx-aiohttp", "aiohttp"):
                 count, cpu, wall = uvloop.run(measure(provider.url, client, streams))
                 assert count == streams * tokens, count
                 row = {
