@@ -19,6 +19,7 @@ from chatui.middleware import SecurityMiddleware
 from chatui.pages import register_pages
 from chatui.services import Services, build_services
 from chatui.single_user import LoopbackHostOnly
+from chatui.websocket_server import use_websockets_sansio
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> Services:
     register_pages(services)
 
     async def start() -> None:
+        use_websockets_sansio()
         await services.start()
         # Registered now, after NiceGUI's own shutdown handlers: pages' tasks end before the database closes.
         app.on_shutdown(services.stop)
