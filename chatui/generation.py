@@ -39,7 +39,8 @@ class Generation:
     """Why the engine cancelled the task: `stopped`, `deleted` or `shutdown`."""
     stored: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     """Resolves True once the user's message and this reply's row are in the database (False if they never will be)."""
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _wake: asyncio.Event | None = None
+    """Set at the next delta; created only when a reader waits, not for every delta of a fast stream."""
     _finished: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -73,8 +74,9 @@ class Generation:
         await self._finished.wait()
 
     def _notify(self) -> None:
-        wake, self._wake = self._wake, asyncio.Event()
-        wake.set()
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            wake.set()
 
     async def follow(self, start: int = 0) -> AsyncIterator[list[str]]:
         """Batches of deltas from index `start` on (0 = replay everything so far), until the reply ends.
@@ -84,7 +86,6 @@ class Generation:
         """
         offset = start
         while True:
-            wake = self._wake
             if offset < len(self.chunks):
                 batch = self.chunks[offset:]
                 offset += len(batch)
@@ -92,4 +93,6 @@ class Generation:
                 continue
             if self.finished:
                 return
-            await wake.wait()
+            if self._wake is None:
+                self._wake = asyncio.Event()
+            await self._wake.wait()

@@ -7,12 +7,12 @@ then a final `{"done": true, "prompt_eval_count": n, "eval_count": m, ...}`. Err
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
 import httpx
+import orjson
 from httpx_aiohttp import AiohttpTransport
 
 from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage
@@ -77,20 +77,18 @@ class OllamaProvider(Provider):
                     await response.aread()
                     raise self._status_error(response, model)
                 started = True
-                finished = False
-                async for line in _lines(response):
-                    chunk = _parse_line(line)
-                    if "error" in chunk:
-                        raise ProviderStreamError(f"Ollama reported an error mid-reply: {chunk['error']}")
-                    text = (chunk.get("message") or {}).get("content") or ""
-                    if text:
-                        yield TextDelta(text)
-                    if chunk.get("done"):
-                        finished = True
-                        yield Usage(chunk.get("prompt_eval_count"), chunk.get("eval_count"))
-                        break
-                if not finished:
-                    raise ProviderStreamError("the connection to Ollama ended before the reply was complete")
+                async for lines in _line_batches(response):
+                    for line in lines:
+                        chunk = _parse_line(line)
+                        if "error" in chunk:
+                            raise ProviderStreamError(f"Ollama reported an error mid-reply: {chunk['error']}")
+                        text = (chunk.get("message") or {}).get("content") or ""
+                        if text:
+                            yield TextDelta(text)
+                        if chunk.get("done"):
+                            yield Usage(chunk.get("prompt_eval_count"), chunk.get("eval_count"))
+                            return
+                raise ProviderStreamError("the connection to Ollama ended before the reply was complete")
         except httpx.TransportError as exc:
             if _timed_out(exc):
                 raise ProviderTimeout(f"Ollama at {self.base_url} did not answer in time") from exc
@@ -148,25 +146,28 @@ def _options(params: GenerationParams | None) -> dict[str, Any]:
     return options
 
 
-async def _lines(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The non-empty lines of an NDJSON body, split by hand: httpx's text line decoder costs more than the JSON."""
+async def _line_batches(response: httpx.Response) -> AsyncIterator[list[bytes]]:
+    """The non-empty lines of an NDJSON body, as many at a time as each read brought.
+
+    Split by hand (httpx's text line decoder costs more than the JSON), and handed over per read rather than per
+    line: in a fast stream one read holds hundreds of tokens, and each step through an async generator costs.
+    """
     pending = b""
     async for data in response.aiter_raw():
         pending += data
         if b"\n" not in data:
             continue
         *lines, pending = pending.split(b"\n")
-        for line in lines:
-            if line.strip():
-                yield line
+        yield [line for line in lines if line.strip()]
     if pending.strip():
-        yield pending
+        yield [pending]
 
 
 def _parse_line(line: bytes) -> dict[str, Any]:
+    """One NDJSON line. orjson: the standard library's parser took 5.7 µs a line, a sixth of a token's whole cost."""
     try:
-        chunk = json.loads(line)
-    except json.JSONDecodeError as exc:
+        chunk = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
         raise ProviderStreamError("Ollama sent a malformed line; the reply was cut short") from exc
     if not isinstance(chunk, dict):
         raise ProviderStreamError("Ollama sent an unexpected line; the reply was cut short")
