@@ -56,6 +56,7 @@ class Settings(BaseSettings):
 
     checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=_env("CHATUI_CHECKPOINT_SECONDS"))
     ui_flush_seconds: float = Field(0.1, gt=0, validation_alias=_env("CHATUI_UI_FLUSH_SECONDS"))
+    ui_updates_per_second: float = Field(500.0, gt=0, validation_alias=_env("CHATUI_UI_UPDATES_PER_SECOND"))
 
     @field_validator("default_model")
     @classmethod

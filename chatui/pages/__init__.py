@@ -10,6 +10,7 @@ from chatui.auth import COOKIE_NAME
 from chatui.pages.admin import AdminView
 from chatui.pages.chat import ChatView
 from chatui.pages.login import LoginView
+from chatui.pages.pacing import UpdatePacer
 from chatui.pages.theme import mount_static
 from chatui.services import Services
 from storage import SignedIn
@@ -17,6 +18,7 @@ from storage import SignedIn
 
 def register_pages(services: Services) -> None:
     mount_static()
+    pacer = UpdatePacer(services.settings.ui_flush_seconds, services.settings.ui_updates_per_second)
 
     async def signed_in(request: Request) -> SignedIn | None:
         return await services.auth.resolve(request.cookies.get(COOKIE_NAME))
@@ -43,7 +45,7 @@ def register_pages(services: Services) -> None:
         who = await signed_in(request)
         if who is None:
             return to_login()
-        await ChatView(services, who, request, None).build()
+        await ChatView(services, who, request, None, pacer).build()
         return None
 
     @ui.page("/chat/{conversation_id}")
@@ -55,7 +57,7 @@ def register_pages(services: Services) -> None:
         if conversation is None:  # someone else's conversation looks exactly like a missing one
             not_found("This conversation does not exist.")
             return None
-        await ChatView(services, who, request, conversation).build()
+        await ChatView(services, who, request, conversation, pacer).build()
         return None
 
     @ui.page("/admin")

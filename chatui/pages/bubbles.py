@@ -2,7 +2,7 @@
 
 While a reply streams, the bubble holds one element per finished block (rendered once) and one *tail* element for
 the growing last block; an update re-renders only the tail, so its cost does not grow with the reply. Updates are
-coalesced: the bubble takes every delta that arrived since its last update, then waits `flush_seconds`.
+coalesced: the bubble takes every delta that arrived since its last update, then waits (`chatui.pages.pacing`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 from nicegui import ui
 
 from chatui.generation import Generation
+from chatui.pages.pacing import UpdatePacer
 from chatui.rendering import BlockSplitter, render_block, render_markdown, render_uncached
 from storage import Message, MessageStatus
 
@@ -26,20 +27,24 @@ def _html(content: str) -> ui.html:
 
 
 def user_bubble(content: str) -> ui.chat_message:
+    """The person's message: not streamed, so all its blocks go into one element."""
     with (
         ui.chat_message(name="You", sent=True)
         .props("bg-color=blue-1 text-color=black")
         .classes("user-bubble")
-        .mark("user-message") as bubble,
-        ui.column().classes("gap-0"),
+        .mark("user-message") as bubble
     ):
-        for block in render_markdown(content):
-            _html(block)
+        _html("".join(render_markdown(content)))
     return bubble
 
 
 class AssistantBubble:
-    """An assistant reply: shown whole from the database, or filled live from a `Generation`."""
+    """An assistant reply: shown whole from the database, or filled live from a `Generation`.
+
+    It starts with as few elements as it can (the bubble, its column, and the "Thinking…" line only while waiting),
+    since a NiceGUI element costs a few hundred microseconds to create and a hundred replies may start at once;
+    the error note and the footer are added when the reply ends.
+    """
 
     def __init__(self, model: str | None = None) -> None:
         self.model = model
@@ -47,18 +52,11 @@ class AssistantBubble:
             ui.chat_message(name="Assistant", sent=False)
             .props("bg-color=grey-2 text-color=black")
             .classes("assistant-bubble")
-            .mark("assistant-message") as self.element,
-            ui.column().classes("gap-1 w-full"),  # Quasar draws one speech bubble per child: keep one child
+            .mark("assistant-message") as self.element
         ):
+            # Quasar draws one speech bubble per child: keep one child, holding the blocks, then note and footer.
             self.body = ui.column().classes("gap-0 w-full")
-            with ui.row().classes("items-center gap-2 text-grey-7").mark("thinking") as self.thinking:
-                ui.spinner("dots", size="1.5em")
-                ui.label("Thinking…")
-            self.thinking.visible = False
-            self.note = ui.label().classes("text-negative text-sm").mark("reply-error")
-            self.note.visible = False
-            self.meta = ui.label().classes("text-grey-6 text-xs").mark("reply-meta")
-            self.meta.visible = False
+        self.thinking: ui.label | None = None
 
     def show(self, message: Message) -> None:
         """A stored reply."""
@@ -67,13 +65,27 @@ class AssistantBubble:
                 _html(block)
         self._ended(message.status, message.error, message.tokens)
 
-    async def follow(self, generation: Generation, flush_seconds: float) -> None:
+    async def follow(self, generation: Generation, pacer: UpdatePacer) -> None:
         """Fill the bubble from a live reply (its text so far first), then show how it ended."""
-        self.thinking.visible = not generation.chunks
+        with pacer.following():
+            tail, splitter = await self._stream(generation, pacer)
+        last = splitter.close()
+        if tail is not None:
+            if last is None:
+                tail.delete()
+            else:
+                tail.content = render_block(last)
+        self._ended(generation.status, generation.error, generation.token_count)
+
+    async def _stream(self, generation: Generation, pacer: UpdatePacer) -> tuple[ui.html | None, BlockSplitter]:
+        """Show the deltas as they come, one update per `pacer.interval()`; return the tail and the splitter."""
+        if not generation.chunks:
+            with self.body:
+                self.thinking = ui.label("Thinking…").classes("thinking text-grey-7").mark("thinking")
         splitter = BlockSplitter()
         tail: ui.html | None = None
         async for batch in generation.follow():
-            self.thinking.visible = False
+            self._stop_thinking()
             finished = splitter.feed("".join(batch))
             with self.body:
                 for block in finished:
@@ -85,22 +97,20 @@ class AssistantBubble:
                 if tail is None:
                     tail = _html("")
                 tail.content = render_uncached(splitter.tail)
-            await asyncio.sleep(flush_seconds)
-        last = splitter.close()
-        if tail is not None:
-            if last is None:
-                tail.delete()
-            else:
-                tail.content = render_block(last)
-        self._ended(generation.status, generation.error, generation.token_count)
+            await asyncio.sleep(pacer.interval())
+        return tail, splitter
+
+    def _stop_thinking(self) -> None:
+        if self.thinking is not None:
+            self.thinking.delete()
+            self.thinking = None
 
     def _ended(self, status: str, error: str | None, tokens: int | None) -> None:
-        self.thinking.visible = False
+        self._stop_thinking()
         note = error if status == MessageStatus.ERROR else STATUS_NOTES.get(status)
-        if note:
-            self.note.text = note
-            self.note.visible = True
         parts = [p for p in (self.model, f"{tokens} tokens" if tokens else None) if p]
-        if parts:
-            self.meta.text = " · ".join(parts)
-            self.meta.visible = True
+        with self.body:
+            if note:
+                ui.label(note).classes("text-negative text-sm mt-1").mark("reply-error")
+            if parts:
+                ui.label(" · ".join(parts)).classes("text-grey-6 text-xs mt-1").mark("reply-meta")

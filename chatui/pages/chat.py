@@ -17,6 +17,7 @@ from chatui.auth import COOKIE_NAME, AuthError
 from chatui.engine import SendRefused
 from chatui.generation import Generation
 from chatui.pages.bubbles import AssistantBubble, user_bubble
+from chatui.pages.pacing import UpdatePacer
 from chatui.pages.theme import page_head
 from chatui.services import Services
 from storage import Conversation, ConversationGone, SignedIn
@@ -25,8 +26,16 @@ log = logging.getLogger(__name__)
 
 
 class ChatView:
-    def __init__(self, services: Services, signed_in: SignedIn, request: Request, conversation: Conversation | None):
+    def __init__(
+        self,
+        services: Services,
+        signed_in: SignedIn,
+        request: Request,
+        conversation: Conversation | None,
+        pacer: UpdatePacer,
+    ):
         self.services = services
+        self.pacer = pacer
         self.engine = services.engine
         self.user = signed_in.user
         self.signed_in = signed_in
@@ -145,7 +154,7 @@ class ChatView:
         task.add_done_callback(self.tasks.discard)
 
     async def _follow_reply(self, generation: Generation, bubble: AssistantBubble) -> None:
-        await bubble.follow(generation, self.services.settings.ui_flush_seconds)
+        await bubble.follow(generation, self.pacer)
         if self.live is generation:
             self.live = None
             self._set_streaming(False)

@@ -118,3 +118,17 @@ async def test_another_users_conversation_page_is_not_found(user: User, create_u
     assert "private" not in response.text
     await intruder.open("/")
     await intruder.should_not_see("private")
+
+
+async def test_thinking_until_the_first_token_then_a_footer(user: User, fake_ollama) -> None:
+    fake_ollama.then(Script(tokens=["Hello", " there."], delay=0.6))
+    await register_and_sign_in(user)
+    await send(user, "say hello")
+    await user.should_see("Thinking…", retries=20)
+    await user.should_see("Hello", retries=50)
+    await user.should_not_see("Thinking…")
+    await user.should_see(marker="reply-meta", retries=50)
+    with user:
+        (footer,) = user.find(marker="reply-meta").elements
+    assert footer.text.endswith("· 2 tokens")
+    await user.should_not_see(marker="reply-error")
