@@ -236,10 +236,13 @@ def words_present(reply: str, blocks: list[str]) -> bool:
 # -- one round ----------------------------------------------------------------------------------------------------
 
 
-async def start_reply(ws_url: str, account: Account, conversation_id: str, prompt: str, page: Page, go: asyncio.Event):
-    """Open `/ws`, wait for the signal, send the message, wait for the first token, close."""
+async def start_reply(
+    ws_url: str, account: Account, conversation_id: str, prompt: str, page: Page, go: asyncio.Event, delay: float
+):
+    """Open `/ws`, wait for the signal (and `delay` s more), send the message, wait for the first token, close."""
     async with connect(f"{ws_url}/ws/{conversation_id}", additional_headers=account.headers, open_timeout=30) as ws:
         await go.wait()
+        await asyncio.sleep(delay)
         page.sent_at = time.perf_counter()
         await ws.send(json.dumps({"type": "message", "content": prompt}))
         async with asyncio.timeout(30):
@@ -249,7 +252,14 @@ async def start_reply(ws_url: str, account: Account, conversation_id: str, promp
 
 
 async def round_(
-    provider, server, accounts: list[Account], tokens: int, rate: float, processes, profile: str | None = None
+    provider,
+    server,
+    accounts: list[Account],
+    tokens: int,
+    rate: float,
+    processes,
+    profile: str | None = None,
+    stagger: float = 0.0,
 ) -> dict[str, Any]:
     n = len(accounts)
     conversations = await create_conversations(server.url, accounts)
@@ -269,8 +279,8 @@ async def round_(
         await asyncio.sleep(2)  # the pages' own start-up updates (model list) settle
         go = asyncio.Event()
         starters = [
-            asyncio.create_task(start_reply(server.ws_url, a, c, prompt, page, go))
-            for a, c, prompt, page in zip(accounts, conversations, prompts, pages, strict=True)
+            asyncio.create_task(start_reply(server.ws_url, a, c, prompt, page, go, stagger * i / n))
+            for i, (a, c, prompt, page) in enumerate(zip(accounts, conversations, prompts, pages, strict=True))
         ]
         quiet = await asyncio.to_thread(wait_quiet)
         with Probe(server.url, f"ui-{n}") as probe:
@@ -337,14 +347,16 @@ async def round_(
     }
 
 
-async def run(provider, server, sizes: list[int], tokens: int, rate: float, profile: str | None) -> dict[str, Any]:
+async def run(
+    provider, server, sizes: list[int], tokens: int, rate: float, profile: str | None, stagger: float = 0.0
+) -> dict[str, Any]:
     accounts = await create_accounts(server.url, max(sizes), prefix="ui")
     processes = {"server": server.ps, "provider": psutil.Process(provider.process.pid), "client": psutil.Process()}
     await round_(provider, server, accounts[:3], 50, rate, processes)  # warm-up
     await asyncio.sleep(4)  # NiceGUI deletes a closed page's client after its reconnect timeout (3 s)
     rows = []
     for n in sizes:
-        row = await round_(provider, server, accounts[:n], tokens, rate, processes, profile)
+        row = await round_(provider, server, accounts[:n], tokens, rate, processes, profile, stagger)
         print(row, flush=True)
         rows.append(row)
         await asyncio.sleep(4)
@@ -369,11 +381,16 @@ def main() -> None:
         action="store_true",
         help="py-spy the server while the replies stream: results/<name>-<n>-pyspy.txt",
     )
+    parser.add_argument(
+        "--stagger", type=float, default=0.0, help="spread the N messages evenly over this many seconds (0: at once)"
+    )
     parser.add_argument("--server-env", nargs="*", default=[], metavar="KEY=VALUE", help="extra server settings")
     parser.add_argument("--trace", action="store_true", help="run the server under bench.trace_server")
     args = parser.parse_args()
     with environment(args.name, server_env=parse_env(args.server_env), trace=args.trace) as (provider, server):
-        result = asyncio.run(run(provider, server, args.n, args.tokens, args.rate, args.name if args.profile else None))
+        profile = args.name if args.profile else None
+        result = asyncio.run(run(provider, server, args.n, args.tokens, args.rate, profile, args.stagger))
+        result["stagger_seconds"] = args.stagger
         result["server_env"] = args.server_env
     path = save(args.name, result)
     columns = [
