@@ -1,4 +1,5 @@
-"""Diagnosis: CPU per token of reading Ollama's NDJSON stream, chatui's provider (httpx) versus a minimal aiohttp one.
+"""Diagnosis: CPU per token of reading Ollama's NDJSON stream, by chatui's provider on two httpx transports and by a
+minimal aiohttp reader.
 
     python -m bench.provider_read [--streams 100] [--tokens 100] [--delay 0.02]
 
@@ -6,8 +7,9 @@ The fake provider (its own process) streams `--streams` concurrent replies of `-
 (the defaults are the UI benchmark's rate: 100 streams at 50 tokens/s), then one 5,000-token reply with no delay.
 This process reads them on uvloop, as the server does, with:
 
-    httpx    chatui's own `providers.ollama.OllamaProvider.stream()` (httpx `aiter_lines`, json, TextDelta)
-    aiohttp  the same parsing on an aiohttp response (`async for line in response.content`)
+    httpx-h11      chatui's `providers.ollama.OllamaProvider.stream()` on httpx's default transport (httpcore, h11)
+    httpx-aiohttp  the same on the transport chatui uses: httpx-aiohttp (aiohttp's connections and C parser)
+    aiohttp        similar parsing straight on an aiohttp response (`async for line in response.content`)
 
 and reports its own CPU time per token (the fake provider's CPU is not counted).
 """
@@ -59,7 +61,7 @@ async def read_aiohttp(session: aiohttp.ClientSession, url: str) -> int:
 
 async def measure(url: str, client: str, streams: int) -> tuple[int, float, float]:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=32)
-    transport = AiohttpTransport(limits=limits) if client == "httpx-aiohttp" else None
+    transport = httpx.AsyncHTTPTransport(limits=limits) if client == "httpx-h11" else AiohttpTransport(limits=limits)
     provider = OllamaProvider(url, transport=transport)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -96,7 +98,7 @@ def main() -> None:
             ("1 stream x 5000 tokens, no delay", 1, 5000, 0.0),
         ):
             provider.script([f" w{i}" for i in range(tokens)], delay=delay)
-            for client in ("httpx", "httpx-aiohttp", "aiohttp"):
+            for client in ("httpx-h11", "httpx-aiohttp", "aiohttp"):
                 count, cpu, wall = uvloop.run(measure(provider.url, client, streams))
                 assert count == streams * tokens, count
                 row = {

@@ -47,8 +47,8 @@ class OllamaProvider(Provider):
         # httpx's API on aiohttp's connections: Ollama sends every token as its own HTTP chunk, and httpx's default
         # transport parses each chunk in Python (h11) while aiohttp's C parser hands over whatever one read brought.
         # Reading a token costs a third as much in a burst and 40 % less at 50 tokens/s (bench/provider_read.py).
-        transport = transport or AiohttpTransport(limits=limits)
-        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        transport = transport or AiohttpTransport(client=_unlimited_session)
+        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport, limits=limits)
 
     @property
     def display_name(self) -> str:
@@ -121,6 +121,15 @@ class OllamaProvider(Provider):
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _unlimited_session() -> aiohttp.ClientSession:
+    """aiohttp's session for the transport, made on first use (inside the running loop).
+
+    Without a connector of our own, aiohttp allows 100 connections per session, and every streaming reply holds one:
+    the 101st concurrent reply would wait for another to finish.
+    """
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=5.0))
 
 
 def _timed_out(exc: httpx.TransportError) -> bool:
