@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from providers import ChatMessage, TextDelta, Usage
@@ -85,3 +87,26 @@ async def test_stall_past_read_timeout(fake_ollama):
 async def test_lists_models(ollama, fake_ollama):
     fake_ollama.models = ["llama3.2:3b", "qwen2.5:0.5b"]
     assert await ollama.list_models() == ["llama3.2:3b", "qwen2.5:0.5b"]
+
+
+async def test_more_than_a_hundred_replies_stream_at_once(ollama, fake_ollama):
+    """Every streaming reply holds a connection, and none may wait for another to end (aiohttp's default cap: 100)."""
+    fake_ollama.default = Script(tokens=["a", "b"], delay=1.5)
+    count, everyone_started = 110, asyncio.Event()
+    started: list[int] = []
+
+    async def reply() -> list[str]:
+        texts = []
+        async for event in ollama.stream(HELLO, "llama3.2:3b"):
+            if isinstance(event, TextDelta):
+                texts.append(event.text)
+                if len(texts) == 1:
+                    started.append(1)
+                    if len(started) == count:
+                        everyone_started.set()
+        return texts
+
+    replies = [asyncio.create_task(reply()) for _ in range(count)]
+    await asyncio.wait_for(everyone_started.wait(), 20)
+    assert not any(r.done() for r in replies)  # all first tokens came before any reply ended: none queued
+    assert [await r for r in replies] == [["a", "b"]] * count
