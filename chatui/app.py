@@ -17,6 +17,7 @@ from nicegui import app, helpers
 from chatui.api import admin, auth, conversations, models, ws
 from chatui.config import Settings
 from chatui.middleware import SecurityMiddleware
+from chatui.nicegui_middleware import use_plain_middleware
 from chatui.pages import register_pages
 from chatui.services import Services, build_services
 from chatui.single_user import LoopbackHostOnly
@@ -32,6 +33,7 @@ def create_app(settings: Settings) -> Services:
     if settings.single_user:
         app.add_middleware(LoopbackHostOnly)
     app.add_middleware(SecurityMiddleware)  # added last = outermost: its headers go on every answer
+    use_plain_middleware(app)
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     for router in (admin.router, auth.router, conversations.router, models.router, ws.router):
         app.include_router(router)
