@@ -168,3 +168,37 @@ async def test_fifty_concurrent_replies_all_complete_and_are_stored(services, fa
     for conversation in conversations:
         reply = await stored_reply(services, conversation.id)
         assert (reply.content, reply.status) == ("".join(tokens), MessageStatus.DONE)
+
+
+async def test_a_burst_of_sends_starts_a_few_replies_at_a_time_and_all_complete(services, fake_ollama, monkeypatch):
+    """Start-up (history read, first write, the bubbles) is admitted `starting_at_once` at a time, so a burst of
+    messages cannot fill every turn of the event loop at once; the rest wait their turn and nothing is refused."""
+    fake_ollama.default = Script(tokens=["ok"], delay=0)
+    limit = services.engine.options.starting_at_once
+    burst = limit * 3
+    users = [await services.accounts.create_user(f"user{i}", "x") for i in range(burst)]
+    conversations = [await services.chats.create_conversation(u.id, "ollama:llama3.2:3b") for u in users]
+    starting, most = 0, 0
+    read_history, write_exchange = services.chats.prompt_history, services.chats.start_exchange
+
+    async def counted_read(*args, **kwargs):
+        nonlocal starting, most
+        starting += 1
+        most = max(most, starting)
+        return await read_history(*args, **kwargs)
+
+    async def counted_write(*args, **kwargs):
+        nonlocal starting
+        try:
+            return await write_exchange(*args, **kwargs)
+        finally:
+            starting -= 1
+
+    monkeypatch.setattr(services.chats, "prompt_history", counted_read)
+    monkeypatch.setattr(services.chats, "start_exchange", counted_write)
+    generations = await asyncio.gather(
+        *(services.engine.send(u.id, c.id, "hi") for u, c in zip(users, conversations, strict=True))
+    )
+    await asyncio.gather(*(g.wait() for g in generations))
+    assert most == limit
+    assert [g.status for g in generations] == [MessageStatus.DONE] * burst
