@@ -6,7 +6,8 @@ With CHATUI_BENCH_TRACE, each wrapped call appends one JSON line `{"name", "star
 server process; CLOCK_MONOTONIC, comparable with the client's) to that file. Wrapped: the socket's frame handler,
 `engine.send` and its steps (throttle, the history read, the write of the new messages), the reply task, the
 provider stream's first event, the first `publish` of each reply, every `/ws` `send_text`, checkpoints and each
-reply's final write. `bench.ttft --trace`, `bench.concurrent_ws --trace` and `bench.ui_pages --trace` start the
+reply's final write. With CHATUI_BENCH_STALLS, `bench.stall_watch` records the loop's lag and what runs while
+it stalls. `bench.ttft --trace`, `bench.concurrent_ws --trace` and `bench.ui_pages --trace` start the
 server this way.
 """
 
@@ -100,5 +101,11 @@ def install() -> None:
 if __name__ == "__main__":
     if _out is not None:
         install()
+    if os.environ.get("CHATUI_BENCH_STALLS"):
+        from nicegui import app
+
+        from bench import stall_watch
+
+        app.on_startup(lambda: stall_watch.start(os.environ["CHATUI_BENCH_STALLS"]))
     sys.argv = [str(ROOT / "main.py"), *sys.argv[1:]]
     runpy.run_path(str(ROOT / "main.py"), run_name="__main__")
