@@ -177,16 +177,49 @@ class ChatServer:
         _stop(self.process)
 
 
+class CpuCap:
+    """Hold one process to `share` of a core, to see how the server fares on a slower machine (Linux cgroup v1, root).
+
+    In every 10 ms the process may run for `share` × 10 ms. The short period keeps each throttling pause under
+    10 ms, so the process behaves roughly like one on a CPU `1 / share` times slower (it is not exact: the fake
+    provider and the client keep their full speed). With the share at 0.36, the code of 2026-11-25 (a3a1e63) gave
+    the same UI lag on this machine as on the slower machine of that day.
+    """
+
+    ROOT = Path("/sys/fs/cgroup/cpu")
+    PERIOD_US = 10_000
+
+    def __init__(self, share: float) -> None:
+        if not (self.ROOT / "cgroup.procs").exists():
+            raise SystemExit(f"--server-cpu-share needs cgroup v1's cpu controller at {self.ROOT} (and root)")
+        self.group = self.ROOT / f"chatui-bench-{os.getpid()}"
+        self.group.mkdir(exist_ok=True)
+        (self.group / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+        (self.group / "cpu.cfs_quota_us").write_text(str(round(share * self.PERIOD_US)))
+
+    def add(self, pid: int) -> None:
+        (self.group / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        """After the process has exited (a cgroup with members cannot be removed)."""
+        with contextlib.suppress(OSError):
+            self.group.rmdir()
+
+
 @contextlib.contextmanager
 def environment(
-    name: str, server_env: dict[str, str] | None = None, trace: bool = False, profile: str | None = None
+    name: str,
+    server_env: dict[str, str] | None = None,
+    trace: bool = False,
+    profile: str | None = None,
+    server_cpu_share: float | None = None,
 ) -> Iterator[tuple[FakeProvider, ChatServer]]:
     """A fake provider and a chatui server in a temporary folder; both stopped, the server log kept in results.
 
     With `trace`, the server runs under `bench.trace_server` and its trace is kept as `results/<name>-trace.jsonl`.
     With `profile` ("busy" or "idle"), py-spy samples the server (100 Hz, per thread, without pausing it; "idle" also
     samples threads that wait) until it stops, into `results/<name>-pyspy.txt` (collapsed stacks; summarize with
-    `python -m bench.pyspy_summary FILE`).
+    `python -m bench.pyspy_summary FILE`). With `server_cpu_share`, the server runs under a `CpuCap` once started.
     """
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` below stops the servers
     workdir = Path(tempfile.mkdtemp(prefix=f"chatui-bench-{name}-"))
@@ -196,9 +229,12 @@ def environment(
         RESULTS.mkdir(parents=True, exist_ok=True)
         server.trace.unlink(missing_ok=True)
     spy: subprocess.Popen[bytes] | None = None
+    cap = CpuCap(server_cpu_share) if server_cpu_share else None
     try:
         provider.start()
         server.start()
+        if cap is not None:
+            cap.add(server.ps.pid)
         if profile:
             RESULTS.mkdir(parents=True, exist_ok=True)
             assert server.process is not None
@@ -211,6 +247,8 @@ def environment(
         yield provider, server
     finally:
         server.stop()
+        if cap is not None:
+            cap.remove()
         if spy is not None:
             spy.wait(30)
         provider.stop()

@@ -1,6 +1,6 @@
 """N chat pages streaming at once, each followed by a simulated browser on NiceGUI's socket.io.
 
-    python -m bench.ui_pages [--n 25 50 100] [--tokens 500] [--rate 50]
+    python -m bench.ui_pages [--n 25 50 100] [--tokens 500] [--rate 50] [--server-cpu-share 0.36]
 
 A simulated browser does what nicegui.js does, minus the rendering: it loads `/chat/{id}` with the session cookie,
 takes the page's elements (the JSON passed to `parseElements`) and its socket query (`client_id`,
@@ -386,12 +386,20 @@ def main() -> None:
     )
     parser.add_argument("--server-env", nargs="*", default=[], metavar="KEY=VALUE", help="extra server settings")
     parser.add_argument("--trace", action="store_true", help="run the server under bench.trace_server")
+    parser.add_argument(
+        "--server-cpu-share",
+        type=float,
+        metavar="SHARE",
+        help="hold the server to this share of one core (e.g. 0.36), as on a slower machine (cgroup v1, root)",
+    )
     args = parser.parse_args()
-    with environment(args.name, server_env=parse_env(args.server_env), trace=args.trace) as (provider, server):
+    server_env = parse_env(args.server_env)
+    with environment(args.name, server_env, args.trace, server_cpu_share=args.server_cpu_share) as (provider, server):
         profile = args.name if args.profile else None
         result = asyncio.run(run(provider, server, args.n, args.tokens, args.rate, profile, args.stagger))
         result["stagger_seconds"] = args.stagger
         result["server_env"] = args.server_env
+        result["server_cpu_share"] = args.server_cpu_share
     path = save(args.name, result)
     columns = [
         "n",
