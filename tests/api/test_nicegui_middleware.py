@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
-from nicegui import app, core
+from nicegui import app
 from nicegui.testing import User
 from nicegui.version import __version__
 from starlette.middleware.base import BaseHTTPMiddleware
 
 
 async def test_a_redirect_keeps_the_prefix_of_the_proxy_in_front(live_app) -> None:
-    import httpx
-
     async with httpx.AsyncClient(base_url=live_app.url) as client:
         plain = await client.get("/")
         prefixed = await client.get("/", headers={"X-Forwarded-Prefix": "/team-chat"})
@@ -22,8 +21,6 @@ async def test_a_redirect_keeps_the_prefix_of_the_proxy_in_front(live_app) -> No
 
 
 async def test_nicegui_assets_may_be_cached_and_pages_not(live_app) -> None:
-    import httpx
-
     async with httpx.AsyncClient(base_url=live_app.url) as client:
         page = await client.get("/login")
         assets = re.findall(rf'"(/_nicegui/{re.escape(__version__)}/static/[^"]+\.js)"', page.text)
@@ -37,7 +34,7 @@ async def test_nicegui_assets_may_be_cached_and_pages_not(live_app) -> None:
 @pytest.mark.usefixtures("app_env")
 async def test_no_layer_of_the_served_app_is_a_base_http_middleware(user: User) -> None:
     await user.open("/login")  # the app has answered, so Starlette has built its middleware stack
-    assert core.app.middleware_stack is not None
+    assert app.middleware_stack is not None
     layers = [m.cls for m in app.user_middleware]
     assert {"RedirectWithPrefix", "CacheNiceGUIAssets"} <= {getattr(c, "__name__", "") for c in layers}
     assert not [c for c in layers if isinstance(c, type) and issubclass(c, BaseHTTPMiddleware)]
