@@ -81,6 +81,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _database_driver_installed(self) -> Settings:
+        from storage.database import MissingDriver, require_driver
+
+        try:
+            require_driver(self.sqlalchemy_url)
+        except MissingDriver as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
     @property
     def sqlalchemy_url(self) -> str:
         """`DATABASE_URL` (`postgres://` is accepted for `postgresql://`), or the SQLite file in the data folder."""

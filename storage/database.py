@@ -35,6 +35,27 @@ SQLITE_PRAGMAS = (
 POSTGRES_THREADS = 8
 
 
+SERVER_EXTRA = "pip install 'chatui[server]'"
+
+
+class MissingDriver(RuntimeError):
+    """The database URL names a backend whose driver is not installed (PostgreSQL comes with the `server` extra)."""
+
+
+def require_driver(url: str | URL) -> None:
+    """Raise `MissingDriver`, with the command that installs it, when the URL's driver cannot be imported.
+
+    psycopg is imported here, not at the top: the default install (SQLite) does not have it.
+    """
+    if make_url(url).get_backend_name() == "postgresql":
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise MissingDriver(
+                f"DATABASE_URL names PostgreSQL, but its driver (psycopg) is not installed: {SERVER_EXTRA}"
+            ) from None
+
+
 def sync_url(url: str | URL) -> URL:
     """The URL with the synchronous driver chatui uses (`sqlite`, `postgresql+psycopg`)."""
     parsed = make_url(url)
@@ -50,6 +71,7 @@ class Database:
     """Owns the engine and the database thread(s); `prepare()` once before serving, `close()` at shutdown."""
 
     def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+        require_driver(url)
         self.url = sync_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:

@@ -44,3 +44,20 @@ def test_secret_is_generated_once_and_kept_private(tmp_path):
     mode = stat.S_IMODE((tmp_path / "secret.key").stat().st_mode)
     assert mode == 0o600
     assert Settings(_env_file=None, data_dir=tmp_path, secret="x" * 20).signing_secret() == b"x" * 20  # type: ignore[call-arg]
+
+
+def test_postgresql_without_its_driver_names_the_extra_to_install(tmp_path):
+    """The default install has no psycopg: a PostgreSQL DATABASE_URL then says which extra to install."""
+    without_psycopg = (
+        "import runpy, sys; sys.modules['psycopg'] = None; "
+        f"sys.argv = ['main.py', '--no-browser', '--data-dir', {str(tmp_path)!r}]; "
+        "runpy.run_path('main.py', run_name='__main__')"
+    )
+    clean = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env = {**clean, "CHATUI_ENV_FILE": "", "DATABASE_URL": "postgresql://127.0.0.1:5432/test"}
+    result = subprocess.run(
+        [sys.executable, "-c", without_psycopg], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "PostgreSQL" in result.stderr and "pip install 'chatui[server]'" in result.stderr
+    assert "Traceback" not in result.stderr
