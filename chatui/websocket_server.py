@@ -8,7 +8,9 @@ package's sans-I/O protocol takes 1.7 µs. On a 5,000-token reply the server's C
 `ui.run()` pins `ws="wsproto"` only to stay off websockets' deprecated legacy implementation
 (zauberzeug/nicegui#5256), which `websockets-sansio` does not use, and offers no way to choose. uvicorn's HTTP
 protocol reads `config.ws_protocol_class` for each new connection, so setting it at start-up, before the first
-connection, switches every WebSocket. Should a later uvicorn stop reading it there, sockets keep working on wsproto.
+connection, switches every WebSocket. Should a later uvicorn stop reading it there, sockets would keep working on
+wsproto: `tests/api/test_uvicorn_websockets.py` tells the two apart on the wire and fails, and start-up logs an error
+when the attribute is gone.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ def use_websockets_sansio() -> None:
     """Switch the running uvicorn server to `websockets-sansio` (a no-op without one, as under the test `user`)."""
     instance = getattr(server.Server, "instance", None)
     if instance is None:
+        return
+    if not hasattr(instance.config, "ws_protocol_class"):
+        log.error("uvicorn's config has no ws_protocol_class any more: WebSockets stay on %s", instance.config.ws)
         return
     instance.config.ws_protocol_class = WebSocketsSansIOProtocol
     log.debug("WebSockets served by %s", WebSocketsSansIOProtocol.__name__)
