@@ -12,7 +12,7 @@ from nicegui import ui
 from pydantic import ValidationError
 
 from chatui.app import create_app
-from chatui.config import Settings
+from chatui.config import Settings, StartupRefused
 
 
 def parse_args(argv: list[str]) -> dict[str, Any]:
@@ -39,7 +39,10 @@ try:
     settings = Settings(_env_file=env_file, **parse_args([] if simulated else sys.argv[1:]))  # type: ignore[call-arg]
 except ValidationError as error:
     sys.exit("chatui: " + "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors()))
-services = create_app(settings)
+try:
+    services = create_app(settings)
+except StartupRefused as refusal:
+    sys.exit(f"chatui: {refusal}")
 
 if __name__ in {"__main__", "__mp_main__"}:
     ui.run(

@@ -7,11 +7,18 @@ Every setting has an environment name (shown in the README's table). The names t
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_LENGTH = 16
+
+
+class StartupRefused(Exception):
+    """The configuration or the data folder is unsafe to start with; the message says what to do."""
 
 
 def _env(*names: str) -> AliasChoices:
@@ -68,8 +75,9 @@ class Settings(BaseSettings):
     @field_validator("secret")
     @classmethod
     def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value().strip() and len(value.get_secret_value().strip()) < 16:
-            raise ValueError("CHATUI_SECRET must be at least 16 characters long")
+        stripped = value.get_secret_value().strip() if value is not None else ""
+        if stripped and len(stripped) < MIN_SECRET_LENGTH:
+            raise ValueError(f"CHATUI_SECRET must be at least {MIN_SECRET_LENGTH} characters long")
         return value
 
     @model_validator(mode="after")
@@ -110,12 +118,23 @@ class Settings(BaseSettings):
             return False
 
     def signing_secret(self) -> bytes:
-        """`CHATUI_SECRET`, or a strong one generated on first start and kept in the data folder (mode 600)."""
+        """`CHATUI_SECRET`, or a strong one generated on first start and kept in the data folder (mode 600).
+
+        A `secret.key` that is empty or short (truncated by a full disk, or written by hand) is refused rather than
+        used: every session token's HMAC would be keyed by it.
+        """
         if self.secret is not None and self.secret.get_secret_value().strip():
             return self.secret.get_secret_value().strip().encode()
         path = self.data_dir / "secret.key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
-        return path.read_text().strip().encode()
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+        secret = path.read_text().strip()
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise StartupRefused(
+                f"{path} is empty or shorter than {MIN_SECRET_LENGTH} characters. Delete it to have a new secret "
+                f"generated (everyone will have to sign in again), or set CHATUI_SECRET."
+            )
+        return secret.encode()

@@ -80,7 +80,8 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
 
 
 def build_services(settings: Settings) -> Services:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secret = settings.signing_secret()  # first: an unusable secret stops the start before anything is opened
     db = Database(settings.sqlalchemy_url)
     accounts = AccountRepository(db)
     chats = ChatRepository(db)
@@ -88,7 +89,7 @@ def build_services(settings: Settings) -> Services:
     window = settings.login_window_seconds
     auth = AuthService(
         accounts,
-        settings.signing_secret(),
+        secret,
         PasswordHasher(settings.bcrypt_rounds),
         ip_throttle=Throttle("login-ip", settings.login_attempts, window, storage),
         name_throttle=Throttle("login-name", settings.login_attempts, window, storage),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -77,7 +78,7 @@ class Database:
         if self.is_sqlite:
             database = self.url.database or ""
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                make_private(Path(database))
             # Used from the preparing thread first, then only from the one database thread.
             kwargs["connect_args"] = {"check_same_thread": False}
             kwargs["pool_size"] = 1
@@ -166,6 +167,20 @@ def statements(
         return await self.db.run_statements(lambda connection: method(self, connection, *args, **kwargs))
 
     return run
+
+
+def make_private(database: Path) -> None:
+    """Create the SQLite file readable by this account only (0600), in a folder it creates 0700.
+
+    SQLite creates its `-wal` and `-shm` files with the database file's own permissions, so creating the database
+    0600 before SQLite opens it covers all three; files left by an earlier run are tightened too.
+    """
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = database.with_name(database.name + suffix)
+        if path.exists():
+            path.chmod(0o600)
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

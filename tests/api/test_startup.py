@@ -7,7 +7,11 @@ import stat
 import subprocess
 import sys
 
+import pytest
+
 from chatui.config import Settings
+from chatui.services import build_services
+from storage.database import make_private
 from tests.live import ROOT
 
 
@@ -61,3 +65,38 @@ def test_postgresql_without_its_driver_names_the_extra_to_install(tmp_path):
     assert result.returncode != 0
     assert "PostgreSQL" in result.stderr and "pip install 'chatui[server]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content", ["", "   \n", "too-short"])
+def test_empty_or_short_secret_file_is_refused(tmp_path, content):
+    (tmp_path / "secret.key").write_text(content)
+    result = run_main("--data-dir", str(tmp_path), "--port", "1")
+    assert result.returncode != 0
+    assert "secret.key is empty or shorter than 16 characters" in result.stderr
+    assert not (tmp_path / "database.db").exists()  # refused before anything was opened
+
+
+async def test_data_folder_database_and_secret_are_private(tmp_path, fake_ollama):
+    data = tmp_path / "data"
+    settings = Settings(_env_file=None, data_dir=data, ollama_base_url=fake_ollama.url, bcrypt_rounds=4)  # type: ignore[call-arg]
+    previous = os.umask(0o022)  # the usual umask: files 0644, folders 0755 unless created otherwise
+    try:
+        services = build_services(settings)
+        services.prepare()
+        await services.accounts.create_user("someone", "!")  # a write: SQLite's -wal and -shm files exist now
+        files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
+        await services.stop()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert {"database.db", "database.db-wal", "database.db-shm", "secret.key"} <= files.keys()
+    assert all(mode == 0o600 for mode in files.values()), files
+
+
+def test_existing_database_files_are_tightened(tmp_path):
+    for name in ("database.db", "database.db-wal"):
+        (tmp_path / name).touch()
+        (tmp_path / name).chmod(0o644)
+    make_private(tmp_path / "database.db")
+    assert stat.S_IMODE((tmp_path / "database.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "database.db-wal").stat().st_mode) == 0o600
