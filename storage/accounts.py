@@ -40,6 +40,7 @@ class AccountRepository(Repository):
                     is_admin=first,
                     is_disabled=False,
                     created_at=utcnow(),
+                    theme="system",
                 )
             )
         except IntegrityError as exc:
@@ -67,6 +68,11 @@ class AccountRepository(Repository):
     @transaction
     def set_password_hash(self, s: OrmSession, user_id: str, password_hash: str) -> bool:
         result = s.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+        return result.rowcount > 0  # type: ignore[attr-defined]
+
+    @transaction
+    def set_theme(self, s: OrmSession, user_id: str, theme: str) -> bool:
+        result = s.execute(update(User).where(User.id == user_id).values(theme=theme))
         return result.rowcount > 0  # type: ignore[attr-defined]
 
     @transaction

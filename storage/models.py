@@ -62,6 +62,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    theme: Mapped[str] = mapped_column(String(8), default="system", server_default="system")
+    """The colour theme the person chose: `system` (follow the device), `light` or `dark`."""
 
     __table_args__ = (Index("ix_users_username_lower", func.lower(username), unique=True),)
 

@@ -1,11 +1,12 @@
-"""The administration page: every account, with disable/enable and password reset."""
+"""The administration page: every account with its role and state, a search, disable/enable and password reset."""
 
 from __future__ import annotations
 
 from nicegui import ui
 
 from chatui.auth import AuthError
-from chatui.pages.theme import page_head
+from chatui.pages import dialogs
+from chatui.pages.frame import page_frame
 from chatui.services import Services
 from storage import SignedIn, User
 
@@ -13,39 +14,44 @@ from storage import SignedIn, User
 class AdminView:
     def __init__(self, services: Services, signed_in: SignedIn) -> None:
         self.services = services
+        self.signed_in = signed_in
         self.admin = signed_in.user
-        self._unrevoke = services.auth.on_revoked(signed_in, self._revoked)
-        self.client = ui.context.client
-        self.client.on_delete(self._unrevoke)
+        self.query = ""
 
     async def build(self) -> None:
-        page_head()
-        ui.page_title("Administration · chatui")
-        with ui.header().classes("items-center gap-2 bg-white text-black border-b"):
-            ui.button(icon="arrow_back", on_click=lambda: ui.navigate.to("/")).props("flat round aria-label=Back")
-            ui.label("Administration").classes("text-lg font-medium")
-        with ui.column().classes("w-full max-w-3xl mx-auto"):
+        page_frame(self.services, self.signed_in, "Administration", back=True)
+        with ui.column().classes("chatui-column gap-3 py-4"):
+            ui.input("Search users", on_change=lambda e: self._search(e.value)).props(
+                "outlined dense clearable type=search"
+            ).classes("w-full").mark("user-search")
             await self.users()
+
+    async def _search(self, query: str | None) -> None:
+        self.query = (query or "").strip().lower()
+        await self.users.refresh()
 
     @ui.refreshable_method
     async def users(self) -> None:
-        with ui.list().props("bordered separator").classes("w-full").mark("user-list"):
-            for user in await self.services.accounts.list_users():
+        users = [u for u in await self.services.accounts.list_users() if self.query in u.username.lower()]
+        if not users:
+            ui.label("No user matches.").classes("text-grey-7")
+            return
+        with ui.list().props("bordered separator").classes("w-full chatui-card").mark("user-list"):
+            for user in users:
                 with (
                     ui.item().mark(f"user-{user.username}"),
                     ui.item_section(),
-                    ui.row().classes("items-center w-full"),
+                    ui.row().classes("items-center w-full gap-2"),
                 ):
                     ui.label(user.username).classes("font-medium")
-                    if user.is_admin:
-                        ui.badge("admin")
+                    ui.badge("admin" if user.is_admin else "user").props("outline").classes("chatui-role")
                     if user.is_disabled:
                         ui.badge("disabled", color="negative")
                     ui.space()
                     if user.id != self.admin.id:
                         label = "Enable" if user.is_disabled else "Disable"
-                        ui.button(label, on_click=lambda u=user: self._toggle(u)).props("flat dense")
-                    ui.button("Reset password", on_click=lambda u=user: self._reset(u)).props("flat dense")
+                        ui.button(label, on_click=lambda u=user: self._toggle(u)).props("flat dense no-caps")
+                    ui.button("Reset password", on_click=lambda u=user: self._reset(u)).props("flat dense no-caps")
 
     async def _toggle(self, user: User) -> None:
         await self.services.auth.set_disabled(user.id, not user.is_disabled)
@@ -53,23 +59,15 @@ class AdminView:
         await self.users.refresh()
 
     async def _reset(self, user: User) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-96"):
-            ui.label(f"New password for {user.username}").classes("text-lg")
-            password = ui.input("New password", password=True).classes("w-full")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=dialog.close).props("flat")
-                ui.button("Set password", on_click=lambda: dialog.submit(password.value))
-        new_password = await dialog
-        dialog.delete()
-        if not isinstance(new_password, str):
-            return
-        try:
-            await self.services.auth.change_password(user.id, new_password)
-        except AuthError as exc:
-            ui.notify(exc.message, type="warning")
-            return
-        ui.notify(f"The password of {user.username} was changed; their sessions ended.")
+        async def check(values: dict[str, str]) -> str | None:
+            try:
+                await self.services.auth.change_password(user.id, values["value"])
+            except AuthError as exc:
+                return exc.message
+            return None
 
-    def _revoked(self) -> None:
-        with self.client:
-            ui.navigate.to("/login")
+        changed = await dialogs.prompt(
+            f"New password for {user.username}", "New password", "Set password", password=True, check=check
+        )
+        if changed is not None:
+            ui.notify(f"The password of {user.username} was changed; their sessions ended.")

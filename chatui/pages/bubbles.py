@@ -81,7 +81,7 @@ class AssistantBubble:
         """Show the deltas as they come, one update per `pacer.interval()`; return the tail and the splitter."""
         if not generation.chunks:
             with self.body:
-                self.thinking = ui.label("Thinking…").classes("thinking text-grey-7").mark("thinking")
+                self.thinking = ui.label("Thinking…").classes("thinking").mark("thinking")
         splitter = BlockSplitter()
         tail: ui.html | None = None
         async for batch in generation.follow():
@@ -113,4 +113,4 @@ class AssistantBubble:
             if note:
                 ui.label(note).classes("text-negative text-sm mt-1").mark("reply-error")
             if parts:
-                ui.label(" · ".join(parts)).classes("text-grey-6 text-xs mt-1").mark("reply-meta")
+                ui.label(" · ".join(parts)).classes("chatui-muted text-xs mt-1").mark("reply-meta")

@@ -13,12 +13,13 @@ import logging
 from fastapi import Request
 from nicegui import Client, ui
 
-from chatui.auth import COOKIE_NAME, AuthError
+from chatui.auth import COOKIE_NAME
 from chatui.engine import SendRefused
 from chatui.generation import Generation
+from chatui.pages import dialogs
 from chatui.pages.bubbles import AssistantBubble, user_bubble
+from chatui.pages.frame import page_frame
 from chatui.pages.pacing import UpdatePacer
-from chatui.pages.theme import page_head
 from chatui.services import Services
 from storage import Conversation, ConversationGone, SignedIn
 
@@ -47,52 +48,53 @@ class ChatView:
         self.live: Generation | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self._unwatch = None
-        self._unrevoke = services.auth.on_revoked(signed_in, self._revoked)
         self.client.on_delete(self._cleanup)
 
     # -- building -------------------------------------------------------------------------------------------------
 
     async def build(self) -> None:
-        page_head()
         title = self.conversation.title if self.conversation and self.conversation.title else "New chat"
-        ui.page_title(f"{title} · chatui")
-        with ui.header().classes("items-center gap-2 bg-white text-black border-b"):
-            ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round aria-label='Conversations'")
-            self.title_label = ui.label(title).classes("text-lg font-medium truncate").mark("conversation-title")
-            ui.space()
+        self.frame = page_frame(self.services, self.signed_in, title, drawer=True)
+        self.frame.title.mark("conversation-title")
+        with self.frame.actions:
             self.model_select = (
                 ui.select({self.model: self.model}, value=self.model, label="Model", on_change=self._model_changed)
-                .classes("w-64")
-                .props("dense outlined")
+                .classes("chatui-model-select")
+                .props("dense outlined options-dense")
             )
-            with ui.row().classes("gap-1") as self.conversation_actions:
-                ui.button("Rename", icon="edit", on_click=self._rename).props("flat dense")
-                ui.button("Delete", icon="delete", on_click=self._delete).props("flat dense color=negative")
+            with (
+                ui.button(icon="more_vert")
+                .props("flat round dense aria-label='Conversation menu'")
+                .mark("conversation-menu") as self.conversation_actions,
+                ui.menu() as self.conversation_menu,
+            ):
+                ui.menu_item("Rename", on_click=self._rename).mark("rename")
+                ui.menu_item("Delete", on_click=self._delete).mark("delete")
             self.conversation_actions.visible = self.conversation is not None
-            with ui.button(self.user.username, icon="person").props("flat dense no-caps").mark("account"), ui.menu():
-                if not self.services.settings.single_user:
-                    ui.menu_item("Change password", on_click=self._change_password).mark("change-password")
-                if self.user.is_admin:
-                    ui.menu_item("Administration", on_click=lambda: ui.navigate.to("/admin")).mark("administration")
-            if not self.services.settings.single_user:
-                ui.button("Sign out", on_click=lambda: ui.navigate.to("/auth/signed-out")).props("flat dense")
-        with ui.left_drawer(value=True).classes("bg-grey-1") as drawer:
-            ui.button("New chat", icon="add", on_click=lambda: ui.navigate.to("/")).classes("w-full mb-2")
+        assert self.frame.drawer is not None
+        with self.frame.drawer:
+            ui.button("New chat", icon="add", on_click=lambda: ui.navigate.to("/")).props("unelevated no-caps").classes(
+                "w-full mb-2"
+            )
             await self.sidebar()
-        self.column = ui.column().classes("w-full max-w-3xl mx-auto gap-2 pb-4").mark("messages")
+        self.column = ui.column().classes("chatui-column gap-2 pb-4").mark("messages")
         with self.column:
             self.empty_state = ui.label("Ask anything to start a conversation.").classes(
-                "text-grey-6 self-center mt-16"
+                "chatui-muted self-center mt-16"
             )
-        with ui.footer().classes("bg-white border-t"), ui.row().classes("w-full max-w-3xl mx-auto items-end no-wrap"):
+        with ui.footer().classes("chatui-footer"), ui.row().classes("chatui-column items-end no-wrap"):
             self.composer = (
                 ui.textarea(label="Message", placeholder="Message (Enter sends, Shift+Enter adds a line)")
                 .props("autogrow outlined dense autofocus")
                 .classes("grow")
                 .on("keydown.enter.exact.prevent", self.send)
             )
-            self.send_button = ui.button("Send", icon="send", on_click=self.send)
-            self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop).props("color=negative")
+            self.send_button = (
+                ui.button(icon="send", on_click=self.send).props("round unelevated aria-label=Send").mark("send")
+            )
+            self.stop_button = (
+                ui.button(icon="stop", on_click=self.stop).props("round unelevated aria-label=Stop").mark("stop")
+            )
             self.stop_button.visible = False
         if self.conversation is not None:
             await self._show_conversation(self.conversation.id)
@@ -193,7 +195,7 @@ class ChatView:
             refreshed = await self.services.chats.get_conversation(self.user.id, self.conversation.id)
             if refreshed is not None:
                 self.conversation = refreshed
-                self.title_label.text = refreshed.title or "New chat"
+                self.frame.set_title(refreshed.title or "New chat")
         await self.sidebar.refresh()
 
     def stop(self) -> None:
@@ -221,71 +223,37 @@ class ChatView:
     async def _rename(self) -> None:
         if self.conversation is None:
             return
-        with ui.dialog() as dialog, ui.card().classes("w-96"):
-            ui.label("Rename conversation").classes("text-lg")
-            name = ui.input("Title", value=self.conversation.title or "").classes("w-full").props("autofocus")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=dialog.close).props("flat")
-                ui.button("Save", on_click=lambda: dialog.submit(name.value))
-        new_title = await dialog
-        dialog.delete()
-        if not isinstance(new_title, str) or not new_title.strip():
+        new_title = await dialogs.prompt(
+            "Rename conversation", "Title", "Save", value=self.conversation.title or "", marker="save-title"
+        )
+        if new_title is None or not new_title.strip():
             return
         updated = await self.services.chats.update_conversation(
             self.user.id, self.conversation.id, title=new_title.strip()[:200]
         )
         if updated is not None:
             self.conversation = updated
-            self.title_label.text = updated.title or "New chat"
+            self.frame.set_title(updated.title or "New chat")
             await self.sidebar.refresh()
 
     async def _delete(self) -> None:
         if self.conversation is None:
             return
-        with ui.dialog() as dialog, ui.card():
-            ui.label("Delete this conversation and all its messages?")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=dialog.close).props("flat")
-                ui.button("Delete", on_click=lambda: dialog.submit(True)).props("color=negative").mark("confirm-delete")
-        confirmed = await dialog
-        dialog.delete()
+        confirmed = await dialogs.confirm(
+            "Delete conversation?",
+            "This deletes the conversation and all its messages.",
+            "Delete",
+            danger=True,
+            marker="confirm-delete",
+        )
         if confirmed:
             await self.engine.delete_conversation(self.user.id, self.conversation.id)
             ui.navigate.to("/")
 
-    async def _change_password(self) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-96"):
-            ui.label("Change password").classes("text-lg")
-            current = ui.input("Current password", password=True).classes("w-full")
-            new = ui.input("New password", password=True).classes("w-full")
-            error = ui.label().classes("text-negative")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=dialog.close).props("flat")
-
-                async def save() -> None:
-                    if not await self.services.auth.hasher.verify(current.value or "", self.user.password_hash):
-                        error.text = "The current password is wrong."
-                        return
-                    try:
-                        await self.services.auth.change_password(self.user.id, new.value or "")
-                    except AuthError as exc:
-                        error.text = exc.message
-                        return
-                    dialog.submit(True)  # every session ended, this page's too: it goes to sign-in
-
-                ui.button("Change password", on_click=save).mark("save-password")
-        await dialog
-        dialog.delete()
-
     # -- life cycle -----------------------------------------------------------------------------------------------
-
-    def _revoked(self) -> None:
-        with self.client:
-            ui.navigate.to("/login")
 
     def _cleanup(self) -> None:
         if self._unwatch is not None:
             self._unwatch()
-        self._unrevoke()
         for task in list(self.tasks):
             task.cancel()

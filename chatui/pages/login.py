@@ -8,7 +8,7 @@ from fastapi import Request
 from nicegui import ui
 
 from chatui.auth import AuthError
-from chatui.pages.theme import page_head
+from chatui.pages.frame import page_frame
 from chatui.services import Services
 
 
@@ -19,14 +19,19 @@ class LoginView:
         self.expired = request.query_params.get("expired") == "1"
 
     def build(self) -> None:
-        page_head()
+        page_frame(self.services, None, "chatui")
         ui.page_title("Sign in · chatui")
-        with ui.card().classes("absolute-center w-96 gap-3"):
-            ui.label("chatui").classes("text-2xl font-medium")
-            self.username = ui.input("Username").props("autofocus autocomplete=username").classes("w-full")
+        with ui.element("main").classes("chatui-login"), ui.card().classes("chatui-card w-full gap-3"):
+            ui.label("Welcome to chatui").classes("text-xl font-medium").props("role=heading aria-level=2")
+            self.username = (
+                ui.input("Username")
+                .props("outlined autofocus autocomplete=username")
+                .classes("w-full")
+                .on("keydown.enter", self.sign_in)
+            )
             self.password = (
                 ui.input("Password", password=True, password_toggle_button=True)
-                .props("autocomplete=current-password")
+                .props("outlined autocomplete=current-password")
                 .classes("w-full")
                 .on("keydown.enter", self.sign_in)
             )
@@ -35,8 +40,8 @@ class LoginView:
             if self.expired:
                 self.error.text = "That sign-in link expired; please sign in again."
             with ui.row().classes("w-full justify-between"):
-                ui.button("Create account", on_click=self.create_account).props("flat")
-                ui.button("Sign in", on_click=self.sign_in)
+                ui.button("Create account", on_click=self.create_account).props("flat no-caps")
+                ui.button("Sign in", on_click=self.sign_in).props("unelevated no-caps")
 
     def _show_error(self, message: str) -> None:
         self.error.text = message

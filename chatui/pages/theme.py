@@ -1,13 +1,22 @@
-"""What every page shares: the stylesheet and the scroll-keeping script, served as static files (CSP-friendly)."""
+"""What every page shares: the stylesheet and script (static files, CSP-friendly) and the colour theme.
+
+The theme is chosen per account (`users.theme`: system, light or dark) and applied while the page is built, so the
+HTML already carries it (`<meta name="color-scheme">` and Quasar's dark flag are set before the first paint): no
+flash of the wrong theme, even before the socket connects. `system` follows the device (`prefers-color-scheme`).
+"""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from nicegui import app, ui
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STATIC_URL = "/chatui-static"
+
+THEMES = {"system": None, "light": False, "dark": True}
+"""Each theme and the value NiceGUI's dark mode takes for it (None: follow the device)."""
 
 
 def mount_static() -> None:
@@ -17,7 +26,14 @@ def mount_static() -> None:
             route.include_in_schema = False  # type: ignore[attr-defined]
 
 
-def page_head() -> None:
-    ui.add_head_html(
-        f'<link rel="stylesheet" href="{STATIC_URL}/chatui.css"><script src="{STATIC_URL}/chatui.js" defer></script>'
-    )
+def page_head(theme: str = "system") -> ui.dark_mode:
+    """Link the stylesheet and script, and paint the page in `theme` from its first frame; returns the switch."""
+    dark = THEMES.get(theme)
+    client = ui.context.client
+    client.page = copy.copy(client.page)  # the page object is shared by every load of the route: never edit it
+    client.page.dark = dark
+    head = f'<link rel="stylesheet" href="{STATIC_URL}/chatui.css"><script src="{STATIC_URL}/chatui.js" defer></script>'
+    if dark is None:  # let the browser pick the canvas colour from the device before any script runs
+        head += "<style>:root { color-scheme: light dark }</style>"
+    ui.add_head_html(head)
+    return ui.dark_mode(dark)

@@ -60,7 +60,8 @@ async def test_sign_out_revokes_the_session(user: User) -> None:
     await register_and_sign_in(user)
     cookie = user.http_client.cookies.get("chatui_session")
     assert cookie
-    user.find("Sign out").click()
+    user.find(marker="account").click()
+    user.find(marker="sign-out").click()
     await user.should_see("Sign in", retries=20)
     # the old cookie no longer opens anything, on the pages or the API
     user.http_client.cookies.set("chatui_session", cookie)

@@ -56,13 +56,13 @@ async def test_second_tab_streams_the_same_words(user: User, create_user, fake_o
 async def test_stop_button_ends_the_reply_and_keeps_the_text(user: User, fake_ollama) -> None:
     fake_ollama.then(Script(tokens=[f"w{i} " for i in range(500)], delay=0.02))
     await register_and_sign_in(user)
-    await user.should_not_see("Stop")
+    await user.should_not_see(marker="stop")
     await send(user, "a long answer please")
     await user.should_see("w3 ", retries=50)
-    await user.should_not_see("Send")  # Stop replaces Send while the reply streams
-    user.find("Stop").click()
+    await user.should_not_see(marker="send")  # Stop replaces Send while the reply streams
+    user.find(marker="stop").click()
     await user.should_see("Stopped — the reply was cut short here.", retries=50)
-    await user.should_see("Send")
+    await user.should_see(marker="send")
     assert await fake_ollama.wait_disconnected(5)
     conversation = (await user.http_client.get("/api/conversations")).json()[0]
     reply = (await user.http_client.get(f"/api/conversations/{conversation['id']}")).json()["messages"][-1]
@@ -86,7 +86,7 @@ async def test_deleting_the_open_conversation(user: User, fake_ollama) -> None:
     await register_and_sign_in(user)
     await send(user, "short lived")
     await user.should_see(marker="conversation-item", retries=30)
-    user.find("Delete").click()
+    user.find(marker="delete").click()
     await user.should_see(marker="confirm-delete")
     user.find(marker="confirm-delete").click()
     await user.should_see("Ask anything to start a conversation.", retries=30)
@@ -98,10 +98,10 @@ async def test_rename_conversation(user: User) -> None:
     await register_and_sign_in(user)
     await send(user, "first message")
     await user.should_see(marker="conversation-item", retries=30)
-    user.find("Rename").click()
+    user.find(marker="rename").click()
     await user.should_see("Rename conversation")
     user.find("Title").clear().type("My renamed chat")
-    user.find("Save").click()
+    user.find(marker="save-title").click()
     await user.should_see("My renamed chat", retries=20)
     assert (await user.http_client.get("/api/conversations")).json()[0]["title"] == "My renamed chat"
 
