@@ -2,6 +2,7 @@
 
 Safety: markdown-it with `html=False` escapes every tag a user or model writes; links keep only http(s), mailto
 and relative targets (so `javascript:` and `data:` are dropped); images are shown as links and never fetched.
+Fenced code is highlighted by Pygments into class-only spans (`chatui.highlight`), its language escaped.
 
 Speed: a reply is cut into *blocks* at blank lines outside code fences (and, for pathological blocks, after about
 4,000 characters). A finished block never changes, so it is rendered once and cached; only the growing last block is
@@ -19,6 +20,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
+
+from chatui.highlight import code_block
 
 MAX_BLOCK_CHARS = 4000
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
@@ -49,12 +52,18 @@ def _render_link_open(renderer: Any, tokens: Sequence[Token], idx: int, options:
     return str(renderer.renderToken(tokens, idx, options, env))
 
 
+def _render_fence(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    return code_block(token.content, token.info)
+
+
 def _make_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.validateLink = _validate_link  # type: ignore[method-assign]
     md.add_render_rule("image", _render_image)
     md.add_render_rule("link_open", _render_link_open)
+    md.add_render_rule("fence", _render_fence)
     return md
 
 

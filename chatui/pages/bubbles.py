@@ -8,6 +8,7 @@ coalesced: the bubble takes every delta that arrived since its last update, then
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from nicegui import ui
 
@@ -17,24 +18,31 @@ from chatui.rendering import BlockSplitter, render_block, render_markdown, rende
 from storage import Message, MessageStatus
 
 STATUS_NOTES = {
-    MessageStatus.CANCELLED: "Stopped — the reply was cut short here.",
+    MessageStatus.CANCELLED: "Stopped",
     MessageStatus.INTERRUPTED: "Interrupted — the server stopped before this reply was complete.",
 }
+"""Quiet grey notes under a reply that ended early; an error shows its reason instead (`chatui-error-note`)."""
+
+
+def _time(element: ui.element, at: datetime | None) -> None:
+    """The message's time, shown on hover in the reader's own time zone (`static/chatui.js` formats `data-time`)."""
+    moment = at or datetime.now(UTC)
+    element.props(f"data-time={moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}")
 
 
 def _html(content: str) -> ui.html:
     return ui.html(content, sanitize=True).classes("chat-markdown")
 
 
-def user_bubble(content: str) -> ui.chat_message:
-    """The person's message: not streamed, so all its blocks go into one element."""
-    with (
-        ui.chat_message(name="You", sent=True)
-        .props("bg-color=blue-1 text-color=black")
-        .classes("user-bubble")
-        .mark("user-message") as bubble
-    ):
+def user_bubble(content: str, at: datetime | None = None) -> ui.chat_message:
+    """The person's message: not streamed, so all its blocks go into one element.
+
+    The name ("You", "Assistant") is there for screen readers; on screen a role icon stands for it (CSS only, so a
+    bubble costs no extra element).
+    """
+    with ui.chat_message(name="You", sent=True).classes("user-bubble").mark("user-message") as bubble:
         _html("".join(render_markdown(content)))
+    _time(bubble, at)
     return bubble
 
 
@@ -46,16 +54,14 @@ class AssistantBubble:
     the error note and the footer are added when the reply ends.
     """
 
-    def __init__(self, model: str | None = None) -> None:
+    def __init__(self, model: str | None = None, at: datetime | None = None) -> None:
         self.model = model
         with (
-            ui.chat_message(name="Assistant", sent=False)
-            .props("bg-color=grey-2 text-color=black")
-            .classes("assistant-bubble")
-            .mark("assistant-message") as self.element
-        ):
+            ui.chat_message(name="Assistant", sent=False).classes("assistant-bubble").mark("assistant-message")
+        ) as self.element:
             # Quasar draws one speech bubble per child: keep one child, holding the blocks, then note and footer.
             self.body = ui.column().classes("gap-0 w-full")
+        _time(self.element, at)
         self.thinking: ui.label | None = None
 
     def show(self, message: Message) -> None:
@@ -107,10 +113,13 @@ class AssistantBubble:
 
     def _ended(self, status: str, error: str | None, tokens: int | None) -> None:
         self._stop_thinking()
-        note = error if status == MessageStatus.ERROR else STATUS_NOTES.get(status)
         parts = [p for p in (self.model, f"{tokens} tokens" if tokens else None) if p]
         with self.body:
-            if note:
-                ui.label(note).classes("text-negative text-sm mt-1").mark("reply-error")
+            if status == MessageStatus.ERROR:
+                ui.label(error or "The reply failed.").classes("chatui-error-note").props("role=alert").mark(
+                    "reply-error"
+                )
+            elif status in STATUS_NOTES:
+                ui.label(STATUS_NOTES[status]).classes("chatui-status-note").mark("reply-status")
             if parts:
                 ui.label(" · ".join(parts)).classes("chatui-muted text-xs mt-1").mark("reply-meta")

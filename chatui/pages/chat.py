@@ -127,11 +127,11 @@ class ChatView:
                     continue
                 self.shown.add(message.id)
                 if message.role == "user":
-                    user_bubble(message.content)
+                    user_bubble(message.content, message.created_at)
                 elif live is not None and message.id == live.message_id:
-                    self._follow(live, AssistantBubble(live.model))
+                    self._follow(live, AssistantBubble(live.model, message.created_at))
                 else:
-                    AssistantBubble(message.model).show(message)
+                    AssistantBubble(message.model, message.created_at).show(message)
 
     # -- replies --------------------------------------------------------------------------------------------------
 

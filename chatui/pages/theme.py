@@ -10,7 +10,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from fastapi import Response
 from nicegui import app, ui
+
+from chatui.highlight import HIGHLIGHT_CSS_URL, stylesheet
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STATIC_URL = "/chatui-static"
@@ -21,6 +24,11 @@ THEMES = {"system": None, "light": False, "dark": True}
 
 def mount_static() -> None:
     app.add_static_files(STATIC_URL, STATIC_DIR)
+
+    @app.get(HIGHLIGHT_CSS_URL, include_in_schema=False)
+    def highlight_css() -> Response:
+        return Response(stylesheet(), media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
     for route in app.routes:  # files, not API: keep them out of the OpenAPI schema
         if getattr(route, "path", "").startswith(STATIC_URL):
             route.include_in_schema = False  # type: ignore[attr-defined]
@@ -32,7 +40,10 @@ def page_head(theme: str = "system") -> ui.dark_mode:
     client = ui.context.client
     client.page = copy.copy(client.page)  # the page object is shared by every load of the route: never edit it
     client.page.dark = dark
-    head = f'<link rel="stylesheet" href="{STATIC_URL}/chatui.css"><script src="{STATIC_URL}/chatui.js" defer></script>'
+    head = (
+        f'<link rel="stylesheet" href="{STATIC_URL}/chatui.css"><link rel="stylesheet" href="{HIGHLIGHT_CSS_URL}">'
+        f'<script src="{STATIC_URL}/chatui.js" defer></script>'
+    )
     if dark is None:  # let the browser pick the canvas colour from the device before any script runs
         head += "<style>:root { color-scheme: light dark }</style>"
     ui.add_head_html(head)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,7 +59,28 @@ def test_a_huge_code_block_is_cut_and_reopened() -> None:
     blocks = split_blocks(text)
     assert len(blocks) > 3
     assert all(block.startswith("```python\n") and block.rstrip().endswith("```") for block in blocks)
-    assert "".join(render_markdown(text)).count("print(1999)") == 1
+    assert text_of("".join(render_markdown(text))).count("print(1999)") == 1
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def test_code_is_highlighted_with_classes_only_and_shows_its_language() -> None:
+    [html] = render_markdown('```python\ndef f():\n    return "<b>"\n```\n')
+    assert '<span class="chatui-code-lang">python</span>' in html
+    assert '<button type="button" class="chatui-copy">Copy code</button>' in html
+    assert '<span class="k">def</span>' in html and "style=" not in html  # Pygments classes, no inline style
+    assert "&lt;b&gt;" in html and "<b>" not in html
+    assert 'def f():\n    return "&lt;b&gt;"' in text_of(html.split("<pre>")[1])  # the code as written
+
+
+def test_a_code_language_cannot_break_out_of_its_label() -> None:
+    [html] = render_markdown('```js"><img src=x onerror=alert(1)>\nlet a = 1;\n```\n')
+    assert "<img" not in html and "&lt;img" not in html.split("<pre>")[1]
+    assert '<span class="chatui-code-lang">js&quot;&gt;&lt;img</span>' in html
+    [plain] = render_markdown("```nosuchlanguage\n<tag> & more\n```\n")
+    assert "&lt;tag&gt; &amp; more" in plain and "nosuchlanguage" in plain
 
 
 def test_no_raw_html_no_script_links_no_images() -> None:
