@@ -134,6 +134,7 @@ class ChatServer:
             "OLLAMA_BASE_URL": provider_url,
             "CHATUI_MESSAGES_PER_MINUTE": "1000000",
             "CHATUI_LOGIN_ATTEMPTS": "1000000",
+            "CHATUI_REGISTRATIONS_PER_HOUR": "1000000",
             "CHATUI_BCRYPT_ROUNDS": "4",
             "CHATUI_PROVIDER_RETRIES": "0",
             "NICEGUI_STORAGE_PATH": str(workdir / "nicegui-storage"),

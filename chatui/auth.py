@@ -7,6 +7,16 @@ or expired session stops working everywhere at once.
 
 The UI signs in over NiceGUI's own socket, which cannot set cookies. It therefore gets a one-time ticket (valid for
 a minute) and navigates to `/auth/complete?ticket=...`, an ordinary HTTP response that sets the cookie.
+
+Names and passwords are normalised by one rule everywhere (sign-up, sign-in, password change, administrator
+reset): a username is NFKC-normalised (so the Kelvin sign "K" is a "K", fullwidth letters are letters) and then must
+be 3 to 32 ASCII letters, digits, '.', '_' or '-'; names compare case-insensitively (casefold). A password is
+compared in NFC (`chatui.passwords`).
+
+Every password check (sign-in, and the current password of a password change) first reserves an attempt under
+the limits (`chatui.ratelimit.AttemptLimiter`): per client address always, and per username when the address is not
+one the account has signed in from before, so guessing from many addresses cannot lock the owner out of the
+addresses they use.
 """
 
 from __future__ import annotations
@@ -17,12 +27,15 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from chatui.passwords import PasswordHasher, PasswordRejected
-from chatui.ratelimit import Throttle
+from limits.aio.storage import Storage
+
+from chatui.passwords import PasswordHasher, PasswordRejected, check_policy, normalize_password
+from chatui.ratelimit import AttemptLimiter, RateLimited, Remembered, Throttle
 from storage import AccountRepository, SignedIn, User, UsernameTaken
 from storage.models import utcnow
 
@@ -34,6 +47,17 @@ NO_PASSWORD = "!"  # not a bcrypt hash: no password matches it
 TICKET_SECONDS = 60
 TOUCH_INTERVAL = timedelta(minutes=1)
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+KNOWN_ADDRESS_DAYS = 30
+
+
+def display_username(username: str) -> str:
+    """The name as stored and shown: NFKC, without surrounding blanks."""
+    return unicodedata.normalize("NFKC", username).strip()
+
+
+def username_key(username: str) -> str:
+    """What names are compared by: NFKC, then casefold ("Kevin" with a Kelvin sign is "kevin")."""
+    return display_username(username).casefold()
 
 
 class AuthError(Exception):
@@ -63,6 +87,32 @@ class NameTaken(AuthError):
     status = 409
 
 
+class WrongPassword(AuthError):
+    """The current password given to change it was wrong."""
+
+    status = 403
+
+
+@dataclass
+class AuthLimits:
+    """The limits on password checks and sign-ups, all kept in one store."""
+
+    per_address: Throttle  # failed password checks per client address: always applies
+    per_name: Throttle  # failed password checks per username, from addresses it never signed in from
+    known: Remembered  # "username|address" pairs that signed in successfully
+    registrations: Throttle  # sign-ups per client address
+    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
+
+    @classmethod
+    def build(cls, storage: Storage, attempts: int, window_seconds: int, registrations_per_hour: int) -> AuthLimits:
+        return cls(
+            per_address=Throttle("login-ip", attempts, window_seconds, storage),
+            per_name=Throttle("login-name", attempts, window_seconds, storage),
+            known=Remembered("login-known", KNOWN_ADDRESS_DAYS * 86400, storage),
+            registrations=Throttle("register-ip", registrations_per_hour, 3600, storage),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
     idle: timedelta = timedelta(days=7)
@@ -78,8 +128,7 @@ class AuthService:
         accounts: AccountRepository,
         secret: bytes,
         hasher: PasswordHasher,
-        ip_throttle: Throttle,
-        name_throttle: Throttle,
+        limits: AuthLimits,
         policy: SessionPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
         single_user: bool = False,
@@ -89,8 +138,7 @@ class AuthService:
         self.policy = policy or SessionPolicy()
         self.clock = clock
         self._secret = secret
-        self._ip_throttle = ip_throttle
-        self._name_throttle = name_throttle
+        self.limits = limits
         self._listeners: dict[str, tuple[str, set[RevocationListener]]] = {}
         self.single_user = single_user
         self._local: SignedIn | None = None
@@ -103,14 +151,20 @@ class AuthService:
 
     # -- accounts -----------------------------------------------------------------------------------------------
 
-    async def register(self, username: str, password: str) -> User:
-        username = username.strip()
+    async def register(self, username: str, password: str, ip: str | None = None) -> User:
+        """Create an account. `ip` is the client's address, whose sign-ups are limited (None: not a client's)."""
+        username = display_username(username)
         if not USERNAME_PATTERN.match(username):
             raise InvalidRegistration("The username must be 3 to 32 letters, digits, '.', '_' or '-'.")
         try:
-            password_hash = await self.hasher.hash(password)
+            check_policy(normalize_password(password))
         except PasswordRejected as exc:
             raise InvalidRegistration(str(exc)) from exc
+        if ip is not None and (wait := await self.limits.registrations.hit(ip)):
+            raise TooManyAttempts(
+                f"Too many new accounts from this address; try again in {wait:g} s.", retry_after=wait
+            )
+        password_hash = await self.hasher.hash(password)
         try:
             return await self.accounts.create_user(username, password_hash)
         except UsernameTaken:
@@ -118,18 +172,46 @@ class AuthService:
 
     async def authenticate(self, username: str, password: str, ip: str) -> User:
         """Check a sign-in; failures count against both the address and the name, and read the same either way."""
-        name_key = username.strip().lower()[:64]
-        wait = max(await self._ip_throttle.blocked(ip), await self._name_throttle.blocked(name_key))
-        if wait:
-            raise TooManyAttempts(f"Too many sign-in attempts; try again in {wait:g} s.", retry_after=wait)
-        user = await self.accounts.user_by_name(username.strip()) if len(username) <= 64 else None
-        if not await self.hasher.verify(password, user.password_hash if user else None) or user is None:
-            await self._ip_throttle.hit(ip)
-            await self._name_throttle.hit(name_key)
+        name = username_key(username)[:64]
+        user = await self.accounts.user_by_name(name) if len(username) <= 64 else None
+        if not await self._check_password(name, user, password, ip, "Too many sign-in attempts") or user is None:
             raise InvalidCredentials("Wrong username or password.")
         if user.is_disabled:
             raise InvalidCredentials("This account is disabled; ask an administrator.")
+        await self.limits.known.add(f"{name}|{ip}")
         return user
+
+    async def change_own_password(self, user_id: str, current_password: str, new_password: str, ip: str) -> None:
+        """A signed-in user's change: the current password is checked (and its guesses limited) first."""
+        try:
+            check_policy(normalize_password(new_password))
+        except PasswordRejected as exc:
+            raise InvalidRegistration(str(exc)) from exc
+        user = await self.accounts.user_by_id(user_id)
+        name = username_key(user.username) if user else user_id
+        if not await self._check_password(name, user, current_password, ip, "Too many wrong passwords"):
+            raise WrongPassword("The current password is wrong.")
+        await self.change_password(user_id, new_password)
+
+    async def _check_password(self, name: str, user: User | None, password: str, ip: str, refusal: str) -> bool:
+        """Whether `password` is `user`'s (False for no user, at the same cost), after reserving an attempt.
+
+        Per address always; per name only from an address the account has not signed in from (see the module).
+        Reserved before the bcrypt check, so a burst cannot run more checks than the limit allows.
+        """
+        limits = [(self.limits.per_address, ip)]
+        if not await self.limits.known.has(f"{name}|{ip}"):
+            limits.append((self.limits.per_name, name))
+        try:
+            async with self.limits.attempts.attempt(*limits) as attempt:
+                if await self.hasher.verify(password, user.password_hash if user else None) and user is not None:
+                    return True
+                attempt.failed()
+                return False
+        except RateLimited as limited:
+            raise TooManyAttempts(
+                f"{refusal}; try again in {limited.retry_after:g} s.", retry_after=limited.retry_after
+            ) from None
 
     async def change_password(self, user_id: str, new_password: str) -> None:
         """Set a new password and end every session of the account (the caller signs in again)."""

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     messages_per_minute: int = Field(30, ge=1, validation_alias=_env("CHATUI_MESSAGES_PER_MINUTE"))
     login_attempts: int = Field(10, ge=1, validation_alias=_env("CHATUI_LOGIN_ATTEMPTS"))
     login_window_seconds: int = Field(300, ge=1, validation_alias=_env("CHATUI_LOGIN_WINDOW_SECONDS"))
+    registrations_per_hour: int = Field(10, ge=1, validation_alias=_env("CHATUI_REGISTRATIONS_PER_HOUR"))
     session_idle_days: float = Field(7, gt=0, validation_alias=_env("CHATUI_SESSION_IDLE_DAYS"))
     session_max_days: float = Field(30, gt=0, validation_alias=_env("CHATUI_SESSION_MAX_DAYS"))
     bcrypt_rounds: int = Field(12, ge=4, le=16, validation_alias=_env("CHATUI_BCRYPT_ROUNDS"))

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chatui.auth import AuthService, SessionPolicy
+from chatui.auth import AuthLimits, AuthService, SessionPolicy
 from chatui.config import Settings
 from chatui.engine import EngineOptions, GenerationEngine
 from chatui.passwords import PasswordHasher
@@ -43,6 +43,7 @@ class Services:
         await self.engine.shutdown()
         await self.models.aclose()
         await self.db.close()
+        self.auth.hasher.close()
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
@@ -86,13 +87,13 @@ def build_services(settings: Settings) -> Services:
     accounts = AccountRepository(db)
     chats = ChatRepository(db)
     storage = limit_storage()
-    window = settings.login_window_seconds
     auth = AuthService(
         accounts,
         secret,
         PasswordHasher(settings.bcrypt_rounds),
-        ip_throttle=Throttle("login-ip", settings.login_attempts, window, storage),
-        name_throttle=Throttle("login-name", settings.login_attempts, window, storage),
+        AuthLimits.build(
+            storage, settings.login_attempts, settings.login_window_seconds, settings.registrations_per_hour
+        ),
         policy=SessionPolicy(
             idle=timedelta(days=settings.session_idle_days), absolute=timedelta(days=settings.session_max_days)
         ),

@@ -34,6 +34,7 @@ class LiveApp:
             **os.environ,
             "CHATUI_ENV_FILE": "",
             "CHATUI_BCRYPT_ROUNDS": "4",
+            "CHATUI_REGISTRATIONS_PER_HOUR": "100000",  # the tests sign many accounts up from 127.0.0.1
             "CHATUI_PROVIDER_RETRIES": "0",
             **env,
         }

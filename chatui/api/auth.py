@@ -40,11 +40,16 @@ def _refusal(exc: AuthError) -> HTTPException:
     return HTTPException(exc.status, exc.message, headers=headers)
 
 
-@router.post("/api/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
-async def register(body: Registration, services: ServicesDep) -> UserPublic:
-    """Create an account (the first one becomes the administrator). Does not sign in."""
+@router.post(
+    "/api/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses={409: {"description": "Name taken"}, 429: {"description": "Too many sign-ups from this address"}},
+)
+async def register(body: Registration, request: Request, services: ServicesDep) -> UserPublic:
+    """Create an account (the first one becomes the administrator). Does not sign in. Limited per address."""
     try:
-        user = await services.auth.register(body.username, body.password)
+        user = await services.auth.register(body.username, body.password, client_ip(request))
     except AuthError as exc:
         raise _refusal(exc) from None
     return UserPublic(id=user.id, username=user.username)
@@ -81,15 +86,19 @@ async def me(signed_in: CurrentUser) -> UserPublic:
     return UserPublic(id=signed_in.user.id, username=signed_in.user.username)
 
 
-@router.post("/api/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/api/auth/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={403: {"description": "Current password wrong"}, 429: {"description": "Too many wrong passwords"}},
+)
 async def change_password(
     body: PasswordChange, signed_in: CurrentUser, request: Request, services: ServicesDep
 ) -> Response:
-    """Change the password; every session of the account ends, this one included."""
-    if not await services.auth.hasher.verify(body.current_password, signed_in.user.password_hash):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "The current password is wrong.")
+    """Change the password; every session of the account ends, this one included. Wrong guesses are limited."""
     try:
-        await services.auth.change_password(signed_in.user.id, body.new_password)
+        await services.auth.change_own_password(
+            signed_in.user.id, body.current_password, body.new_password, client_ip(request)
+        )
     except AuthError as exc:
         raise _refusal(exc) from None
     response = Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chatui.auth import USERNAME_PATTERN
 from chatui.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 # No control characters: PostgreSQL refuses NUL in text, and no title or model id needs any.
@@ -29,7 +28,9 @@ class Credentials(Strict):
 
 
 class Registration(Strict):
-    username: str = Field(pattern=USERNAME_PATTERN.pattern, description="3 to 32 letters, digits, '.', '_' or '-'")
+    username: str = Field(
+        max_length=64, description="3 to 32 letters, digits, '.', '_' or '-' (after NFKC; compared case-insensitively)"
+    )
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from nicegui import Client, ui
 
+from chatui.api.deps import client_ip
 from chatui.auth import AuthError
 from chatui.pages import dialogs
 from chatui.pages.theme import THEMES, page_head
@@ -130,9 +131,10 @@ def _account_menu(services: Services, signed_in: SignedIn, frame: Frame) -> None
             ui.separator()
             ui.menu_item("Keyboard shortcuts", on_click=frame.show_shortcuts).mark("shortcuts-item")
             if not services.settings.single_user:
-                ui.menu_item("Change password", on_click=lambda: change_password(services, signed_in)).mark(
-                    "change-password"
-                )
+                ui.menu_item(
+                    "Change password",
+                    on_click=lambda: change_password(services, signed_in, client_ip(frame.client.request)),
+                ).mark("change-password")
             if user.is_admin:
                 ui.menu_item("Administration", on_click=lambda: ui.navigate.to("/admin")).mark("administration")
             if not services.settings.single_user:
@@ -146,15 +148,13 @@ def _apply_theme(frame: Frame, theme: str) -> None:
     ui.run_javascript(f"document.documentElement.style.colorScheme = '{scheme}'")
 
 
-async def change_password(services: Services, signed_in: SignedIn) -> None:
+async def change_password(services: Services, signed_in: SignedIn, ip: str) -> None:
     user = signed_in.user
 
     async def check(values: dict[str, str]) -> str | None:
-        if not await services.auth.hasher.verify(values["current"], user.password_hash):
-            return "The current password is wrong."
-        try:
-            await services.auth.change_password(user.id, values["new"])
-        except AuthError as exc:  # too short, too long
+        try:  # the current password's guesses are limited like sign-ins
+            await services.auth.change_own_password(user.id, values["current"], values["new"], ip)
+        except AuthError as exc:  # wrong, too many guesses, new one too short or too long
             return exc.message
         return None  # every session ended, this page's too: it goes to sign-in
 

@@ -58,7 +58,7 @@ class LoginView:
 
     async def create_account(self) -> None:
         try:
-            await self.services.auth.register(self.username.value or "", self.password.value or "")
+            await self.services.auth.register(self.username.value or "", self.password.value or "", self.ip)
         except AuthError as exc:
             self._show_error(exc.message)
             return

@@ -1,7 +1,9 @@
-"""Rate limits on a live server with small limits: messages per user, sign-ins per address and per username."""
+"""Rate limits on a live server with small limits: messages per user, sign-ins per address and per username,
+sign-ups per address."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
@@ -16,7 +18,12 @@ from tests.live import LiveApp
 @pytest.fixture(scope="module")
 def strict_app(tmp_path_factory, ollama_server) -> Iterator[LiveApp]:
     _, ollama = ollama_server
-    env = {"OLLAMA_BASE_URL": ollama.url, "CHATUI_MESSAGES_PER_MINUTE": "3", "CHATUI_LOGIN_ATTEMPTS": "3"}
+    env = {
+        "OLLAMA_BASE_URL": ollama.url,
+        "CHATUI_MESSAGES_PER_MINUTE": "3",
+        "CHATUI_LOGIN_ATTEMPTS": "3",
+        "CHATUI_REGISTRATIONS_PER_HOUR": "4",
+    }
     app = LiveApp(tmp_path_factory.mktemp("strict") / "data", env).start()
     yield app
     app.stop()
@@ -72,3 +79,37 @@ async def test_sign_in_attempts_per_address_across_usernames(strict_app: LiveApp
         assert (
             await elsewhere.post("/api/auth/login", json={"username": "x-y-z", "password": "whatever12"})
         ).status_code == 401
+
+
+async def test_a_known_address_keeps_signing_in_while_others_guess(strict_app: LiveApp):
+    credentials = {"username": "regular", "password": "password123"}
+    async with client_from(strict_app, "127.0.0.40") as owner:
+        assert (await owner.post("/api/auth/register", json=credentials)).status_code == 201
+        assert (await owner.post("/api/auth/login", json=credentials)).status_code == 200
+    for n in range(3):
+        async with client_from(strict_app, f"127.0.0.{41 + n}") as attacker:
+            wrong = await attacker.post("/api/auth/login", json={**credentials, "password": f"guess-{n}-xx"})
+            assert wrong.status_code == 401
+    async with client_from(strict_app, "127.0.0.45") as stranger:  # the name is locked for new addresses
+        assert (await stranger.post("/api/auth/login", json=credentials)).status_code == 429
+    async with client_from(strict_app, "127.0.0.40") as owner:  # not for the one the owner signs in from
+        signed_in = await owner.post("/api/auth/login", json=credentials)
+        assert signed_in.status_code == 200 and "chatui_session" in signed_in.cookies
+
+
+async def test_parallel_sign_ups_from_one_address_are_refused_past_the_limit(strict_app: LiveApp):
+    async with client_from(strict_app, "127.0.0.50") as flood:
+        answers = await asyncio.gather(
+            *(
+                flood.post("/api/auth/register", json={"username": f"flood{n}", "password": "password123"})
+                for n in range(20)
+            )
+        )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] * 4 + [429] * 16
+    refused = next(a for a in answers if a.status_code == 429)
+    assert int(refused.headers["Retry-After"]) > 0 and "Too many new accounts" in refused.json()["detail"]
+    async with client_from(strict_app, "127.0.0.51") as neighbour:
+        assert (
+            await neighbour.post("/api/auth/register", json={"username": "neighbour", "password": "password123"})
+        ).status_code == 201

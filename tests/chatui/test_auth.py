@@ -1,16 +1,29 @@
-"""Sessions and passwords in the auth service: lifetimes on an injected clock, the password policy, timing."""
+"""Sessions and passwords in the auth service: lifetimes on an injected clock, the password policy, timing,
+the attempt limits under bursts, and the one normalisation rule for names and passwords."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
+import unicodedata
 from datetime import timedelta
 
 import bcrypt
 import pytest
 
-from chatui.auth import AuthService, InvalidCredentials, InvalidRegistration, SessionPolicy
+from chatui.auth import (
+    AuthLimits,
+    AuthService,
+    InvalidCredentials,
+    InvalidRegistration,
+    NameTaken,
+    SessionPolicy,
+    TooManyAttempts,
+    WrongPassword,
+)
 from chatui.passwords import PasswordHasher
-from chatui.ratelimit import Throttle, limit_storage
+from chatui.ratelimit import limit_storage
 from chatui.services import Services
 from storage.models import utcnow
 
@@ -23,14 +36,44 @@ class Clock:
         return self.now
 
 
-def make_auth(services: Services, clock: Clock, rounds: int = 4) -> AuthService:
-    storage = limit_storage()
+class CountingHasher(PasswordHasher):
+    """A real bcrypt hasher that counts the checks it runs, and the most hashes it ever ran at once."""
+
+    def __init__(self, rounds: int = 4, threads: int | None = None) -> None:
+        super().__init__(rounds, threads)
+        self.checks = 0
+        self.running = self.most_at_once = 0
+        self._lock = threading.Lock()
+
+    def _check(self, prehashed: bytes, stored: bytes) -> bool:
+        with self._lock:
+            self.checks += 1
+        return super()._check(prehashed, stored)
+
+    def _hash(self, prehashed: bytes) -> bytes:
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            return super()._hash(prehashed)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def make_auth(
+    services: Services,
+    clock: Clock,
+    rounds: int = 4,
+    attempts: int = 1000,
+    hasher: PasswordHasher | None = None,
+    registrations: int = 1000,
+) -> AuthService:
     return AuthService(
         services.accounts,
         b"s" * 32,
-        PasswordHasher(rounds),
-        Throttle("ip", 1000, 60, storage),
-        Throttle("name", 1000, 60, storage),
+        hasher or PasswordHasher(rounds),
+        AuthLimits.build(limit_storage(), attempts, 60, registrations),
         SessionPolicy(idle=timedelta(days=7), absolute=timedelta(days=30)),
         clock=clock,
     )
@@ -135,3 +178,105 @@ async def test_unknown_user_and_wrong_password_read_and_take_the_same(services):
     unknown_text, unknown_time = await attempt("nosuchuser")
     assert known_text == unknown_text == "Wrong username or password."
     assert 0.5 < unknown_time / known_time < 2.0  # both pay for one bcrypt check
+
+
+async def test_a_burst_of_sign_ins_runs_at_most_the_limit_of_password_checks(services):
+    hasher = CountingHasher()
+    auth = make_auth(services, Clock(), attempts=10, hasher=hasher)
+    await auth.register("burst-target", "the right one")
+    guesses = [f"guess number {n}" for n in range(300)] + ["the right one"] * 5  # all sent at once
+    results = await asyncio.gather(
+        *(auth.authenticate("burst-target", guess, "10.1.1.1") for guess in guesses), return_exceptions=True
+    )
+    assert hasher.checks <= 10
+    assert all(isinstance(r, BaseException) for r in results)  # nobody signed in, not even the owner
+    assert sum(isinstance(r, TooManyAttempts) for r in results) >= 295
+    with pytest.raises(TooManyAttempts):  # and afterwards, the right password waits too
+        await auth.authenticate("burst-target", "the right one", "10.1.1.1")
+    assert hasher.checks <= 10
+
+
+async def test_a_burst_of_current_password_guesses_is_limited_too(services):
+    hasher = CountingHasher()
+    auth = make_auth(services, Clock(), attempts=5, hasher=hasher)
+    user = await auth.register("changer", "current password")
+    results = await asyncio.gather(
+        *(auth.change_own_password(user.id, f"guess {n:03}", "new password", "10.1.1.2") for n in range(100)),
+        return_exceptions=True,
+    )
+    assert hasher.checks <= 5
+    assert {type(r) for r in results} == {WrongPassword, TooManyAttempts}
+    with pytest.raises(TooManyAttempts):
+        await auth.change_own_password(user.id, "current password", "new password", "10.1.1.2")
+    assert (await services.accounts.user_by_id(user.id)).password_hash == user.password_hash  # unchanged
+
+
+async def test_a_right_sign_in_does_not_use_up_the_allowance(services):
+    auth = make_auth(services, Clock(), attempts=3)
+    await auth.register("regular", "password123")
+    for _ in range(10):
+        assert await auth.authenticate("regular", "password123", "10.1.1.3")
+
+
+async def test_guessing_from_many_addresses_does_not_lock_the_owner_out_of_a_known_one(services):
+    auth = make_auth(services, Clock(), attempts=3)
+    await auth.register("owner", "password123")
+    assert await auth.authenticate("owner", "password123", "10.2.0.1")  # the owner's usual address
+    for n in range(3):
+        with pytest.raises(InvalidCredentials):
+            await auth.authenticate("owner", "wrong guess", f"10.3.0.{n}")
+    with pytest.raises(TooManyAttempts):  # the name is locked for addresses it never signed in from...
+        await auth.authenticate("owner", "password123", "10.3.0.99")
+    assert await auth.authenticate("owner", "password123", "10.2.0.1")  # ...but not for the owner's own
+    for _ in range(3):  # while every address stays strictly limited, known or not
+        with pytest.raises(InvalidCredentials):
+            await auth.authenticate("owner", "wrong guess", "10.2.0.1")
+    with pytest.raises(TooManyAttempts):
+        await auth.authenticate("owner", "password123", "10.2.0.1")
+
+
+KELVIN = "\u212aevin"  # "Kevin" with the Kelvin sign for its K
+
+
+async def test_kelvin_sign_and_kevin_are_one_name_at_sign_up_and_sign_in(services):
+    auth = make_auth(services, Clock())
+    created = await auth.register(KELVIN, "password123")
+    assert created.username == "Kevin"  # stored in NFKC
+    assert (await auth.authenticate("kevin", "password123", "10.4.0.1")).id == created.id
+    assert (await auth.authenticate(KELVIN, "password123", "10.4.0.1")).id == created.id
+    with pytest.raises(NameTaken):
+        await auth.register("kevin", "password123")
+    with pytest.raises(NameTaken):
+        await auth.register("KEVIN", "password123")
+    other = make_auth(services, Clock())
+    await other.register("elvis", "password123")
+    with pytest.raises(NameTaken):
+        await other.register("\uff45lvis", "password123")  # fullwidth "e"
+
+
+async def test_nfc_and_nfd_forms_of_a_password_are_the_same_password(services):
+    auth = make_auth(services, Clock())
+    nfc = unicodedata.normalize("NFC", "café crème brûlée")
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfc != nfd
+    user = await auth.register("accented", nfd)
+    assert await auth.authenticate("accented", nfc, "10.5.0.1")
+    assert await auth.authenticate("accented", nfd, "10.5.0.1")
+    await auth.change_own_password(user.id, nfc, nfd + "!", "10.5.0.1")  # change, and the administrator's reset
+    assert await auth.authenticate("accented", nfc + "!", "10.5.0.1")
+    await auth.change_password(user.id, nfc)
+    assert await auth.authenticate("accented", nfd, "10.5.0.1")
+
+
+async def test_sign_ups_per_address_are_limited_before_any_hashing(services):
+    hasher = CountingHasher(threads=2)
+    auth = make_auth(services, Clock(), registrations=5, hasher=hasher)
+    results = await asyncio.gather(
+        *(auth.register(f"newcomer{n}", "password123", "10.6.0.1") for n in range(40)), return_exceptions=True
+    )
+    created = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, TooManyAttempts)]
+    assert len(created) == 5 and len(refused) == 35
+    assert all(r.retry_after and r.retry_after > 0 for r in refused)
+    assert hasher.most_at_once <= 2  # hashing waits for the bounded pool
+    assert await auth.register("from-elsewhere", "password123", "10.6.0.2")  # other addresses are unaffected

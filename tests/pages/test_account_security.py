@@ -157,3 +157,21 @@ async def test_cookie_is_not_secure_on_plain_http_by_default(user: User) -> None
     await user.http_client.post("/api/auth/register", json=credentials)
     login = await user.http_client.post("/api/auth/login", json=credentials)
     assert "Secure" not in login.headers["set-cookie"]  # a browser would drop it on http://127.0.0.1
+
+
+async def test_change_password_dialog_limits_current_password_guesses(few_attempts, user: User) -> None:
+    await register_and_sign_in(user, "guessed")
+    user.find(marker="account").click()
+    user.find(marker="change-password").click()
+    await user.should_see("Current password")
+    for n in range(3):
+        user.find("Current password").clear().type(f"guess number {n}")
+        user.find("New password").clear().type("a brand new secret")
+        user.find(marker="save-password").click()
+        await user.should_see("The current password is wrong.")
+        with user:
+            next(iter(ElementFilter(content="The current password is wrong."))).text = ""
+    user.find("Current password").clear().type("correct horse")  # even the right one waits now
+    user.find(marker="save-password").click()
+    await user.should_see("Too many wrong passwords", retries=20)
+    assert (await user.http_client.get("/api/auth/me")).status_code == 200  # nothing changed, still signed in
