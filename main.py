@@ -1,18 +1,33 @@
-"""Start chatui: `python main.py [--host 127.0.0.1] [--port 8001] [--data-dir data] [--no-browser]`."""
+"""Start chatui: `python main.py [--host 127.0.0.1] [--port 8001] [--data-dir data] [--no-browser]`.
+
+Data operations: `python main.py backup|restore|migrate-db|reset-password ...` (`python main.py backup --help`).
+"""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
-from typing import Any
 
-from nicegui import ui
-from pydantic import ValidationError
+from chatui.commands import COMMANDS
 
-from chatui.app import create_app
-from chatui.config import Settings, StartupRefused
+simulated = os.environ.get("NICEGUI_USER_SIMULATION") == "true"
+env_file = os.environ.get("CHATUI_ENV_FILE", ".env") or None
+if __name__ == "__main__" and not simulated and sys.argv[1:2] and sys.argv[1] in COMMANDS:
+    # A data command: decided before NiceGUI is imported, which costs seconds and is not needed.
+    from chatui import commands
+
+    sys.exit(commands.run(sys.argv[1:], env_file))
+
+import argparse  # noqa: E402 (the imports of the server, after the commands)
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from nicegui import ui  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from chatui.app import create_app  # noqa: E402
+from chatui.config import Settings, StartupRefused  # noqa: E402
+from storage.lock import DatabaseInUse  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> dict[str, Any]:
@@ -33,15 +48,13 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
     return overrides
 
 
-simulated = os.environ.get("NICEGUI_USER_SIMULATION") == "true"
-env_file = os.environ.get("CHATUI_ENV_FILE", ".env") or None
 try:
     settings = Settings(_env_file=env_file, **parse_args([] if simulated else sys.argv[1:]))  # type: ignore[call-arg]
 except ValidationError as error:
     sys.exit("chatui: " + "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors()))
 try:
     services = create_app(settings)
-except StartupRefused as refusal:
+except (StartupRefused, DatabaseInUse) as refusal:
     sys.exit(f"chatui: {refusal}")
 
 if __name__ in {"__main__", "__mp_main__"}:

@@ -14,7 +14,7 @@ from chatui.ratelimit import Throttle, limit_storage
 from providers.base import Provider
 from providers.ollama import OllamaProvider
 from providers.registry import ModelRegistry
-from storage import AccountRepository, ChatRepository, Database, mark_interrupted
+from storage import AccountRepository, ChatRepository, Database, lock, mark_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,12 @@ class Services:
     models: ModelRegistry
 
     def prepare(self) -> int:
-        """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`."""
+        """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`.
+
+        A SQLite database is locked first (`storage.lock`): `restore` and `migrate-db` then know the app runs, and a
+        second app on the same file stops here instead of cutting off the first one's replies.
+        """
+        lock.hold(self.db.url)
         interrupted = self.db.prepare(mark_interrupted)
         if interrupted:
             log.warning("%d replies were cut off by the last shutdown; kept as 'interrupted'", interrupted)

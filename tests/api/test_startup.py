@@ -7,12 +7,14 @@ import stat
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from chatui.config import Settings
 from chatui.services import build_services
 from storage.database import make_private
-from tests.live import ROOT
+from tests.fakes.server import free_port
+from tests.live import ROOT, LiveApp
 
 
 def run_main(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -100,3 +102,14 @@ def test_existing_database_files_are_tightened(tmp_path):
     make_private(tmp_path / "database.db")
     assert stat.S_IMODE((tmp_path / "database.db").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "database.db-wal").stat().st_mode) == 0o600
+
+
+def test_a_second_server_on_the_same_sqlite_file_is_refused(tmp_path, ollama_server):
+    """It would mark the first one's streaming replies `interrupted` at its start; the database's lock stops it."""
+    first = LiveApp(tmp_path / "data", {"OLLAMA_BASE_URL": ollama_server[1].url}).start()
+    try:
+        second = run_main("--data-dir", str(tmp_path / "data"), "--port", str(free_port()))
+        assert second.returncode != 0 and "in use by another process (chatui server, pid" in second.stderr
+        assert httpx.get(f"{first.url}/api/health").status_code == 200
+    finally:
+        first.stop()

@@ -1,0 +1,119 @@
+"""A database filled through the running app, the data commands run as a user runs them, and table dumps to compare."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Row, create_engine, select
+
+from storage.database import sync_url
+from storage.models import Base
+from tests.api.conftest import Account
+from tests.fakes.server import Script, ScriptedProvider
+from tests.live import ROOT, LiveApp
+
+LONG_REPLY = [f"w{i} " for i in range(1500)]
+
+
+def run_command(*args: str, data_dir: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python main.py <args> --data-dir <data_dir>`, as an administrator types it."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "DATABASE_URL")}
+    return subprocess.run(
+        [sys.executable, "main.py", *args, "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env={**clean, "CHATUI_ENV_FILE": "", "CHATUI_BCRYPT_ROUNDS": "4", **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def reply(account: Account, app: LiveApp, conversation_id: str, content: str, *, stop_after: int = 0) -> dict:
+    """Send a message over `/ws` and read until `done` (sending `stop` after `stop_after` tokens, if given)."""
+    async with account.socket(app, conversation_id) as ws:
+        await ws.send(json.dumps({"type": "message", "content": content}))
+        tokens = 0
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == "token":
+                tokens += 1
+                if tokens == stop_after:
+                    await ws.send(json.dumps({"type": "stop"}))
+            elif frame["type"] == "done":
+                return frame
+
+
+@dataclass
+class Filled:
+    accounts: dict[str, Account] = field(default_factory=dict)
+    conversations: list[str] = field(default_factory=list)
+
+
+async def fill(app: LiveApp, fake: ScriptedProvider, client_for: Any) -> Filled:
+    """Two users (one signed in twice), three conversations, replies `done`, `cancelled` and `error`."""
+    filled = Filled()
+    alice = await Account.sign_up(client_for(), "alice")
+    bob = await Account.sign_up(client_for(), "bob")
+    again = client_for()
+    assert (await again.post("/api/auth/login", json={"username": "alice", "password": "password123"})).is_success
+    filled.accounts = {"alice": alice, "bob": bob}
+    first = await alice.new_conversation()
+    fake.then(Script(tokens=["Paris", "."]), Script(tokens=["Lyon", "."]))
+    assert (await reply(alice, app, first, "Capital of France?"))["status"] == "done"
+    assert (await reply(alice, app, first, "And the second city?"))["status"] == "done"
+    second = await alice.new_conversation()
+    fake.then(Script(tokens=LONG_REPLY, delay=0.01))
+    assert (await reply(alice, app, second, "Count slowly", stop_after=5))["status"] == "cancelled"
+    fake.then(Script(status=500, error="the model fell over"))
+    assert (await reply(alice, app, second, "Try again"))["status"] == "error"
+    third = await bob.new_conversation(title="Bob's")
+    fake.then(Script(tokens=["Hi", " Bob"]))
+    assert (await reply(bob, app, third, "Hello"))["status"] == "done"
+    filled.conversations = [first, second, third]
+    return filled
+
+
+async def tokens_for(ws: Any, seconds: float) -> list[str]:
+    """The token frames a socket receives within `seconds`."""
+    received: list[str] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        frame = json.loads(await ws.recv())
+        assert frame["type"] == "token", frame
+        received.append(frame["token"])
+    return received
+
+
+def dump(url: str) -> dict[str, list[Row]]:
+    """Every row of every table of the models, in primary-key order (rows compare as tuples, read as attributes)."""
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as connection:
+            return {
+                table.name: list(connection.execute(select(table).order_by(*table.primary_key.columns)).all())
+                for table in Base.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+def clients(app: LiveApp) -> tuple[list[httpx.AsyncClient], Any]:
+    """A factory of API clients for `app`, and the list to close them from."""
+    made: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        made.append(httpx.AsyncClient(base_url=app.url, timeout=10))
+        return made[-1]
+
+    return made, make
