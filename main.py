@@ -69,4 +69,5 @@ if __name__ in {"__main__", "__mp_main__"}:
         favicon="💬",
         # Compressing every small token frame costs more CPU than the bytes it saves on a LAN or loopback.
         ws_per_message_deflate=False,
+        **settings.proxy_options(),
     )

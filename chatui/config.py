@@ -10,6 +10,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     single_user: bool = Field(False, validation_alias=_env("CHATUI_SINGLE_USER", "single_user"))
     # Set when a TLS-terminating proxy sits in front: the session cookie then carries `Secure`.
     secure_cookies: bool = Field(False, validation_alias=_env("CHATUI_SECURE_COOKIES", "secure_cookies"))
+    # Addresses or networks (comma-separated) whose X-Forwarded-For/-Proto are believed; none by default.
+    trusted_proxies: str = Field("", validation_alias=_env("CHATUI_TRUSTED_PROXIES", "trusted_proxies"))
 
     default_model: str = Field("ollama:llama3.2:3b", validation_alias=_env("DEFAULT_MODEL", "default_model"))
     ollama_base_url: str = Field("http://localhost:11434", validation_alias=_env("OLLAMA_BASE_URL", "ollama_base_url"))
@@ -81,6 +84,20 @@ class Settings(BaseSettings):
             raise ValueError(f"CHATUI_SECRET must be at least {MIN_SECRET_LENGTH} characters long")
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"CHATUI_TRUSTED_PROXIES must list IP addresses or networks (e.g. 10.0.0.5,172.18.0.0/16), "
+                    f"not {entry!r}"
+                ) from None
+        return ",".join(entries)
+
     @model_validator(mode="after")
     def _single_user_only_on_loopback(self) -> Settings:
         if self.single_user and not self.is_loopback_host():
@@ -108,6 +125,16 @@ class Settings(BaseSettings):
         if self.database_url.startswith("postgres://"):
             return "postgresql://" + self.database_url.removeprefix("postgres://")
         return self.database_url
+
+    def proxy_options(self) -> dict[str, Any]:
+        """uvicorn's options for forwarded headers: believed only from `trusted_proxies`.
+
+        uvicorn's own default believes `X-Forwarded-For` from 127.0.0.1, so any local program (or anything a local
+        proxy passes through unchanged) could pick the address that sign-in limits count against.
+        """
+        if not self.trusted_proxies:
+            return {"proxy_headers": False}
+        return {"proxy_headers": True, "forwarded_allow_ips": self.trusted_proxies}
 
     def is_loopback_host(self) -> bool:
         """True when the server listens only on this machine (single-user mode requires it)."""

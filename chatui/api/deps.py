@@ -38,4 +38,6 @@ AdminUser = Annotated[SignedIn, Depends(admin_user)]
 
 
 def client_ip(request: Request) -> str:
+    """The address limits count against: the peer's, or what a trusted proxy forwarded (`CHATUI_TRUSTED_PROXIES`;
+    uvicorn rewrites the peer address for those only, see `Settings.proxy_options`)."""
     return request.client.host if request.client else "unknown"

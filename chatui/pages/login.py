@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import Request
 from nicegui import ui
 
+from chatui.api.deps import client_ip
 from chatui.auth import AuthError
 from chatui.pages.frame import page_frame
 from chatui.services import Services
@@ -15,7 +16,7 @@ from chatui.services import Services
 class LoginView:
     def __init__(self, services: Services, request: Request) -> None:
         self.services = services
-        self.ip = request.client.host if request.client else "unknown"
+        self.ip = client_ip(request)
         self.expired = request.query_params.get("expired") == "1"
 
     def build(self) -> None:
