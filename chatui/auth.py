@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 
 from limits.aio.storage import Storage
 
+from chatui.live_sessions import TOUCH_INTERVAL, LiveSessions
 from chatui.passwords import PasswordHasher, PasswordRejected, check_policy, normalize_password
 from chatui.ratelimit import AttemptLimiter, RateLimited, Remembered, Throttle
 from storage import AccountRepository, SignedIn, User, UsernameTaken
@@ -45,7 +46,6 @@ COOKIE_NAME = "chatui_session"
 LOCAL_USERNAME = "local"
 NO_PASSWORD = "!"  # not a bcrypt hash: no password matches it
 TICKET_SECONDS = 60
-TOUCH_INTERVAL = timedelta(minutes=1)
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 KNOWN_ADDRESS_DAYS = 30
 
@@ -139,8 +139,10 @@ class AuthService:
         self.clock = clock
         self._secret = secret
         self.limits = limits
-        self._listeners: dict[str, tuple[str, set[RevocationListener]]] = {}
         self.single_user = single_user
+        # Sessions with open pages or sockets: checked in memory on every UI event and frame, closed at expiry.
+        self.live = LiveSessions(None if single_user else self.policy.idle, clock, accounts.touch_session)
+        self.live.on_expired.append(lambda session_id: self._session_ended(session_id))
         self._local: SignedIn | None = None
         self._local_lock = asyncio.Lock()
         self.on_user_revoked: list[Callable[[str], None]] = []
@@ -273,9 +275,12 @@ class AuthService:
             or now >= session.expires_at
             or now - session.last_seen_at >= self.policy.idle
         ):
+            if self.live.watched(session.id):  # ended by another instance, or expired: its pages here close too
+                self.live.end(session.id)
             return None
         if now - session.last_seen_at >= TOUCH_INTERVAL:
             await self.accounts.touch_session(session.id, now)
+            self.live.seen(session.id, now)
         return found
 
     async def local_account(self) -> SignedIn:
@@ -293,38 +298,24 @@ class AuthService:
         found = await self.accounts.signed_in(self.token_hash(token)) if token else None
         if found is not None:
             await self.accounts.revoke_session(found.session.id)
-            self._notify_session(found.session.id)
-            for callback in self.on_session_revoked:
-                callback(found.session.id)
+            self.live.end(found.session.id)
+            self._session_ended(found.session.id)
 
     async def revoke_user(self, user_id: str) -> None:
         """End every session of an account now: pages go to sign-in, sockets close, replies stop."""
         await self.accounts.revoke_user_sessions(user_id)
-        for session_id, (owner, _) in list(self._listeners.items()):
-            if owner == user_id:
-                self._notify_session(session_id)
+        self.live.end_user(user_id)
         for callback in self.on_user_revoked:
             callback(user_id)
 
     def on_revoked(self, signed_in: SignedIn, listener: RevocationListener) -> Callable[[], None]:
-        """Call `listener` once when this session is revoked; returns the unsubscribe."""
-        session_id = signed_in.session.id
-        entry = self._listeners.setdefault(session_id, (signed_in.user.id, set()))
-        entry[1].add(listener)
+        """Call `listener` once when this session ends (revoked, or expired while open); returns the unsubscribe."""
+        return self.live.watch(signed_in, listener)
 
-        def unsubscribe() -> None:
-            current = self._listeners.get(session_id)
-            if current is not None:
-                current[1].discard(listener)
-                if not current[1]:
-                    del self._listeners[session_id]
+    def alive(self, session_id: str) -> bool:
+        """Whether a session with an open page or socket may still act (in memory, never awaits; see `LiveSessions`)."""
+        return self.live.alive(session_id)
 
-        return unsubscribe
-
-    def _notify_session(self, session_id: str) -> None:
-        entry = self._listeners.pop(session_id, None)
-        for listener in entry[1] if entry else ():
-            try:
-                listener()
-            except Exception:
-                log.exception("a revocation listener failed")
+    def _session_ended(self, session_id: str) -> None:
+        for callback in self.on_session_revoked:
+            callback(session_id)

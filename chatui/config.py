@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     registrations_per_hour: int = Field(10, ge=1, validation_alias=_env("CHATUI_REGISTRATIONS_PER_HOUR"))
     session_idle_days: float = Field(7, gt=0, validation_alias=_env("CHATUI_SESSION_IDLE_DAYS"))
     session_max_days: float = Field(30, gt=0, validation_alias=_env("CHATUI_SESSION_MAX_DAYS"))
+    max_pages_per_session: int = Field(20, ge=1, validation_alias=_env("CHATUI_MAX_PAGES_PER_SESSION"))
     bcrypt_rounds: int = Field(12, ge=4, le=16, validation_alias=_env("CHATUI_BCRYPT_ROUNDS"))
 
     checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=_env("CHATUI_CHECKPOINT_SECONDS"))

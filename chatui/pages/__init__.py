@@ -1,4 +1,5 @@
-"""NiceGUI pages. Each checks the session cookie against the sessions table before building anything."""
+"""NiceGUI pages. Each checks the session cookie against the sessions table before building anything, and binds
+itself to that session (`PageGuard.enter`): its UI events then run only while the session lives."""
 
 from __future__ import annotations
 
@@ -7,24 +8,20 @@ from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
 
 from chatui.auth import COOKIE_NAME
+from chatui.page_guard import PageGuard
 from chatui.pages.admin import AdminView
 from chatui.pages.chat import ChatView
 from chatui.pages.login import LoginView
 from chatui.pages.pacing import UpdatePacer
 from chatui.pages.theme import mount_static
 from chatui.services import Services
-from storage import SignedIn
 
 
 def register_pages(services: Services) -> None:
     mount_static()
     pacer = UpdatePacer(services.settings.ui_flush_seconds, services.settings.ui_updates_per_second)
-
-    async def signed_in(request: Request) -> SignedIn | None:
-        return await services.auth.resolve(request.cookies.get(COOKIE_NAME))
-
-    def to_login() -> RedirectResponse:
-        return RedirectResponse("/login", status_code=303)
+    guard = PageGuard(services.auth, services.settings.max_pages_per_session)
+    guard.install()
 
     def not_found(text: str) -> None:
         ui.context.client.status_code = 404
@@ -35,24 +32,25 @@ def register_pages(services: Services) -> None:
 
     @ui.page("/login")
     async def login_page(request: Request) -> Response | None:
-        if await signed_in(request) is not None:
+        if await services.auth.resolve(request.cookies.get(COOKIE_NAME)) is not None:
             return RedirectResponse("/", status_code=303)
+        guard.public()
         LoginView(services, request).build()
         return None
 
     @ui.page("/")
     async def new_chat_page(request: Request) -> Response | None:
-        who = await signed_in(request)
-        if who is None:
-            return to_login()
+        who = await guard.enter(request)
+        if isinstance(who, Response):
+            return who
         await ChatView(services, who, request, None, pacer).build()
         return None
 
     @ui.page("/chat/{conversation_id}")
     async def chat_page(request: Request, conversation_id: str) -> Response | None:
-        who = await signed_in(request)
-        if who is None:
-            return to_login()
+        who = await guard.enter(request)
+        if isinstance(who, Response):
+            return who
         conversation = await services.chats.get_conversation(who.user.id, conversation_id[:64])
         if conversation is None:  # someone else's conversation looks exactly like a missing one
             not_found("This conversation does not exist.")
@@ -62,9 +60,9 @@ def register_pages(services: Services) -> None:
 
     @ui.page("/admin")
     async def admin_page(request: Request) -> Response | None:
-        who = await signed_in(request)
-        if who is None:
-            return to_login()
+        who = await guard.enter(request)
+        if isinstance(who, Response):
+            return who
         if not who.user.is_admin:  # the page does not exist for anyone else
             not_found("This page does not exist.")
             return None

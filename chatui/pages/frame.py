@@ -8,7 +8,7 @@ One frame for the chat, administration and sign-in pages, so they look like one 
   every load: Quasar's `show-if-above` decides on the client, before the first paint;
 - the account menu holds the theme (System / Light / Dark, stored with the account), the keyboard shortcuts,
   password, administration and sign-out;
-- a signed-in page is closed (sent to sign-in) as soon as its session is revoked.
+- a signed-in page is closed (sent to sign-in) as soon as its session ends: `chatui.page_guard`, bound by the route.
 """
 
 from __future__ import annotations
@@ -173,17 +173,12 @@ async def change_password(services: Services, signed_in: SignedIn, ip: str) -> N
 def _watch_session(
     services: Services, signed_in: SignedIn, client: Client, on_revoked: Callable[[], None] | None
 ) -> None:
-    """Send the page to sign-in the moment its session ends (sign-out elsewhere, disabled, password changed).
+    """Run the page's own `on_revoked` the moment its session ends (sign-out elsewhere, disabled, password changed).
 
-    This is also where the server-side guard of the page's UI events is attached (see `chatui.pages.guard` when it
-    exists): one call per page, made here so that no page can forget it.
+    Sending the page to sign-in and refusing its later UI events is the guard's job (`chatui.page_guard`): the page
+    route's `guard.enter(request)` bound this page to its session before the frame was built.
     """
-
-    def revoked() -> None:
-        if on_revoked is not None:
-            on_revoked()
-        with client:
-            ui.navigate.to("/login")
-
-    unsubscribe = services.auth.on_revoked(signed_in, revoked)
+    if on_revoked is None:
+        return
+    unsubscribe = services.auth.on_revoked(signed_in, on_revoked)
     client.on_delete(unsubscribe)
