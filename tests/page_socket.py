@@ -106,10 +106,17 @@ class PageSocket:
         if near is not None:
             rows = [self._parent(i) for i, e in self.elements.items() if e.get("text") == near]
             candidates = [i for i in candidates if self._parent(i) in rows]
-        return candidates[0] if candidates else None
+        return self._listening(candidates[0]) if candidates else None
+
+    def _listening(self, element_id: str) -> str:
+        """The element, or its nearest ancestor that has event listeners (a menu item's text sits in a child)."""
+        current: str | None = element_id
+        while current is not None and "events" not in self.known[current]:
+            current = self._parent(current)
+        return current or element_id
 
     def _parent(self, element_id: str) -> str | None:
-        return next((i for i, e in self.elements.items() if int(element_id) in e.get("children", [])), None)
+        return next((i for i, e in self.known.items() if int(element_id) in e.get("children", [])), None)
 
     async def fire(self, element_id: str, event_type: str, *args: Any) -> None:
         listener = next(e for e in self.known[element_id]["events"] if e["type"] == event_type)

@@ -91,7 +91,7 @@ async def test_chat_page_of_a_signed_out_session_cannot_rename_or_delete(app: Li
             await page.click(page.find("Save"))  # type: ignore[arg-type]
             await page.wait_for_text("Renamed by a ghost", within=QUIET)
         await page.click(delete)
-        if await page.wait_for_text("Delete this conversation and all its messages?", QUIET) is not None:
+        if await page.wait_for_text("Delete conversation?", QUIET) is not None:
             dialog_buttons = [i for i, e in page.elements.items() if e.get("props", {}).get("label") == "Delete"]
             await page.click(dialog_buttons[-1])
             with contextlib.suppress(TimeoutError):
