@@ -18,6 +18,7 @@ from chatui.engine import SendRefused
 from chatui.generation import Generation
 from chatui.pages import dialogs
 from chatui.pages.bubbles import AssistantBubble, user_bubble
+from chatui.pages.composer import composer
 from chatui.pages.frame import page_frame
 from chatui.pages.pacing import UpdatePacer
 from chatui.services import Services
@@ -82,20 +83,9 @@ class ChatView:
             self.empty_state = ui.label("Ask anything to start a conversation.").classes(
                 "chatui-muted self-center mt-16"
             )
-        with ui.footer().classes("chatui-footer"), ui.row().classes("chatui-column items-end no-wrap"):
-            self.composer = (
-                ui.textarea(label="Message", placeholder="Message (Enter sends, Shift+Enter adds a line)")
-                .props("autogrow outlined dense autofocus")
-                .classes("grow")
-                .on("keydown.enter.exact.prevent", self.send)
-            )
-            self.send_button = (
-                ui.button(icon="send", on_click=self.send).props("round unelevated aria-label=Send").mark("send")
-            )
-            self.stop_button = (
-                ui.button(icon="stop", on_click=self.stop).props("round unelevated aria-label=Stop").mark("stop")
-            )
-            self.stop_button.visible = False
+        self.box = composer(self.send, self.stop, self.services.settings.max_message_chars)
+        self.composer = self.box.textarea
+        self._shortcuts()
         if self.conversation is not None:
             await self._show_conversation(self.conversation.id)
         self._track(asyncio.create_task(self._load_models()))
@@ -133,6 +123,15 @@ class ChatView:
                 else:
                     AssistantBubble(message.model, message.created_at).show(message)
 
+    def _shortcuts(self) -> None:
+        """Keys handled in the browser (`static/chatui.js`); only the ones that need the server come here."""
+        self.frame.shortcuts[:0] = [
+            ("Enter", "Send the message (Shift + Enter: new line)"),
+            ("Esc", "Stop the reply being written"),
+            ("Ctrl + Shift + O", "New chat"),
+            ("Ctrl + K", "Search conversations"),
+        ]
+
     # -- replies --------------------------------------------------------------------------------------------------
 
     def _on_generation(self, generation: Generation) -> None:
@@ -164,12 +163,14 @@ class ChatView:
             ui.navigate.to("/")
 
     def _set_streaming(self, streaming: bool) -> None:
-        self.send_button.visible = not streaming
-        self.stop_button.visible = streaming
+        self.box.set_streaming(streaming)
 
     async def send(self) -> None:
         content = self.composer.value or ""
-        if self.live is not None or not content.strip():
+        if not content.strip():
+            return
+        if self.live is not None:
+            ui.notify("A reply is still being written: wait for it, or stop it first (Esc).", type="info")
             return
         if await self.services.auth.resolve(self.token) is None:
             ui.navigate.to("/login")

@@ -90,6 +90,7 @@ def page_frame(
         side = ui.left_drawer(value=False).props("show-if-above width=280 breakpoint=1023").classes("chatui-drawer")
     frame = Frame(client, dark, heading, actions, side)
     frame.shortcuts.append(("Ctrl + /", "Show these shortcuts"))
+    ui.on("chatui_shortcuts", frame.show_shortcuts)  # emitted by static/chatui.js on Ctrl + /
     if signed_in is not None:
         with header:
             _account_menu(services, signed_in, frame)

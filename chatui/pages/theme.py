@@ -22,6 +22,10 @@ THEMES = {"system": None, "light": False, "dark": True}
 """Each theme and the value NiceGUI's dark mode takes for it (None: follow the device)."""
 
 
+VIEWPORT = "width=device-width, initial-scale=1, interactive-widget=resizes-content"
+"""`resizes-content`: a phone's on-screen keyboard shrinks the page, so the message box stays just above it."""
+
+
 def mount_static() -> None:
     app.add_static_files(STATIC_URL, STATIC_DIR)
 
@@ -40,6 +44,7 @@ def page_head(theme: str = "system") -> ui.dark_mode:
     client = ui.context.client
     client.page = copy.copy(client.page)  # the page object is shared by every load of the route: never edit it
     client.page.dark = dark
+    client.page.viewport = VIEWPORT
     head = (
         f'<link rel="stylesheet" href="{STATIC_URL}/chatui.css"><link rel="stylesheet" href="{HIGHLIGHT_CSS_URL}">'
         f'<script src="{STATIC_URL}/chatui.js" defer></script>'

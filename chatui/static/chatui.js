@@ -61,3 +61,68 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
+
+// Keyboard: the shortcuts are decided here, so ordinary typing never sends an event to the server.
+//   Esc               clicks Stop while a reply streams (unless a dialog or menu is open: Esc closes that)
+//   Ctrl/Cmd+Shift+O  new chat            Ctrl/Cmd+K  focus the conversation search (opens the drawer on a phone)
+//   Ctrl+/            the list of shortcuts (server-side dialog)
+// In the message box, Enter sends on a keyboard; on a touch screen, or while an input method composes, it is kept
+// from the send listener, so it adds a line as usual.
+(() => {
+  const coarse = window.matchMedia("(pointer: coarse)");
+  const visible = (element) => element && element.offsetParent !== null;
+  const searchBox = () => {
+    const direct = document.querySelector(".chatui-search input, input[aria-label='Search conversations']");
+    if (direct) return direct;
+    for (const label of document.querySelectorAll(".q-field__label")) {
+      if (label.textContent.trim() === "Search conversations") return label.closest(".q-field")?.querySelector("input");
+    }
+    return null;
+  };
+  const focusSearch = () => {
+    const box = searchBox();
+    if (!box) return;
+    if (!visible(box)) document.querySelector("button[aria-label='Conversations']")?.click();
+    setTimeout(() => box.focus(), visible(box) ? 0 : 300);
+  };
+  const updateCounter = (area) => {
+    const field = area.closest(".chatui-composer");
+    const max = Number(area.getAttribute("data-max"));
+    if (!field || !max) return;
+    const length = area.value.length;
+    if (length >= max * 0.9) {
+      field.setAttribute("data-count", `${length.toLocaleString()} / ${max.toLocaleString()}`);
+      field.toggleAttribute("data-over", length > max);
+    } else {
+      field.removeAttribute("data-count");
+      field.removeAttribute("data-over");
+    }
+  };
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    const inComposer = target instanceof HTMLTextAreaElement && target.closest(".chatui-composer");
+    if (event.key === "Enter" && inComposer) {
+      if (event.isComposing || event.keyCode === 229 || coarse.matches) event.stopPropagation();
+      else if (!event.shiftKey) setTimeout(() => updateCounter(target), 500);
+      return;
+    }
+    const mod = event.ctrlKey || event.metaKey;
+    if (event.key === "Escape") {
+      if (document.querySelector(".q-dialog, .q-menu")) return;
+      const stop = document.querySelector("button[aria-label='Stop']");
+      if (visible(stop)) { event.preventDefault(); stop.click(); }
+    } else if (mod && event.shiftKey && event.code === "KeyO") {
+      event.preventDefault();
+      window.location.assign("/");
+    } else if (mod && !event.shiftKey && event.code === "KeyK") {
+      event.preventDefault();
+      focusSearch();
+    } else if (mod && (event.key === "/" || event.code === "Slash")) {
+      event.preventDefault();
+      if (typeof emitEvent === "function") emitEvent("chatui_shortcuts");
+    }
+  }, true);
+  document.addEventListener("input", (event) => {
+    if (event.target instanceof HTMLTextAreaElement && event.target.hasAttribute("data-max")) updateCounter(event.target);
+  });
+})();

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from nicegui.testing import User
 
+from chatui.pages.composer import SEND_EVENT
 from tests.fakes.ollama import ollama_app
 from tests.fakes.server import Script, ScriptedProvider, ThreadedServer, free_port
 
@@ -23,7 +24,7 @@ async def register_and_sign_in(user: User, name: str = "alice", password: str = 
 
 async def send(user: User, text: str) -> None:
     user.find("Message").type(text)
-    user.find("Message").trigger("keydown.enter.exact.prevent")
+    user.find("Message").trigger(SEND_EVENT)
 
 
 async def test_register_sign_in_chat_and_reload(user: User, fake_ollama) -> None:

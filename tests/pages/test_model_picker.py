@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from nicegui.testing import User
 
+from chatui.pages.composer import SEND_EVENT
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import Script, ScriptedProvider
 
@@ -32,7 +33,7 @@ async def register_and_sign_in(user: User) -> None:
 
 async def send(user: User, text: str) -> None:
     user.find("Message").type(text)
-    user.find("Message").trigger("keydown.enter.exact.prevent")
+    user.find("Message").trigger(SEND_EVENT)
 
 
 async def only_conversation(user: User) -> dict:

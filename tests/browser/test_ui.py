@@ -1,0 +1,213 @@
+"""What only a browser shows about the chat's look and keys, at 1280×800 and on a phone (390×844).
+
+One live server and one signed-in browser context for the module; each test sets the viewport it needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, create_account_and_sign_in
+from tests.fakes.server import Script, ScriptedProvider
+from tests.live import LiveApp
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+DARK = re.compile(r"\bbody--dark\b")
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+LONG_CODE_LINE = "x = " + "1234567890" * 30
+TABLE = (
+    "|"
+    + "|".join(f"column {i}" for i in range(12))
+    + "|\n|"
+    + "---|" * 12
+    + "\n|"
+    + "|".join(f"value {i}" for i in range(12))
+    + "|\n"
+)
+LONG_URL = "https://example.com/" + "a" * 180
+WIDE_REPLY = f"Wide things:\n\n```python\n{LONG_CODE_LINE}\n```\n\n{TABLE}\nSee {LONG_URL} for more.\n"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        await browser.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def signed_in(browser: Browser, browser_app: LiveApp) -> AsyncIterator[BrowserContext]:
+    context = await browser.new_context(viewport=DESKTOP)
+    await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=browser_app.url)
+    page = await context.new_page()
+    await create_account_and_sign_in(page, browser_app, "looker")
+    await page.close()
+    yield context
+    await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(signed_in: BrowserContext) -> AsyncIterator[Page]:
+    page = await signed_in.new_page()
+    yield page
+    await page.close()
+
+
+async def ask(page: Page, app: LiveApp, fake: ScriptedProvider, reply: str, question: str = "show me") -> None:
+    fake.then(Script(tokens=[reply]))
+    await page.set_viewport_size(DESKTOP)
+    await page.goto(f"{app.url}/")
+    message = page.get_by_label("Message")
+    await message.fill(question)
+    await message.press("Enter")
+    await expect(page.locator(".assistant-bubble").last).to_contain_text("tokens", timeout=10_000)
+
+
+async def overflow(page: Page) -> dict[str, int]:
+    return await page.evaluate(
+        "() => ({scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, inner: innerWidth})"
+    )
+
+
+async def test_nothing_is_wider_than_the_screen(page: Page, browser_app: LiveApp, fake_ollama) -> None:
+    await ask(page, browser_app, fake_ollama, WIDE_REPLY)
+    for size in (DESKTOP, PHONE):
+        await page.set_viewport_size(size)
+        await page.reload()
+        await expect(page.locator(".assistant-bubble pre")).to_be_attached()
+        width = await overflow(page)
+        assert width["scroll"] <= width["inner"] and width["body"] <= width["inner"], (size, width)
+        # the wide things scroll inside themselves, and stay within the screen
+        for selector in (".assistant-bubble pre", ".assistant-bubble table"):
+            box = await page.locator(selector).evaluate(
+                "e => ({right: e.getBoundingClientRect().right, scroll: e.scrollWidth, client: e.clientWidth})"
+            )
+            assert box["right"] <= size["width"] and box["scroll"] > box["client"], (size, selector, box)
+        link = await page.get_by_text(LONG_URL).evaluate("e => e.getBoundingClientRect().right")
+        assert link <= size["width"]
+
+
+async def test_drawer_is_closed_on_a_phone_and_open_on_a_desktop(page: Page, browser_app: LiveApp) -> None:
+    await page.set_viewport_size(PHONE)
+    await page.goto(f"{browser_app.url}/")
+    new_chat = page.get_by_role("button", name="New chat")
+    await expect(page.get_by_role("button", name="Conversations")).to_be_visible()
+    await expect(new_chat).not_to_be_in_viewport()
+    header = await page.locator(".chatui-header").evaluate("e => e.getBoundingClientRect().height")
+    assert header < 70  # one row
+    await page.get_by_role("button", name="Conversations").click()
+    await expect(new_chat).to_be_in_viewport()
+    await page.locator(".q-drawer .q-item").first.click()  # choosing a conversation closes the drawer
+    await page.wait_for_url("**/chat/*")
+    await expect(page.locator(".assistant-bubble").first).to_be_visible()
+    await expect(new_chat).not_to_be_in_viewport()
+    await expect(page.get_by_role("button", name="Conversation menu")).to_be_in_viewport()
+    header = await page.locator(".chatui-header").evaluate("e => e.getBoundingClientRect().height")
+    assert header < 70
+
+    await page.set_viewport_size(DESKTOP)
+    await page.goto(f"{browser_app.url}/")
+    await expect(page.get_by_role("button", name="New chat")).to_be_in_viewport()
+
+
+async def test_theme_choice_survives_a_reload_and_reaches_another_browser(
+    page: Page, browser: Browser, browser_app: LiveApp
+) -> None:
+    await page.set_viewport_size(DESKTOP)
+    await page.goto(f"{browser_app.url}/")
+    body = page.locator("body")
+    await expect(body).not_to_have_class(DARK)  # the system theme of a light device
+    await page.get_by_role("button", name="Account: looker").click()
+    await page.get_by_role("menuitemradio", name="Dark").click()
+    await expect(body).to_have_class(DARK)
+    await page.reload()
+    await expect(body).to_have_class(DARK)
+    html = await (await page.request.get(f"{browser_app.url}/")).text()
+    assert 'name="color-scheme"\n      content="dark"' in html  # dark from the first paint, before any script
+
+    other = await browser.new_context(viewport=DESKTOP, color_scheme="light")
+    try:
+        second = await other.new_page()
+        await second.goto(f"{browser_app.url}/login")
+        await second.get_by_label("Username").fill("looker")
+        await second.get_by_label("Password").fill("correct horse")
+        await second.get_by_role("button", name="Sign in").click()
+        await second.get_by_role("button", name="New chat").wait_for()
+        await expect(second.locator("body")).to_have_class(DARK)
+        await second.get_by_role("button", name="Account: looker").click()
+        await second.get_by_role("menuitemradio", name="System").click()
+        await expect(second.locator("body")).not_to_have_class(DARK)
+    finally:
+        await other.close()
+    await page.reload()
+    await expect(body).not_to_have_class(DARK)
+
+
+async def test_system_theme_follows_the_device(browser: Browser, signed_in: BrowserContext, browser_app) -> None:
+    context = await browser.new_context(
+        viewport=DESKTOP, color_scheme="dark", storage_state=await signed_in.storage_state()
+    )
+    try:
+        page = await context.new_page()
+        await page.goto(f"{browser_app.url}/")
+        await expect(page.locator("body")).to_have_class(DARK)
+    finally:
+        await context.close()
+
+
+async def test_copy_code_puts_the_code_on_the_clipboard(page: Page, browser_app: LiveApp, fake_ollama) -> None:
+    await ask(page, browser_app, fake_ollama, "Here:\n\n```python\nprint('hello')\nx = 1 < 2\n```\n")
+    block = page.locator(".chatui-code").last
+    await expect(block.locator(".chatui-code-lang")).to_have_text("python")
+    await block.get_by_role("button", name="Copy code").click()
+    await expect(block.get_by_role("button", name="Copied")).to_be_visible()
+    assert await page.evaluate("navigator.clipboard.readText()") == "print('hello')\nx = 1 < 2\n"
+
+
+async def test_escape_stops_the_reply(page: Page, browser_app: LiveApp, fake_ollama) -> None:
+    fake_ollama.then(Script(tokens=[f"w{i} " for i in range(400)], delay=0.02))
+    await page.set_viewport_size(DESKTOP)
+    await page.goto(f"{browser_app.url}/")
+    message = page.get_by_label("Message")
+    await message.fill("a long one")
+    await message.press("Enter")
+    await expect(page.locator(".assistant-bubble").last).to_contain_text("w3 ", timeout=10_000)
+    await message.press("Escape")
+    await expect(page.locator(".assistant-bubble .chatui-status-note").last).to_have_text("Stopped", timeout=10_000)
+    await expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+
+async def test_ctrl_shift_o_opens_a_new_chat(page: Page, browser_app: LiveApp) -> None:
+    await page.set_viewport_size(DESKTOP)
+    await page.goto(f"{browser_app.url}/")
+    await page.locator(".q-drawer .q-item").first.click()
+    await page.wait_for_url("**/chat/*")
+    await expect(page.locator(".assistant-bubble").first).to_be_visible()
+    await page.keyboard.press("Control+Shift+O")
+    await page.wait_for_url(f"{browser_app.url}/")
+    await expect(page.locator(".assistant-bubble")).to_have_count(0)
+
+
+async def test_enter_adds_a_line_on_a_touch_screen(browser: Browser, signed_in: BrowserContext, browser_app) -> None:
+    context = await browser.new_context(
+        viewport=PHONE, has_touch=True, is_mobile=True, storage_state=await signed_in.storage_state()
+    )
+    try:
+        page = await context.new_page()
+        await page.goto(f"{browser_app.url}/")
+        message = page.get_by_label("Message")
+        await message.fill("first line")
+        await message.press("Enter")
+        await message.press_sequentially("second line")
+        await expect(message).to_have_value("first line\nsecond line")
+        await expect(page.locator(".user-bubble")).to_have_count(0)
+    finally:
+        await context.close()
