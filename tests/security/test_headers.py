@@ -125,7 +125,8 @@ async def test_the_app_works_under_its_csp_without_a_single_violation(page: Page
     await expect(bubble.locator("strong")).to_have_text("policy")
     await expect(page.get_by_role("button", name="Send")).to_be_visible()
 
-    await page.get_by_role("button", name="Rename").click()  # a dialog
+    await page.get_by_role("button", name="Conversation menu").click()  # a menu, then a dialog
+    await page.get_by_text("Rename", exact=True).click()
     await page.get_by_label("Title").fill("Under CSP")
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator("header").get_by_text("Under CSP")).to_be_visible()
