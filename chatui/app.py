@@ -20,6 +20,7 @@ from chatui.middleware import SecurityMiddleware
 from chatui.nicegui_middleware import use_plain_middleware
 from chatui.pages import register_pages
 from chatui.services import Services, build_services
+from chatui.sign_in_binding import SignInBinding
 from chatui.single_user import LoopbackHostOnly
 from chatui.websocket_server import use_websockets_sansio
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings) -> Services:
     app.state.services = services
     if settings.single_user:
         app.add_middleware(LoopbackHostOnly)
+    app.add_middleware(SignInBinding, secure_cookies=settings.secure_cookies)
     app.add_middleware(SecurityMiddleware)  # added last = outermost: its headers go on every answer
     use_plain_middleware(app)
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]

@@ -6,7 +6,8 @@ cookie. Every request, page load and socket handshake resolves the cookie agains
 or expired session stops working everywhere at once.
 
 The UI signs in over NiceGUI's own socket, which cannot set cookies. It therefore gets a one-time ticket (valid for
-a minute) and navigates to `/auth/complete?ticket=...`, an ordinary HTTP response that sets the cookie.
+a minute, and only in the browser that asked for it: `chatui.sign_in_binding`) and navigates to
+`/auth/complete?ticket=...`, an ordinary HTTP response that sets the cookie.
 
 Names and passwords are normalised by one rule everywhere (sign-up, sign-in, password change, administrator
 reset): a username is NFKC-normalised (so the Kelvin sign "K" is a "K", fullwidth letters are letters) and then must
@@ -240,23 +241,32 @@ class AuthService:
         )
         return token
 
-    async def issue_ticket(self, user: User) -> str:
-        """A pending session for the UI, redeemable once within a minute at `/auth/complete`."""
+    async def issue_ticket(self, user: User, binding: str) -> str:
+        """A pending session for the UI, redeemable once within a minute at `/auth/complete`, and only by the
+        browser whose sign-in cookie is `binding` (only the HMAC of both together is stored)."""
+        if not binding:
+            raise ValueError("a sign-in ticket needs the browser's binding")
         ticket = secrets.token_urlsafe(32)
         now = self.clock()
         await self.accounts.create_session(
             user.id,
-            ticket_hash=self.token_hash(ticket),
+            ticket_hash=self._ticket_hash(ticket, binding),
             ticket_expires_at=now + timedelta(seconds=TICKET_SECONDS),
             expires_at=now + self.policy.absolute,
         )
         return ticket
 
-    async def redeem_ticket(self, ticket: str) -> str | None:
-        """The session token for a valid, unused ticket; None otherwise."""
+    async def redeem_ticket(self, ticket: str, binding: str | None) -> str | None:
+        """The session token for a valid, unused ticket presented by the browser it was issued to; None otherwise."""
+        if not binding or len(binding) > 100:
+            return None
         token = secrets.token_urlsafe(32)
-        session = await self.accounts.redeem_ticket(self.token_hash(ticket), self.token_hash(token), self.clock())
+        ticket_hash = self._ticket_hash(ticket, binding)
+        session = await self.accounts.redeem_ticket(ticket_hash, self.token_hash(token), self.clock())
         return token if session is not None else None
+
+    def _ticket_hash(self, ticket: str, binding: str) -> str:
+        return self.token_hash(f"{ticket}:{binding}")
 
     async def resolve(self, token: str | None) -> SignedIn | None:
         """The live session behind a cookie token: not revoked, not idle too long, not past its lifetime."""
@@ -297,9 +307,13 @@ class AuthService:
     async def sign_out(self, token: str | None) -> None:
         found = await self.accounts.signed_in(self.token_hash(token)) if token else None
         if found is not None:
-            await self.accounts.revoke_session(found.session.id)
-            self.live.end(found.session.id)
-            self._session_ended(found.session.id)
+            await self.end_session(found.session.id)
+
+    async def end_session(self, session_id: str) -> None:
+        """Revoke one session: its pages go to sign-in, its sockets close, its replies stop."""
+        await self.accounts.revoke_session(session_id)
+        self.live.end(session_id)
+        self._session_ended(session_id)
 
     async def revoke_user(self, user_id: str) -> None:
         """End every session of an account now: pages go to sign-in, sockets close, replies stop."""

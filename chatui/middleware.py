@@ -2,10 +2,10 @@
 
 - A state-changing request (anything but GET/HEAD/OPTIONS) that a browser marks as coming from another site — a
   foreign `Origin`, `Origin: null`, or `Sec-Fetch-Site: cross-site` — is refused with 403 before it reaches a route.
-  The two GET routes that change the session (`/auth/complete`, which turns a sign-in ticket into the cookie, and
-  `/auth/signed-out`) are refused too when another site navigates to them (`Sec-Fetch-Site: cross-site` or
-  `same-site`): otherwise a page could sign a visitor into the attacker's account with a fresh ticket of its own
-  ("login CSRF") or sign them out. Requests without these headers (curl, scripts, old browsers) are not cross-site.
+  The one GET route that changes the session (`/auth/complete`, which turns a sign-in ticket into the cookie) is
+  refused too when another site navigates to it (`Sec-Fetch-Site: cross-site` or `same-site`), on top of the
+  ticket's binding to the browser that asked for it (`chatui.sign_in_binding`). Signing out is never a GET.
+  Requests without these headers (curl, scripts, old browsers) are not cross-site.
 - Request bodies larger than `max_body_bytes` are refused with 413: at once when `Content-Length` says so, and
   while reading when a chunked body grows past the limit.
 - A JSON body must be interoperable JSON (I-JSON, RFC 7493): a lone UTF-16 surrogate (`"\\ud800"`) or a number
@@ -74,7 +74,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-SESSION_CHANGING_GETS = {"/auth/complete", "/auth/signed-out"}
+SESSION_CHANGING_GETS = {"/auth/complete"}
 DOCS_PATHS = {"/docs", "/docs/oauth2-redirect", "/redoc"}
 
 _COMMON = [
@@ -176,7 +176,7 @@ class SecurityMiddleware:
             await _reject(send, 403, "Cross-site requests are not allowed.")
             return
         if path in SESSION_CHANGING_GETS and headers.get("sec-fetch-site") in {"cross-site", "same-site"}:
-            await _reject(send, 403, "Another site cannot sign you in or out.")
+            await _reject(send, 403, "Another site cannot sign you in.")
             return
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:

@@ -9,6 +9,7 @@ from chatui.api.deps import CurrentUser, ServicesDep, client_ip
 from chatui.api.schemas import Credentials, PasswordChange, Registration, UserPublic
 from chatui.auth import COOKIE_NAME, AuthError
 from chatui.config import Settings
+from chatui.sign_in_binding import BINDING_COOKIE
 
 router = APIRouter(tags=["auth"])
 
@@ -108,19 +109,12 @@ async def change_password(
 
 @router.get("/auth/complete", include_in_schema=False)
 async def complete_sign_in(ticket: str, request: Request, services: ServicesDep) -> RedirectResponse:
-    """Where the UI's sign-in lands: swaps the one-time ticket for the session cookie."""
-    token = await services.auth.redeem_ticket(ticket) if len(ticket) <= 100 else None
+    """Where the UI's sign-in lands: swaps the one-time ticket for the session cookie — in the browser it was issued
+    to only (its sign-in cookie, `chatui.sign_in_binding`), so a ticket in a link signs nobody else in."""
+    binding = request.cookies.get(BINDING_COOKIE)
+    token = await services.auth.redeem_ticket(ticket, binding) if len(ticket) <= 100 else None
     if token is None:
         return RedirectResponse("/login?expired=1", status_code=status.HTTP_303_SEE_OTHER)
     response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(response, token, request, services.settings)
-    return response
-
-
-@router.get("/auth/signed-out", include_in_schema=False)
-async def signed_out(request: Request, services: ServicesDep) -> RedirectResponse:
-    """Where the UI's sign-out lands: the session is already revoked; this clears the cookie."""
-    await services.auth.sign_out(request.cookies.get(COOKIE_NAME))
-    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    clear_session_cookie(response, request, services.settings)
     return response

@@ -139,7 +139,11 @@ def _account_menu(services: Services, signed_in: SignedIn, frame: Frame) -> None
             if user.is_admin:
                 ui.menu_item("Administration", on_click=lambda: ui.navigate.to("/admin")).mark("administration")
             if not services.settings.single_user:
-                ui.menu_item("Sign out", on_click=lambda: ui.navigate.to("/auth/signed-out")).mark("sign-out")
+                # Revoked on the server by this event (not by a GET a link could also make): the page then goes to
+                # sign-in like every page of the session.
+                ui.menu_item("Sign out", on_click=lambda: services.auth.end_session(signed_in.session.id)).mark(
+                    "sign-out"
+                )
 
 
 def _apply_theme(frame: Frame, theme: str) -> None:

@@ -11,12 +11,14 @@ from chatui.api.deps import client_ip
 from chatui.auth import AuthError
 from chatui.pages.frame import page_frame
 from chatui.services import Services
+from chatui.sign_in_binding import BINDING_COOKIE
 
 
 class LoginView:
     def __init__(self, services: Services, request: Request) -> None:
         self.services = services
         self.ip = client_ip(request)
+        self.binding = request.cookies.get(BINDING_COOKIE, "")  # set by `SignInBinding` on this page's request
         self.expired = request.query_params.get("expired") == "1"
 
     def build(self) -> None:
@@ -54,7 +56,7 @@ class LoginView:
         except AuthError as exc:
             self._show_error(exc.message)
             return
-        ticket = await self.services.auth.issue_ticket(user)
+        ticket = await self.services.auth.issue_ticket(user, self.binding)
         ui.navigate.to(f"/auth/complete?ticket={quote(ticket)}")
 
     async def create_account(self) -> None:

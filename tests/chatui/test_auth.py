@@ -116,14 +116,25 @@ async def test_sign_in_ticket_works_once_and_expires(services):
     clock = Clock()
     auth = make_auth(services, clock)
     user = await auth.register("ticketed", "password123")
-    ticket = await auth.issue_ticket(user)
-    token = await auth.redeem_ticket(ticket)
+    ticket = await auth.issue_ticket(user, "this-browser")
+    token = await auth.redeem_ticket(ticket, "this-browser")
     assert token and await auth.resolve(token) is not None
-    assert await auth.redeem_ticket(ticket) is None  # used
-    late = await auth.issue_ticket(user)
+    assert await auth.redeem_ticket(ticket, "this-browser") is None  # used
+    late = await auth.issue_ticket(user, "this-browser")
     clock.now += timedelta(seconds=61)
-    assert await auth.redeem_ticket(late) is None  # expired
+    assert await auth.redeem_ticket(late, "this-browser") is None  # expired
     assert await auth.resolve(ticket) is None  # a ticket is not a session token
+
+
+async def test_a_ticket_works_only_in_the_browser_it_was_issued_to(services):
+    auth = make_auth(services, Clock())
+    user = await auth.register("bound", "password123")
+    ticket = await auth.issue_ticket(user, "the-asking-browser")
+    assert await auth.redeem_ticket(ticket, "another-browser") is None
+    assert await auth.redeem_ticket(ticket, None) is None
+    assert await auth.redeem_ticket(ticket, "") is None
+    token = await auth.redeem_ticket(ticket, "the-asking-browser")  # the failed tries did not use it up
+    assert token and (await auth.resolve(token)).user.id == user.id
 
 
 @pytest.mark.parametrize(

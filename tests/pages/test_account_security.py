@@ -6,6 +6,7 @@ import pytest
 from nicegui import ElementFilter, app
 from nicegui.testing import User
 
+from chatui.sign_in_binding import BINDING_COOKIE
 from tests.pages.test_chat_flow import register_and_sign_in
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -175,3 +176,32 @@ async def test_change_password_dialog_limits_current_password_guesses(few_attemp
     user.find(marker="save-password").click()
     await user.should_see("Too many wrong passwords", retries=20)
     assert (await user.http_client.get("/api/auth/me")).status_code == 200  # nothing changed, still signed in
+
+
+async def test_a_sign_in_ticket_works_only_in_the_browser_that_asked_for_it(user: User) -> None:
+    """Login CSRF: a ticket for the attacker's account, issued to the attacker's browser, opened by the victim's."""
+    services = app.state.services
+    mallory = await services.auth.register("mallory", "password123")
+    await user.open("/login")  # the victim's browser gets its own sign-in cookie here
+    assert user.http_client.cookies.get(BINDING_COOKIE)
+    for cookies in ("victim's own", "none"):
+        if cookies == "none":
+            user.http_client.cookies.clear()
+        ticket = await services.auth.issue_ticket(mallory, "mallorys-browser")
+        opened = await user.http_client.get(f"/auth/complete?ticket={ticket}", follow_redirects=False)
+        assert opened.status_code == 303 and opened.headers["location"] == "/login?expired=1"
+        assert "chatui_session" not in user.http_client.cookies
+    assert (await user.http_client.get("/api/auth/me")).status_code == 401
+    await register_and_sign_in(user, "victim")  # the browser's own sign-in still completes
+    assert (await me(user))["username"] == "victim"
+
+
+async def test_sign_out_is_an_event_of_the_page_not_a_link(user: User) -> None:
+    await register_and_sign_in(user, "leaver")
+    link = await user.http_client.get("/auth/signed-out")  # what `[x](/auth/signed-out)` in a message opens
+    assert "chatui_session" not in link.headers.get("set-cookie", "")
+    assert (await user.http_client.get("/api/auth/me")).status_code == 200
+    user.find(marker="account").click()
+    user.find(marker="sign-out").click()
+    await user.should_see("Sign in", retries=20)
+    assert (await user.http_client.get("/api/auth/me")).status_code == 401

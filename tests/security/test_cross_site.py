@@ -72,21 +72,26 @@ async def test_cross_site_sign_up_and_sign_in_set_nothing(live_app, make_account
         assert planted.status_code == 401  # the account was never created
 
 
-async def test_another_site_cannot_complete_a_sign_in_or_sign_out(live_app, make_account) -> None:
-    """`/auth/complete?ticket=` and `/auth/signed-out` are GETs: refused when another site navigates to them."""
+async def test_another_site_cannot_complete_a_sign_in(live_app, make_account) -> None:
+    """`/auth/complete?ticket=` is a GET: refused when another site navigates to it."""
     alice = await make_account()
     for marks in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}):
         complete = await alice.client.get("/auth/complete", params={"ticket": "x" * 43}, headers=marks)
-        out = await alice.client.get("/auth/signed-out", headers=marks)
-        assert complete.status_code == out.status_code == 403
-        assert "set-cookie" not in complete.headers and "set-cookie" not in out.headers
+        assert complete.status_code == 403
+        assert "set-cookie" not in complete.headers
     assert (await alice.client.get("/api/auth/me")).status_code == 200
-    # from the app itself (or typed into the address bar) they work as before
+    # from the app itself (or typed into the address bar) it answers as before
     bad_ticket = await alice.client.get("/auth/complete", params={"ticket": "x"}, headers={"Sec-Fetch-Site": "none"})
     assert bad_ticket.status_code == 303 and bad_ticket.headers["location"] == "/login?expired=1"
-    out = await alice.client.get("/auth/signed-out", headers={"Sec-Fetch-Site": "same-origin"})
-    assert out.status_code == 303
-    assert (await alice.client.get("/api/auth/me")).status_code == 401
+
+
+async def test_a_link_to_the_old_sign_out_address_signs_nobody_out(live_app, make_account) -> None:
+    """`[x](/auth/signed-out)` in a chat message used to sign the reader out: no GET signs out any more."""
+    alice = await make_account()
+    for marks in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {}):
+        clicked = await alice.client.get("/auth/signed-out", headers=marks)
+        assert "chatui_session" not in clicked.headers.get("set-cookie", "")
+    assert (await alice.client.get("/api/auth/me")).status_code == 200
 
 
 async def test_same_origin_and_origin_less_requests_work(live_app, make_account) -> None:
