@@ -176,13 +176,17 @@ class AuthService:
     async def authenticate(self, username: str, password: str, ip: str) -> User:
         """Check a sign-in; failures count against both the address and the name, and read the same either way."""
         name = username_key(username)[:64]
-        user = await self.accounts.user_by_name(name) if len(username) <= 64 else None
+        user = await self.user_named(username)
         if not await self._check_password(name, user, password, ip, "Too many sign-in attempts") or user is None:
             raise InvalidCredentials("Wrong username or password.")
         if user.is_disabled:
             raise InvalidCredentials("This account is disabled; ask an administrator.")
         await self.limits.known.add(f"{name}|{ip}")
         return user
+
+    async def user_named(self, username: str) -> User | None:
+        """The account of that name under the one rule (NFKC, casefold), for every way a name is typed in."""
+        return await self.accounts.user_by_name(username_key(username)) if len(username) <= 64 else None
 
     async def change_own_password(self, user_id: str, current_password: str, new_password: str, ip: str) -> None:
         """A signed-in user's change: the current password is checked (and its guesses limited) first."""

@@ -154,7 +154,7 @@ async def _reset_password(settings: Settings, username: str, password: str) -> s
     services = build_services(settings)
     try:
         services.db.prepare(lambda _: None)  # the schema at the newest migration (nothing else: the app may run)
-        user = await services.accounts.user_by_name(username)
+        user = await services.auth.user_named(username)
         if user is None:
             raise CommandFailed(f"there is no account named {username!r}")
         try:

@@ -255,6 +255,7 @@ async def test_kelvin_sign_and_kevin_are_one_name_at_sign_up_and_sign_in(service
     assert created.username == "Kevin"  # stored in NFKC
     assert (await auth.authenticate("kevin", "password123", "10.4.0.1")).id == created.id
     assert (await auth.authenticate(KELVIN, "password123", "10.4.0.1")).id == created.id
+    assert (await auth.user_named(KELVIN)).id == created.id  # as the reset-password command finds it
     with pytest.raises(NameTaken):
         await auth.register("kevin", "password123")
     with pytest.raises(NameTaken):
