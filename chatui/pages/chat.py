@@ -20,8 +20,11 @@ from chatui.pages import dialogs
 from chatui.pages.bubbles import AssistantBubble, user_bubble
 from chatui.pages.composer import composer
 from chatui.pages.frame import page_frame
+from chatui.pages.model_picker import ModelPicker
 from chatui.pages.pacing import UpdatePacer
+from chatui.pages.provider_banner import model_problem, show_problem
 from chatui.services import Services
+from providers.registry import ModelInfo, ProviderStatus
 from storage import Conversation, ConversationGone, SignedIn
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ class ChatView:
         self.live: Generation | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self._unwatch = None
+        self.listing: tuple[list[ModelInfo], list[ProviderStatus]] | None = None
+        self.banner: ui.element | None = None
         self.client.on_delete(self._cleanup)
 
     # -- building -------------------------------------------------------------------------------------------------
@@ -58,11 +63,8 @@ class ChatView:
         self.frame = page_frame(self.services, self.signed_in, title, drawer=True)
         self.frame.title.mark("conversation-title")
         with self.frame.actions:
-            self.model_select = (
-                ui.select({self.model: self.model}, value=self.model, label="Model", on_change=self._model_changed)
-                .classes("chatui-model-select")
-                .props("dense outlined options-dense")
-            )
+            self.picker = ModelPicker(self.model, self._model_changed)
+            self.model_select = self.picker.select
             with (
                 ui.button(icon="more_vert")
                 .props("flat round dense aria-label='Conversation menu'")
@@ -208,16 +210,25 @@ class ChatView:
     async def _load_models(self) -> None:
         with contextlib.suppress(TimeoutError):
             await self.client.connected(timeout=10)
-        models, _ = await self.services.models.models()
-        options = {m.id: m.id if m.available else f"{m.id} (unavailable)" for m in models}
-        options.setdefault(self.model, self.model)
-        self.model_select.set_options(options, value=self.model)
+        self.listing = await self.services.models.models()
+        self.picker.show(self.listing[0])
+        self._show_problem()
 
-    async def _model_changed(self) -> None:
-        value = self.model_select.value
-        if not value or value == self.model:
-            return
+    def _show_problem(self) -> None:
+        """The provider banner when the chosen model cannot answer; the empty chat's prompt otherwise."""
+        if self.banner is not None:
+            self.banner.delete()
+            self.banner = None
+        problem = model_problem(self.model, *self.listing) if self.listing is not None else None
+        if problem is not None:
+            with self.column:
+                self.banner = show_problem(problem)
+            self.banner.move(self.column, target_index=0)
+        self.empty_state.visible = problem is None and not self.shown
+
+    async def _model_changed(self, value: str) -> None:
         self.model = value
+        self._show_problem()
         if self.conversation is not None:
             await self.services.chats.update_conversation(self.user.id, self.conversation.id, model=value)
 

@@ -211,3 +211,20 @@ async def test_enter_adds_a_line_on_a_touch_screen(browser: Browser, signed_in: 
         await expect(page.locator(".user-bubble")).to_have_count(0)
     finally:
         await context.close()
+
+
+async def test_a_model_that_is_not_there_shows_the_fix(page: Page, browser_app: LiveApp, fake_ollama) -> None:
+    fake_ollama.models = ["another:1b"]
+    try:
+        assert (await page.request.get(f"{browser_app.url}/api/models?refresh=true")).ok
+        for size in (DESKTOP, PHONE):
+            await page.set_viewport_size(size)
+            await page.goto(f"{browser_app.url}/")
+            banner = page.get_by_role("status").filter(has_text="is not pulled")
+            await expect(banner).to_contain_text("The model llama3.2:3b is not pulled")
+            await expect(banner).to_contain_text("ollama pull llama3.2:3b")
+            await expect(banner).to_be_in_viewport()
+            await expect(page.get_by_text("Ask anything")).to_be_hidden()
+    finally:
+        fake_ollama.models = ["llama3.2:3b"]
+        await page.request.get(f"{browser_app.url}/api/models?refresh=true")
