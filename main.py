@@ -69,5 +69,7 @@ if __name__ in {"__main__", "__mp_main__"}:
         favicon="💬",
         # Compressing every small token frame costs more CPU than the bytes it saves on a LAN or loopback.
         ws_per_message_deflate=False,
+        # uvicorn reads no WebSocket message larger than this (close 1009), whichever protocol serves the socket.
+        ws_max_size=settings.ws_max_bytes,
         **settings.proxy_options(),
     )

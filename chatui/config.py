@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     session_idle_days: float = Field(7, gt=0, validation_alias=_env("CHATUI_SESSION_IDLE_DAYS"))
     session_max_days: float = Field(30, gt=0, validation_alias=_env("CHATUI_SESSION_MAX_DAYS"))
     max_pages_per_session: int = Field(20, ge=1, validation_alias=_env("CHATUI_MAX_PAGES_PER_SESSION"))
+    max_sockets_per_user: int = Field(50, ge=1, validation_alias=_env("CHATUI_MAX_SOCKETS_PER_USER"))
+    max_sockets_per_session: int = Field(20, ge=1, validation_alias=_env("CHATUI_MAX_SOCKETS_PER_SESSION"))
+    # Largest WebSocket message (bytes) uvicorn reads, for /ws and NiceGUI's socket alike; larger ones close with 1009
+    # before being read whole. A 32,000-character message can take ~224 KB once JSON-escaped twice (NiceGUI's events).
+    ws_max_bytes: int = Field(256 * 1024, ge=16 * 1024, validation_alias=_env("CHATUI_WS_MAX_BYTES"))
     bcrypt_rounds: int = Field(12, ge=4, le=16, validation_alias=_env("CHATUI_BCRYPT_ROUNDS"))
 
     checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=_env("CHATUI_CHECKPOINT_SECONDS"))

@@ -14,7 +14,6 @@ writes `last_seen_at` at most once a minute, in the background.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -86,7 +85,7 @@ class LiveSessions:
             return False
         if now - watched.last_seen >= TOUCH_INTERVAL:
             watched.last_seen = now
-            self._spawn(self._touch(session_id, now))
+            self._write_last_seen(session_id, now)
         return True
 
     def seen(self, session_id: str, last_seen: datetime) -> None:
@@ -151,11 +150,19 @@ class LiveSessions:
             watched.timer.cancel()
         return watched
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            with contextlib.suppress(Exception):
-                await work
+    def _write_last_seen(self, session_id: str, now: datetime) -> None:
+        """Store the use in the background: the check itself must not wait for the database."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a unit test): nothing to write with
+            return
 
-        task = asyncio.ensure_future(run())
+        async def write() -> None:
+            try:
+                await self._touch(session_id, now)
+            except Exception as exc:
+                log.warning("could not store the last use of session %s: %r", session_id, exc)
+
+        task = loop.create_task(write())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

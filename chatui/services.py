@@ -11,6 +11,7 @@ from chatui.config import Settings
 from chatui.engine import EngineOptions, GenerationEngine
 from chatui.passwords import PasswordHasher
 from chatui.ratelimit import Throttle, limit_storage
+from chatui.socket_slots import SocketSlots
 from providers.base import Provider
 from providers.ollama import OllamaProvider
 from providers.registry import ModelRegistry
@@ -28,6 +29,7 @@ class Services:
     auth: AuthService
     engine: GenerationEngine
     models: ModelRegistry
+    sockets: SocketSlots
 
     def prepare(self) -> int:
         """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`.
@@ -117,4 +119,5 @@ def build_services(settings: Settings) -> Services:
     )
     auth.on_user_revoked.append(engine.stop_user)
     auth.on_session_revoked.append(engine.stop_session)
-    return Services(settings, db, accounts, chats, auth, engine, models)
+    sockets = SocketSlots(settings.max_sockets_per_user, settings.max_sockets_per_session)
+    return Services(settings, db, accounts, chats, auth, engine, models, sockets)

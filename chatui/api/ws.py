@@ -1,7 +1,9 @@
 """`/ws/{conversation_id}`: send messages and read replies token by token, as the product's spec defines.
 
-Handshake: the session cookie and a conversation of that user, and (for browsers) this server's own Origin; anything
-else is refused with HTTP 403 before the upgrade.
+Handshake: the session cookie and a conversation of that user, (for browsers) this server's own Origin, and a free
+slot under the per-user and per-session socket caps; anything else is refused with HTTP 403 before the upgrade. Every
+frame re-checks the session (in memory), and the socket closes when the session is revoked or expires. Frames larger
+than `CHATUI_WS_MAX_BYTES` are refused by uvicorn before they are read (close 1009).
 
     client → server   {"type": "message", "content": "..."}   start a reply
                       {"type": "stop"}                          stop the reply streaming in this conversation
@@ -57,13 +59,20 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     if signed_in is None or await services.chats.get_conversation(signed_in.user.id, conversation_id) is None:
         await websocket.close()
         return
-    await websocket.accept()
-    session = ConversationSocket(websocket, services, signed_in.user.id, signed_in.session.id, conversation_id)
-    unsubscribe_revoked = services.auth.on_revoked(signed_in, session.close_revoked)
+    release = services.sockets.take(signed_in.user.id, signed_in.session.id)
+    if release is None:  # this user or session holds its maximum of sockets already
+        await websocket.close()
+        return
     try:
-        await session.run()
+        await websocket.accept()
+        session = ConversationSocket(websocket, services, signed_in.user.id, signed_in.session.id, conversation_id)
+        unsubscribe_revoked = services.auth.on_revoked(signed_in, session.close_revoked)
+        try:
+            await session.run()
+        finally:
+            unsubscribe_revoked()
     finally:
-        unsubscribe_revoked()
+        release()
 
 
 class ConversationSocket:
@@ -91,9 +100,18 @@ class ConversationSocket:
         try:
             while not self._closing:
                 try:
-                    text = await self.websocket.receive_text()
+                    received = await self.websocket.receive()
                 except (WebSocketDisconnect, RuntimeError):
                     break
+                if received["type"] == "websocket.disconnect":
+                    break
+                if not self.services.auth.alive(self.session_id):  # revoked or expired since the last frame
+                    self.close_revoked()
+                    break
+                text = received.get("text")
+                if text is None:
+                    self._error("binary_frame", "Frames must be text (JSON), not binary.")
+                    continue
                 await self._handle(text)
         finally:
             unwatch()
@@ -104,7 +122,7 @@ class ConversationSocket:
                 await writer
 
     def close_revoked(self) -> None:
-        """The session was revoked: close with a policy-violation code."""
+        """The session ended (revoked or expired): close with a policy-violation code."""
         self._closing = True
         self._error("signed_out", "Your session has ended; sign in again.")
         self._outbox.put_nowait(None)
@@ -136,7 +154,7 @@ class ConversationSocket:
             return
         try:
             frame = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
             self._error("invalid_json", "That frame is not valid JSON.")
             return
         kind = frame.get("type") if isinstance(frame, dict) else None
