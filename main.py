@@ -27,6 +27,7 @@ from pydantic import ValidationError  # noqa: E402
 
 from chatui.app import create_app  # noqa: E402
 from chatui.config import Settings, StartupRefused  # noqa: E402
+from chatui.header_timeout import header_timeout_protocol  # noqa: E402
 from storage.lock import DatabaseInUse  # noqa: E402
 
 
@@ -71,5 +72,7 @@ if __name__ in {"__main__", "__mp_main__"}:
         ws_per_message_deflate=False,
         # uvicorn reads no WebSocket message larger than this (close 1009), whichever protocol serves the socket.
         ws_max_size=settings.ws_max_bytes,
+        # A connection gets this long to finish its request line and headers (uvicorn has no such timeout).
+        http=header_timeout_protocol(settings.header_timeout),
         **settings.proxy_options(),
     )

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     max_sockets_per_session: int = Field(20, ge=1, validation_alias=_env("CHATUI_MAX_SOCKETS_PER_SESSION"))
     # Largest WebSocket message (bytes) uvicorn reads, for /ws and NiceGUI's socket alike; larger ones close with 1009
     # before being read whole. A 32,000-character message can take ~224 KB once JSON-escaped twice (NiceGUI's events).
+    header_timeout: float = Field(10.0, gt=0, validation_alias=_env("CHATUI_HEADER_TIMEOUT"))
     ws_max_bytes: int = Field(256 * 1024, ge=16 * 1024, validation_alias=_env("CHATUI_WS_MAX_BYTES"))
     bcrypt_rounds: int = Field(12, ge=4, le=16, validation_alias=_env("CHATUI_BCRYPT_ROUNDS"))
 
