@@ -29,6 +29,7 @@ from providers.errors import (
     parse_retry_after,
     redact,
 )
+from providers.urls import redact_url
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 
@@ -71,7 +72,7 @@ class AnthropicProvider(Provider):
 
     @property
     def display_name(self) -> str:
-        return "Anthropic" if self.base_url == ANTHROPIC_BASE_URL else f"Anthropic API at {self.base_url}"
+        return "Anthropic" if self.base_url == ANTHROPIC_BASE_URL else f"Anthropic API at {redact_url(self.base_url)}"
 
     async def stream(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
@@ -125,7 +126,7 @@ class AnthropicProvider(Provider):
         if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
             if started:
                 return ProviderStreamError(f"the connection to {name} broke before the reply was complete")
-            return ProviderUnavailable(f"cannot reach {name}; check ANTHROPIC_BASE_URL ({self.base_url})")
+            return ProviderUnavailable(f"cannot reach {name}; check ANTHROPIC_BASE_URL ({redact_url(self.base_url)})")
         if isinstance(exc, anthropic.APIStatusError):
             kind, detail = _error_of(exc.body)
             detail = redact(detail.rstrip(". ") or f"HTTP {exc.status_code}", self._api_key)

@@ -26,6 +26,7 @@ from providers.errors import (
     error_for_status,
     parse_retry_after,
 )
+from providers.urls import redact_url, without_credentials
 
 
 class OllamaProvider(Provider):
@@ -41,7 +42,11 @@ class OllamaProvider(Provider):
         read_timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        # Basic auth from the URL (`http://user:password@host/`, e.g. behind a proxy): aiohttp refuses a URL that
+        # carries credentials, and they must never be shown, so they travel as an `Authorization` header instead.
+        base_url, credentials = without_credentials(base_url.rstrip("/"))
+        self.base_url = base_url
+        self.shown_url = redact_url(base_url)
         timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None)
         # No cap on connections: each streaming reply holds one, and Ollama queues what it cannot run in parallel.
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=32)
@@ -49,15 +54,21 @@ class OllamaProvider(Provider):
         # transport parses each chunk in Python (h11) while aiohttp's C parser hands over whatever one read brought.
         # At 100 streams x 50 tokens/s a token costs 75 µs to read instead of 165 (bench/provider_read.py).
         transport = transport or AiohttpTransport(client=partial(_aiohttp_session, limits))
-        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport, limits=limits)
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            limits=limits,
+            auth=httpx.BasicAuth(*credentials) if credentials else None,
+        )
 
     @property
     def display_name(self) -> str:
-        return f"Ollama at {self.base_url}"
+        return f"Ollama at {self.shown_url}"
 
     def _unreachable(self) -> ProviderUnavailable:
         return ProviderUnavailable(
-            f"cannot reach Ollama at {self.base_url}; start it with `ollama serve` or set OLLAMA_BASE_URL"
+            f"cannot reach Ollama at {self.shown_url}; start it with `ollama serve` or set OLLAMA_BASE_URL"
         )
 
     async def stream(
@@ -92,7 +103,7 @@ class OllamaProvider(Provider):
                 raise ProviderStreamError("the connection to Ollama ended before the reply was complete")
         except httpx.TransportError as exc:
             if _timed_out(exc):
-                raise ProviderTimeout(f"Ollama at {self.base_url} did not answer in time") from exc
+                raise ProviderTimeout(f"Ollama at {self.shown_url} did not answer in time") from exc
             if started:
                 raise ProviderStreamError("the connection to Ollama broke before the reply was complete") from exc
             raise self._unreachable() from exc
@@ -114,7 +125,7 @@ class OllamaProvider(Provider):
             response = await self._client.get("/api/tags")
         except httpx.TransportError as exc:
             if _timed_out(exc):
-                raise ProviderTimeout(f"Ollama at {self.base_url} did not answer in time") from exc
+                raise ProviderTimeout(f"Ollama at {self.shown_url} did not answer in time") from exc
             raise self._unreachable() from exc
         if response.status_code != 200:
             raise error_for_status(response.status_code, "Ollama", _error_text(response), model="")

@@ -28,6 +28,7 @@ from providers.errors import (
     parse_retry_after,
     redact,
 )
+from providers.urls import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class OpenAIProvider(Provider):
 
     @property
     def display_name(self) -> str:
-        return "OpenAI" if self._official else f"OpenAI-compatible server at {self.base_url}"
+        return "OpenAI" if self._official else f"OpenAI-compatible server at {redact_url(self.base_url)}"
 
     async def stream(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
@@ -139,7 +140,7 @@ class OpenAIProvider(Provider):
         if isinstance(exc, openai.APIConnectionError):  # mid-stream, the SDK wraps a broken connection as this too
             if started:
                 return ProviderStreamError(f"the connection to {name} broke before the reply was complete")
-            return ProviderUnavailable(f"cannot reach {name}; check OPENAI_BASE_URL ({self.base_url})")
+            return ProviderUnavailable(f"cannot reach {name}; check OPENAI_BASE_URL ({redact_url(self.base_url)})")
         if isinstance(exc, openai.APIStatusError):
             detail = redact(_detail(exc).rstrip(". ") or f"HTTP {exc.status_code}", self._api_key)
             headers = exc.response.headers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import pytest
 
@@ -110,3 +111,27 @@ async def test_more_than_a_hundred_replies_stream_at_once(ollama, fake_ollama):
     await asyncio.wait_for(everyone_started.wait(), 20)
     assert not any(r.done() for r in replies)  # all first tokens came before any reply ended: none queued
     assert [await r for r in replies] == [["a", "b"]] * count
+
+
+async def test_credentials_in_the_url_become_basic_auth_and_are_never_shown(fake_ollama):
+    port = fake_ollama.url.rsplit(":", 1)[1]  # type: ignore[attr-defined]
+    provider = OllamaProvider(f"http://alice:s%3Ecret-pw@127.0.0.1:{port}/", read_timeout=2.0)
+    try:
+        fake_ollama.then(Script(tokens=["fine"]))
+        texts, _ = await collect(provider)
+        assert texts == ["fine"]
+        assert fake_ollama.headers[0]["authorization"] == "Basic " + base64.b64encode(b"alice:s>cret-pw").decode()
+        assert provider.display_name == f"Ollama at http://127.0.0.1:{port}"
+    finally:
+        await provider.aclose()
+
+
+async def test_an_unreachable_url_with_secrets_is_named_without_them():
+    provider = OllamaProvider(f"http://alice:hunter2@127.0.0.1:{free_port()}/ollama?token=t0ps3cret")
+    try:
+        with pytest.raises(ProviderUnavailable) as error:
+            await collect(provider)
+    finally:
+        await provider.aclose()
+    assert "127.0.0.1" in error.value.message and "token=***" in error.value.message
+    assert not any(secret in str(error.value) for secret in ("alice", "hunter2", "t0ps3cret"))
