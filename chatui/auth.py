@@ -29,7 +29,7 @@ import logging
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -148,6 +148,8 @@ class AuthService:
         self._local_lock = asyncio.Lock()
         self.on_user_revoked: list[Callable[[str], None]] = []
         self.on_session_revoked: list[Callable[[str], None]] = []
+        self.tell_other_instances: Callable[[str, str], Awaitable[None]] | None = None
+        """Set with several instances: a revocation here is carried out on every other one too."""
 
     def token_hash(self, token: str) -> str:
         return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
@@ -314,14 +316,26 @@ class AuthService:
             await self.end_session(found.session.id)
 
     async def end_session(self, session_id: str) -> None:
-        """Revoke one session: its pages go to sign-in, its sockets close, its replies stop."""
+        """Revoke one session: its pages go to sign-in, its sockets close, its replies stop (on every instance)."""
         await self.accounts.revoke_session(session_id)
-        self.live.end(session_id)
-        self._session_ended(session_id)
+        self.session_revoked_here(session_id)
+        if self.tell_other_instances is not None:
+            await self.tell_other_instances("session", session_id)
 
     async def revoke_user(self, user_id: str) -> None:
         """End every session of an account now: pages go to sign-in, sockets close, replies stop."""
         await self.accounts.revoke_user_sessions(user_id)
+        self.user_revoked_here(user_id)
+        if self.tell_other_instances is not None:
+            await self.tell_other_instances("user", user_id)
+
+    def session_revoked_here(self, session_id: str) -> None:
+        """The session's pages and sockets in this process close, and the replies it started stop."""
+        self.live.end(session_id)
+        self._session_ended(session_id)
+
+    def user_revoked_here(self, user_id: str) -> None:
+        """Every page and socket of the account in this process closes, and its replies stop."""
         self.live.end_user(user_id)
         for callback in self.on_user_revoked:
             callback(user_id)

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     port: int = Field(8001, validation_alias=_env("CHATUI_PORT", "port"))
     data_dir: Path = Field(Path("data"), validation_alias=_env("CHATUI_DATA_DIR", "data_dir"))
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL", "database_url"))
+    # Several instances on one PostgreSQL database share busy guards, replies, throttles and revocations here.
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL", "redis_url"))
+    redis_prefix: str = Field("chatui:", min_length=1, validation_alias=_env("CHATUI_REDIS_PREFIX", "redis_prefix"))
+    lease_seconds: float = Field(10.0, ge=0.5, validation_alias=_env("CHATUI_LEASE_SECONDS", "lease_seconds"))
     secret: SecretStr | None = Field(None, validation_alias=_env("CHATUI_SECRET", "secret"))
     open_browser: bool = Field(True, validation_alias=_env("CHATUI_OPEN_BROWSER", "open_browser"))
     single_user: bool = Field(False, validation_alias=_env("CHATUI_SINGLE_USER", "single_user"))
@@ -116,12 +120,17 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _database_driver_installed(self) -> Settings:
-        from storage.database import MissingDriver, require_driver
+        from storage.database import SERVER_EXTRA, MissingDriver, require_driver
 
         try:
             require_driver(self.sqlalchemy_url)
         except MissingDriver as exc:
             raise ValueError(str(exc)) from None
+        if self.redis_url:
+            try:
+                import redis  # noqa: F401
+            except ImportError:
+                raise ValueError(f"REDIS_URL is set, but the Redis client is not installed: {SERVER_EXTRA}") from None
         return self
 
     @property

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chatui.coordination import Coordination, CoordinationUnavailable
 from chatui.generation import Generation
 from chatui.ratelimit import Throttle
 from providers import ChatMessage, GenerationParams, ProviderError, TextDelta, Usage
@@ -31,6 +32,9 @@ from storage.models import new_id
 log = logging.getLogger(__name__)
 
 TITLE_LENGTH = 50
+DELETE_WAIT_SECONDS = 10.0
+"""How long a deletion waits for another instance to drop the reply it writes (if that one is gone, the deletion
+goes ahead after this)."""
 
 
 def title_from_message(content: str) -> str:
@@ -72,8 +76,11 @@ class GenerationEngine:
         models: ModelRegistry,
         message_throttle: Throttle,
         options: EngineOptions | None = None,
+        coordination: Coordination | None = None,
     ) -> None:
         self.chats = chats
+        self.coordination = coordination or Coordination()
+        """What is shared with other instances (nothing, by default: one process)."""
         self.models = models
         self.options = options or EngineOptions()
         self._throttle = message_throttle
@@ -88,6 +95,9 @@ class GenerationEngine:
     async def start(self) -> None:
         """Start checkpointing (replies a crash left `streaming` were marked before the server started serving)."""
         self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="chatui-checkpoints")
+        hosts = self.coordination.hosts
+        hosts.announce, hosts.watched, hosts.stop = self._announce, self._watchers.__contains__, self._stop_here
+        await self.coordination.start()
 
     async def shutdown(self) -> None:
         """Stop every reply, storing each as `interrupted` with its text."""
@@ -99,12 +109,20 @@ class GenerationEngine:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
+        await self.coordination.stop()
 
     # -- what pages and sockets call ----------------------------------------------------------------------------
 
     def current(self, conversation_id: str) -> Generation | None:
-        """The reply streaming in this conversation now, if any."""
-        return self._active.get(conversation_id)
+        """The reply streaming in this conversation now, if any (on another instance: a mirror of it)."""
+        return self._active.get(conversation_id) or self.coordination.elsewhere(conversation_id)
+
+    async def attach(self, conversation_id: str) -> Generation | None:
+        """Like `current`, for a reader about to replay the reply: one written elsewhere has its text so far in it."""
+        generation = self.current(conversation_id)
+        if generation is not None:
+            await self.coordination.caught_up(generation)
+        return generation
 
     def watch(self, conversation_id: str, watcher: Watcher) -> Callable[[], None]:
         """Call `watcher(generation)` whenever a reply starts in this conversation; returns the unsubscribe."""
@@ -141,14 +159,27 @@ class GenerationEngine:
         if conversation_id in self._active or conversation_id in self._reserved:
             raise SendRefused("busy", "A reply is still being written in this conversation; wait for it or stop it.")
         self._reserved.add(conversation_id)
+        started = False
         try:
+            try:
+                if not await self.coordination.reserve(conversation_id):
+                    raise SendRefused(
+                        "busy", "A reply is still being written in this conversation; wait for it or stop it."
+                    )
+            except CoordinationUnavailable:
+                log.exception("the busy guard could not be checked")
+                raise SendRefused("unavailable", "The server cannot start a reply right now; try again.") from None
             wait = await self._throttle.hit(user_id)
             if wait:
                 raise SendRefused("rate_limited", f"Too many messages; try again in {wait:g} s.", retry_after=wait)
             async with self._starting:
-                return await self._start(user_id, conversation_id, content, model, session_id)
+                generation = await self._start(user_id, conversation_id, content, model, session_id)
+                started = True
+                return generation
         finally:
             self._reserved.discard(conversation_id)
+            if not started:
+                await self.coordination.release(conversation_id)
 
     async def _start(
         self, user_id: str, conversation_id: str, content: str, model: str | None, session_id: str | None
@@ -188,27 +219,46 @@ class GenerationEngine:
             await asyncio.gather(generation.task, return_exceptions=True)
             raise
         generation.stored.set_result(True)
-        for watcher in list(self._watchers.get(conversation_id, ())):
+        self._announce(generation)
+        await self.coordination.began(generation)
+        return generation
+
+    def _announce(self, generation: Generation) -> None:
+        """Show a reply that started (here or on another instance) to whoever watches its conversation."""
+        for watcher in list(self._watchers.get(generation.conversation_id, ())):
             try:
                 watcher(generation)
             except Exception:
-                log.exception("a watcher of conversation %s failed", conversation_id)
-        return generation
+                log.exception("a watcher of conversation %s failed", generation.conversation_id)
 
     def stop(self, conversation_id: str) -> Generation | None:
         """Cancel the reply streaming in this conversation (its text so far is kept as `cancelled`)."""
         generation = self._active.get(conversation_id)
         if generation is not None:
             self._cancel(generation, "stopped")
-        return generation
+            return generation
+        elsewhere = self.coordination.elsewhere(conversation_id)
+        if elsewhere is not None:
+            self.coordination.request_stop(conversation_id, "stopped")
+        return elsewhere
+
+    def _stop_here(self, conversation_id: str, reason: str) -> None:
+        """Another instance asks: stop (or, for a deletion, drop) the reply this one writes in the conversation."""
+        generation = self._active.get(conversation_id)
+        if generation is not None:
+            self._cancel(generation, reason)
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> bool:
         """Cancel any reply in the conversation without writing anything more, then delete it with its messages."""
-        generation = self._active.get(conversation_id)
+        generation = self.current(conversation_id)
         if generation is not None and generation.user_id == user_id:
-            self._cancel(generation, "deleted")
             if generation.task is not None:
+                self._cancel(generation, "deleted")
                 await asyncio.gather(generation.task, return_exceptions=True)
+            else:  # written by another instance: it drops the reply; its end arrives here through Redis
+                self.coordination.request_stop(conversation_id, "deleted")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(generation.wait(), DELETE_WAIT_SECONDS)
         return await self.chats.delete_conversation(user_id, conversation_id)
 
     def stop_user(self, user_id: str) -> None:

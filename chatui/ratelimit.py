@@ -108,6 +108,10 @@ class Remembered:
         return bool(await self._throttle.blocked(key))
 
 
-def limit_storage() -> Storage:
-    """Counters kept in this process (one process serves the app)."""
-    return MemoryStorage()
+def limit_storage(redis_url: str | None = None, prefix: str = "chatui:") -> Storage:
+    """Counters kept in this process, or in Redis when several instances serve the app (each sees every hit)."""
+    if not redis_url:
+        return MemoryStorage()
+    from limits.aio.storage import RedisStorage
+
+    return RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix=f"{prefix}limits")

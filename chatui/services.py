@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from chatui.auth import AuthLimits, AuthService, SessionPolicy
 from chatui.config import Settings
+from chatui.coordination import Coordination
 from chatui.engine import EngineOptions, GenerationEngine
 from chatui.passwords import PasswordHasher
 from chatui.ratelimit import Throttle, limit_storage
@@ -16,6 +17,7 @@ from providers.base import Provider
 from providers.ollama import OllamaProvider
 from providers.registry import ModelRegistry
 from storage import AccountRepository, ChatRepository, Database, lock, mark_interrupted
+from storage.orphans import StreamingReplies
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ class Services:
         second app on the same file stops here instead of cutting off the first one's replies.
         """
         lock.hold(self.db.url)
+        if self.engine.coordination.distributed:  # other instances may be writing replies: the sweep decides
+            self.db.prepare(lambda _: None)
+            return 0
         interrupted = self.db.prepare(mark_interrupted)
         if interrupted:
             log.warning("%d replies were cut off by the last shutdown; kept as 'interrupted'", interrupted)
@@ -51,6 +56,15 @@ class Services:
         await self.models.aclose()
         await self.db.close()
         self.auth.hasher.close()
+
+
+def build_coordination(settings: Settings, db: Database) -> Coordination:
+    """One process, or (with `REDIS_URL`) one of several instances coordinated through Redis."""
+    if not settings.redis_url:
+        return Coordination()
+    from chatui.redis_coordination import RedisCoordination
+
+    return RedisCoordination(settings.redis_url, settings.redis_prefix, settings.lease_seconds, StreamingReplies(db))
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
@@ -93,7 +107,7 @@ def build_services(settings: Settings) -> Services:
     db = Database(settings.sqlalchemy_url)
     accounts = AccountRepository(db)
     chats = ChatRepository(db)
-    storage = limit_storage()
+    storage = limit_storage(settings.redis_url, settings.redis_prefix)
     auth = AuthService(
         accounts,
         secret,
@@ -107,6 +121,7 @@ def build_services(settings: Settings) -> Services:
         single_user=settings.single_user,
     )
     models = ModelRegistry(build_providers(settings), settings.default_model, timeout=settings.model_list_timeout)
+    coordination = build_coordination(settings, db)
     engine = GenerationEngine(
         chats,
         models,
@@ -116,8 +131,13 @@ def build_services(settings: Settings) -> Services:
             checkpoint_seconds=settings.checkpoint_seconds,
             provider_retries=settings.provider_retries,
         ),
+        coordination,
     )
     auth.on_user_revoked.append(engine.stop_user)
     auth.on_session_revoked.append(engine.stop_session)
+    coordination.hosts.user_revoked = auth.user_revoked_here
+    coordination.hosts.session_revoked = auth.session_revoked_here
+    if coordination.distributed:
+        auth.tell_other_instances = coordination.revoked
     sockets = SocketSlots(settings.max_sockets_per_user, settings.max_sockets_per_session)
     return Services(settings, db, accounts, chats, auth, engine, models, sockets)

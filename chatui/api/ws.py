@@ -94,7 +94,7 @@ class ConversationSocket:
     async def run(self) -> None:
         writer = asyncio.create_task(self._write())
         unwatch = self.engine.watch(self.conversation_id, lambda g: self._follow(g, replay=False))
-        current = self.engine.current(self.conversation_id)
+        current = await self.engine.attach(self.conversation_id)
         if current is not None:
             self._follow(current, replay=True)
         try:
@@ -164,7 +164,7 @@ class ConversationSocket:
             if self.engine.stop(self.conversation_id) is None:
                 self._error("not_streaming", "No reply is being written in this conversation.")
         elif kind == "resume":
-            current = self.engine.current(self.conversation_id)
+            current = await self.engine.attach(self.conversation_id)
             if current is None:
                 self._error("not_streaming", "No reply is being written in this conversation.")
             elif current.message_id not in self._followers:

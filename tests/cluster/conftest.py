@@ -1,0 +1,55 @@
+"""Two chatui processes on two ports, one PostgreSQL database (created and dropped here) and one Redis prefix."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from tests.fakes.server import ScriptedProvider, ThreadedServer
+from tests.live import LiveApp
+from tests.postgres import drop_postgres_database, fresh_postgres_database
+from tests.redis_server import drop_redis_prefix, fresh_redis_prefix, redis_url
+
+LEASE_SECONDS = "1"
+
+
+@contextmanager
+def two_instances(
+    tmp_path_factory: pytest.TempPathFactory, ollama_url: str, **env: str
+) -> Iterator[tuple[LiveApp, LiveApp]]:
+    prefix = fresh_redis_prefix()
+    database = fresh_postgres_database()
+    shared = {
+        "OLLAMA_BASE_URL": ollama_url,
+        "DATABASE_URL": database,
+        "REDIS_URL": redis_url(),
+        "CHATUI_REDIS_PREFIX": prefix,
+        "CHATUI_LEASE_SECONDS": LEASE_SECONDS,
+        "CHATUI_SECRET": secrets.token_urlsafe(32),  # a cookie from one instance is good on the other
+        "CHATUI_REGISTRATIONS_PER_HOUR": "1000",
+        **env,
+    }
+    started: list[LiveApp] = []
+    try:
+        for name in ("a", "b"):
+            started.append(LiveApp(tmp_path_factory.mktemp(f"instance-{name}") / "data", shared).start())
+        yield started[0], started[1]
+    finally:
+        for app in started:
+            app.stop()
+        drop_postgres_database(database)
+        drop_redis_prefix(prefix)
+
+
+@pytest.fixture(scope="module")
+def pair(
+    tmp_path_factory: pytest.TempPathFactory, ollama_server: tuple[ScriptedProvider, ThreadedServer]
+) -> Iterator[tuple[LiveApp, LiveApp]]:
+    """Instances A and B; 3 messages per user per minute and 3 failed sign-ins per window, shared."""
+    with two_instances(
+        tmp_path_factory, ollama_server[1].url, CHATUI_MESSAGES_PER_MINUTE="3", CHATUI_LOGIN_ATTEMPTS="3"
+    ) as instances:
+        yield instances

@@ -1,0 +1,164 @@
+"""Two instances behind one (imagined) load balancer: a user's requests land on either, and nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.api.conftest import Account
+from tests.cluster.frames import first_tokens, frames_until
+from tests.fakes.server import Script
+from tests.live import LiveApp
+
+SLOW = [f"t{i} " for i in range(150)]
+
+
+@pytest.fixture
+async def alice(pair: tuple[LiveApp, LiveApp]) -> AsyncIterator[Account]:
+    """A fresh account signed in through instance A (its cookie is good on B too)."""
+    a, _ = pair
+    Account.counter += 1
+    async with httpx.AsyncClient(base_url=a.url, timeout=10) as client:
+        yield await Account.sign_up(client, f"cluster{Account.counter}")
+
+
+def on(app: LiveApp, account: Account) -> httpx.AsyncClient:
+    """An API client for `account` on another instance."""
+    return httpx.AsyncClient(base_url=app.url, cookies={"chatui_session": account.cookie}, timeout=10)
+
+
+async def test_a_reply_started_on_a_is_followed_from_b_replay_then_live(pair, alice, fake_ollama):
+    a, b = pair
+    conversation = await alice.new_conversation()
+    fake_ollama.then(Script(tokens=SLOW, delay=0.01))
+    async with alice.socket(a, conversation) as on_a:
+        await on_a.send(json.dumps({"type": "message", "content": "count"}))
+        seen_on_a = await first_tokens(on_a, 30)
+        async with alice.socket(b, conversation) as on_b:
+            frames = await frames_until(on_b, "done")
+        seen_on_a += await frames_until(on_a, "done")
+    tokens = [f for f in frames if f["type"] == "token"]
+    assert [f["token"] for f in tokens] == SLOW  # no gap, no duplicate
+    replayed = [f for f in tokens if f.get("replay")]
+    assert len(replayed) >= 30 and tokens[: len(replayed)] == replayed  # the replay first, then live
+    assert frames[-1]["status"] == "done" and frames[-1]["tokens"] == len(SLOW)
+    assert [f["token"] for f in seen_on_a if f["type"] == "token"] == SLOW
+    async with on(b, alice) as client:
+        stored = (await client.get(f"/api/conversations/{conversation}")).json()["messages"]
+    assert stored[-1]["content"] == "".join(SLOW) and stored[-1]["status"] == "done"
+
+
+async def test_a_reply_started_on_b_shows_live_on_a_socket_opened_before(pair, alice, fake_ollama):
+    a, b = pair
+    conversation = await alice.new_conversation()
+    fake_ollama.then(Script(tokens=["from ", "b"]))
+    async with alice.socket(a, conversation) as on_a, alice.socket(b, conversation) as on_b:
+        await asyncio.sleep(0.2)
+        await on_b.send(json.dumps({"type": "message", "content": "hello"}))
+        from_b = await frames_until(on_b, "done")
+        from_a = await frames_until(on_a, "done")
+    assert [f["token"] for f in from_a if f["type"] == "token"] == ["from ", "b"]
+    assert from_a[-1]["message_id"] == from_b[-1]["message_id"] and from_a[-1]["status"] == "done"
+
+
+async def test_stop_from_b_reaches_the_reply_written_on_a(pair, alice, fake_ollama):
+    a, b = pair
+    conversation = await alice.new_conversation()
+    fake_ollama.then(Script(tokens=SLOW, delay=0.02))
+    async with alice.socket(a, conversation) as on_a:
+        await on_a.send(json.dumps({"type": "message", "content": "count"}))
+        await first_tokens(on_a, 5)
+        async with alice.socket(b, conversation) as on_b:
+            await on_b.send(json.dumps({"type": "stop"}))
+            on_b_frames = await frames_until(on_b, "done")
+        on_a_frames = await frames_until(on_a, "done")
+    assert on_a_frames[-1]["status"] == on_b_frames[-1]["status"] == "cancelled"
+    async with on(b, alice) as client:
+        reply = (await client.get(f"/api/conversations/{conversation}")).json()["messages"][-1]
+    assert reply["status"] == "cancelled" and 5 <= len(reply["content"].split()) < len(SLOW)
+
+
+async def test_a_conversation_busy_on_a_is_busy_on_b(pair, alice, fake_ollama):
+    a, b = pair
+    conversation = await alice.new_conversation()
+    fake_ollama.then(Script(tokens=SLOW[:40], delay=0.02), Script(tokens=["then ", "b"]))
+    async with alice.socket(a, conversation) as on_a, alice.socket(b, conversation) as on_b:
+        await on_a.send(json.dumps({"type": "message", "content": "count"}))
+        await first_tokens(on_a, 3)
+        await on_b.send(json.dumps({"type": "message", "content": "me too"}))
+        refused = await frames_until(on_b, "error")
+        assert refused[-1]["code"] == "busy"
+        await frames_until(on_a, "done")
+        await frames_until(on_b, "done")  # B followed A's reply to its end
+        await on_b.send(json.dumps({"type": "message", "content": "now me"}))  # free again, on either instance
+        assert (await frames_until(on_b, "done"))[-1]["status"] == "done"
+    async with on(b, alice) as client:
+        messages = (await client.get(f"/api/conversations/{conversation}")).json()["messages"]
+    assert [m["content"] for m in messages if m["role"] == "user"] == ["count", "now me"]
+
+
+async def test_the_message_throttle_counts_on_both_instances(pair, alice, fake_ollama):
+    a, b = pair
+    sent = []
+    for app in (a, b, a, b):  # 3 per minute, whichever instance receives them
+        conversation = await alice.new_conversation()
+        async with alice.socket(app, conversation) as ws:
+            await ws.send(json.dumps({"type": "message", "content": "hi"}))
+            sent.append((await frames_until(ws, "done" if len(sent) < 3 else "error"))[-1])
+    assert [f["type"] for f in sent] == ["done", "done", "done", "error"]
+    assert sent[-1]["code"] == "rate_limited"
+
+
+async def test_signing_out_on_b_closes_the_sockets_on_both_and_stops_the_reply(pair, alice, fake_ollama):
+    a, b = pair
+    conversation = await alice.new_conversation()
+    fake_ollama.then(Script(tokens=SLOW, delay=0.02))
+    async with alice.socket(a, conversation) as on_a, alice.socket(b, conversation) as on_b:
+        await on_a.send(json.dumps({"type": "message", "content": "count"}))
+        await first_tokens(on_a, 3)
+        async with on(b, alice) as client:
+            assert (await client.post("/api/auth/logout")).status_code == 204
+        for ws in (on_a, on_b):
+            frames = await frames_until(ws, "error")
+            while frames[-1].get("code") != "signed_out":
+                frames += await frames_until(ws, "error")
+            async with asyncio.timeout(10):
+                await ws.wait_closed()
+            assert ws.close_code == 1008
+    async with on(a, alice) as client:
+        assert (await client.get("/api/auth/me")).status_code == 401
+    await asyncio.sleep(0.5)
+    async with httpx.AsyncClient(base_url=b.url) as client:
+        await client.post("/api/auth/login", json={"username": alice.username, "password": alice.password})
+        reply = (await client.get(f"/api/conversations/{conversation}")).json()["messages"][-1]
+    assert reply["status"] == "cancelled"
+
+
+async def test_deleting_on_b_drops_the_reply_written_on_a(pair, alice, fake_ollama):
+    a, b = pair
+    conversation = await alice.new_conversation()
+    fake_ollama.then(Script(tokens=SLOW, delay=0.02))
+    async with alice.socket(a, conversation) as on_a:
+        await on_a.send(json.dumps({"type": "message", "content": "count"}))
+        await first_tokens(on_a, 3)
+        async with on(b, alice) as client:
+            assert (await client.delete(f"/api/conversations/{conversation}")).status_code == 204
+            assert (await client.get(f"/api/conversations/{conversation}")).status_code == 404
+        frames = await frames_until(on_a, "done")
+    assert {"type": "error", "code": "not_found"}.items() <= next(f for f in frames if f["type"] == "error").items()
+    assert frames[-1]["status"] == "deleted"
+
+
+async def test_failed_sign_ins_count_on_both_instances(pair, alice):
+    """Last in the module: afterwards, sign-ins from this address are refused for the rest of the window."""
+    a, b = pair
+    wrong = {"username": alice.username, "password": "not the password"}
+    codes = []
+    for app in (a, b, a, b):  # 3 failures per window
+        async with httpx.AsyncClient(base_url=app.url) as client:
+            codes.append((await client.post("/api/auth/login", json=wrong)).status_code)
+    assert codes == [401, 401, 401, 429]
