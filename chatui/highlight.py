@@ -44,7 +44,7 @@ def code_block(code: str, info: str) -> str:
         '<div class="chatui-code">'
         f'<div class="chatui-code-head"><span class="chatui-code-lang">{label}</span>'
         '<button type="button" class="chatui-copy">Copy code</button></div>'
-        f'<pre><code class="highlight">{body}</code></pre></div>\n'
+        f'<pre tabindex="0"><code class="highlight">{body}</code></pre></div>\n'
     )
 
 

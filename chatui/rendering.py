@@ -57,6 +57,21 @@ def _render_fence(renderer: Any, tokens: Sequence[Token], idx: int, options: Any
     return code_block(token.content, token.info)
 
 
+def _render_code_block(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return code_block(tokens[idx].content, "")
+
+
+def _render_table_open(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """A table scrolls sideways inside its own wrapper (focusable, so the keyboard can scroll it too)."""
+    return '<div class="chatui-table" tabindex="0" role="region" aria-label="Table">' + str(
+        renderer.renderToken(tokens, idx, options, env)
+    )
+
+
+def _render_table_close(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return str(renderer.renderToken(tokens, idx, options, env)) + "</div>\n"
+
+
 def _make_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
@@ -64,6 +79,9 @@ def _make_parser() -> MarkdownIt:
     md.add_render_rule("image", _render_image)
     md.add_render_rule("link_open", _render_link_open)
     md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("code_block", _render_code_block)
+    md.add_render_rule("table_open", _render_table_open)
+    md.add_render_rule("table_close", _render_table_close)
     return md
 
 

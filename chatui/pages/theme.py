@@ -28,6 +28,7 @@ VIEWPORT = "width=device-width, initial-scale=1, interactive-widget=resizes-cont
 
 def mount_static() -> None:
     app.add_static_files(STATIC_URL, STATIC_DIR)
+    ui.menu_item.default_props("role=menuitem")  # Quasar's QItem says listitem, which a menu may not contain
 
     @app.get(HIGHLIGHT_CSS_URL, include_in_schema=False)
     def highlight_css() -> Response:
@@ -45,6 +46,7 @@ def page_head(theme: str = "system") -> ui.dark_mode:
     client.page = copy.copy(client.page)  # the page object is shared by every load of the route: never edit it
     client.page.dark = dark
     client.page.viewport = VIEWPORT
+    client.page.language = "en-US"  # <html lang>, for screen readers
     head = (
         f'<link rel="stylesheet" href="{STATIC_URL}/chatui.css"><link rel="stylesheet" href="{HIGHLIGHT_CSS_URL}">'
         f'<script src="{STATIC_URL}/chatui.js" defer></script>'

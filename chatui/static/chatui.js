@@ -40,10 +40,12 @@
 })();
 
 // Message times: the server sends UTC (`data-time`); the tooltip shows it in the reader's own time zone.
+// (And Quasar's page loading bar gets the accessible name it lacks.)
 (() => {
   const format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   const SELECTOR = "[data-time]:not([title])";
   const label = (root) => {
+    if (root.matches(".q-loading-bar") && !root.hasAttribute("aria-label")) root.setAttribute("aria-label", "Loading");
     const found = root.matches(SELECTOR) ? [root] : [];
     for (const element of [...found, ...root.querySelectorAll(SELECTOR)]) {
       const moment = new Date(element.getAttribute("data-time"));
@@ -52,6 +54,7 @@
   };
   const start = () => {
     label(document.body);
+    document.querySelectorAll(".q-loading-bar").forEach(label);
     new MutationObserver((records) => {  // only what was added: streaming text adds no element with a time
       for (const record of records) {
         for (const node of record.addedNodes) if (node instanceof Element) label(node);

@@ -5,8 +5,10 @@ One live server and one signed-in browser context for the module; each test sets
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -86,7 +88,7 @@ async def test_nothing_is_wider_than_the_screen(page: Page, browser_app: LiveApp
         width = await overflow(page)
         assert width["scroll"] <= width["inner"] and width["body"] <= width["inner"], (size, width)
         # the wide things scroll inside themselves, and stay within the screen
-        for selector in (".assistant-bubble pre", ".assistant-bubble table"):
+        for selector in (".assistant-bubble pre", ".assistant-bubble .chatui-table"):
             box = await page.locator(selector).evaluate(
                 "e => ({right: e.getBoundingClientRect().right, scroll: e.scrollWidth, client: e.clientWidth})"
             )
@@ -228,3 +230,63 @@ async def test_a_model_that_is_not_there_shows_the_fix(page: Page, browser_app: 
     finally:
         fake_ollama.models = ["llama3.2:3b"]
         await page.request.get(f"{browser_app.url}/api/models?refresh=true")
+
+
+AXE = Path(__file__).parent / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_INSTALL = "npm install --prefix tests/browser/vendor"
+
+
+async def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now (axe read from the local npm folder)."""
+    if not AXE.exists():
+        message = f"axe-core is not installed: {AXE_INSTALL}"
+        if os.environ.get("CHATUI_REQUIRE_AXE") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())  # evaluated by the test driver: the page's CSP stays as it is
+    violations = await page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+            .filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 4).map(n => n.target.join(" ") + " -- "
+                + (n.failureSummary || "").replace(/\\s+/g, " ").slice(0, 160)).join(" | ")}`)"""
+    )
+    return list(violations)
+
+
+async def assert_accessible(page: Page, where: str) -> None:
+    found = await serious_violations(page)
+    assert not found, f"{where}:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_axe_finds_nothing_serious(
+    scheme: str, browser: Browser, signed_in: BrowserContext, browser_app: LiveApp, fake_ollama
+) -> None:
+    fake_ollama.then(Script(tokens=[WIDE_REPLY]), Script(status=500, error="the model crashed"))
+    state = await signed_in.storage_state()
+    context = await browser.new_context(viewport=DESKTOP, color_scheme=scheme)  # type: ignore[arg-type]
+    try:
+        page = await context.new_page()
+        await page.goto(f"{browser_app.url}/login")
+        await page.get_by_label("Username").wait_for()
+        await assert_accessible(page, "sign-in")
+        await context.add_cookies(state["cookies"])
+        await page.goto(f"{browser_app.url}/")
+        message = page.get_by_label("Message")
+        await message.fill("code, a table and a link please")
+        await message.press("Enter")
+        await expect(page.locator(".assistant-bubble").last).to_contain_text("tokens", timeout=10_000)
+        await expect(page.locator(".chatui-code").first).to_be_visible()
+        await assert_accessible(page, "chat")
+        await message.fill("this one fails")
+        await message.press("Enter")
+        await expect(page.locator(".chatui-error-note").last).to_contain_text("the model crashed")
+        await page.get_by_role("button", name="Account: looker").click()
+        await expect(page.get_by_role("menuitemradio", name="Dark")).to_be_visible()
+        await assert_accessible(page, "chat with an error and the account menu")
+        await page.goto(f"{browser_app.url}/admin")
+        await page.get_by_label("Search users").wait_for()
+        await assert_accessible(page, "admin")
+    finally:
+        await context.close()

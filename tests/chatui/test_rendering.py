@@ -72,12 +72,12 @@ def test_code_is_highlighted_with_classes_only_and_shows_its_language() -> None:
     assert '<button type="button" class="chatui-copy">Copy code</button>' in html
     assert '<span class="k">def</span>' in html and "style=" not in html  # Pygments classes, no inline style
     assert "&lt;b&gt;" in html and "<b>" not in html
-    assert 'def f():\n    return "&lt;b&gt;"' in text_of(html.split("<pre>")[1])  # the code as written
+    assert 'def f():\n    return "&lt;b&gt;"' in text_of(html.split('<pre tabindex="0">')[1])  # the code as written
 
 
 def test_a_code_language_cannot_break_out_of_its_label() -> None:
     [html] = render_markdown('```js"><img src=x onerror=alert(1)>\nlet a = 1;\n```\n')
-    assert "<img" not in html and "&lt;img" not in html.split("<pre>")[1]
+    assert "<img" not in html and "&lt;img" not in html.split('<pre tabindex="0">')[1]
     assert '<span class="chatui-code-lang">js&quot;&gt;&lt;img</span>' in html
     [plain] = render_markdown("```nosuchlanguage\n<tag> & more\n```\n")
     assert "&lt;tag&gt; &amp; more" in plain and "nosuchlanguage" in plain
