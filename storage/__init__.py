@@ -1,7 +1,7 @@
 """Persistence: SQLAlchemy 2 models and repositories. Knows nothing of the UI, the API or the providers."""
 
 from storage.accounts import AccountRepository, SignedIn, UsernameTaken
-from storage.chats import ChatRepository, ConversationGone, mark_interrupted
+from storage.chats import ChatRepository, ConversationGone, ConversationPage, MessagePage, mark_interrupted
 from storage.database import Database
 from storage.models import Conversation, Message, MessageStatus, Session, User
 
@@ -10,8 +10,10 @@ __all__ = [
     "ChatRepository",
     "Conversation",
     "ConversationGone",
+    "ConversationPage",
     "Database",
     "Message",
+    "MessagePage",
     "MessageStatus",
     "Session",
     "SignedIn",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from storage.database import Repository, statements, transaction
@@ -35,15 +38,41 @@ class ChatRepository(Repository):
         return conversation
 
     @transaction
-    def list_conversations(self, s: OrmSession, user_id: str) -> list[Conversation]:
-        """The user's conversations, most recently active first."""
-        return list(
-            s.scalars(
-                select(Conversation)
-                .where(Conversation.user_id == user_id)
-                .order_by(Conversation.updated_at.desc(), Conversation.created_at.desc())
+    def list_conversations(
+        self,
+        s: OrmSession,
+        user_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        title_contains: str | None = None,
+    ) -> ConversationPage:
+        """The user's conversations, most recently active first: all of them, or `limit` after `cursor`.
+
+        Keyset pagination on (updated_at, id), served by the index of the same shape: a page costs the same however
+        many conversations the account holds, and a conversation that moves to the top meanwhile is not shown twice
+        on later pages. `title_contains` keeps those whose title holds the text (case-insensitive).
+        `ValueError` for a cursor this function did not make.
+        """
+        query = select(Conversation).where(Conversation.user_id == user_id)
+        if cursor is not None:
+            updated_at, conversation_id = decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    Conversation.updated_at < updated_at,
+                    and_(Conversation.updated_at == updated_at, Conversation.id < conversation_id),
+                )
             )
-        )
+        if title_contains:
+            pattern = "%" + title_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(func.lower(Conversation.title).like(pattern.lower(), escape="\\"))
+        query = query.order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        if limit is None:
+            return ConversationPage(list(s.scalars(query)), None)
+        rows = list(s.scalars(query.limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return ConversationPage(rows, encode_cursor(rows[-1]) if more and rows else None)
 
     @transaction
     def get_conversation(self, s: OrmSession, user_id: str, conversation_id: str) -> Conversation | None:
@@ -75,6 +104,37 @@ class ChatRepository(Repository):
     def messages(self, s: OrmSession, conversation_id: str) -> list[Message]:
         """Messages in the order they were written."""
         return _messages(s, conversation_id)
+
+    @transaction
+    def message_page(
+        self,
+        s: OrmSession,
+        conversation_id: str,
+        limit: int,
+        *,
+        before: str | None = None,
+        after: str | None = None,
+        around: str | None = None,
+    ) -> MessagePage:
+        """At most `limit` messages in written order: the last ones, those just `before` or `after` a message id, or
+        those `around` one (it included, about half before it). Keyset on (created_at, id), served by the index on
+        (conversation_id, created_at): the cost of a page does not grow with the conversation.
+
+        An id that is not in this conversation gives an empty page.
+        """
+        if around is not None:
+            target = _position(s, conversation_id, around)
+            if target is None:
+                return MessagePage([], False, False)
+            older = _page(s, conversation_id, limit // 2, before=target)
+            newer = _page(s, conversation_id, limit - len(older.messages), after=target, inclusive=True)
+            return MessagePage(older.messages + newer.messages, older.has_older, newer.has_newer)
+        if before is not None or after is not None:
+            key = _position(s, conversation_id, before or after)  # type: ignore[arg-type]
+            if key is None:
+                return MessagePage([], False, False)
+            return _page(s, conversation_id, limit, before=key if before else None, after=key if after else None)
+        return _page(s, conversation_id, limit)
 
     @statements
     def prompt_history(self, c: Connection, user_id: str, conversation_id: str) -> tuple[str, list[tuple[str, str]]]:
@@ -206,6 +266,73 @@ _FINISH = (
         error=bindparam("error"),
     )
 )
+
+
+@dataclass
+class ConversationPage:
+    conversations: list[Conversation]
+    next_cursor: str | None
+    """Pass it back as `cursor` for the next page; None on the last page."""
+
+
+@dataclass
+class MessagePage:
+    messages: list[Message]
+    has_older: bool
+    has_newer: bool
+
+
+def encode_cursor(conversation: Conversation) -> str:
+    """An opaque cursor: where the next page of conversations starts."""
+    raw = f"{conversation.updated_at.isoformat()}|{conversation.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, conversation_id = raw.split("|", 1)
+        updated_at = datetime.fromisoformat(stamp)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError("not a cursor of this list") from exc
+    if updated_at.tzinfo is None:
+        raise ValueError("not a cursor of this list")
+    return updated_at, conversation_id
+
+
+_Key = tuple[datetime, str]
+
+
+def _position(s: OrmSession, conversation_id: str, message_id: str) -> _Key | None:
+    row = s.execute(
+        select(Message.created_at, Message.id).where(
+            Message.id == message_id, Message.conversation_id == conversation_id
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def _page(
+    s: OrmSession,
+    conversation_id: str,
+    limit: int,
+    *,
+    before: _Key | None = None,
+    after: _Key | None = None,
+    inclusive: bool = False,
+) -> MessagePage:
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if after is not None:
+        same = Message.id >= after[1] if inclusive else Message.id > after[1]
+        query = query.where(or_(Message.created_at > after[0], and_(Message.created_at == after[0], same)))
+        rows = list(s.scalars(query.order_by(Message.created_at, Message.id).limit(limit + 1)))
+        return MessagePage(rows[:limit], True, len(rows) > limit)
+    if before is not None:
+        query = query.where(
+            or_(Message.created_at < before[0], and_(Message.created_at == before[0], Message.id < before[1]))
+        )
+    rows = list(s.scalars(query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1)))
+    return MessagePage(rows[:limit][::-1], len(rows) > limit, before is not None)
 
 
 def _messages(s: OrmSession, conversation_id: str) -> list[Message]:

@@ -98,7 +98,8 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_conversations_user_updated", "user_id", "updated_at"),)
+    # The sidebar pages through a user's conversations newest first, keyed on (updated_at, id).
+    __table_args__ = (Index("ix_conversations_user_updated_id", "user_id", "updated_at", "id"),)
 
 
 class MessageStatus:

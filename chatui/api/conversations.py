@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from chatui.api.deps import CurrentUser, ServicesDep
 from chatui.api.schemas import (
@@ -28,10 +30,38 @@ def _not_found() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found.")
 
 
-@router.get("", response_model=list[ConversationPublic])
-async def list_conversations(signed_in: CurrentUser, services: ServicesDep) -> list[ConversationPublic]:
-    """The user's conversations, most recently active first."""
-    return [_public(c) for c in await services.chats.list_conversations(signed_in.user.id)]
+PAGE_LINK = {
+    "description": 'With `limit`: the next page\'s address, `<...?limit=N&cursor=C>; rel="next"` (RFC 8288), '
+    "absent on the last page.",
+    "schema": {"type": "string"},
+}
+
+
+@router.get(
+    "",
+    response_model=list[ConversationPublic],
+    responses={200: {"headers": {"Link": PAGE_LINK}}, 422: {"description": "A cursor this list did not give out"}},
+)
+async def list_conversations(
+    request: Request,
+    response: Response,
+    signed_in: CurrentUser,
+    services: ServicesDep,
+    limit: Annotated[int | None, Query(ge=1, le=200, description="Page size; without it, every conversation")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's `Link` header")] = None,
+) -> list[ConversationPublic]:
+    """The user's conversations, most recently active first: all of them, or a page of `limit` (keyset pagination,
+    so a conversation that moves to the top meanwhile is never shown twice)."""
+    try:
+        page = await services.chats.list_conversations(
+            signed_in.user.id, limit=limit, cursor=cursor if limit is not None else None
+        )
+    except ValueError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "Unknown cursor.") from None
+    if page.next_cursor is not None:
+        following = request.url.include_query_params(limit=limit, cursor=page.next_cursor)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return [_public(c) for c in page.conversations]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationPublic)

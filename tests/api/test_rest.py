@@ -163,3 +163,28 @@ async def test_invalid_bodies_are_422_without_echoing_the_input(live_app, make_a
         assert created.status_code == 422, title
     short = await alice.client.post("/api/auth/register", json={"username": "ok-name", "password": "short"})
     assert short.status_code == 422
+
+
+async def test_conversation_list_pages_with_a_link_to_the_next(live_app, make_account):
+    alice = await make_account()
+    created = [await alice.new_conversation(title=f"Chat {i}") for i in range(7)]
+    everything = await alice.client.get("/api/conversations")
+    assert [c["id"] for c in everything.json()] == created[::-1] and "link" not in everything.headers
+
+    seen: list[str] = []
+    url = "/api/conversations?limit=3"
+    for _ in range(5):
+        page = await alice.client.get(url)
+        assert page.status_code == 200 and len(page.json()) <= 3
+        seen += [c["id"] for c in page.json()]
+        if "next" not in page.links:
+            break
+        url = page.links["next"]["url"]
+        assert url.startswith("/api/conversations?") and "limit=3" in url
+    assert seen == created[::-1]
+
+    bob = await make_account()  # a cursor is only a position: another account sees its own list from there
+    assert (await bob.client.get(url)).json() == []
+    assert (await alice.client.get("/api/conversations?limit=3&cursor=bm9wZQ")).status_code == 422
+    assert (await alice.client.get("/api/conversations?limit=0")).status_code == 422
+    assert (await alice.client.get("/api/conversations?limit=201")).status_code == 422
