@@ -7,12 +7,16 @@ Fenced code is highlighted by Pygments into class-only spans (`chatui.highlight`
 Speed: a reply is cut into *blocks* at blank lines outside code fences (and, for pathological blocks, after about
 4,000 characters). A finished block never changes, so it is rendered once and cached; only the growing last block is
 rendered again on each update. The cutting depends only on the text, so a reloaded reply shows exactly the blocks
-that streamed.
+that streamed. A whole stored message's HTML is cached too (`render_message`), by a hash of its text and bounded in
+bytes, so opening a conversation again renders nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -184,3 +188,60 @@ def split_blocks(text: str) -> list[str]:
 def render_markdown(text: str) -> list[str]:
     """The HTML of each block of a whole text."""
     return [render_block(block) for block in split_blocks(text)]
+
+
+MESSAGE_CACHE_BYTES = 32 * 1024 * 1024
+
+
+class HtmlCache:
+    """HTML by a hash of its Markdown source, least recently used first out, bounded by the characters it holds (not
+    by a count: one long reply weighs what a thousand short ones do). Thread-safe: pages render on worker threads."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self.chars = 0
+        self._entries: OrderedDict[bytes, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(source: str) -> bytes:
+        return hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def get(self, key: bytes) -> str | None:
+        with self._lock:
+            html = self._entries.get(key)
+            if html is not None:
+                self._entries.move_to_end(key)
+            return html
+
+    def put(self, key: bytes, html: str) -> None:
+        if len(html) > self.max_chars:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            self.chars += len(html) - (len(old) if old is not None else 0)
+            self._entries[key] = html
+            while self.chars > self.max_chars:
+                _, dropped = self._entries.popitem(last=False)
+                self.chars -= len(dropped)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+message_cache = HtmlCache(MESSAGE_CACHE_BYTES // 2)  # str of mostly ASCII: about a byte a character, plus the keys
+
+
+def cached_message(text: str) -> str | None:
+    """The HTML of a whole message if it was rendered before, else None (cheap: a hash and a lookup)."""
+    return message_cache.get(HtmlCache.key(text))
+
+
+def render_message(text: str) -> str:
+    """The HTML of a whole finished message (its blocks, joined), rendered once and then taken from the cache."""
+    key = HtmlCache.key(text)
+    html = message_cache.get(key)
+    if html is None:
+        html = "".join(render_block(block) for block in split_blocks(text))
+        message_cache.put(key, html)
+    return html

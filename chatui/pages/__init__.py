@@ -47,7 +47,7 @@ def register_pages(services: Services) -> None:
         return None
 
     @ui.page("/chat/{conversation_id}")
-    async def chat_page(request: Request, conversation_id: str) -> Response | None:
+    async def chat_page(request: Request, conversation_id: str, message: str | None = None) -> Response | None:
         who = await guard.enter(request)
         if isinstance(who, Response):
             return who
@@ -55,7 +55,8 @@ def register_pages(services: Services) -> None:
         if conversation is None:  # someone else's conversation looks exactly like a missing one
             not_found("This conversation does not exist.")
             return None
-        await ChatView(services, who, request, conversation, pacer).build()
+        at = message[:64] if message else None  # `?message=<id>` opens the conversation at that message
+        await ChatView(services, who, request, conversation, pacer, at_message=at).build()
         return None
 
     @ui.page("/admin")

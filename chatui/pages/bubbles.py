@@ -14,7 +14,7 @@ from nicegui import ui
 
 from chatui.generation import Generation
 from chatui.pages.pacing import UpdatePacer
-from chatui.rendering import BlockSplitter, render_block, render_markdown, render_uncached
+from chatui.rendering import BlockSplitter, render_block, render_message, render_uncached
 from storage import Message, MessageStatus
 
 STATUS_NOTES = {
@@ -35,13 +35,13 @@ def _html(content: str) -> ui.html:
 
 
 def user_bubble(content: str, at: datetime | None = None) -> ui.chat_message:
-    """The person's message: not streamed, so all its blocks go into one element.
+    """The person's message: not streamed, so all its blocks go into one element (rendered once, then cached).
 
     The name ("You", "Assistant") is there for screen readers; on screen a role icon stands for it (CSS only, so a
     bubble costs no extra element).
     """
     with ui.chat_message(name="You", sent=True).classes("user-bubble").mark("user-message") as bubble:
-        _html("".join(render_markdown(content)))
+        _html(render_message(content))
     _time(bubble, at)
     return bubble
 
@@ -65,10 +65,10 @@ class AssistantBubble:
         self.thinking: ui.label | None = None
 
     def show(self, message: Message) -> None:
-        """A stored reply."""
-        with self.body:
-            for block in render_markdown(message.content):
-                _html(block)
+        """A stored reply: one element for all its blocks (rendered once, then cached)."""
+        if message.content:
+            with self.body:
+                _html(render_message(message.content))
         self._ended(message.status, message.error, message.tokens)
 
     async def follow(self, generation: Generation, pacer: UpdatePacer) -> None:

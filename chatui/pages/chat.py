@@ -16,13 +16,14 @@ from nicegui import Client, ui
 from chatui.auth import COOKIE_NAME
 from chatui.engine import SendRefused
 from chatui.generation import Generation
-from chatui.pages import dialogs
-from chatui.pages.bubbles import AssistantBubble, user_bubble
+from chatui.pages.bubbles import AssistantBubble
 from chatui.pages.composer import composer
 from chatui.pages.frame import page_frame
+from chatui.pages.message_list import MessageList
 from chatui.pages.model_picker import ModelPicker
 from chatui.pages.pacing import UpdatePacer
 from chatui.pages.provider_banner import model_problem, show_problem
+from chatui.pages.sidebar import Sidebar, delete_dialog, rename_dialog
 from chatui.services import Services
 from providers.registry import ModelInfo, ProviderStatus
 from storage import Conversation, ConversationGone, SignedIn
@@ -38,6 +39,7 @@ class ChatView:
         request: Request,
         conversation: Conversation | None,
         pacer: UpdatePacer,
+        at_message: str | None = None,
     ):
         self.services = services
         self.pacer = pacer
@@ -48,7 +50,7 @@ class ChatView:
         self.conversation = conversation
         self.model = conversation.model if conversation else services.models.default_model
         self.client: Client = ui.context.client
-        self.shown: set[str] = set()
+        self.at_message = at_message
         self.live: Generation | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self._unwatch = None
@@ -79,12 +81,19 @@ class ChatView:
             ui.button("New chat", icon="add", on_click=lambda: ui.navigate.to("/")).props("unelevated no-caps").classes(
                 "w-full mb-2"
             )
-            await self.sidebar()
-        self.column = ui.column().classes("chatui-column gap-2 pb-4").mark("messages")
-        with self.column:
-            self.empty_state = ui.label("Ask anything to start a conversation.").classes(
-                "chatui-muted self-center mt-16"
+            self.sidebar = Sidebar(
+                self.services,
+                self.signed_in,
+                self.conversation.id if self.conversation else None,
+                on_renamed=self._renamed,
+                on_deleted=self._deleted,
             )
+            self.sidebar.build()
+            await self.sidebar.refresh()
+        self.messages = MessageList(
+            self.services, on_live=self._follow, spawn=lambda job: self._track(asyncio.create_task(job))
+        )
+        self.messages.build()
         self.box = composer(self.send, self.stop, self.services.settings.max_message_chars)
         self.composer = self.box.textarea
         self._shortcuts()
@@ -92,38 +101,12 @@ class ChatView:
             await self._show_conversation(self.conversation.id)
         self._track(asyncio.create_task(self._load_models()))
 
-    @ui.refreshable_method
-    async def sidebar(self) -> None:
-        conversations = await self.services.chats.list_conversations(self.user.id)
-        with ui.list().props("dense").classes("w-full").mark("conversation-list"):
-            for conversation in conversations:
-                active = self.conversation is not None and conversation.id == self.conversation.id
-                with (
-                    ui.item(on_click=lambda c=conversation: ui.navigate.to(f"/chat/{c.id}"))
-                    .props(f"clickable {'active' if active else ''}")
-                    .mark("conversation-item"),
-                    ui.item_section(),
-                ):
-                    ui.item_label(conversation.title or "New chat").classes("truncate")
-
     async def _show_conversation(self, conversation_id: str) -> None:
-        """Render the stored messages, live replies from the engine, and follow whatever starts next."""
+        """Show the stored messages (a page of them), live replies from the engine, and follow whatever starts next."""
         self._unwatch = self.engine.watch(conversation_id, self._on_generation)
         live = self.engine.current(conversation_id)  # taken before reading, so a reply that ends meanwhile is seen
-        messages = await self.services.chats.messages(conversation_id)
-        if messages:
-            self.empty_state.visible = False
-        with self.column:
-            for message in messages:
-                if message.id in self.shown:
-                    continue
-                self.shown.add(message.id)
-                if message.role == "user":
-                    user_bubble(message.content, message.created_at)
-                elif live is not None and message.id == live.message_id:
-                    self._follow(live, AssistantBubble(live.model, message.created_at))
-                else:
-                    AssistantBubble(message.model, message.created_at).show(message)
+        if not await self.messages.open(conversation_id, live, at=self.at_message):
+            ui.notify("That message is not in this conversation any more.", type="warning")
 
     def _shortcuts(self) -> None:
         """Keys handled in the browser (`static/chatui.js`); only the ones that need the server come here."""
@@ -137,14 +120,11 @@ class ChatView:
     # -- replies --------------------------------------------------------------------------------------------------
 
     def _on_generation(self, generation: Generation) -> None:
-        if generation.message_id in self.shown:
+        if self.messages.has(generation.message_id):
             return
-        self.shown.update((generation.message_id, generation.user_message_id))
-        self.empty_state.visible = False
-        with self.column:
-            user_bubble(generation.user_content)
-            bubble = AssistantBubble(generation.model)
-        self._follow(generation, bubble)
+        bubble = self.messages.add_exchange(generation)
+        if bubble is not None:
+            self._follow(generation, bubble)
 
     def _follow(self, generation: Generation, bubble: AssistantBubble) -> None:
         self.live = generation
@@ -180,6 +160,7 @@ class ChatView:
         if self.conversation is None:
             self.conversation = await self.services.chats.create_conversation(self.user.id, self.model)
             ui.navigate.history.replace(f"/chat/{self.conversation.id}")
+            self.sidebar.set_current(self.conversation.id)
             self.conversation_actions.visible = True
             await self._show_conversation(self.conversation.id)
         try:
@@ -194,12 +175,13 @@ class ChatView:
             ui.navigate.to("/")
             return
         self.composer.value = ""
+        ui.run_javascript("chatui.toBottom()")  # the reader sees what was just sent, wherever they were
         if self.conversation.title is None:
             refreshed = await self.services.chats.get_conversation(self.user.id, self.conversation.id)
             if refreshed is not None:
                 self.conversation = refreshed
                 self.frame.set_title(refreshed.title or "New chat")
-        await self.sidebar.refresh()
+        await self.sidebar.moved_to_top(self.conversation)
 
     def stop(self) -> None:
         if self.conversation is not None:
@@ -221,10 +203,10 @@ class ChatView:
             self.banner = None
         problem = model_problem(self.model, *self.listing) if self.listing is not None else None
         if problem is not None:
-            with self.column:
+            with self.messages.element:
                 self.banner = show_problem(problem)
-            self.banner.move(self.column, target_index=0)
-        self.empty_state.visible = problem is None and not self.shown
+            self.banner.move(self.messages.element, target_index=0)
+        self.messages.empty_state.visible = problem is None and not self.messages.shown
 
     async def _model_changed(self, value: str) -> None:
         self.model = value
@@ -233,34 +215,22 @@ class ChatView:
             await self.services.chats.update_conversation(self.user.id, self.conversation.id, model=value)
 
     async def _rename(self) -> None:
-        if self.conversation is None:
-            return
-        new_title = await dialogs.prompt(
-            "Rename conversation", "Title", "Save", value=self.conversation.title or "", marker="save-title"
-        )
-        if new_title is None or not new_title.strip():
-            return
-        updated = await self.services.chats.update_conversation(
-            self.user.id, self.conversation.id, title=new_title.strip()[:200]
-        )
-        if updated is not None:
-            self.conversation = updated
-            self.frame.set_title(updated.title or "New chat")
-            await self.sidebar.refresh()
+        if self.conversation is not None:
+            updated = await rename_dialog(self.services, self.user.id, self.conversation)
+            if updated is not None:
+                self._renamed(updated)
+                await self.sidebar.refresh()
+
+    def _renamed(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+        self.frame.set_title(conversation.title or "New chat")
 
     async def _delete(self) -> None:
-        if self.conversation is None:
-            return
-        confirmed = await dialogs.confirm(
-            "Delete conversation?",
-            "This deletes the conversation and all its messages.",
-            "Delete",
-            danger=True,
-            marker="confirm-delete",
-        )
-        if confirmed:
-            await self.engine.delete_conversation(self.user.id, self.conversation.id)
-            ui.navigate.to("/")
+        if self.conversation is not None and await delete_dialog(self.services, self.user.id, self.conversation.id):
+            await self._deleted(self.conversation.id)
+
+    async def _deleted(self, _conversation_id: str) -> None:
+        ui.navigate.to("/")
 
     # -- life cycle -----------------------------------------------------------------------------------------------
 

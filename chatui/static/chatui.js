@@ -1,14 +1,125 @@
-// Keeps the newest message in view while a reply streams, unless the reader has scrolled up to read.
-(() => {
+// chatui's page script. Nothing here walks the messages: each handler does a bounded amount of work, whatever the
+// length of the conversation, and none runs per token (a ResizeObserver fires at most once a frame; the
+// MutationObserver watches only the list's own rows, not their text).
+//
+// - The message list (`.chatui-messages`) opens at its end, or centred on `.chatui-target` (`/chat/{id}?message=`).
+//   While the reader is at the bottom it stays there as replies grow; otherwise the message at the top of the view
+//   stays put while pages of messages are added or dropped above or below it (Chromium's own scroll anchoring is off,
+//   see chatui.css, because it does not hold at scrollTop 0, where older messages are loaded).
+// - A button with the class `chatui-autoload` ("Show more", "Load older messages") clicks itself when it comes
+//   near the viewport, and again while it stays near, so a page that does not fill the screen loads the next.
+window.chatui = (() => {
+  const NEAR_PX = 800; // load the next page this far before its edge comes into view
+  const BOTTOM_PX = 80; // this close to the bottom counts as "at the bottom"
+  const RECHECK_MS = 400;
+  let list = null;
   let pinned = true;
-  const atBottom = () => window.innerHeight + window.scrollY >= document.body.scrollHeight - 120;
-  window.addEventListener("scroll", () => { pinned = atBottom(); }, { passive: true });
-  const observer = new MutationObserver(() => {
-    if (pinned) window.scrollTo(0, document.body.scrollHeight);
-  });
-  const start = () => observer.observe(document.body, { childList: true, subtree: true, characterData: true });
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  let anchor = null;
+  let anchorTop = 0;
+
+  const scroller = () => document.scrollingElement || document.documentElement;
+  const atBottom = () => window.innerHeight + window.scrollY >= scroller().scrollHeight - BOTTOM_PX;
+
+  // The first message whose bottom is below the top of the view: a binary search over the (bounded) children.
+  function firstVisible() {
+    const rows = list.children;
+    let low = 0;
+    let high = rows.length - 1;
+    let found = null;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if (rows[middle].getBoundingClientRect().bottom > 0) {
+        found = rows[middle];
+        high = middle - 1;
+      } else {
+        low = middle + 1;
+      }
+    }
+    return found;
+  }
+
+  function remember() {
+    anchor = list ? firstVisible() : null;
+    anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
+  }
+
+  function toBottom() {
+    pinned = true;
+    window.scrollTo(0, scroller().scrollHeight);
+  }
+
+  function settle() {
+    if (pinned) {
+      window.scrollTo(0, scroller().scrollHeight);
+      return;
+    }
+    if (anchor && anchor.isConnected) {
+      const moved = anchor.getBoundingClientRect().top - anchorTop;
+      if (moved) window.scrollBy(0, moved);
+    }
+    remember();
+  }
+
+  function autoload(button) {
+    const observer = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) {
+          if (!entry.isIntersecting || !button.isConnected || button.offsetParent === null) continue;
+          observer.unobserve(button);
+          button.click();
+          setTimeout(() => button.isConnected && observer.observe(button), RECHECK_MS);
+        }
+      },
+      { rootMargin: `${NEAR_PX}px 0px` },
+    );
+    observer.observe(button);
+  }
+
+  function start(messages) {
+    list = messages.querySelector(".chatui-rows") || messages;
+    const target = messages.querySelector(".chatui-target");
+    if (target) {
+      pinned = false;
+      target.scrollIntoView({ block: "center" });
+      remember();
+    } else {
+      toBottom();
+    }
+    window.addEventListener(
+      "scroll",
+      () => {
+        pinned = atBottom();
+        remember();
+      },
+      { passive: true },
+    );
+    // Growth (a reply streaming, a bubble's footer) resizes the list; pages coming and going change its rows, which
+    // may leave its size unchanged (a page of 40 in at the top, 40 out at the bottom).
+    new ResizeObserver(settle).observe(messages);
+    new MutationObserver(settle).observe(list, { childList: true });
+  }
+
+  function init() {
+    const messages = document.querySelector(".chatui-messages");
+    if (messages) start(messages);
+    // After the first positioning, so that the top of a list that opens at its end does not load at once.
+    requestAnimationFrame(() => document.querySelectorAll(".chatui-autoload").forEach(autoload));
+  }
+
+  function whenMounted() {
+    if (document.querySelector(".nicegui-layout")) return init();
+    const observer = new MutationObserver(() => {
+      if (!document.querySelector(".nicegui-layout")) return;
+      observer.disconnect();
+      init();
+    });
+    observer.observe(document.body, { childList: true, subtree: true });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", whenMounted);
+  else whenMounted();
+
+  return { toBottom };
 })();
 
 // Copy code: one listener for every code block's button, present and future (blocks arrive as sanitized HTML).

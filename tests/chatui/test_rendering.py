@@ -96,3 +96,20 @@ def test_no_raw_html_no_script_links_no_images() -> None:
     assert 'href="javascript' not in html.lower() and 'href="data:' not in html
     assert 'href="https://example.com/x"' in html and 'rel="noopener noreferrer nofollow"' in html
     assert '<a href="https://tracker.example/p.gif?q=secret"' in html and "[image: track]" in html
+
+
+def test_a_whole_message_is_rendered_once_then_cached_within_a_size_bound() -> None:
+    from chatui.rendering import HtmlCache, cached_message, render_message
+
+    text = "# Title\n\nSome **bold** text.\n\n```py\nx = 1\n```\n"
+    assert cached_message(text + "never rendered") is None
+    html = render_message(text)
+    assert html == "".join(render_markdown(text)) and cached_message(text) == html
+
+    cache = HtmlCache(max_chars=100)
+    for i in range(10):
+        cache.put(HtmlCache.key(str(i)), "x" * 30)
+    assert cache.chars <= 100 and len(cache) == 3  # the oldest went first
+    assert cache.get(HtmlCache.key("9")) == "x" * 30 and cache.get(HtmlCache.key("0")) is None
+    cache.put(HtmlCache.key("huge"), "y" * 101)  # bigger than the whole cache: not kept, nothing evicted for it
+    assert len(cache) == 3
