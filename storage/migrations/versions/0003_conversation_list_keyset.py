@@ -3,16 +3,16 @@
 The sidebar and `GET /api/conversations?limit=` page through a user's conversations newest first, keyed on
 (updated_at, id); the index of that shape serves each page without sorting the account's whole list.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
