@@ -215,8 +215,10 @@ class MessageList:
         self.empty_state.visible = True
 
     def _update_sentinels(self) -> None:
-        self.older.visible = self.has_older
-        self.newer.visible = self.has_newer
+        for button, shown in ((self.older, self.has_older), (self.newer, self.has_newer)):
+            button.visible = shown
+            button.props["data-loads"] = int(button.props.get("data-loads", 0)) + 1  # chatui.js: "the page is in"
+            button.update()
 
 
 async def _render_off_the_loop(contents: list[str]) -> None:

@@ -147,6 +147,8 @@ class Sidebar:
             self.top = (page.conversations[0].id, page.conversations[0].title) if page.conversations else None
         self.cursor = page.next_cursor
         self.more.visible = page.next_cursor is not None
+        self.more.props["data-loads"] = int(self.more.props.get("data-loads", 0)) + 1  # chatui.js: "the page is in"
+        self.more.update()
         if first and not page.conversations:
             self.empty.text = "No conversation matches." if self.filter_text else "No conversations yet."
         self.empty.visible = first and not page.conversations

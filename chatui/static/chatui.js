@@ -11,7 +11,7 @@
 window.chatui = (() => {
   const NEAR_PX = 800; // load the next page this far before its edge comes into view
   const BOTTOM_PX = 80; // this close to the bottom counts as "at the bottom"
-  const RECHECK_MS = 400;
+  const FALLBACK_MS = 3000;
   let list = null;
   let pinned = true;
   let anchor = null;
@@ -60,14 +60,29 @@ window.chatui = (() => {
     remember();
   }
 
+  // Clicks `button` when it comes near the viewport; then waits for the answer (the server bumps the button's
+  // `data-loads` when a page is in, or FALLBACK_MS) before looking again, so a click never goes out on a page that has
+  // not shown the last answer yet.
   function autoload(button) {
+    if (button.hasAttribute("data-autoload")) return; // once per button
+    button.setAttribute("data-autoload", "");
+    const rearm = () => button.isConnected && observer.observe(button);
     const observer = new IntersectionObserver(
       (entries) => {
-        for (const entry of entries) {
-          if (!entry.isIntersecting || !button.isConnected || button.offsetParent === null) continue;
+        const entry = entries[entries.length - 1]; // several may queue up for the one button: the newest counts
+        if (entry.isIntersecting && button.isConnected && button.offsetParent !== null) {
           observer.unobserve(button);
+          const answered = new MutationObserver(() => {
+            answered.disconnect();
+            clearTimeout(fallback);
+            requestAnimationFrame(rearm);
+          });
+          const fallback = setTimeout(() => {
+            answered.disconnect();
+            rearm();
+          }, FALLBACK_MS);
+          answered.observe(button, { attributes: true, attributeFilter: ["data-loads"] });
           button.click();
-          setTimeout(() => button.isConnected && observer.observe(button), RECHECK_MS);
         }
       },
       { rootMargin: `${NEAR_PX}px 0px` },
