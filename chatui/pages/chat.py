@@ -157,7 +157,8 @@ class ChatView:
         if await self.services.auth.resolve(self.token) is None:
             ui.navigate.to("/login")
             return
-        if self.conversation is None:
+        created = self.conversation is None
+        if self.conversation is None:  # a conversation exists from its first message on, never before
             self.conversation = await self.services.chats.create_conversation(self.user.id, self.model)
             ui.navigate.history.replace(f"/chat/{self.conversation.id}")
             self.sidebar.set_current(self.conversation.id)
@@ -169,6 +170,8 @@ class ChatView:
             )
         except SendRefused as exc:
             ui.notify(exc.message, type="warning")
+            if created:  # refused (too long, too fast): leave no empty "New chat" behind
+                await self._forget_new_conversation()
             return
         except ConversationGone:
             ui.notify("This conversation was deleted.", type="warning")
@@ -182,6 +185,16 @@ class ChatView:
                 self.conversation = refreshed
                 self.frame.set_title(refreshed.title or "New chat")
         await self.sidebar.moved_to_top(self.conversation)
+
+    async def _forget_new_conversation(self) -> None:
+        assert self.conversation is not None
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        await self.engine.delete_conversation(self.user.id, self.conversation.id)
+        self.conversation = None
+        self.conversation_actions.visible = False
+        ui.navigate.history.replace("/")
 
     def stop(self) -> None:
         if self.conversation is not None:

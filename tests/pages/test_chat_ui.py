@@ -1,0 +1,51 @@
+"""The chat page's own behaviour: nothing is created before the first message, a refused first message leaves no
+empty conversation, and sending while a reply streams says so."""
+
+from __future__ import annotations
+
+import pytest
+from nicegui.testing import User
+
+from tests.fakes.server import Script
+from tests.pages.test_chat_flow import register_and_sign_in, send
+
+pytestmark = pytest.mark.usefixtures("app_env")
+
+
+@pytest.fixture
+def short_messages(app_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATUI_MAX_MESSAGE_CHARS", "20")
+
+
+async def conversations(user: User) -> list[dict]:
+    return (await user.http_client.get("/api/conversations")).json()
+
+
+async def test_visiting_the_chat_creates_nothing(user: User) -> None:
+    await register_and_sign_in(user)
+    for _ in range(3):
+        await user.open("/")
+        await user.should_see("Ask anything to start a conversation.")
+    assert await conversations(user) == []
+
+
+async def test_a_refused_first_message_leaves_no_empty_conversation(short_messages, user: User) -> None:
+    await register_and_sign_in(user)
+    await send(user, "this message is longer than twenty characters")
+    await user.should_see("the limit is 20.", retries=30)
+    assert await conversations(user) == []
+    await user.should_not_see(marker="conversation-item")
+    user.find("Message").clear()
+    await send(user, "short one")  # the next message starts a conversation as usual
+    await user.should_see(marker="conversation-item", retries=30)
+    assert [c["title"] for c in await conversations(user)] == ["short one"]
+
+
+async def test_sending_while_a_reply_streams_says_so(user: User, fake_ollama) -> None:
+    fake_ollama.then(Script(tokens=[f"w{i} " for i in range(300)], delay=0.02))
+    await register_and_sign_in(user)
+    await send(user, "a long answer please")
+    await user.should_see("w3 ", retries=50)
+    await send(user, "and another thing")
+    await user.should_see("A reply is still being written: wait for it, or stop it first (Esc).", retries=10)
+    assert user.find("Message").elements.pop().value == "and another thing"  # kept for later
