@@ -1,4 +1,4 @@
-"""Migration 0003: untitled conversations without a message (the old empty "New chat" rows) are dropped; nothing
+"""Migration 0004: untitled conversations without a message (the old empty "New chat" rows) are dropped; nothing
 that holds a message or a title is touched."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_only_empty_untitled_conversations_are_dropped(tmp_path: Path) -> None:
                 " VALUES ('m', 'used', 'user', 'hello', 'done', '2026-11-01 00:00:00')"
             )
         )
-        command.upgrade(alembic_config(connection), "0003")
+        command.upgrade(alembic_config(connection), "0004")
         left = connection.execute(text("SELECT id FROM conversations ORDER BY id")).scalars().all()
     engine.dispose()
     assert left == ["titled", "used"]

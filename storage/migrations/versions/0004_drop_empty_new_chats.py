@@ -3,8 +3,8 @@
 A conversation exists from its first message; earlier versions could leave an untitled, empty one behind (a first
 message that was refused). A conversation given a title (e.g. created over the API) is kept even when empty.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-29 10:15:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
