@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     header_timeout: float = Field(10.0, gt=0, validation_alias=_env("CHATUI_HEADER_TIMEOUT"))
     ws_max_bytes: int = Field(256 * 1024, ge=16 * 1024, validation_alias=_env("CHATUI_WS_MAX_BYTES"))
     bcrypt_rounds: int = Field(12, ge=4, le=16, validation_alias=_env("CHATUI_BCRYPT_ROUNDS"))
+    # Password hashes computed at once; None: one fewer than the cores (`chatui.passwords.hashing_threads`).
+    hashing_threads: int | None = Field(None, ge=1, le=64, validation_alias=_env("CHATUI_HASHING_THREADS"))
 
     checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=_env("CHATUI_CHECKPOINT_SECONDS"))
     ui_flush_seconds: float = Field(0.1, gt=0, validation_alias=_env("CHATUI_UI_FLUSH_SECONDS"))

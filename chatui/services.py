@@ -111,7 +111,7 @@ def build_services(settings: Settings) -> Services:
     auth = AuthService(
         accounts,
         secret,
-        PasswordHasher(settings.bcrypt_rounds),
+        PasswordHasher(settings.bcrypt_rounds, settings.hashing_threads),
         AuthLimits.build(
             storage, settings.login_attempts, settings.login_window_seconds, settings.registrations_per_hour
         ),
