@@ -214,8 +214,8 @@ class AuthService:
         try:
             async with self.limits.attempts.attempt(*limits) as attempt:
                 if await self.hasher.verify(password, user.password_hash if user else None) and user is not None:
+                    attempt.succeeded()
                     return True
-                attempt.failed()
                 return False
         except RateLimited as limited:
             raise TooManyAttempts(

@@ -48,13 +48,14 @@ class RateLimited(Exception):
 
 
 class Attempt:
-    """One reserved attempt; call `failed()` when it turned out wrong, so that it counts."""
+    """One reserved attempt. It counts as a failure unless `succeeded()` is called — also when it is cancelled or
+    raises, so a client cannot avoid the count by hanging up while its password is being checked."""
 
     def __init__(self) -> None:
-        self.wrong = False
+        self.ok = False
 
-    def failed(self) -> None:
-        self.wrong = True
+    def succeeded(self) -> None:
+        self.ok = True
 
 
 class AttemptLimiter:
@@ -63,8 +64,8 @@ class AttemptLimiter:
     Checking a limit before a bcrypt check and counting the failure after it lets a burst through: 300 simultaneous
     guesses all pass the check before the first failure is counted. Here `attempt()` reserves, atomically, a place
     under every limit it is given: the failures already counted plus the attempts still in progress never exceed a
-    limit, so at most `amount` checks per window ever run. A wrong attempt then counts as a hit; a right one only
-    gives its place back, so signing in does not use up anyone's allowance.
+    limit, so at most `amount` checks per window ever run. A wrong (or unfinished) attempt then counts as a hit; a
+    right one only gives its place back, so signing in does not use up anyone's allowance.
     """
 
     def __init__(self) -> None:
@@ -86,13 +87,15 @@ class AttemptLimiter:
         try:
             yield attempt
         finally:
-            if attempt.wrong:  # counted before the place is given back, so the sum never dips below the truth
+            try:
+                if not attempt.ok:  # counted before the place is given back, so the sum never dips below the truth
+                    for throttle, key in limits:
+                        await throttle.hit(key)
+            finally:
                 for throttle, key in limits:
-                    await throttle.hit(key)
-            for throttle, key in limits:
-                self._pending[(throttle.name, key)] -= 1
-                if not self._pending[(throttle.name, key)]:
-                    del self._pending[(throttle.name, key)]
+                    self._pending[(throttle.name, key)] -= 1
+                    if not self._pending[(throttle.name, key)]:
+                        del self._pending[(throttle.name, key)]
 
 
 class Remembered:

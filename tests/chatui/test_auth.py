@@ -292,3 +292,25 @@ async def test_sign_ups_per_address_are_limited_before_any_hashing(services):
     assert all(r.retry_after and r.retry_after > 0 for r in refused)
     assert hasher.most_at_once <= 2  # hashing waits for the bounded pool
     assert await auth.register("from-elsewhere", "password123", "10.6.0.2")  # other addresses are unaffected
+
+
+async def test_a_sign_in_cancelled_while_its_password_is_checked_still_counts(services):
+    loop = asyncio.get_running_loop()
+    checking = asyncio.Event()
+
+    class SignallingHasher(PasswordHasher):
+        def _check(self, prehashed: bytes, stored: bytes) -> bool:
+            loop.call_soon_threadsafe(checking.set)
+            return super()._check(prehashed, stored)
+
+    auth = make_auth(services, Clock(), attempts=2, hasher=SignallingHasher(4))
+    await auth.register("hangup", "password123")
+    for _ in range(2):  # the client hangs up while bcrypt runs
+        checking.clear()
+        attempt = asyncio.create_task(auth.authenticate("hangup", "a guess here", "10.7.0.1"))
+        await checking.wait()
+        attempt.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await attempt
+    with pytest.raises(TooManyAttempts):
+        await auth.authenticate("hangup", "password123", "10.7.0.1")
