@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nicegui import app, helpers
 
-from chatui.api import admin, auth, conversations, models, ws
+from chatui.api import admin, auth, conversations, models, search, transfer, ws
 from chatui.config import Settings
 from chatui.middleware import SecurityMiddleware
 from chatui.nicegui_middleware import use_plain_middleware
@@ -22,6 +22,7 @@ from chatui.pages import register_pages
 from chatui.services import Services, build_services
 from chatui.sign_in_binding import SignInBinding
 from chatui.single_user import LoopbackHostOnly
+from chatui.transfer.jobs import MAX_IMPORT_BYTES
 from chatui.websocket_server import use_websockets_sansio
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,12 @@ def create_app(settings: Settings) -> Services:
     if settings.single_user:
         app.add_middleware(LoopbackHostOnly)
     app.add_middleware(SignInBinding, secure_cookies=settings.secure_cookies)
-    app.add_middleware(SecurityMiddleware)  # added last = outermost: its headers go on every answer
+    # Added last = outermost: its headers go on every answer. Only the import upload may be large.
+    app.add_middleware(SecurityMiddleware, large_bodies={"/api/import": MAX_IMPORT_BYTES})
     use_plain_middleware(app)
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
-    for router in (admin.router, auth.router, conversations.router, models.router, ws.router):
+    routers = (admin, auth, conversations, models, search, transfer, ws)
+    for router in (module.router for module in routers):
         app.include_router(router)
     register_pages(services)
 

@@ -7,7 +7,8 @@
   ticket's binding to the browser that asked for it (`chatui.sign_in_binding`). Signing out is never a GET.
   Requests without these headers (curl, scripts, old browsers) are not cross-site.
 - Request bodies larger than `max_body_bytes` are refused with 413: at once when `Content-Length` says so, and
-  while reading when a chunked body grows past the limit.
+  while reading when a chunked body grows past the limit. `large_bodies` raises the limit for named paths only
+  (the import upload, which streams to disk); every other route keeps the small one.
 - A JSON body must be interoperable JSON (I-JSON, RFC 7493): a lone UTF-16 surrogate (`"\\ud800"`) or a number
   that is not finite (`NaN`, `Infinity`, `1e999`) is refused with 400. Python's parser accepts both, but they cannot
   be stored or sent back as JSON: FastAPI's 422 answer echoes the bad value and fails to encode it (a 500), and
@@ -59,7 +60,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -161,9 +162,12 @@ def add_nonce(html: bytes, nonce: str) -> bytes:
 
 
 class SecurityMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int = 1_000_000) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int = 1_000_000, large_bodies: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.large_bodies = dict(large_bodies or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -178,8 +182,9 @@ class SecurityMiddleware:
         if path in SESSION_CHANGING_GETS and headers.get("sec-fetch-site") in {"cross-site", "same-site"}:
             await _reject(send, 403, "Another site cannot sign you in.")
             return
+        max_body_bytes = self.large_bodies.get(path, self.max_body_bytes) if method == "POST" else self.max_body_bytes
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+        if length is not None and length.isdigit() and int(length) > max_body_bytes:
             await _reject(send, 413, "The request body is too large.")
             return
 
@@ -194,7 +199,7 @@ class SecurityMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > max_body_bytes:
                     raise BodyTooLarge
             return message
 
@@ -234,7 +239,7 @@ class SecurityMiddleware:
             await send(message)
 
         app_receive = limited_receive
-        if method not in SAFE_METHODS and is_json(headers.get("content-type", "")):
+        if method not in SAFE_METHODS and is_json(headers.get("content-type", "")) and path not in self.large_bodies:
             try:
                 body, app_receive = await _read_body(limited_receive)
             except BodyTooLarge:

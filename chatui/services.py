@@ -13,11 +13,13 @@ from chatui.engine import EngineOptions, GenerationEngine
 from chatui.passwords import PasswordHasher
 from chatui.ratelimit import Throttle, limit_storage
 from chatui.socket_slots import SocketSlots
+from chatui.transfer.jobs import ImportJobs
 from providers.base import Provider
 from providers.ollama import OllamaProvider
 from providers.registry import ModelRegistry
-from storage import AccountRepository, ChatRepository, Database, lock, mark_interrupted
+from storage import AccountRepository, ChatRepository, Database, SearchRepository, lock, mark_interrupted
 from storage.orphans import StreamingReplies
+from storage.transfer import TransferRepository
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,9 @@ class Services:
     engine: GenerationEngine
     models: ModelRegistry
     sockets: SocketSlots
+    search: SearchRepository
+    transfer: TransferRepository
+    imports: ImportJobs
 
     def prepare(self) -> int:
         """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`.
@@ -40,6 +45,7 @@ class Services:
         second app on the same file stops here instead of cutting off the first one's replies.
         """
         lock.hold(self.db.url)
+        self.imports.clear_leftovers()
         if self.engine.coordination.distributed:  # other instances may be writing replies: the sweep decides
             self.db.prepare(lambda _: None)
             return 0
@@ -52,6 +58,7 @@ class Services:
         await self.engine.start()
 
     async def stop(self) -> None:
+        await self.imports.shutdown()
         await self.engine.shutdown()
         await self.models.aclose()
         await self.db.close()
@@ -140,4 +147,8 @@ def build_services(settings: Settings) -> Services:
     if coordination.distributed:
         auth.tell_other_instances = coordination.revoked
     sockets = SocketSlots(settings.max_sockets_per_user, settings.max_sockets_per_session)
-    return Services(settings, db, accounts, chats, auth, engine, models, sockets)
+    transfer = TransferRepository(db)
+    imports = ImportJobs(transfer, settings.data_dir / "imports", models.default_model)
+    return Services(
+        settings, db, accounts, chats, auth, engine, models, sockets, SearchRepository(db), transfer, imports
+    )

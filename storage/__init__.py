@@ -4,6 +4,7 @@ from storage.accounts import AccountRepository, SignedIn, UsernameTaken
 from storage.chats import ChatRepository, ConversationGone, ConversationPage, MessagePage, mark_interrupted
 from storage.database import Database
 from storage.models import Conversation, Message, MessageStatus, Session, User
+from storage.search import SearchHit, SearchRepository
 
 __all__ = [
     "AccountRepository",
@@ -15,6 +16,8 @@ __all__ = [
     "Message",
     "MessagePage",
     "MessageStatus",
+    "SearchHit",
+    "SearchRepository",
     "Session",
     "SignedIn",
     "User",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -130,3 +131,20 @@ class Message(Base):
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
         Index("ix_messages_status", "status"),
     )
+
+
+class ConversationSource(Base):
+    """Where an imported conversation came from (`chatgpt:<id>`, `openwebui:<id>`, `chatui:<id>`).
+
+    Importing the same file again finds its conversations here and creates nothing. Deleting the conversation
+    deletes this row too, so a later import brings it back.
+    """
+
+    __tablename__ = "conversation_sources"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(300))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "source", name="uq_conversation_sources_user_source"),)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -110,3 +110,36 @@ class ModelsPublic(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+class SearchResult(BaseModel):
+    conversation_id: str
+    conversation_title: str | None
+    message_id: str | None = Field(description="None when the match is in the conversation's title")
+    role: str | None
+    snippet: str = Field(description="Plain text around the matches: never HTML, show it escaped")
+    highlights: list[tuple[int, int]] = Field(
+        description="[start, end) of each match in `snippet`, in Unicode code points (not UTF-16 units)"
+    )
+    created_at: datetime
+
+
+class SearchPage(BaseModel):
+    results: list[SearchResult]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last one")
+
+
+class ImportStarted(BaseModel):
+    job_id: str
+
+
+class ImportJobPublic(BaseModel):
+    job_id: str
+    status: Literal["running", "done", "failed"]
+    bytes_read: int
+    total_bytes: int
+    conversations: int = Field(description="Conversations created")
+    messages: int = Field(description="Messages created")
+    skipped: int = Field(description="Messages and parts left out: hidden system messages, tool output, images")
+    duplicates: int = Field(description="Conversations already imported before (created again: none)")
+    errors: list[str] = Field(description="Conversations that could not be imported, and why")

@@ -59,6 +59,15 @@ async def test_another_users_ids_answer_not_found_everywhere_and_change_nothing(
     assert page.status_code == 404 and "secrets" not in page.text and "private" not in page.text
     listing = (await bob.client.get("/api/conversations")).json()
     assert conversation_id not in {c["id"] for c in listing}
+    for query in ("secrets", "private", "priv", "mine", "question"):  # title, message, prefix, reply
+        found = await bob.client.get("/api/search", params={"q": query})
+        assert found.status_code == 200 and found.json()["results"] == [], query
+        assert (await alice.client.get("/api/search", params={"q": query})).json()["results"] != [], query
+
+    started = await alice.client.post("/api/import", files={"file": ("c.json", b"[]", "application/json")})
+    job = f"/api/import/{started.json()['job_id']}"
+    assert (await bob.client.get(job)).status_code == 404 and (await alice.client.get(job)).status_code == 200
+    assert "Alice" not in (await bob.client.get("/api/export")).text
 
     assert snapshot(live_app) == before
 

@@ -11,30 +11,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from storage import AccountRepository, ChatRepository, Database, MessageStatus, UsernameTaken, mark_interrupted
-from tests.postgres import drop_postgres_database, fresh_postgres_database
-
-
-@pytest.fixture
-async def db(tmp_path: Path):
-    """A fresh SQLite file (the tests that read the file directly use this one)."""
-    database = Database(f"sqlite:///{tmp_path / 'database.db'}")
-    database.prepare(mark_interrupted)
-    yield database
-    await database.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def any_db(request: pytest.FixtureRequest, tmp_path: Path):
-    """The same repository tests on SQLite and on PostgreSQL (see tests/postgres.py)."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'database.db'}")
-    else:
-        database = Database(fresh_postgres_database())
-    database.prepare(mark_interrupted)
-    yield database
-    await database.close()
-    if request.param == "postgresql":
-        drop_postgres_database(database.url.set(drivername="postgresql").render_as_string(hide_password=False))
 
 
 async def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(db: Database):
@@ -132,12 +108,14 @@ async def test_migrations_build_exactly_the_models_schema(any_db: Database):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from storage.migrate import include_name
     from storage.models import Base
 
     def differences(connection):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SQLite cannot reflect the lower(username) expression index
-            return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            context = MigrationContext.configure(connection, opts={"include_name": include_name})
+            return compare_metadata(context, Base.metadata)
 
     with any_db.engine.connect() as connection:
         assert differences(connection) == []

@@ -1,0 +1,185 @@
+"""Whole conversations in and out: read one (tree, settings, usage) for export, write one imported conversation.
+
+Both sides use the same plain records, so an export read back by the importer gives the same conversation. An
+import is one transaction per conversation (whole or not at all), and remembers where the conversation came from
+(`conversation_sources`) so the same file imported again creates nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from storage.database import Repository, statements
+from storage.models import Conversation, ConversationSource, Message, new_id
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    """One message of a conversation's tree; `id` and `parent_id` are the source's own ids."""
+
+    id: str
+    parent_id: str | None
+    role: str
+    content: str
+    created_at: datetime
+    status: str = "done"
+    model: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class ConversationRecord:
+    """A conversation with every message (parents before children) and its settings."""
+
+    id: str
+    title: str | None
+    model: str
+    created_at: datetime
+    updated_at: datetime
+    messages: list[MessageRecord] = field(default_factory=list)
+    active_message_id: str | None = None
+    system_prompt: str | None = None
+    temperature: float | None = None
+
+    def active_path(self) -> list[MessageRecord]:
+        """Root → active leaf: what the conversation shows."""
+        by_id = {m.id: m for m in self.messages}
+        path: list[MessageRecord] = []
+        current = by_id.get(self.active_message_id or "")
+        while current is not None and len(path) <= len(self.messages):
+            path.append(current)
+            current = by_id.get(current.parent_id or "")
+        return path[::-1]
+
+
+class TransferRepository(Repository):
+    @statements
+    def conversation_page(
+        self, c: Connection, user_id: str, after: tuple[datetime, str] | None, limit: int
+    ) -> list[tuple[datetime, str]]:
+        """(created_at, id) of the user's next conversations, oldest first: an export walks the account by pages."""
+        query = select(Conversation.created_at, Conversation.id).where(Conversation.user_id == user_id)
+        if after is not None:
+            query = query.where(
+                (Conversation.created_at > after[0])
+                | ((Conversation.created_at == after[0]) & (Conversation.id > after[1]))
+            )
+        rows = c.execute(query.order_by(Conversation.created_at, Conversation.id).limit(limit))
+        return [(row[0], row[1]) for row in rows]
+
+    @statements
+    def export_conversation(self, c: Connection, user_id: str, conversation_id: str) -> ConversationRecord | None:
+        """The conversation as a record, or None if it is not the user's."""
+        conversation = c.execute(
+            select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
+        ).one_or_none()
+        if conversation is None:
+            return None
+        rows = c.execute(
+            select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at, Message.id)
+        ).all()
+        return _record(conversation, rows)
+
+    @statements
+    def import_conversation(
+        self, c: Connection, user_id: str, record: ConversationRecord, source: str, *, same_as: str | None = None
+    ) -> str | None:
+        """Write the conversation with new ids; its id, or None (and nothing written) if it is already here.
+
+        Already here: `source` was imported before, or `same_as` names a conversation of this user (an export of
+        this very account).
+        """
+        known = select(ConversationSource.conversation_id).where(
+            ConversationSource.user_id == user_id, ConversationSource.source == source
+        )
+        if c.execute(known).first() is not None:
+            return None
+        if same_as is not None:
+            mine = select(Conversation.id).where(Conversation.id == same_as, Conversation.user_id == user_id)
+            if c.execute(mine).first() is not None:
+                return None
+        conversation_id = new_id()
+        ids = {m.id: new_id() for m in record.messages}
+        try:
+            with c.begin_nested():
+                c.execute(
+                    insert(Conversation).values(
+                        id=conversation_id,
+                        user_id=user_id,
+                        title=record.title,
+                        model=record.model,
+                        created_at=record.created_at,
+                        updated_at=record.updated_at,
+                        **_conversation_tree_values(record, ids),
+                    )
+                )
+                if record.messages:
+                    c.execute(insert(Message), [_message_values(m, conversation_id, ids) for m in record.messages])
+                c.execute(
+                    insert(ConversationSource).values(
+                        conversation_id=conversation_id, user_id=user_id, source=source, imported_at=record.updated_at
+                    )
+                )
+        except IntegrityError:  # the same source imported by a concurrent job a moment ago
+            return None
+        return conversation_id
+
+
+# -- the tree's columns -----------------------------------------------------------------------------------------------
+# Until messages carry `parent_id` (the conversation-tree change), a conversation is one path in written order: these
+# three functions are the only place that knows.
+
+
+def _record(conv: Row[Any], rows: Sequence[Row[Any]]) -> ConversationRecord:
+    messages: list[MessageRecord] = []
+    for message in rows:
+        messages.append(
+            MessageRecord(
+                id=message.id,
+                parent_id=messages[-1].id if messages else None,
+                role=message.role,
+                content=message.content,
+                created_at=message.created_at,
+                status=message.status,
+                model=message.model,
+                prompt_tokens=message.prompt_tokens,
+                completion_tokens=message.tokens,
+                error=message.error,
+            )
+        )
+    return ConversationRecord(
+        id=conv.id,
+        title=conv.title,
+        model=conv.model,
+        created_at=conv.created_at,
+        updated_at=conv.updated_at,
+        messages=messages,
+        active_message_id=messages[-1].id if messages else None,
+    )
+
+
+def _conversation_tree_values(record: ConversationRecord, ids: dict[str, str]) -> dict[str, object]:
+    return {}
+
+
+def _message_values(message: MessageRecord, conversation_id: str, ids: dict[str, str]) -> dict[str, object]:
+    return {
+        "id": ids[message.id],
+        "conversation_id": conversation_id,
+        "role": message.role,
+        "content": message.content,
+        "status": message.status,
+        "model": message.model,
+        "tokens": message.completion_tokens,
+        "prompt_tokens": message.prompt_tokens,
+        "error": message.error,
+        "created_at": message.created_at,
+    }

@@ -1,0 +1,192 @@
+"""Export and import against a live server: formats, round trip into another account, idempotency, bad files."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import zipfile
+
+from tests.api.test_search_api import send
+from tests.fakes.server import Script
+from tests.transfer.samples import chatgpt_conversation, openwebui_chat
+
+
+async def upload(account, name: str, content: bytes) -> tuple[int, dict]:
+    response = await account.client.post("/api/import", files={"file": (name, content, "application/octet-stream")})
+    return response.status_code, response.json()
+
+
+async def finished(account, job_id: str) -> dict:
+    """Poll the job until it ends (an import of a few conversations takes well under a second)."""
+    for _ in range(200):
+        state = (await account.client.get(f"/api/import/{job_id}")).json()
+        if state["status"] != "running":
+            return state
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"import {job_id} still running: {state}")
+
+
+async def import_file(account, name: str, content: bytes) -> dict:
+    code, body = await upload(account, name, content)
+    assert code == 202, body
+    return await finished(account, body["job_id"])
+
+
+async def test_one_conversation_exports_as_markdown_and_json(live_app, make_account, fake_ollama):
+    fake_ollama.then(Script(tokens=["Paris", "."]))
+    alice = await make_account()
+    conversation_id = await alice.new_conversation(title="Capitals: France?")
+    await send(alice, live_app, conversation_id, "What is the capital of France?")
+
+    md = await alice.client.get(f"/api/conversations/{conversation_id}/export", params={"format": "markdown"})
+    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
+    assert md.headers["content-disposition"] == 'attachment; filename="chatui-capitals-france.md"'
+    lines = md.text.splitlines()
+    assert lines[0] == "# Capitals: France?"
+    assert (
+        lines[2].startswith("### User · ")
+        and lines[2].endswith(" UTC")
+        and lines[4] == "What is the capital of France?"
+    )
+    assert lines[6].startswith("### Assistant (ollama:llama3.2:3b) · ") and lines[8] == "Paris."
+
+    document = (await alice.client.get(f"/api/conversations/{conversation_id}/export")).json()
+    assert document["format"] == "chatui/1" and next(iter(document)) == "format"
+    [conversation] = document["conversations"]
+    assert conversation["id"] == conversation_id and conversation["title"] == "Capitals: France?"
+    question, reply = conversation["messages"]
+    assert reply["parent_id"] == question["id"] and conversation["active_message_id"] == reply["id"]
+    assert reply["usage"] == {"prompt_tokens": 12, "completion_tokens": 2} and reply["status"] == "done"
+    assert {"system_prompt", "temperature"} <= set(conversation)
+
+    bad = await alice.client.get(f"/api/conversations/{conversation_id}/export", params={"format": "html"})
+    assert bad.status_code == 422
+
+
+async def test_export_all_then_import_into_another_account_gives_the_same_conversations(
+    live_app, make_account, fake_ollama
+):
+    fake_ollama.default = Script(tokens=["An ", "answer."])
+    alice, bob = await make_account(), await make_account()
+    for title in ("First", "Second", "Third"):
+        conversation_id = await alice.new_conversation(title=title)
+        await send(alice, live_app, conversation_id, f"{title} question")
+        await send(alice, live_app, conversation_id, f"{title} follow-up")
+
+    everything = await alice.client.get("/api/export")
+    assert everything.status_code == 200 and everything.headers["content-type"] == "application/json"
+    exported = everything.json()
+    assert [c["title"] for c in exported["conversations"]] == ["First", "Second", "Third"]
+
+    report = await import_file(bob, "all.json", everything.content)
+    assert report["status"] == "done" and report["errors"] == []
+    assert (report["conversations"], report["messages"], report["duplicates"]) == (3, 12, 0)
+    assert report["bytes_read"] == report["total_bytes"] == len(everything.content)
+
+    again = (await bob.client.get("/api/export")).json()
+
+    def shape(document: dict) -> list:
+        """What must survive the trip: titles, texts, roles, tree shape, settings and usage (not the ids)."""
+        result = []
+        for c in document["conversations"]:
+            position = {m["id"]: i for i, m in enumerate(c["messages"])}
+            messages = [
+                (
+                    m["role"],
+                    m["content"],
+                    m["status"],
+                    m["model"],
+                    m["usage"],
+                    m["created_at"],
+                    position.get(m["parent_id"]),
+                )
+                for m in c["messages"]
+            ]
+            result.append(
+                (
+                    c["title"],
+                    c["model"],
+                    c["system_prompt"],
+                    c["temperature"],
+                    c["created_at"],
+                    position[c["active_message_id"]],
+                    messages,
+                )
+            )
+        return result
+
+    assert shape(again) == shape(exported)
+
+    twice = await import_file(bob, "all.json", everything.content)
+    assert (twice["conversations"], twice["duplicates"]) == (0, 3)
+    home = await import_file(alice, "all.json", everything.content)  # into the account it came from
+    assert (home["conversations"], home["duplicates"]) == (0, 3)
+    assert len((await bob.client.get("/api/conversations")).json()) == 3
+
+
+async def test_chatgpt_zip_and_open_webui_imports_are_searchable_and_idempotent(live_app, make_account):
+    carol = await make_account()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("conversations.json", json.dumps([chatgpt_conversation("c1"), chatgpt_conversation("c2", "Two")]))
+        z.writestr("chat.html", "<html></html>")
+    report = await import_file(carol, "chatgpt-export.zip", archive.getvalue())
+    assert report["status"] == "done", report
+    assert (report["conversations"], report["skipped"], report["errors"]) == (2, 6, [])
+
+    hits = (await carol.client.get("/api/search", params={"q": "steep"})).json()["results"]
+    assert len(hits) == 2 and {h["conversation_title"] for h in hits} == {"Tea brewing", "Two"}
+    again = await import_file(carol, "chatgpt-export.zip", archive.getvalue())
+    assert (again["conversations"], again["duplicates"]) == (0, 2)
+
+    webui = await import_file(carol, "chat-export.json", json.dumps([openwebui_chat()]).encode())
+    assert (webui["conversations"], webui["messages"]) == (1, 4)
+    [listed] = [c for c in (await carol.client.get("/api/conversations")).json() if c["title"] == "Rust lifetimes"]
+    messages = await carol.messages(listed["id"])
+    assert messages[-1]["content"] == "The scope for which a borrow is valid."
+
+
+async def test_bad_files_are_refused_with_a_reason_and_bad_conversations_do_not_stop_the_rest(live_app, make_account):
+    dave = await make_account()
+    code, body = await upload(dave, "notes.txt", b"just some text")
+    assert code == 400 and "neither JSON nor a zip" in body["detail"]
+    code, body = await upload(dave, "data.json", json.dumps([{"rows": [1, 2]}]).encode())
+    assert code == 422 and "not a chatui, ChatGPT or Open WebUI export" in body["detail"]
+    wrong_field = await dave.client.post("/api/import", files={"upload": ("a.json", b"[]", "application/json")})
+    assert wrong_field.status_code == 400 and "'file'" in wrong_field.json()["detail"]
+    not_multipart = await dave.client.post("/api/import", json=[chatgpt_conversation()])
+    assert not_multipart.status_code == 400
+
+    broken = chatgpt_conversation("broken", "Broken one")
+    broken["mapping"] = "nothing here"
+    report = await import_file(
+        dave, "mixed.json", json.dumps([chatgpt_conversation("ok1"), broken, chatgpt_conversation("ok2")]).encode()
+    )
+    assert report["status"] == "done" and report["conversations"] == 2
+    assert report["errors"] == ["Conversation #2 'Broken one': not a chatui, ChatGPT or Open WebUI conversation"]
+
+    cut = json.dumps([chatgpt_conversation("first"), chatgpt_conversation("second")])
+    report = await import_file(dave, "cut.json", cut[:-300].encode())
+    assert report["status"] == "failed" and report["conversations"] == 1  # the first one whole, nothing half
+    assert "stops being valid JSON" in report["errors"][0]
+    titles = [c["title"] for c in (await dave.client.get("/api/conversations")).json()]
+    assert titles.count("Tea brewing") == 3  # ok1, ok2, first
+
+
+async def test_the_upload_limit_is_512_mb_for_imports_only(live_app, make_account):
+    erin = await make_account()
+    reader, writer = await asyncio.open_connection("127.0.0.1", live_app.port)
+    writer.write(  # only the head: the server answers before any of the declared body arrives
+        f"POST /api/import HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: chatui_session={erin.cookie}\r\n"
+        f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {512 * 1024 * 1024 + 1}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert status_line.split()[1] == b"413"
+    two_mb = b"[" + b" " * 2_000_000 + b"]"
+    accepted = await upload(erin, "big.json", two_mb)
+    assert accepted[0] == 202  # over the 1 MB of every other route
+    other = await erin.client.post("/api/conversations", content=two_mb, headers={"Content-Type": "application/json"})
+    assert other.status_code == 413

@@ -1,0 +1,232 @@
+"""Full-text search on SQLite (FTS5) and PostgreSQL (tsvector): ranking, prefixes, syntax characters, ownership,
+replies indexed when they end, deleted conversations gone, and the migration indexing what was there before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from storage import AccountRepository, ChatRepository, Database, MessageStatus, SearchRepository, mark_interrupted
+from storage.migrate import alembic_config
+from storage.search import parse_query, split_marks
+
+SEARCH_REVISION = "0003"
+MODEL = "ollama:m"
+
+
+async def exchange(chats: ChatRepository, user_id: str, conversation_id: str, question: str, answer: str) -> str:
+    """A user message and its finished reply; returns the reply's id."""
+    _, reply_id = await chats.start_exchange(user_id, conversation_id, question, MODEL, question[:50])
+    await chats.finish_message(reply_id, content=answer, status=MessageStatus.DONE, tokens=1)
+    return reply_id
+
+
+@pytest.fixture
+async def world(any_db: Database):
+    accounts = AccountRepository(any_db)
+    alice = await accounts.create_user("alice", "hash")
+    bob = await accounts.create_user("bob", "hash")
+    return ChatRepository(any_db), SearchRepository(any_db), alice.id, bob.id
+
+
+def matched(hit) -> list[str]:  # type: ignore[no-untyped-def]
+    return [hit.snippet[start:end] for start, end in hit.highlights]
+
+
+async def test_results_are_ranked_and_snippets_mark_the_matches(world):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL, "Garden")
+    once = await exchange(
+        chats, alice, conversation.id, "Tell me about plants", "Tomatoes grow well in sun, with water and patience."
+    )
+    thrice = await exchange(chats, alice, conversation.id, "Tomatoes?", "Tomatoes, tomatoes, tomatoes.")
+    hits = await search.search(alice, "tomatoes ", limit=10)
+    assert (hits[0].message_id, hits[-1].message_id) == (thrice, once)  # 3 times in 4 words first; 1 in 9 last
+    assert hits[0].role == "assistant" and hits[0].conversation_title == "Garden"
+    assert matched(hits[0]) == ["Tomatoes", "tomatoes", "tomatoes"]
+    assert "\ue000" not in hits[0].snippet and "\ue001" not in hits[0].snippet
+
+
+async def test_the_last_word_matches_as_a_prefix_while_typing(world):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL)
+    reply = await exchange(chats, alice, conversation.id, "physics", "Quantum entanglement is strange.")
+    assert [h.message_id for h in await search.search(alice, "quantum entang", limit=10)] == [reply]
+    assert matched((await search.search(alice, "entang", limit=10))[0]) == ["entanglement"]
+    assert await search.search(alice, "entang ", limit=10) == []  # a finished word is a whole word
+    assert await search.search(alice, "strange quan", limit=10) != []
+
+
+async def test_phrases_match_words_in_order(world):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL)
+    in_order = await exchange(chats, alice, conversation.id, "q1", "the red fox sleeps")
+    await exchange(chats, alice, conversation.id, "q2", "a fox that is red")
+    assert [h.message_id for h in await search.search(alice, '"red fox"', limit=10)] == [in_order]
+    assert len(await search.search(alice, "red fox ", limit=10)) == 2
+
+
+SYNTAX = [
+    '"',
+    '""',
+    "*",
+    "-",
+    "(",
+    ")",
+    "NEAR",
+    "NEAR(",
+    "NEAR(a b, 2)",
+    "a OR b",
+    "NOT x",
+    "-minus",
+    "col:umn",
+    "^start",
+    "a AND",
+    "'",
+    "!",
+    "&",
+    "|",
+    "<->",
+    ":*",
+    "\\",
+    "a\x00b",
+    '"unclosed phrase',
+    "x" * 300,
+    " ".join(["w"] * 40),
+    "émoji 🎉",
+]
+
+
+async def test_query_syntax_characters_are_text_and_never_fail(world):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL)
+    await exchange(chats, alice, conversation.id, "Use NEAR(a b) or -minus, col:umn and ^start", "ok")
+    for query in SYNTAX:
+        for typed in (query, query + " "):  # also as a finished word (no prefix)
+            assert isinstance(await search.search(alice, typed, limit=10), list)  # never raises
+
+
+async def test_operators_typed_by_the_user_are_searched_as_words(world):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL, "Signs")
+    await exchange(chats, alice, conversation.id, "Use NEAR and minus signs", "ok")
+    assert len(await search.search(alice, "-minus ", limit=10)) == 1  # not "without minus"
+    assert len(await search.search(alice, "NEAR(", limit=10)) == 1
+    assert await search.search(alice, "minus OR nothinglikethis ", limit=10) == []  # OR is a word, ANDed
+
+
+async def test_only_the_users_own_messages_and_titles_are_found(world):
+    chats, search, alice, bob = world
+    conversation = await chats.create_conversation(alice, MODEL, "Alice's secret plans")
+    await exchange(chats, alice, conversation.id, "my secret password hint", "noted")
+    assert await search.search(bob, "secret", limit=10) == []
+    assert len(await search.search(alice, "secret", limit=10)) == 2  # the message and the title
+
+
+async def test_a_title_match_is_a_hit_without_a_message(world):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL, "Holiday in Lisbon")
+    [hit] = await search.search(alice, "lisbon", limit=10)
+    assert (hit.conversation_id, hit.message_id, hit.role) == (conversation.id, None, None)
+    assert matched(hit) == ["Lisbon"]
+    await chats.update_conversation(alice, conversation.id, title="Holiday in Porto")
+    assert await search.search(alice, "lisbon", limit=10) == []
+    assert len(await search.search(alice, "porto", limit=10)) == 1
+
+
+async def test_a_streaming_reply_is_indexed_when_it_ends_not_at_checkpoints(world):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL, "zoo")
+    _, reply = await chats.start_exchange(alice, conversation.id, "animals?", MODEL, "animals?")
+    await chats.checkpoint({reply: "The zebra"})
+    assert await search.search(alice, "zebra", limit=10) == []
+    await chats.checkpoint({reply: "The zebra and the okapi"})
+    assert await search.search(alice, "okapi", limit=10) == []
+    await chats.finish_message(reply, content="The zebra and the okapi.", status=MessageStatus.DONE, tokens=5)
+    [hit] = await search.search(alice, "okapi", limit=10)
+    assert hit.message_id == reply and matched(hit) == ["okapi"]
+    assert len(await search.search(alice, "zebra", limit=10)) == 1
+
+
+async def test_a_reply_cut_off_by_a_crash_is_indexed_at_the_next_start(world, any_db: Database):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL)
+    _, reply = await chats.start_exchange(alice, conversation.id, "q", MODEL, "q")
+    await chats.checkpoint({reply: "half a platypus"})
+    any_db.prepare(mark_interrupted)
+    assert [h.message_id for h in await search.search(alice, "platypus", limit=10)] == [reply]
+
+
+async def test_deleted_conversations_vanish_from_results(world, any_db: Database):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL, "Walrus facts")
+    await exchange(chats, alice, conversation.id, "walrus?", "A walrus has tusks.")
+    assert len(await search.search(alice, "walrus", limit=10)) == 3
+    assert await chats.delete_conversation(alice, conversation.id)
+    assert await search.search(alice, "walrus", limit=10) == []
+    if any_db.is_sqlite:  # the external-content index agrees with its tables
+        with any_db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')"))
+            connection.execute(text("INSERT INTO conversations_fts(conversations_fts) VALUES ('integrity-check')"))
+
+
+async def test_pages_follow_each_other_without_gaps_or_repeats(world):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL)
+    for i in range(7):
+        await exchange(chats, alice, conversation.id, f"narwhal question {i}", "answer")
+    first = await search.search(alice, "narwhal", limit=3)
+    second = await search.search(alice, "narwhal", limit=3, offset=3)
+    third = await search.search(alice, "narwhal", limit=3, offset=6)
+    ids = [h.message_id for h in first + second + third]
+    assert len(ids) == 8 and len(set(ids)) == 8  # seven messages and the title
+
+
+async def test_the_migration_indexes_messages_written_before_it(tmp_path: Path, any_db: Database):
+    """A database at the revision before search, with data, is searchable after the upgrade."""
+    with any_db.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), f"{SEARCH_REVISION}-1")
+    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
+    alice = await accounts.create_user("alice", "hash")
+    conversation = await chats.create_conversation(alice.id, MODEL, "Old chat about otters")
+    reply = await exchange(chats, alice.id, conversation.id, "otters?", "Otters hold hands while sleeping.")
+    _, streaming = await chats.start_exchange(alice.id, conversation.id, "more otters", MODEL, "t")
+    await chats.checkpoint({streaming: "Otters also"})
+    any_db.prepare(mark_interrupted)  # upgrades to the newest, then the cut-off reply becomes `interrupted`
+    hits = await SearchRepository(any_db).search(alice.id, "otters ", limit=10)
+    assert {h.message_id for h in hits} == {reply, streaming, None, *[h.message_id for h in hits if h.role == "user"]}
+    assert len(hits) == 5  # two questions, the reply, the interrupted reply, the title
+
+
+def test_query_parsing():
+    assert [(t.text, t.prefix) for t in parse_query('big "red fox" ca')] == [
+        ("big", False),
+        ("red fox", False),
+        ("ca", True),
+    ]
+    assert [t.prefix for t in parse_query('"red fox"')] == [False]
+    assert [t.prefix for t in parse_query('"red fo')] == [True]
+    assert parse_query("* ( - \" '") == []
+    assert split_marks("a \ue000b\ue001 c \ue000d\ue001") == ("a b c d", [(2, 3), (6, 7)])
+    assert split_marks("stray \ue001 \ue000") == ("stray  ", [])
+
+
+async def test_a_very_common_word_is_ranked_among_the_newest_matches(world, monkeypatch: pytest.MonkeyPatch):
+    """Scoring every message that holds a common word would cost as much as the account is large."""
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL, "t")
+    await exchange(chats, alice, conversation.id, "walrus walrus walrus", "ok")  # the best match, but the oldest
+    newest = []
+    for i in range(4):
+        _, reply = await chats.start_exchange(
+            alice, conversation.id, f"a walrus among other words number {i}", MODEL, "t"
+        )
+        await chats.finish_message(reply, content="ok", status=MessageStatus.DONE, tokens=1)
+        newest.append(reply)
+    assert (await search.search(alice, "walrus ", limit=10))[0].snippet == "walrus walrus walrus"
+    monkeypatch.setattr("storage.search.RANKED_CANDIDATES", 3)
+    capped = await search.search(alice, "walrus ", limit=10)
+    assert len(capped) == 3 and "walrus walrus walrus" not in {h.snippet for h in capped}

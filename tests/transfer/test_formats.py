@@ -1,0 +1,162 @@
+"""Reading each format into records (no server, no database): trees, versions, what is skipped, bad input."""
+
+from __future__ import annotations
+
+import copy
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from chatui.transfer.exporting import document_json
+from chatui.transfer.formats import BadConversation, from_chatgpt, from_chatui, from_openwebui
+from chatui.transfer.reading import Failure, UnreadableFile, inspect, read
+from tests.transfer.samples import (
+    chatgpt_conversation,
+    openwebui_chat,
+    write_chatgpt_zip,
+    write_json,
+)
+
+MODEL = "ollama:llama3.2:3b"
+
+
+def texts(record) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m.content for m in record.active_path()]
+
+
+def test_chatgpt_keeps_both_versions_and_skips_hidden_system_tool_calls_and_images():
+    parsed = from_chatgpt(chatgpt_conversation(), MODEL)
+    record = parsed.record
+    assert parsed.source == "chatgpt:chatgpt-conv-1" and record.title == "Tea brewing"
+    assert texts(record) == ["How long should green tea steep?", "Two to three minutes at 80 °C."]
+    by_content = {m.content: m for m in record.messages}
+    question = by_content["How long should green tea steep?"]
+    first, second = by_content["About two minutes."], by_content["Two to three minutes at 80 °C."]
+    assert question.parent_id is None  # the hidden system message above it is gone
+    assert first.parent_id == second.parent_id == question.id  # the tool call between them is gone
+    assert first.model == "openai:gpt-4o" and question.model is None
+    assert parsed.skipped == 3  # the hidden system message, the tool call, the image part
+    assert record.model == MODEL  # continues on a model this server has
+    assert [m.created_at.timestamp() for m in record.messages] == sorted(
+        m.created_at.timestamp() for m in record.messages
+    )
+
+
+def test_chatgpt_current_node_chooses_the_active_version():
+    conversation = chatgpt_conversation()
+    conversation["current_node"] = "a1"
+    assert texts(from_chatgpt(conversation, MODEL).record)[-1] == "About two minutes."
+
+
+def test_a_visible_chatgpt_system_message_becomes_the_system_prompt():
+    conversation = chatgpt_conversation()
+    conversation["mapping"]["sys"]["message"]["metadata"] = {}
+    conversation["mapping"]["sys"]["message"]["content"]["parts"] = ["You are terse."]
+    parsed = from_chatgpt(conversation, MODEL)
+    assert parsed.record.system_prompt == "You are terse." and parsed.skipped == 2
+
+
+def test_open_webui_keeps_edited_versions_settings_and_models():
+    parsed = from_openwebui(openwebui_chat(), MODEL)
+    record = parsed.record
+    assert parsed.source == "openwebui:owui-1" and record.title == "Rust lifetimes"
+    assert texts(record) == ["What is a lifetime in Rust?", "The scope for which a borrow is valid."]
+    roots = [m for m in record.messages if m.parent_id is None]
+    assert [m.content for m in roots] == ["What is a lifetime?", "What is a lifetime in Rust?"]  # two versions
+    assert record.system_prompt == "Answer briefly." and record.temperature == 0.4
+    assert {m.model for m in record.messages if m.role == "assistant"} == {"ollama:llama3.1:8b"}
+    assert record.created_at.timestamp() == 1_700_000_010
+
+
+def test_chatui_json_reads_back_what_it_wrote():
+    original = from_openwebui(openwebui_chat(), MODEL).record
+    again = from_chatui(json.loads(json.dumps(document_json([original])))["conversations"][0], MODEL)
+    assert again.record == original and again.original_id == original.id
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda c: c["chat"]["history"]["messages"]["a1"].update(parentId="a2", id="a1"), None),
+        (lambda c: c["chat"]["history"]["messages"]["a1"].update(parentId="nowhere"), None),
+        (lambda c: c["chat"].pop("history"), "not an Open WebUI chat"),
+    ],
+)
+def test_open_webui_oddities(change, reason):
+    chat = openwebui_chat()
+    change(chat)
+    if reason is None:  # a parent that is not in the file: the message starts a branch of its own, never an error
+        record = from_openwebui(chat, MODEL).record
+        assert len(record.messages) == 4
+    else:
+        with pytest.raises(BadConversation, match=reason):
+            from_openwebui(chat, MODEL)
+
+
+def test_messages_in_a_loop_are_not_imported():
+    conversation = chatgpt_conversation()
+    conversation["mapping"]["a1"]["parent"] = "a2"
+    conversation["mapping"]["a2"]["parent"] = "a1"
+    record = from_chatgpt(conversation, MODEL).record
+    assert [m.content for m in record.messages] == ["How long should green tea steep?"]
+
+
+def test_chatui_json_with_an_unknown_parent_is_refused_with_a_reason():
+    record = from_openwebui(openwebui_chat(), MODEL).record
+    item = document_json([record])["conversations"][0]
+    item["messages"][1]["parent_id"] = "missing"
+    with pytest.raises(BadConversation, match="follows a message that is not in the file"):
+        from_chatui(item, MODEL)
+    broken = copy.deepcopy(item)
+    del broken["messages"][0]["content"]
+    with pytest.raises(BadConversation, match=r"messages\.0\.content"):
+        from_chatui(broken, MODEL)
+
+
+def test_files_are_told_apart_by_their_start(tmp_path: Path):
+    assert inspect(write_json(tmp_path / "c.json", [chatgpt_conversation()])).description == "list of conversations"
+    assert inspect(write_chatgpt_zip(tmp_path / "e.zip", [chatgpt_conversation()])).member == "conversations.json"
+    assert inspect(write_json(tmp_path / "o.json", openwebui_chat())).description == "single conversation"
+    chatui = document_json([from_openwebui(openwebui_chat(), MODEL).record])
+    assert inspect(write_json(tmp_path / "u.json", chatui)).description == "chatui export"
+
+    for content, malformed in [
+        (b"hello", True),
+        (b"\x00\x01binary", True),
+        (json.dumps({"format": "chatui/9", "conversations": []}).encode(), False),
+        (json.dumps([{"what": "ever"}]).encode(), False),
+        (json.dumps({"some": "object"}).encode(), False),
+        (b'[{"mapping": ', True),
+    ]:
+        (tmp_path / "bad").write_bytes(content)
+        with pytest.raises(UnreadableFile) as refused:
+            inspect(tmp_path / "bad")
+        assert refused.value.malformed is malformed, content
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as archive:
+        archive.writestr("notes.txt", "hi")
+    with pytest.raises(UnreadableFile, match=r"no conversations\.json"):
+        inspect(tmp_path / "other.zip")
+
+
+def test_a_file_cut_short_yields_what_came_before_then_fails(tmp_path: Path):
+    whole = json.dumps([chatgpt_conversation("one"), chatgpt_conversation("two")])
+    path = tmp_path / "cut.json"
+    path.write_text(whole[: len(whole) - 200])
+    seen: list[int] = []
+    items = read(inspect(path), MODEL, seen.append)
+    assert next(items).source == "chatgpt:one"
+    with pytest.raises(UnreadableFile, match="stops being valid JSON"):
+        next(items)
+    assert seen and 0 < seen[-1] <= path.stat().st_size
+
+
+def test_one_bad_conversation_is_a_failure_among_good_ones(tmp_path: Path):
+    path = write_json(
+        tmp_path / "mixed.json",
+        [chatgpt_conversation("one"), {"mapping": 3, "title": "Broken"}, chatgpt_conversation("three")],
+    )
+    results = list(read(inspect(path), MODEL, lambda _: None))
+    assert [type(r).__name__ for r in results] == ["Parsed", "Failure", "Parsed"]
+    assert isinstance(results[1], Failure) and results[1].label == "#2 'Broken'"
