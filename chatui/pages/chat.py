@@ -23,6 +23,7 @@ from chatui.pages.message_list import MessageList
 from chatui.pages.model_picker import ModelPicker
 from chatui.pages.pacing import UpdatePacer
 from chatui.pages.provider_banner import model_problem, show_problem
+from chatui.pages.search import SearchPanel
 from chatui.pages.sidebar import Sidebar, delete_dialog, rename_dialog
 from chatui.services import Services
 from providers.registry import ModelInfo, ProviderStatus
@@ -74,6 +75,8 @@ class ChatView:
                 ui.menu() as self.conversation_menu,
             ):
                 ui.menu_item("Rename", on_click=self._rename).mark("rename")
+                ui.menu_item("Export as Markdown", on_click=lambda: self._export("markdown")).mark("export-markdown")
+                ui.menu_item("Export as JSON", on_click=lambda: self._export("json")).mark("export-json")
                 ui.menu_item("Delete", on_click=self._delete).mark("delete")
             self.conversation_actions.visible = self.conversation is not None
         assert self.frame.drawer is not None
@@ -89,6 +92,9 @@ class ChatView:
                 on_deleted=self._deleted,
             )
             self.sidebar.build()
+            SearchPanel(self.services.search, self.user.id, signed_in=self._signed_in).attach(
+                self.sidebar.filter, before=self.sidebar.list
+            )
             await self.sidebar.refresh()
         self.messages = MessageList(
             self.services, on_live=self._follow, spawn=lambda job: self._track(asyncio.create_task(job))
@@ -100,6 +106,14 @@ class ChatView:
         if self.conversation is not None:
             await self._show_conversation(self.conversation.id)
         self._track(asyncio.create_task(self._load_models()))
+
+    async def _signed_in(self) -> bool:
+        return await self.services.auth.resolve(self.token) is not None
+
+    def _export(self, kind: str) -> None:
+        """The browser downloads the export from the API, which checks the session cookie itself."""
+        if self.conversation is not None:
+            ui.download.from_url(f"/api/conversations/{self.conversation.id}/export?format={kind}")
 
     async def _show_conversation(self, conversation_id: str) -> None:
         """Show the stored messages (a page of them), live replies from the engine, and follow whatever starts next."""

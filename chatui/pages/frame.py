@@ -20,7 +20,7 @@ from nicegui import Client, ui
 
 from chatui.api.deps import client_ip
 from chatui.auth import AuthError
-from chatui.pages import dialogs
+from chatui.pages import dialogs, transfer
 from chatui.pages.theme import THEMES, page_head
 from chatui.services import Services
 from storage import SignedIn
@@ -131,6 +131,8 @@ def _account_menu(services: Services, signed_in: SignedIn, frame: Frame) -> None
                 )
             ui.separator()
             ui.menu_item("Keyboard shortcuts", on_click=frame.show_shortcuts).mark("shortcuts-item")
+            ui.menu_item("Export all", on_click=transfer.export_all).mark("export-all")
+            ui.menu_item("Import", on_click=lambda: transfer.import_dialog(services, signed_in)).mark("import")
             if not services.settings.single_user:
                 ui.menu_item(
                     "Change password",
