@@ -141,7 +141,8 @@ class ChatServer:
             **(env or {}),
         }
         for name in ("DATABASE_URL", "DEFAULT_MODEL", "NICEGUI_USER_SIMULATION", "PYTEST_CURRENT_TEST"):
-            self.env.pop(name, None)
+            if name not in (env or {}):  # a benchmark may ask for PostgreSQL
+                self.env.pop(name, None)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
