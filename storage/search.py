@@ -15,8 +15,12 @@ prefix unless the query ends with a space or a closing quote (so results follow 
 `-`, `(`, `NEAR`, `OR`, `:` — is plain text: the user's words are always handed to the engine quoted, never as
 query syntax, so no input can make a query fail.
 
-Snippets come back as plain text plus the code-point ranges of the matches (`SearchHit.highlights`): the engine
-marks matches with two private-use characters, which are turned into offsets here and never reach a client.
+Only the page of hits asked for gets a snippet (`storage.snippets`): plain text plus the code-point ranges of the
+matches (`SearchHit.highlights`), never markup.
+
+A word found in most messages would have every one of them scored, and an account's size would set the query's
+cost. So scoring is bounded: SQLite scores the 1,000 newest matches (rowid order) from the index alone and keeps the
+user's among the best; PostgreSQL scores the user's 1,000 newest matches. A query with fewer matches scores them all.
 """
 
 from __future__ import annotations
@@ -24,25 +28,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, Executable, Row, bindparam, text
 
 from storage.database import Repository, statements
 from storage.models import UTCDateTime
+from storage.snippets import WORD, Matcher
 
 MAX_TERMS = 16
-SNIPPET_TOKENS = 16
 RANKED_CANDIDATES = 1_000
-"""A word in most messages would have every one of them scored: the ranking is among the user's 1,000 most
-recently written matches (rowid order on SQLite, `created_at` on PostgreSQL); a rarer query ranks all of them."""
-START, STOP = "\ue000", "\ue001"
-"""Match markers asked of the engine; stripped from the snippet (any in the message text itself are dropped)."""
+"""The newest matches that are scored (see the module docstring)."""
+POOL = 200
+"""SQLite: the best-scored matches looked up in `messages` to keep the user's own."""
 PG_CONFIG = "simple"
 PG_INDEXED_CHARS = 100_000
 """PostgreSQL indexes a message's first 100,000 characters (a tsvector holds at most 1 MB)."""
 
 _TERM = re.compile(r'"([^"]*)"?|(\S+)')
-_PG_WORD = re.compile(r"[^\W_]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -95,7 +98,7 @@ def tsquery_text(terms: list[SearchTerm]) -> str:
     """
     parts = []
     for term in terms:
-        words = [w.lower() for w in _PG_WORD.findall(term.text)]
+        words = [w.lower() for w in WORD.findall(term.text)]
         if not words:
             continue
         quoted = [f"'{w}'" for w in words]
@@ -105,24 +108,6 @@ def tsquery_text(terms: list[SearchTerm]) -> str:
         if len(quoted) > 1:
             parts[-1] = f"({parts[-1]})"
     return " & ".join(parts)
-
-
-def split_marks(marked: str) -> tuple[str, list[tuple[int, int]]]:
-    """The snippet without markers, and the [start, end) code-point ranges they enclosed."""
-    plain: list[str] = []
-    highlights: list[tuple[int, int]] = []
-    length, start = 0, None
-    for part in re.split(f"([{START}{STOP}])", marked):
-        if part == START:
-            start = length
-        elif part == STOP:
-            if start is not None and length > start:
-                highlights.append((start, length))
-            start = None
-        elif part:
-            plain.append(part)
-            length += len(part)
-    return "".join(plain), highlights
 
 
 class SearchRepository(Repository):
@@ -137,34 +122,56 @@ class SearchRepository(Repository):
         wanted = offset + limit
         if c.dialect.name == "sqlite":
             match = fts5_query(terms)
-            hits = _sqlite_messages(c, user_id, match, wanted) + _sqlite_titles(c, user_id, match, wanted)
+            rows = _sqlite_messages(c, user_id, match, wanted) + _sqlite_titles(c, user_id, match, wanted)
         else:
             tsquery = tsquery_text(terms)
             if not tsquery:
                 return []
-            hits = _pg_messages(c, user_id, tsquery, wanted) + _pg_titles(c, user_id, tsquery, wanted)
-        hits.sort(key=lambda h: (-h.score, -h.created_at.timestamp(), h.message_id or ""))
-        return hits[offset:wanted]
+            rows = _pg_ranked(c, _PG_MESSAGES, user_id, tsquery, wanted) + _pg_ranked(
+                c, _PG_TITLES, user_id, tsquery, wanted
+            )
+        rows.sort(key=lambda r: (-r.score, -r.created_at.timestamp(), r.message_id or ""))
+        page = rows[offset:wanted]
+        texts = _texts(c, [r.message_id for r in page if r.message_id is not None])
+        matcher = Matcher((t.text, t.prefix) for t in terms)
+        hits = []
+        for row in page:
+            if row.message_id is None:
+                snippet, highlights = row.title or "", matcher.ranges(row.title or "")
+            else:
+                snippet, highlights = matcher.snippet(texts.get(row.message_id, ""))
+            hits.append(
+                SearchHit(
+                    conversation_id=row.conversation_id,
+                    conversation_title=row.title,
+                    message_id=row.message_id,
+                    role=row.role,
+                    snippet=snippet,
+                    highlights=highlights,
+                    created_at=row.created_at,
+                    score=float(row.score),
+                )
+            )
+        return hits
 
 
-def _hit(row: object, snippet: str, *, message: bool) -> SearchHit:
-    plain, highlights = split_marks(snippet)
-    return SearchHit(
-        conversation_id=row.conversation_id,  # type: ignore[attr-defined]
-        conversation_title=row.title,  # type: ignore[attr-defined]
-        message_id=row.message_id if message else None,  # type: ignore[attr-defined]
-        role=row.role if message else None,  # type: ignore[attr-defined]
-        snippet=plain,
-        highlights=highlights,
-        created_at=row.created_at,  # type: ignore[attr-defined]
-        score=float(row.score),  # type: ignore[attr-defined]
-    )
+_TEXTS = text(f"SELECT id, substr(content, 1, {PG_INDEXED_CHARS}) FROM messages WHERE id IN :ids").bindparams(
+    bindparam("ids", expanding=True)
+)
+
+
+def _texts(c: Connection, message_ids: list[str]) -> dict[str, str]:
+    """The text of the page's messages (the first 100,000 characters: where a match can be shown)."""
+    return dict(c.execute(_TEXTS, {"ids": message_ids}).tuples().all()) if message_ids else {}
 
 
 # -- SQLite (FTS5) ----------------------------------------------------------------------------------------------------
-# Ranked first, snippets after: the snippet of every match would otherwise be built before the sort picks a page.
+# Every query answers rows of (message_id, conversation_id, role, created_at, title, score), higher scores better.
 
-_SQLITE_FLOOR = text(
+_SQLITE_FLOOR_ANY = text(
+    "SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match ORDER BY rowid DESC LIMIT 1 OFFSET :candidates"
+)
+_SQLITE_FLOOR_OWN = text(
     """
     SELECT f.rowid FROM messages_fts AS f
     JOIN messages AS m ON m.rowid = f.rowid
@@ -174,28 +181,38 @@ _SQLITE_FLOOR = text(
     LIMIT 1 OFFSET :candidates
     """
 )
-_SQLITE_MESSAGES = text(
-    """
-    SELECT f.rowid AS fts_rowid, m.id AS message_id, m.conversation_id, m.role, m.created_at, c.title,
-           -bm25(messages_fts) AS score
-    FROM messages_fts AS f
+_SQLITE_COLUMNS = "SELECT m.id AS message_id, m.conversation_id, m.role, m.created_at, c.title, f.score AS score"
+_SQLITE_POOLED = text(
+    _SQLITE_COLUMNS
+    + """
+    FROM (
+        SELECT rowid, -bm25(messages_fts) AS score FROM messages_fts
+        WHERE messages_fts MATCH :match AND rowid > :floor
+        ORDER BY bm25(messages_fts) LIMIT :pool
+    ) AS f
     JOIN messages AS m ON m.rowid = f.rowid
     JOIN conversations AS c ON c.id = m.conversation_id
-    WHERE messages_fts MATCH :match AND c.user_id = :uid AND f.rowid > :floor
-    ORDER BY bm25(messages_fts), m.created_at DESC
+    WHERE c.user_id = :uid
+    ORDER BY f.score DESC, m.created_at DESC
     LIMIT :wanted
     """
 ).columns(created_at=UTCDateTime)
-_SQLITE_MESSAGE_SNIPPETS = text(
-    f"""
-    SELECT rowid, snippet(messages_fts, 0, '{START}', '{STOP}', '…', {SNIPPET_TOKENS})
-    FROM messages_fts WHERE messages_fts MATCH :match AND rowid IN :rowids
+_SQLITE_OWN = text(
+    _SQLITE_COLUMNS
+    + """
+    FROM (SELECT rowid, -bm25(messages_fts) AS score FROM messages_fts WHERE messages_fts MATCH :match) AS f
+    JOIN messages AS m ON m.rowid = f.rowid
+    JOIN conversations AS c ON c.id = m.conversation_id
+    WHERE c.user_id = :uid AND f.rowid > :floor
+    ORDER BY f.score DESC, m.created_at DESC
+    LIMIT :wanted
     """
-).bindparams(bindparam("rowids", expanding=True))
+).columns(created_at=UTCDateTime)
+_SQLITE_COUNT = text("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH :match AND rowid > :floor")
 _SQLITE_TITLES = text(
-    f"""
-    SELECT c.id AS conversation_id, c.title, c.created_at, -bm25(conversations_fts) AS score,
-           highlight(conversations_fts, 0, '{START}', '{STOP}') AS marked
+    """
+    SELECT NULL AS message_id, c.id AS conversation_id, NULL AS role, c.created_at, c.title,
+           -bm25(conversations_fts) AS score
     FROM conversations_fts AS f
     JOIN conversations AS c ON c.rowid = f.rowid
     WHERE conversations_fts MATCH :match AND c.user_id = :uid
@@ -205,26 +222,26 @@ _SQLITE_TITLES = text(
 ).columns(created_at=UTCDateTime)
 
 
-def _sqlite_messages(c: Connection, user_id: str, match: str, wanted: int) -> list[SearchHit]:
-    params = {"match": match, "uid": user_id, "candidates": RANKED_CANDIDATES}
-    floor = c.execute(_SQLITE_FLOOR, params).scalar_one_or_none()  # walking the index newest first is cheap
-    rows = c.execute(_SQLITE_MESSAGES, {**params, "floor": floor or 0, "wanted": wanted}).all()
-    if not rows:
-        return []
-    snippets = dict(
-        c.execute(_SQLITE_MESSAGE_SNIPPETS, {"match": match, "rowids": [r.fts_rowid for r in rows]}).tuples().all()
-    )
-    return [_hit(r, snippets.get(r.fts_rowid, ""), message=True) for r in rows]
+def _sqlite_messages(c: Connection, user_id: str, match: str, wanted: int) -> list[Row[Any]]:
+    """Scored from the index alone first (bm25 without touching `messages` is cheap), then the best `pool` are
+    looked up to keep the user's own. Only when other users' messages crowd this user's out of that pool are the
+    user's own newest matches scored instead (slower: each one is looked up)."""
+    pool = max(POOL, 4 * wanted)
+    floor = c.execute(_SQLITE_FLOOR_ANY, {"match": match, "candidates": RANKED_CANDIDATES}).scalar_one_or_none()
+    params = {"match": match, "uid": user_id, "floor": floor or 0, "pool": pool, "wanted": wanted}
+    rows = list(c.execute(_SQLITE_POOLED, params).all())
+    if len(rows) < wanted and (floor is not None or c.execute(_SQLITE_COUNT, params).scalar_one() > pool):
+        params["floor"] = c.execute(_SQLITE_FLOOR_OWN, {**params, "candidates": RANKED_CANDIDATES}).scalar() or 0
+        rows = list(c.execute(_SQLITE_OWN, params).all())
+    return rows
 
 
-def _sqlite_titles(c: Connection, user_id: str, match: str, wanted: int) -> list[SearchHit]:
-    rows = c.execute(_SQLITE_TITLES, {"match": match, "uid": user_id, "wanted": wanted}).all()
-    return [_hit(r, r.marked, message=False) for r in rows]
+def _sqlite_titles(c: Connection, user_id: str, match: str, wanted: int) -> list[Row[Any]]:
+    return list(c.execute(_SQLITE_TITLES, {"match": match, "uid": user_id, "wanted": wanted}).all())
 
 
 # -- PostgreSQL (tsvector + GIN) --------------------------------------------------------------------------------------
 
-_HEADLINE = f'StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "'
 _PG_MESSAGES = text(
     f"""
     WITH q AS (SELECT to_tsquery('{PG_CONFIG}', :tsquery) AS query),
@@ -235,24 +252,18 @@ _PG_MESSAGES = text(
         WHERE m.search_vector @@ q.query AND c.user_id = :uid
         ORDER BY m.created_at DESC
         LIMIT :candidates
-    ),
-    ranked AS (
-        SELECT id, conversation_id, role, created_at, title, ts_rank(search_vector, q.query) AS score
-        FROM candidates, q
-        ORDER BY score DESC, created_at DESC
-        LIMIT :wanted
     )
-    SELECT r.id AS message_id, r.conversation_id, r.role, r.created_at, r.title, r.score,
-           ts_headline('{PG_CONFIG}', left(m.content, {PG_INDEXED_CHARS}), q.query, :headline) AS marked
-    FROM ranked AS r JOIN messages AS m ON m.id = r.id, q
-    ORDER BY r.score DESC, r.created_at DESC
+    SELECT id AS message_id, conversation_id, role, created_at, title, ts_rank(search_vector, q.query) AS score
+    FROM candidates, q
+    ORDER BY score DESC, created_at DESC
+    LIMIT :wanted
     """
 ).columns(created_at=UTCDateTime)
 _PG_TITLES = text(
     f"""
     WITH q AS (SELECT to_tsquery('{PG_CONFIG}', :tsquery) AS query)
-    SELECT c.id AS conversation_id, c.title, c.created_at, ts_rank(c.search_vector, q.query) AS score,
-           ts_headline('{PG_CONFIG}', c.title, q.query, :headline) AS marked
+    SELECT NULL AS message_id, c.id AS conversation_id, NULL AS role, c.created_at, c.title,
+           ts_rank(c.search_vector, q.query) AS score
     FROM q, conversations AS c
     WHERE c.search_vector @@ q.query AND c.user_id = :uid
     ORDER BY score DESC
@@ -261,17 +272,6 @@ _PG_TITLES = text(
 ).columns(created_at=UTCDateTime)
 
 
-def _pg_messages(c: Connection, user_id: str, tsquery: str, wanted: int) -> list[SearchHit]:
-    params = {
-        "tsquery": tsquery,
-        "uid": user_id,
-        "wanted": wanted,
-        "candidates": RANKED_CANDIDATES,
-        "headline": _HEADLINE,
-    }
-    return [_hit(r, r.marked, message=True) for r in c.execute(_PG_MESSAGES, params)]
-
-
-def _pg_titles(c: Connection, user_id: str, tsquery: str, wanted: int) -> list[SearchHit]:
-    params = {"tsquery": tsquery, "uid": user_id, "wanted": wanted, "headline": _HEADLINE + ", HighlightAll=true"}
-    return [_hit(r, r.marked, message=False) for r in c.execute(_PG_TITLES, params)]
+def _pg_ranked(c: Connection, statement: Executable, user_id: str, tsquery: str, wanted: int) -> list[Row[Any]]:
+    params = {"tsquery": tsquery, "uid": user_id, "wanted": wanted, "candidates": RANKED_CANDIDATES}
+    return list(c.execute(statement, params).all())

@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from storage import AccountRepository, ChatRepository, Database, MessageStatus, SearchRepository, mark_interrupted
 from storage.migrate import alembic_config
-from storage.search import parse_query, split_marks
+from storage.search import parse_query
+from storage.snippets import Matcher
 
 SEARCH_REVISION = "0003"
 MODEL = "ollama:m"
@@ -210,8 +211,17 @@ def test_query_parsing():
     assert [t.prefix for t in parse_query('"red fox"')] == [False]
     assert [t.prefix for t in parse_query('"red fo')] == [True]
     assert parse_query("* ( - \" '") == []
-    assert split_marks("a \ue000b\ue001 c \ue000d\ue001") == ("a b c d", [(2, 3), (6, 7)])
-    assert split_marks("stray \ue001 \ue000") == ("stray  ", [])
+
+
+def test_snippets_show_the_words_around_the_first_match_with_its_ranges():
+    matcher = Matcher([("café", False), ("ent", True)])
+    text = " ".join(f"w{i}" for i in range(30)) + " Cafe\nentanglement " + " ".join(f"v{i}" for i in range(30))
+    snippet, ranges = matcher.snippet(text)
+    assert snippet.startswith("…w26 w27 w28 w29 Cafe entanglement v0") and snippet.endswith("v9…")  # 16 words
+    assert [snippet[s:e] for s, e in ranges] == ["Cafe", "entanglement"]
+    assert matcher.snippet("Short CAFÉ, cafétéria") == ("Short CAFÉ, cafétéria", [(6, 10)])
+    assert matcher.snippet("no match here") == ("no match here", [])
+    assert matcher.snippet("x " * 40 + "éntente")[0].startswith("…x x x x éntente")  # only an accented spelling
 
 
 async def test_a_very_common_word_is_ranked_among_the_newest_matches(world, monkeypatch: pytest.MonkeyPatch):
