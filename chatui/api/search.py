@@ -48,17 +48,6 @@ async def search(
     hits = await services.search.search(signed_in.user.id, q, limit=limit + 1, offset=offset)
     more = len(hits) > limit and offset + limit < MAX_OFFSET
     return SearchPage(
-        results=[
-            SearchResult(
-                conversation_id=h.conversation_id,
-                conversation_title=h.conversation_title,
-                message_id=h.message_id,
-                role=h.role,
-                snippet=h.snippet,
-                highlights=h.highlights,
-                created_at=h.created_at,
-            )
-            for h in hits[:limit]
-        ],
+        results=[SearchResult.model_validate(hit, from_attributes=True) for hit in hits[:limit]],
         next_cursor=encode_cursor(offset + limit) if more else None,
     )

@@ -138,40 +138,34 @@ def from_chatgpt(item: Any, default_model: str) -> Parsed:
         raise BadConversation("a ChatGPT conversation without an id")
     mapping: dict[str, Any] = item["mapping"]
     created = _epoch(item.get("create_time")) or datetime.now(UTC)
-    skipped = 0
     system_prompt: str | None = None
-    messages: list[MessageRecord] = []
-    kept: dict[str, str | None] = {}  # node id → id of the nearest kept message at or above it
-    for node_id, node, parent_id in _walk(mapping):
+
+    def read(node_id: str, node: Any) -> tuple[MessageRecord | None, int]:
+        nonlocal system_prompt
         message = node.get("message") if isinstance(node, dict) else None
-        above = kept.get(parent_id) if parent_id is not None else None
-        kept[node_id] = above
         if not isinstance(message, dict):
-            continue
+            return None, 0  # the mapping's root: no message at all
         role = (message.get("author") or {}).get("role")
         metadata = message.get("metadata") or {}
         text, other_parts = _chatgpt_text(message.get("content"))
         hidden = bool(metadata.get("is_visually_hidden_from_conversation"))
         if role == "system" and not hidden and text.strip() and system_prompt is None:
             system_prompt = text
-            continue
+            return None, 0
         if role not in ROLES or hidden or message.get("recipient", "all") != "all" or not text.strip():
-            skipped += 1
-            continue
-        skipped += other_parts
+            return None, 1
         slug = metadata.get("model_slug")
-        messages.append(
-            MessageRecord(
-                id=node_id,
-                parent_id=above,
-                role=role,
-                content=text,
-                created_at=_epoch(message.get("create_time")) or created,
-                status="interrupted" if message.get("status") == "in_progress" else "done",
-                model=f"openai:{slug}" if role == "assistant" and isinstance(slug, str) else None,
-            )
-        )
-        kept[node_id] = node_id
+        return MessageRecord(
+            id=node_id,
+            parent_id=None,
+            role=role,
+            content=text,
+            created_at=_epoch(message.get("create_time")) or created,
+            status="interrupted" if message.get("status") == "in_progress" else "done",
+            model=f"openai:{slug}" if role == "assistant" and isinstance(slug, str) else None,
+        ), other_parts
+
+    messages, kept, skipped = _kept_tree(mapping, read)
     record = ConversationRecord(
         id=source_id,
         title=item.get("title") if isinstance(item.get("title"), str) else None,
@@ -217,6 +211,30 @@ def _walk(mapping: dict[str, Any]) -> Iterator[tuple[str, Any, str | None]]:
         stack.extend((child, node_id) for child in reversed(children.get(node_id, [])))
 
 
+def _kept_tree(
+    mapping: dict[str, Any], read: Callable[[str, Any], tuple[MessageRecord | None, int]]
+) -> tuple[list[MessageRecord], dict[str, str | None], int]:
+    """The messages `read` keeps, each under its nearest kept ancestor (a skipped message's replies move up).
+
+    `read(id, node)` answers the message (its `parent_id` is set here) or None, and how many parts it skipped.
+    Returns the messages, a map of every node to the kept message at or above it, and the count skipped.
+    """
+    messages: list[MessageRecord] = []
+    kept: dict[str, str | None] = {}
+    skipped = 0
+    for node_id, node, parent_id in _walk(mapping):
+        above = kept.get(parent_id) if parent_id is not None else None
+        message, parts = read(node_id, node)
+        skipped += parts
+        if message is None:
+            kept[node_id] = above
+            continue
+        message.parent_id = above
+        messages.append(message)
+        kept[node_id] = node_id
+    return messages, kept, skipped
+
+
 # -- Open WebUI -------------------------------------------------------------------------------------------------------
 
 
@@ -234,31 +252,24 @@ def from_openwebui(item: Any, default_model: str) -> Parsed:
         key: {"parent": node.get("parentId") if isinstance(node, dict) else None, "message": node}
         for key, node in nodes.items()
     }
-    skipped = 0
-    messages: list[MessageRecord] = []
-    kept: dict[str, str | None] = {}
-    for node_id, entry, parent_id in _walk(mapping):
+
+    def read(node_id: str, entry: Any) -> tuple[MessageRecord | None, int]:
         node = entry["message"]
-        above = kept.get(parent_id) if parent_id is not None else None
-        kept[node_id] = above
         role = node.get("role") if isinstance(node, dict) else None
         text, other_parts = _openwebui_text(node.get("content") if isinstance(node, dict) else None)
         if role not in ROLES or not text.strip():
-            skipped += 1
-            continue
-        skipped += other_parts
+            return None, 1
         model = node.get("model")
-        messages.append(
-            MessageRecord(
-                id=node_id,
-                parent_id=above,
-                role=role,
-                content=text,
-                created_at=_epoch(node.get("timestamp")) or created,
-                model=qualify_model_id(model) if role == "assistant" and isinstance(model, str) and model else None,
-            )
-        )
-        kept[node_id] = node_id
+        return MessageRecord(
+            id=node_id,
+            parent_id=None,
+            role=role,
+            content=text,
+            created_at=_epoch(node.get("timestamp")) or created,
+            model=qualify_model_id(model) if role == "assistant" and isinstance(model, str) and model else None,
+        ), other_parts
+
+    messages, kept, skipped = _kept_tree(mapping, read)
     params = chat.get("params") if isinstance(chat.get("params"), dict) else {}
     system = params.get("system") or chat.get("system")
     temperature = params.get("temperature")
