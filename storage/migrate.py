@@ -16,7 +16,7 @@ from sqlalchemy import Connection, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SEARCH_TABLES = ("messages_fts", "conversations_fts")
-SEARCH_COLUMNS_AND_INDEXES = {"search_vector", "ix_messages_search", "ix_conversations_search"}
+SEARCH_COLUMNS_AND_INDEXES = {"search_vector", "ix_messages_search", "ix_messages_created", "ix_conversations_search"}
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:

@@ -20,7 +20,8 @@ matches (`SearchHit.highlights`), never markup.
 
 A word found in most messages would have every one of them scored, and an account's size would set the query's
 cost. So scoring is bounded: SQLite scores the 1,000 newest matches (rowid order) from the index alone and keeps the
-user's among the best; PostgreSQL scores the user's 1,000 newest matches. A query with fewer matches scores them all.
+user's among the best; PostgreSQL, which reads each candidate's row, scores the user's 200 newest matches. A query
+with fewer matches scores them all.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ RANKED_CANDIDATES = 1_000
 """The newest matches that are scored (see the module docstring)."""
 POOL = 200
 """SQLite: the best-scored matches looked up in `messages` to keep the user's own."""
+PG_RANKED_CANDIDATES = 200
+"""PostgreSQL reads every candidate's row (SQLite scores from its index alone), so it scores fewer."""
 PG_CONFIG = "simple"
 PG_INDEXED_CHARS = 100_000
 """PostgreSQL indexes a message's first 100,000 characters (a tsvector holds at most 1 MB)."""
@@ -127,6 +130,7 @@ class SearchRepository(Repository):
             tsquery = tsquery_text(terms)
             if not tsquery:
                 return []
+            c.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")  # plan for these words (see below)
             rows = _pg_ranked(c, _PG_MESSAGES, user_id, tsquery, wanted) + _pg_ranked(
                 c, _PG_TITLES, user_id, tsquery, wanted
             )
@@ -244,21 +248,24 @@ def _sqlite_titles(c: Connection, user_id: str, match: str, wanted: int) -> list
 
 _PG_MESSAGES = text(
     f"""
-    WITH q AS (SELECT to_tsquery('{PG_CONFIG}', :tsquery) AS query),
-    candidates AS (
+    SELECT id AS message_id, conversation_id, role, created_at, title,
+           ts_rank(search_vector, to_tsquery('{PG_CONFIG}', :tsquery)) AS score
+    FROM (
         SELECT m.id, m.conversation_id, m.role, m.created_at, m.search_vector, c.title
-        FROM q, messages AS m
+        FROM messages AS m
         JOIN conversations AS c ON c.id = m.conversation_id
-        WHERE m.search_vector @@ q.query AND c.user_id = :uid
+        WHERE m.search_vector @@ to_tsquery('{PG_CONFIG}', :tsquery) AND c.user_id = :uid
         ORDER BY m.created_at DESC
         LIMIT :candidates
-    )
-    SELECT id AS message_id, conversation_id, role, created_at, title, ts_rank(search_vector, q.query) AS score
-    FROM candidates, q
+    ) AS candidates
     ORDER BY score DESC, created_at DESC
     LIMIT :wanted
     """
 ).columns(created_at=UTCDateTime)
+"""The query is written out (not taken from a CTE) and planned for each search (`force_custom_plan`: psycopg
+prepares a statement run often, and PostgreSQL would then reuse one plan for every word), so that the planner sees
+the words and their frequencies: a common word is read newest first along `ix_messages_created` until enough match,
+a rare one through the GIN index."""
 _PG_TITLES = text(
     f"""
     WITH q AS (SELECT to_tsquery('{PG_CONFIG}', :tsquery) AS query)
@@ -273,5 +280,5 @@ _PG_TITLES = text(
 
 
 def _pg_ranked(c: Connection, statement: Executable, user_id: str, tsquery: str, wanted: int) -> list[Row[Any]]:
-    params = {"tsquery": tsquery, "uid": user_id, "wanted": wanted, "candidates": RANKED_CANDIDATES}
+    params = {"tsquery": tsquery, "uid": user_id, "wanted": wanted, "candidates": max(PG_RANKED_CANDIDATES, wanted)}
     return list(c.execute(statement, params).all())

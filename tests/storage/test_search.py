@@ -238,5 +238,6 @@ async def test_a_very_common_word_is_ranked_among_the_newest_matches(world, monk
         newest.append(reply)
     assert (await search.search(alice, "walrus ", limit=10))[0].snippet == "walrus walrus walrus"
     monkeypatch.setattr("storage.search.RANKED_CANDIDATES", 3)
-    capped = await search.search(alice, "walrus ", limit=10)
+    monkeypatch.setattr("storage.search.PG_RANKED_CANDIDATES", 3)
+    capped = await search.search(alice, "walrus ", limit=3)
     assert len(capped) == 3 and "walrus walrus walrus" not in {h.snippet for h in capped}
