@@ -14,6 +14,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, create_engine
 
+from storage import search_index
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SEARCH_TABLES = ("messages_fts", "conversations_fts")
 SEARCH_COLUMNS_AND_INDEXES = {"search_vector", "ix_messages_search", "ix_messages_created", "ix_conversations_search"}
@@ -42,6 +44,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def upgrade(connection: Connection) -> None:
     """Apply every migration the database has not had yet (a new database gets them all)."""
     command.upgrade(alembic_config(connection), "head")
+    search_index.repair_sqlite(connection)
 
 
 def new_revision(message: str) -> None:

@@ -241,3 +241,24 @@ async def test_a_very_common_word_is_ranked_among_the_newest_matches(world, monk
     monkeypatch.setattr("storage.search.PG_RANKED_CANDIDATES", 3)
     capped = await search.search(alice, "walrus ", limit=3)
     assert len(capped) == 3 and "walrus walrus walrus" not in {h.snippet for h in capped}
+
+
+async def test_the_index_is_repaired_after_a_migration_rebuilds_the_messages_table(db: Database):
+    """SQLite drops a table's triggers with the table (Alembic's batch "move and copy"): the next start repairs."""
+    chats, search = ChatRepository(db), SearchRepository(db)
+    alice = (await AccountRepository(db).create_user("alice", "hash")).id
+    conversation = await chats.create_conversation(alice, MODEL, "t")
+    await exchange(chats, alice, conversation.id, "before the rebuild: heron", "ok")
+    with db.engine.begin() as connection:  # what a batch migration does to `messages`
+        connection.execute(text("PRAGMA foreign_keys=OFF"))
+        connection.execute(text("CREATE TABLE messages_copy AS SELECT * FROM messages ORDER BY created_at DESC"))
+        connection.execute(text("DROP TABLE messages"))
+        connection.execute(text("ALTER TABLE messages_copy RENAME TO messages"))
+    await exchange(chats, alice, conversation.id, "after the rebuild: egret", "ok")
+    db.prepare(mark_interrupted)
+    assert len(await search.search(alice, "heron", limit=10)) == 1
+    assert len(await search.search(alice, "egret", limit=10)) == 1
+    await exchange(chats, alice, conversation.id, "and then: stork", "ok")  # the triggers are back
+    assert len(await search.search(alice, "stork", limit=10)) == 1
+    with db.engine.begin() as connection:
+        connection.execute(text("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')"))
