@@ -25,7 +25,7 @@ def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """What autogenerate compares: everything but the full-text search objects (see `storage.search`).
 
     FTS5 tables (and their shadow tables) and PostgreSQL's generated tsvector columns have no portable form in the
-    models; migration 0003 (search index) builds them and the search tests check them.
+    models; the search-index migration builds them and the search tests check them.
     """
     if name is None:
         return True

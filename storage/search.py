@@ -3,9 +3,9 @@
 SQLite: two FTS5 external-content tables (`messages_fts` over `messages.content`, `conversations_fts` over
 `conversations.title`), ranked with bm25, with prefix indexes for as-you-type queries. PostgreSQL: a stored
 `search_vector` column on each table (generated from the text, `simple` configuration: no stemming, no stop words,
-like FTS5's unicode61) with a GIN index, ranked with `ts_rank`. Both are built by migration 0003 (see there for the
-triggers) and kept out of the models: neither has a portable SQLAlchemy form, so `storage.migrate.include_name`
-hides them from autogenerate.
+like FTS5's unicode61) with a GIN index, ranked with `ts_rank`. Both are built by the search-index migration (the
+SQLite triggers are in `storage.search_index`) and kept out of the models: neither has a portable SQLAlchemy form,
+so `storage.migrate.include_name` hides them from autogenerate.
 
 A streaming reply is not in the index: its text changes every checkpoint. It enters the index when it ends (its
 status leaves `streaming`), which the SQLite triggers and the PostgreSQL generated column both key on.

@@ -1,4 +1,4 @@
-"""The SQLite full-text index's schema objects (migration 0005 creates them; see `storage.search` for their use).
+"""The SQLite full-text index's schema objects: the search-index migration creates them, `storage.search` reads them.
 
 Two FTS5 external-content tables read their text from `messages` / `conversations` (no second copy of it), kept in
 step by triggers. A message is in the index only while its status is not `streaming`: checkpoints (streaming →

@@ -14,7 +14,7 @@ from storage.migrate import alembic_config
 from storage.search import parse_query
 from storage.snippets import Matcher
 
-SEARCH_REVISION = "0003"
+SEARCH_REVISION = "0005"
 MODEL = "ollama:m"
 
 

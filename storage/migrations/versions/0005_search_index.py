@@ -8,8 +8,8 @@ database keeps it in step by itself. An index on `messages.created_at` lets a co
 
 Existing rows are indexed here.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-29 09:40:00
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 from storage import search_index
 
-revision = "0003"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

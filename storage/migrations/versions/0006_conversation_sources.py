@@ -1,7 +1,7 @@
 """conversation sources: where each imported conversation came from, so an import is idempotent
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29 09:33:53.758050
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.models
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
