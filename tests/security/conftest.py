@@ -72,8 +72,13 @@ WATCH_SCRIPT = """
     '[onerror], [onload], [onclick], [onmouseover], [onfocus], [ontoggle], [onbegin], [srcdoc], [formaction], ' +
     'a[href^="javascript:" i], a[href^="data:" i], a[href^="vbscript:" i], [xlink\\\\:href]';
   const inMarkdown = "img, svg, math, video, audio, source, picture, input, button, textarea, select";
+  // The one element of our own that rendered Markdown holds: the code block's Copy code button, exactly as the
+  // renderer writes it (Markdown input cannot produce a tag, so any other button is a finding).
+  const copyButton = (el) =>
+    el.matches('button.chatui-copy[type="button"]') && el.attributes.length === 2 && el.textContent === "Copy code";
   const offending = (el) =>
-    (el.matches(inBubble) && el.closest(".q-message")) || (el.matches(inMarkdown) && el.closest(".chat-markdown"));
+    (el.matches(inBubble) && el.closest(".q-message")) ||
+    (el.matches(inMarkdown) && el.closest(".chat-markdown") && !copyButton(el));
   const check = (node) => {
     if (node.nodeType !== 1) return;
     for (const el of [node, ...node.querySelectorAll("*")]) {
