@@ -4,11 +4,13 @@ Safety: markdown-it with `html=False` escapes every tag a user or model writes; 
 and relative targets (so `javascript:` and `data:` are dropped); images are shown as links and never fetched.
 Fenced code is highlighted by Pygments into class-only spans (`chatui.highlight`), its language escaped.
 
-Speed: a reply is cut into *blocks* at blank lines outside code fences (and, for pathological blocks, after about
-4,000 characters). A finished block never changes, so it is rendered once and cached; only the growing last block is
-rendered again on each update. The cutting depends only on the text, so a reloaded reply shows exactly the blocks
-that streamed. A whole stored message's HTML is cached too (`render_message`), by a hash of its text and bounded in
-bytes, so opening a conversation again renders nothing.
+Speed: a reply is cut into *blocks* at blank lines outside code fences, once a block holds 500 characters (and, for
+pathological blocks, after about 4,000 characters or 200 lines, inside a line if need be). A block whose inline syntax
+would cost markdown-it too much (thousands of unclosed brackets, emphasis runs) is shown as escaped plain text instead,
+so no input stalls the server. A finished block never changes, so it is rendered once and cached; only the growing
+last block is rendered again on each update. The cutting depends only on the text, so a reloaded reply shows exactly
+the blocks that streamed. A whole stored message's HTML is cached too (`render_message`), by a hash of its text and
+bounded in bytes, so opening a conversation again renders nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ from markdown_it.token import Token
 from chatui.highlight import code_block
 
 MAX_BLOCK_CHARS = 4000
+# Each markdown-it render costs ~0.25 ms however short its text: a message of 2,000 one-line paragraphs took 0.5 s
+# when each was a block. Short paragraphs are therefore kept together until a block holds this much.
+MIN_BLOCK_CHARS = 500
+# markdown-it checks every line of a paragraph against each block rule (~20 µs a line): 4,000 one-character lines made
+# a 45 ms block. Outside code, a block also ends after this many lines.
+MAX_BLOCK_LINES = 200
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -91,23 +99,50 @@ def _make_parser() -> MarkdownIt:
 
 _MD = _make_parser()
 
+# markdown-it's inline parsing is quadratic, or linear with a large constant, on some inputs: every unclosed `[` or
+# `![` scans to the end of the block for its `]`, every `*`/`_` run becomes delimiters to balance. A 32,000-character
+# `![![![...` took 0.8-2.9 s per render (issue 11). A block whose weighted count of such characters passes the limit
+# is not given to markdown-it: its text is shown as written, escaped, its lines kept (a few string operations in C,
+# whatever the input). Ordinary prose stays well below the limit (a 1,000-character paragraph with a few links,
+# bold words and code spans weighs ~100).
+_INLINE_WEIGHTS = str.maketrans({c: "\x01" for c in "[]<("} | {c: "\x02" for c in "*_~`&!\\|"})
+MAX_INLINE_COST = 1024
+
+
+def _inline_cost(source: str) -> int:
+    """A cheap (one pass in C) upper estimate of the inline work a block asks of markdown-it."""
+    weighted = source.translate(_INLINE_WEIGHTS)
+    return 8 * weighted.count("\x01") + weighted.count("\x02")
+
+
+def _render(source: str) -> str:
+    if _inline_cost(source) > MAX_INLINE_COST:
+        return _as_text(source)
+    return _MD.render(source)
+
+
+def _as_text(source: str) -> str:
+    """A block shown as the plain text it is: every character escaped, line breaks kept, nothing a link."""
+    return '<p class="chatui-plain">' + escapeHtml(source.strip()).replace("\n", "<br>\n") + "</p>\n"
+
 
 @lru_cache(maxsize=4096)
 def render_block(source: str) -> str:
     """HTML for one block of Markdown (cached: finished blocks repeat across updates, tabs and reloads)."""
-    return _MD.render(source)
+    return _render(source)
 
 
 def render_uncached(source: str) -> str:
     """HTML for the growing last block, which would only pollute the cache."""
-    return _MD.render(source)
+    return _render(source)
 
 
 class BlockSplitter:
     """Cuts Markdown into blocks as text arrives: `feed()` returns the blocks it completed, `tail` is the rest."""
 
-    def __init__(self, max_block_chars: int = MAX_BLOCK_CHARS) -> None:
+    def __init__(self, max_block_chars: int = MAX_BLOCK_CHARS, min_block_chars: int = MIN_BLOCK_CHARS) -> None:
         self.max_block_chars = max_block_chars
+        self.min_block_chars = min_block_chars
         self._lines: list[str] = []
         self._size = 0
         self._partial = ""
@@ -127,9 +162,13 @@ class BlockSplitter:
             end = data.find("\n", start)
             if end < 0:
                 break
-            self._line(data[start : end + 1], done)
+            self._pieces(data[start : end + 1], done)
             start = end + 1
-        self._partial = data[start:]
+        rest = data[start:]
+        while self._fence is None and len(rest) > self.max_block_chars:  # cut where the whole line will be cut
+            self._line(rest[: self.max_block_chars], done)
+            rest = rest[self.max_block_chars :]
+        self._partial = rest
         return done
 
     def close(self) -> str | None:
@@ -148,16 +187,27 @@ class BlockSplitter:
         self._lines.append(line)
         self._size += len(line)
 
+    def _pieces(self, line: str, done: list[str]) -> None:
+        """Outside code, a line longer than a block is cut every `max_block_chars` characters: no block grows past
+        about twice that, however the text is laid out (a 32,000-character line is otherwise one block)."""
+        while self._fence is None and len(line) > self.max_block_chars:
+            self._line(line[: self.max_block_chars], done)
+            line = line[self.max_block_chars :]
+        self._line(line, done)
+
     def _line(self, line: str, done: list[str]) -> None:
         if self._fence is None:
             if not line.strip():
-                self._emit(done)
+                if self._size >= self.min_block_chars:
+                    self._emit(done)
+                elif self._lines:  # too short to be a block of its own: the next paragraph joins it
+                    self._append(line)
                 return
             opened = _FENCE_OPEN.match(line)
             if opened:
                 self._fence, self._fence_opener = opened.group(1), line
             self._append(line)
-            if self._fence is None and self._size > self.max_block_chars:
+            if self._fence is None and (self._size > self.max_block_chars or len(self._lines) >= MAX_BLOCK_LINES):
                 self._emit(done)
             return
         if _closes_fence(line, self._fence):
