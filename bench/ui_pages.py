@@ -142,7 +142,11 @@ class Page:
     async def open(self, http: httpx.AsyncClient) -> None:
         response = await http.get(f"/chat/{self.conversation_id}", headers=self.account.headers)
         response.raise_for_status()
-        page = response.text
+        self.open_from_html(response.text)
+        await self.connect()
+
+    def open_from_html(self, page: str) -> None:
+        """Take the element table and the socket query from the page's HTML."""
         raw = re.search(r"parseElements\(String\.raw`(.*?)`\)", page, re.S)
         query_text = re.search(r"query: (\{.*?\}),\n", page)
         assert raw and query_text, "not a NiceGUI page"
@@ -153,6 +157,8 @@ class Page:
         query = ast.literal_eval(query_text.group(1))  # rendered as a Python dict
         self.client_id = query["client_id"]
         self.next_message_id = int(query["next_message_id"])
+
+    async def connect(self) -> None:
         params = {
             "client_id": self.client_id,
             "next_message_id": str(self.next_message_id),
@@ -195,7 +201,7 @@ class Page:
     def bubble_blocks(self) -> list[str]:
         """The `innerHTML` of every Markdown block in the assistant bubble, in page order."""
         bubbles = [i for i, e in self.elements.items() if "assistant-bubble" in (e.get("class") or [])]
-        if len(bubbles) != 1:
+        if not bubbles:
             return []
         blocks: list[str] = []
 
@@ -211,7 +217,7 @@ class Page:
             for child in children:
                 walk(child, depth + 1)
 
-        walk(bubbles[0])
+        walk(max(bubbles, key=int))  # the newest (a conversation with a history shows older ones above it)
         return blocks
 
     async def close(self) -> None:

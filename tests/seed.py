@@ -35,6 +35,13 @@ def sample_markdown(index: int) -> str:
     return f"| n | value |\n|---|---|\n| {index} | {index * 2} |\n| {index + 1} | {index * 2 + 2} |\n\nTable {index}."
 
 
+def snippet(index: int) -> str:
+    """Text that only message `index` shows (in its rendered HTML and on screen)."""
+    return [f"Message {index}: a short one.", f"Answer {index}<", f"Code for message {index}:", f"Table {index}."][
+        index % 4
+    ]
+
+
 def seed_conversation(
     connection: Connection,
     user_id: str,

@@ -8,6 +8,7 @@ coalesced: the bubble takes every delta that arrived since its last update, then
 from __future__ import annotations
 
 import asyncio
+import html
 from datetime import UTC, datetime
 
 from nicegui import ui
@@ -43,6 +44,24 @@ def user_bubble(content: str, at: datetime | None = None) -> ui.chat_message:
     with ui.chat_message(name="You", sent=True).classes("user-bubble").mark("user-message") as bubble:
         _html(render_message(content))
     _time(bubble, at)
+    return bubble
+
+
+def stored_reply(message: Message) -> ui.chat_message:
+    """A finished reply from the database in two elements: the bubble and one HTML block with its text and footer.
+
+    A page of a long conversation builds dozens of these, and each NiceGUI element costs a few hundred microseconds
+    to create; a reply that ended badly keeps its separate note (`AssistantBubble.show`).
+    """
+    if message.status != MessageStatus.DONE or not message.content:
+        bubble = AssistantBubble(message.model, message.created_at)
+        bubble.show(message)
+        return bubble.element
+    parts = [p for p in (message.model, f"{message.tokens} tokens" if message.tokens else None) if p]
+    footer = f'<div class="chatui-reply-meta">{html.escape(" · ".join(parts))}</div>' if parts else ""
+    with ui.chat_message(name="Assistant", sent=False).classes("assistant-bubble").mark("assistant-message") as bubble:
+        _html(render_message(message.content) + footer)
+    _time(bubble, message.created_at)
     return bubble
 
 

@@ -20,13 +20,13 @@ from typing import Any
 from nicegui import ui
 
 from chatui.generation import Generation
-from chatui.pages.bubbles import AssistantBubble, user_bubble
+from chatui.pages.bubbles import AssistantBubble, stored_reply, user_bubble
 from chatui.rendering import cached_message, render_message
 from chatui.services import Services
 from storage import Message, MessagePage
 
-PAGE_SIZE = 40
-KEEP_PAGES = 3
+PAGE_SIZE = 30
+KEEP_PAGES = 4
 
 
 class MessageList:
@@ -175,9 +175,7 @@ class MessageList:
                     self.on_live(live, bubble)
                     new.append((message.id, bubble.element))
                 else:
-                    bubble = AssistantBubble(message.model, message.created_at)
-                    bubble.show(message)
-                    new.append((message.id, bubble.element))
+                    new.append((message.id, stored_reply(message)))
         if index < len(self.entries):
             for offset, (_, element) in enumerate(new):
                 element.move(self.rows, target_index=index + offset)

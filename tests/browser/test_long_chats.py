@@ -52,15 +52,13 @@ async def test_scrolling_up_loads_older_messages_without_a_jump(page: Page, brow
     await page.goto(f"{browser_app.url}/chat/{conversation_id}")
     await expect(page.get_by_text("Message 1996: a short one.")).to_be_in_viewport()
     for step in range(1, KEEP_PAGES + 3):
-        top = page.locator(BUBBLES).first  # the oldest message shown
-        text = (await top.inner_text()).splitlines()[-1]
+        top = await page.locator(BUBBLES).first.element_handle()  # the oldest message shown
         # at the very top (where Chromium's own scroll anchoring gives up), where the reader sees that message
         before = await top.evaluate("e => { window.scrollTo(0, 0); return e.getBoundingClientRect().top; }")
-        await expect(page.locator(BUBBLES).first).not_to_contain_text(text)  # an older page came
-        after = await page.get_by_text(text).evaluate("e => e.closest('.q-message').getBoundingClientRect().top")
+        await page.wait_for_function("e => e.parentElement.firstElementChild !== e", arg=top)  # an older page came
+        after = await top.evaluate("e => e.getBoundingClientRect().top")
         assert abs(after - before) < 2, f"the view jumped by {after - before:.0f} px at step {step}"
         assert await page.locator(BUBBLES).count() <= KEEP_PAGES * PAGE_SIZE
-    assert await page.locator(BUBBLES).first.inner_text() < "You\nMessage 1800"  # (at least) 5 pages up
     await expect(page.get_by_text("Message 1996: a short one.")).not_to_be_attached()  # far pages were dropped
 
 

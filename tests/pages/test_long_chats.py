@@ -13,7 +13,7 @@ from chatui.pages.sidebar import PAGE_SIZE as SIDEBAR_PAGE
 from storage.models import utcnow
 from tests.fakes.server import Script
 from tests.pages.test_chat_flow import register_and_sign_in
-from tests.seed import seed_conversation, seed_conversations
+from tests.seed import seed_conversation, seed_conversations, snippet
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -135,13 +135,13 @@ async def test_a_long_conversation_opens_at_its_end_with_one_page(user: User) ->
 
     for page in range(2, KEEP_PAGES + 3):
         user.find(marker="load-older").click()
-        await user.should_see(f"Message {1000 - PAGE_SIZE * page}: a short one.", retries=20)
+        await user.should_see(snippet(1000 - PAGE_SIZE * page), retries=20)
         shown = count(user, "user-message") + count(user, "assistant-message")
         assert shown == min(page, KEEP_PAGES) * PAGE_SIZE  # far pages are dropped: the window stays bounded
     await user.should_not_see("Message 996: a short one.")
     await user.should_see(marker="load-newer")
     user.find(marker="load-newer").click()
-    await user.should_see(f"Message {1000 - PAGE_SIZE * 2}: a short one.", retries=20)
+    await user.should_see(snippet(1000 - PAGE_SIZE * 2), retries=20)
 
 
 async def test_opening_at_a_message_shows_it_highlighted(user: User) -> None:
