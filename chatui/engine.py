@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from chatui.coordination import Coordination, CoordinationUnavailable
 from chatui.generation import Generation
 from chatui.ratelimit import Throttle
-from providers import ChatMessage, GenerationParams, ProviderError, TextDelta, Usage
+from providers import ChatMessage, GenerationParams, ProviderError, Queued, TextDelta, Usage
 from providers.registry import ModelRegistry, qualify_model_id
 from providers.retry import stream_with_retries
 from storage import ChatRepository, MessageStatus
@@ -306,6 +306,8 @@ class GenerationEngine:
                         generation.publish(event.text)
                 elif isinstance(event, Usage):
                     generation.usage = event
+                elif isinstance(event, Queued):
+                    generation.wait_in_line(event.position)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:

@@ -32,6 +32,8 @@ class Generation:
     error: str | None = None
     error_code: str | None = None
     usage: Usage | None = None
+    queued: int | None = None
+    """This reply's place in the provider's line (1 = next; the in-process local model); None when not waiting."""
     checkpointed: int = 0
     """How many chunks the last checkpoint wrote to the database."""
     task: asyncio.Task[None] | None = None
@@ -62,6 +64,11 @@ class Generation:
         self.chunks.append(text)
         self._notify()
 
+    def wait_in_line(self, position: int) -> None:
+        """The provider queued this reply at `position` (0: its turn has come); readers get an empty batch."""
+        self.queued = position or None
+        self._notify()
+
     def finish(self, status: str, error: str | None = None, error_code: str | None = None) -> None:
         self.status = status
         self.error = error
@@ -82,14 +89,18 @@ class Generation:
         """Batches of deltas from index `start` on (0 = replay everything so far), until the reply ends.
 
         A slow reader gets larger batches rather than losing deltas; a reader that sleeps between batches thereby
-        coalesces updates on its own.
+        coalesces updates on its own. An empty batch says the reply's place in the provider's line (`queued`) changed.
         """
-        offset = start
+        offset, queued = start, None
         while True:
             if offset < len(self.chunks):
                 batch = self.chunks[offset:]
                 offset += len(batch)
                 yield batch
+                continue
+            if self.queued != queued:
+                queued = self.queued
+                yield []
                 continue
             if self.finished:
                 return

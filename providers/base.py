@@ -1,7 +1,8 @@
 """The provider interface and the small values that cross it.
 
-A provider turns a list of messages into a stream of `TextDelta`s that ends with one `Usage`, and lists the models
-it can serve. Failures are raised as `providers.errors.ProviderError` subclasses, already worded for a person.
+A provider turns a list of messages into a stream of `TextDelta`s that ends with one `Usage` (a provider that queues
+replies may send `Queued` before the text), and lists the models it can serve. Failures are raised as
+`providers.errors.ProviderError` subclasses, already worded for a person.
 """
 
 from __future__ import annotations
@@ -45,7 +46,18 @@ class Usage:
     completion_tokens: int | None = None
 
 
-StreamEvent = TextDelta | Usage
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """The provider is busy with other replies and this one waits its turn, `position` in line (1 = next).
+
+    Sent before any text, again each time the line moves, and with `position=0` when the reply's turn has come. Only
+    providers with a line of their own send it (the in-process `local` model); readers show it as "waiting…".
+    """
+
+    position: int
+
+
+StreamEvent = TextDelta | Usage | Queued
 
 
 class Provider(ABC):

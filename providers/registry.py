@@ -12,7 +12,9 @@ from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
 
-KNOWN_PROVIDERS = ("ollama", "openai", "anthropic")
+KNOWN_PROVIDERS = ("ollama", "openai", "anthropic", "local")
+LOCAL = "local"
+"""The in-process model: new chats fall back to it only when no other provider has a model to offer."""
 
 
 def split_model_id(model_id: str) -> tuple[str, str]:
@@ -48,6 +50,19 @@ class ProviderStatus:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NewChatModel:
+    """The model a new chat starts on: the configured default when it is available, else one that is.
+
+    `reason` says, in words for a person, why the default was passed over (None when it was not); the first-run
+    banner shows it.
+    """
+
+    id: str
+    is_default: bool
+    reason: str | None = None
+
+
 class ModelRegistry:
     """Knows the configured providers; lists their models in parallel, bounded by a timeout, and caches the result."""
 
@@ -79,6 +94,26 @@ class ModelRegistry:
         models, statuses = await asyncio.shield(self._refreshing)
         self._cache = (time.monotonic(), models, statuses)
         return models, statuses
+
+    async def model_for_new_chat(self) -> NewChatModel:
+        """`DEFAULT_MODEL` when it is available; else a model of the default's provider, then of another provider,
+        then the in-process local model (so a fresh install with no server still answers); else the default anyway.
+        """
+        models, statuses = await self.models()
+        available = [m for m in models if m.available]
+        if any(m.id == self.default_model for m in available):
+            return NewChatModel(self.default_model, True)
+        provider, _ = split_model_id(self.default_model)
+        down = next((s.error for s in statuses if s.provider == provider and s.error), None)
+        why = down or (
+            f"{provider} does not list it" if provider in self.providers else f"the {provider} provider is not set up"
+        )
+        reason = f"The default model {self.default_model} is not available ({why})."
+        # the default's own provider first, then the others in their configured order, the local model last
+        ranked = sorted(available, key=lambda m: (m.provider == LOCAL, m.provider != provider))
+        if not ranked:
+            return NewChatModel(self.default_model, True, f"{reason} No other model is available either.")
+        return NewChatModel(ranked[0].id, False, f"{reason} New chats start on {ranked[0].id}.")
 
     async def _fetch_all(self) -> tuple[list[ModelInfo], list[ProviderStatus]]:
         names = list(self.providers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
-from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent
+from providers.base import ChatMessage, GenerationParams, Provider, Queued, StreamEvent
 from providers.errors import ProviderError
 
 
@@ -29,7 +29,7 @@ async def stream_with_retries(
         stream = provider.stream(messages, model, params)
         try:
             async for event in stream:
-                produced = True
+                produced = produced or not isinstance(event, Queued)
                 yield event
             return
         except ProviderError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +15,9 @@ from tests.fakes.openai import FakeOpenAI, openai_app
 from tests.fakes.server import ScriptedProvider, ThreadedServer
 
 S = TypeVar("S")
+
+# The in-process model loads a GGUF file in every app that finds one: only the `local` tests (tests/llm) want that.
+os.environ["CHATUI_LOCAL_MODEL"] = "off"
 
 PROVIDER_ENV = (
     "OPENAI_API_KEY",

@@ -69,7 +69,7 @@ async def create_conversation(
     body: ConversationCreate, signed_in: CurrentUser, services: ServicesDep
 ) -> ConversationPublic:
     """A new, empty conversation; without a title it takes one from its first message."""
-    model = qualify_model_id(body.model) if body.model else services.models.default_model
+    model = qualify_model_id(body.model) if body.model else (await services.models.model_for_new_chat()).id
     conversation = await services.chats.create_conversation(signed_in.user.id, model, body.title)
     return _public(conversation)
 

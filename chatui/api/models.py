@@ -14,8 +14,11 @@ router = APIRouter(prefix="/api", tags=["models"])
 async def list_models(signed_in: CurrentUser, services: ServicesDep, refresh: bool = False) -> ModelsPublic:
     """Every configured provider's models; one that is down is listed as unavailable (answers within ~2 s)."""
     models, statuses = await services.models.models(refresh=refresh)
+    new_chat = await services.models.model_for_new_chat()
     return ModelsPublic(
         default=services.models.default_model,
+        new_chat_model=new_chat.id,
+        new_chat_notice=new_chat.reason,
         models=[ModelPublic(id=m.id, provider=m.provider, name=m.name, available=m.available) for m in models],
         providers=[ProviderPublic(provider=s.provider, available=s.available, error=s.error) for s in statuses],
     )

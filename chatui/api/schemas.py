@@ -104,6 +104,10 @@ class ProviderPublic(BaseModel):
 
 class ModelsPublic(BaseModel):
     default: str
+    new_chat_model: str
+    """What a new conversation starts on: `default` when it is available, else a model that is."""
+    new_chat_notice: str | None = None
+    """Why `new_chat_model` is not `default`, in words for a person."""
     models: list[ModelPublic]
     providers: list[ProviderPublic]
 

@@ -203,6 +203,8 @@ class ConversationSocket:
         replay = '{"type": "token", "token": %s, "message_id": "' + message_id + '", "replay": true}'
         put, dumps, index = self._outbox.put_nowait, json.dumps, 0
         async for batch in generation.follow():
+            if not batch:  # its place in the local model's line changed
+                self._send({"type": "queued", "position": generation.queued or 0, "message_id": message_id})
             for token in batch:
                 put((replay if index < replayed else live) % dumps(token))
                 index += 1

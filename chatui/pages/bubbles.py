@@ -110,6 +110,9 @@ class AssistantBubble:
         splitter = BlockSplitter()
         tail: ui.html | None = None
         async for batch in generation.follow():
+            if not batch:  # waiting in the local model's line
+                self._show_waiting(generation.queued)
+                continue
             self._stop_thinking()
             finished = splitter.feed("".join(batch))
             with self.body:
@@ -124,6 +127,12 @@ class AssistantBubble:
                 tail.content = render_uncached(splitter.tail)
             await asyncio.sleep(pacer.interval())
         return tail, splitter
+
+    def _show_waiting(self, position: int | None) -> None:
+        if self.thinking is None:
+            with self.body:
+                self.thinking = ui.label().classes("thinking").mark("thinking")
+        self.thinking.text = f"Waiting for the local model… (#{position} in line)" if position else "Thinking…"
 
     def _stop_thinking(self) -> None:
         if self.thinking is not None:

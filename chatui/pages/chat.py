@@ -220,6 +220,8 @@ class ChatView:
         with contextlib.suppress(TimeoutError):
             await self.client.connected(timeout=10)
         self.listing = await self.services.models.models()
+        if self.conversation is None and self.model == self.services.models.default_model:
+            self.model = self.picker.model = (await self.services.models.model_for_new_chat()).id
         self.picker.show(self.listing[0])
         self._show_problem()
 

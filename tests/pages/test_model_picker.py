@@ -96,10 +96,18 @@ def openai_refusing(fake_openai_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
     return fake_openai_env
 
 
-async def test_a_provider_that_refuses_is_listed_as_unavailable(openai_refusing: FakeOpenAI, user: User) -> None:
+async def test_a_provider_that_refuses_is_listed_as_unavailable(
+    openai_refusing: FakeOpenAI, user: User, fake_ollama: ScriptedProvider
+) -> None:
+    fake_ollama.then(Script(tokens=["Ollama", " answers"]))
     await register_and_sign_in(user)
     user.find("Model").click()
     await user.should_see(f"{OPENAI_MODEL} (unavailable)", retries=30)
     await user.should_see(OLLAMA_MODEL)
+    # the default does not answer: a new chat starts on a model that does
     await send(user, "hello?")
+    await user.should_see(f"{OLLAMA_MODEL} · 2 tokens", retries=50)
+    # picked by hand, the refusing provider's reply says why it failed
+    user.find(f"{OPENAI_MODEL} (unavailable)").click()
+    await send(user, "and you?")
     await user.should_see("refused the API key (401): Incorrect API key provided", retries=30)
