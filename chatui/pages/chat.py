@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 
 from fastapi import Request
 from nicegui import Client, ui
@@ -57,6 +58,8 @@ class ChatView:
         self._unwatch = None
         self.listing: tuple[list[ModelInfo], list[ProviderStatus]] | None = None
         self.banner: ui.element | None = None
+        self.fallback: str | None = None
+        """The model a new chat started on because the default cannot answer (`ModelRegistry.model_for_new_chat`)."""
         self.client.on_delete(self._cleanup)
 
     # -- building -------------------------------------------------------------------------------------------------
@@ -221,7 +224,9 @@ class ChatView:
             await self.client.connected(timeout=10)
         self.listing = await self.services.models.models()
         if self.conversation is None and self.model == self.services.models.default_model:
-            self.model = self.picker.model = (await self.services.models.model_for_new_chat()).id
+            new_chat = await self.services.models.model_for_new_chat()
+            self.model = self.picker.model = new_chat.id
+            self.fallback = None if new_chat.is_default else new_chat.id
         self.picker.show(self.listing[0])
         self._show_problem()
 
@@ -231,6 +236,11 @@ class ChatView:
             self.banner.delete()
             self.banner = None
         problem = model_problem(self.model, *self.listing) if self.listing is not None else None
+        if problem is None and self.listing is not None and self.fallback == self.model:
+            # a new chat on a stand-in: why the default cannot answer, what fixes it, and what answers meanwhile
+            problem = model_problem(self.services.models.default_model, *self.listing)
+            if problem is not None:
+                problem = replace(problem, detail=f"{problem.detail} New chats start on {self.model}.")
         if problem is not None:
             with self.messages.element:
                 self.banner = show_problem(problem)

@@ -40,12 +40,15 @@ async def test_a_model_not_pulled_names_ollama_pull(user: User, fake_ollama: Scr
     await register_and_sign_in(user)
     await user.should_see("The model llama3.2:3b is not pulled", retries=30)
     await user.should_see("ollama pull llama3.2:3b")
-    await user.should_see("Ollama is running but has no llama3.2:3b. Or pick another model above.")
-    # choosing a model that is there clears the banner
+    # the new chat starts on the model that is there (ModelRegistry.model_for_new_chat), and the banner says so
+    await user.should_see(
+        "Ollama is running but has no llama3.2:3b. Or pick another model above. New chats start on ollama:qwen2.5:0.5b."
+    )
+    # choosing a model by hand ends the stand-in: the banner is about the model chosen
     user.find("Model").click()
-    user.find("ollama:qwen2.5:0.5b").click()
-    await user.should_not_see(marker="provider-banner", retries=10)
-    await user.should_see("Ask anything to start a conversation.")
+    user.find("ollama:llama3.2:3b (unavailable)").click()
+    await user.should_see("Ollama is running but has no llama3.2:3b. Or pick another model above.", retries=10)
+    await user.should_not_see("New chats start on")
 
 
 @pytest.fixture
