@@ -12,7 +12,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
-EXTRAS = ("server", "test")
+EXTRAS = ("server", "test", "local")
 
 
 def locked() -> dict[str, str]:

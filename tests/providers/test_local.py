@@ -172,3 +172,16 @@ def _xllamacpp_installed() -> bool:
     from providers.local import runtime_installed
 
     return runtime_installed()
+
+
+async def test_the_setting_picks_the_file_and_a_missing_one_is_named(tmp_path: Path) -> None:
+    from chatui.config import Settings
+    from chatui.services import build_local_provider
+
+    assert build_local_provider(Settings(local_model="off", data_dir=tmp_path)) is None
+    provider = build_local_provider(Settings(local_model=str(tmp_path / "gone.gguf"), data_dir=tmp_path))
+    assert provider is not None and provider.model_name == "gone"
+    await provider.start()  # type: ignore[misc]
+    with pytest.raises(ProviderUnavailable, match=r"gone.gguf does not exist; check CHATUI_LOCAL_MODEL"):
+        await provider.list_models()
+    await provider.aclose()
