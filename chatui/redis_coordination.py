@@ -162,6 +162,8 @@ class RedisCoordination(Coordination):
         """Queue the reply's deltas as they come, then its end, for the flusher."""
         index = 0
         async for batch in generation.follow():
+            if not batch:  # its place in the local model's line: shown by this instance's readers only
+                continue
             queued = self._pending.get(generation.message_id)
             if queued is None:
                 self._pending[generation.message_id] = (index, list(batch))

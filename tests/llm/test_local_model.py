@@ -24,6 +24,7 @@ from providers.base import ChatMessage, Queued, TextDelta, Usage
 from providers.local import LocalProvider, default_model_path, runtime_installed
 from tests.fakes.server import free_port
 from tests.live import LiveApp
+from tests.pages.test_chat_flow import register_and_sign_in, send
 
 pytestmark = [pytest.mark.local, pytest.mark.timeout(600)]
 
@@ -160,15 +161,9 @@ def local_page_env(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("local_page_env")  # before `user` starts the app
 async def test_the_chat_page_answers_from_the_local_model(user: User) -> None:
-    await user.open("/login")
-    user.find("Username").type("pagetester")
-    user.find("Password").type("correct horse")
-    user.find("Create account").click()
-    await user.should_see("New chat", retries=30)
+    await register_and_sign_in(user, "pagetester")
     await user.should_see(MODEL_ID, retries=50)  # the picker settled on the model that answers
-
-    user.find("Message").type(QUESTION)
-    user.find("Message").trigger("keydown.enter.exact.prevent")
+    await send(user, QUESTION)
     await user.should_see(marker="user-message", retries=20)
     await user.should_see(marker="reply-meta", retries=3000)  # a slow machine may take a while over the reply
     meta = [e.text for e in user.find(marker="reply-meta").elements]  # type: ignore[attr-defined]
