@@ -132,6 +132,13 @@ class TransferRepository(Repository):
             return None
         return conversation_id
 
+    @statements
+    def refresh_statistics(self, c: Connection) -> None:
+        """After a large import on PostgreSQL: the planner's word frequencies (search plans by them) are renewed now
+        rather than whenever autovacuum gets to it. Nothing to do on SQLite."""
+        if c.dialect.name == "postgresql":
+            c.exec_driver_sql("ANALYZE messages, conversations")
+
 
 # -- the tree's columns -----------------------------------------------------------------------------------------------
 # Until messages carry `parent_id` (the conversation-tree change), a conversation is one path in written order: these

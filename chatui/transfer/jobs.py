@@ -30,6 +30,8 @@ MAX_ERRORS = 100
 KEEP_SECONDS = 3600
 LEFTOVER_SECONDS = 86_400
 WRITE_BATCH = 1024 * 1024
+ANALYZE_AFTER = 10_000
+"""Messages imported after which PostgreSQL's statistics are renewed at once."""
 
 
 class UploadRefused(Exception):
@@ -149,6 +151,8 @@ class ImportJobs:
                 else:
                     job.conversations += 1
                     job.messages += len(item.record.messages)
+            if job.messages >= ANALYZE_AFTER:
+                await self.transfer.refresh_statistics()
             job.status = "done"
         except UnreadableFile as exc:
             job.error(exc.message)

@@ -74,14 +74,17 @@ async def test_export_all_then_import_into_another_account_gives_the_same_conver
         await send(alice, live_app, conversation_id, f"{title} question")
         await send(alice, live_app, conversation_id, f"{title} follow-up")
 
+    branched = await import_file(alice, "c.json", json.dumps([chatgpt_conversation("tree", "Zz branches")]).encode())
+    assert branched["conversations"] == 1  # two versions of the reply: the tree must survive the trip too
+
     everything = await alice.client.get("/api/export")
     assert everything.status_code == 200 and everything.headers["content-type"] == "application/json"
     exported = everything.json()
-    assert [c["title"] for c in exported["conversations"]] == ["First", "Second", "Third"]
+    assert [c["title"] for c in exported["conversations"]] == ["Zz branches", "First", "Second", "Third"]  # by age
 
     report = await import_file(bob, "all.json", everything.content)
     assert report["status"] == "done" and report["errors"] == []
-    assert (report["conversations"], report["messages"], report["duplicates"]) == (3, 12, 0)
+    assert (report["conversations"], report["messages"], report["duplicates"]) == (4, 15, 0)
     assert report["bytes_read"] == report["total_bytes"] == len(everything.content)
 
     again = (await bob.client.get("/api/export")).json()
@@ -119,10 +122,10 @@ async def test_export_all_then_import_into_another_account_gives_the_same_conver
     assert shape(again) == shape(exported)
 
     twice = await import_file(bob, "all.json", everything.content)
-    assert (twice["conversations"], twice["duplicates"]) == (0, 3)
+    assert (twice["conversations"], twice["duplicates"]) == (0, 4)
     home = await import_file(alice, "all.json", everything.content)  # into the account it came from
-    assert (home["conversations"], home["duplicates"]) == (0, 3)
-    assert len((await bob.client.get("/api/conversations")).json()) == 3
+    assert (home["conversations"], home["duplicates"]) == (0, 4)
+    assert len((await bob.client.get("/api/conversations")).json()) == 4
 
 
 async def test_chatgpt_zip_and_open_webui_imports_are_searchable_and_idempotent(live_app, make_account):
