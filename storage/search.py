@@ -20,8 +20,8 @@ matches (`SearchHit.highlights`), never markup.
 
 A word found in most messages would have every one of them scored, and an account's size would set the query's
 cost. So scoring is bounded: SQLite scores the 1,000 newest matches (rowid order) from the index alone and keeps the
-user's among the best; PostgreSQL, which reads each candidate's row, scores the user's 200 newest matches. A query
-with fewer matches scores them all.
+user's among the best (a phrase: 200 of its matches among the newest 5,000 messages holding its words); PostgreSQL,
+which reads each candidate's row, scores the user's 200 newest matches. A query with fewer matches scores them all.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ MAX_TERMS = 16
 RANKED_CANDIDATES = 1_000
 """The newest matches that are scored (see the module docstring)."""
 POOL = 200
+PHRASE_WINDOW = 5_000
+PHRASE_CANDIDATES = 200
+"""SQLite: a phrase is looked for among the newest 5,000 messages holding all its words, and 200 matches scored."""
 """SQLite: the best-scored matches looked up in `messages` to keep the user's own."""
 PG_RANKED_CANDIDATES = 200
 """PostgreSQL reads every candidate's row (SQLite scores from its index alone), so it scores fewer."""
@@ -125,7 +128,9 @@ class SearchRepository(Repository):
         wanted = offset + limit
         if c.dialect.name == "sqlite":
             match = fts5_query(terms)
-            rows = _sqlite_messages(c, user_id, match, wanted) + _sqlite_titles(c, user_id, match, wanted)
+            base, candidates = _phrase_window(c, terms)
+            rows = _sqlite_messages(c, user_id, match, wanted, base, candidates)
+            rows += _sqlite_titles(c, user_id, match, wanted)
         else:
             tsquery = tsquery_text(terms)
             if not tsquery:
@@ -173,7 +178,8 @@ def _texts(c: Connection, message_ids: list[str]) -> dict[str, str]:
 # Every query answers rows of (message_id, conversation_id, role, created_at, title, score), higher scores better.
 
 _SQLITE_FLOOR_ANY = text(
-    "SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match ORDER BY rowid DESC LIMIT 1 OFFSET :candidates"
+    "SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match AND rowid > :base "
+    "ORDER BY rowid DESC LIMIT 1 OFFSET :candidates"
 )
 _SQLITE_FLOOR_OWN = text(
     """
@@ -226,13 +232,30 @@ _SQLITE_TITLES = text(
 ).columns(created_at=UTCDateTime)
 
 
-def _sqlite_messages(c: Connection, user_id: str, match: str, wanted: int) -> list[Row[Any]]:
+def _phrase_window(c: Connection, terms: list[SearchTerm]) -> tuple[int, int]:
+    """The rowid above which matches are looked for, and how many of the newest are scored.
+
+    A phrase costs more: FTS5 checks its words' positions in every message that holds all of them (two common words
+    share most messages), and reads them again to score it. So a phrase is looked for among the newest
+    `PHRASE_WINDOW` messages that hold all its words, and `PHRASE_CANDIDATES` of its matches are scored.
+    """
+    if not any(len(WORD.findall(t.text)) > 1 for t in terms):
+        return 0, RANKED_CANDIDATES
+    words = [SearchTerm(w, t.prefix and w == WORD.findall(t.text)[-1]) for t in terms for w in WORD.findall(t.text)]
+    params = {"match": fts5_query(words), "base": 0, "candidates": PHRASE_WINDOW}
+    return int(c.execute(_SQLITE_FLOOR_ANY, params).scalar() or 0), PHRASE_CANDIDATES
+
+
+def _sqlite_messages(
+    c: Connection, user_id: str, match: str, wanted: int, base: int, candidates: int
+) -> list[Row[Any]]:
     """Scored from the index alone first (bm25 without touching `messages` is cheap), then the best `pool` are
     looked up to keep the user's own. Only when other users' messages crowd this user's out of that pool are the
     user's own newest matches scored instead (slower: each one is looked up)."""
     pool = max(POOL, 4 * wanted)
-    floor = c.execute(_SQLITE_FLOOR_ANY, {"match": match, "candidates": RANKED_CANDIDATES}).scalar_one_or_none()
-    params = {"match": match, "uid": user_id, "floor": floor or 0, "pool": pool, "wanted": wanted}
+    params = {"match": match, "base": base, "candidates": candidates}
+    floor = c.execute(_SQLITE_FLOOR_ANY, params).scalar_one_or_none()
+    params = {"match": match, "uid": user_id, "floor": floor or base, "pool": pool, "wanted": wanted}
     rows = list(c.execute(_SQLITE_POOLED, params).all())
     if len(rows) < wanted and (floor is not None or c.execute(_SQLITE_COUNT, params).scalar_one() > pool):
         params["floor"] = c.execute(_SQLITE_FLOOR_OWN, {**params, "candidates": RANKED_CANDIDATES}).scalar() or 0
