@@ -62,18 +62,15 @@ class AccountRepository(Repository):
 
     @transaction
     def set_disabled(self, s: OrmSession, user_id: str, disabled: bool) -> bool:
-        result = s.execute(update(User).where(User.id == user_id).values(is_disabled=disabled))
-        return result.rowcount > 0  # type: ignore[attr-defined]
+        return _update_user(s, user_id, is_disabled=disabled)
 
     @transaction
     def set_password_hash(self, s: OrmSession, user_id: str, password_hash: str) -> bool:
-        result = s.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
-        return result.rowcount > 0  # type: ignore[attr-defined]
+        return _update_user(s, user_id, password_hash=password_hash)
 
     @transaction
     def set_theme(self, s: OrmSession, user_id: str, theme: str) -> bool:
-        result = s.execute(update(User).where(User.id == user_id).values(theme=theme))
-        return result.rowcount > 0  # type: ignore[attr-defined]
+        return _update_user(s, user_id, theme=theme)
 
     @transaction
     def create_session(
@@ -139,3 +136,9 @@ class AccountRepository(Repository):
             update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None)).values(revoked_at=utcnow())
         )
         return result.rowcount  # type: ignore[attr-defined,no-any-return]
+
+
+def _update_user(s: OrmSession, user_id: str, **values: object) -> bool:
+    """Set columns of one account; False when there is no such account."""
+    result = s.execute(update(User).where(User.id == user_id).values(**values))
+    return result.rowcount > 0  # type: ignore[attr-defined]

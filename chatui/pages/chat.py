@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
+from urllib.parse import quote
 
 from fastapi import Request
 from nicegui import Client, ui
@@ -26,6 +27,7 @@ from chatui.pages.pacing import UpdatePacer
 from chatui.pages.provider_banner import model_problem, show_problem
 from chatui.pages.search import SearchPanel
 from chatui.pages.sidebar import Sidebar, delete_dialog, rename_dialog
+from chatui.pages.undo import SHELF, offer_undo
 from chatui.services import Services
 from providers.registry import ModelInfo, ProviderStatus
 from storage import Conversation, ConversationGone, SignedIn
@@ -60,6 +62,7 @@ class ChatView:
         self.banner: ui.element | None = None
         self.fallback: str | None = None
         """The model a new chat started on because the default cannot answer (`ModelRegistry.model_for_new_chat`)."""
+        self.undo_token = request.query_params.get("undo", "")[:64] if conversation is None else ""
         self.client.on_delete(self._cleanup)
 
     # -- building -------------------------------------------------------------------------------------------------
@@ -109,6 +112,9 @@ class ChatView:
         if self.conversation is not None:
             await self._show_conversation(self.conversation.id)
         self._track(asyncio.create_task(self._load_models()))
+        if self.undo_token:
+            offer_undo(self.services, self.user.id, self.undo_token)
+            ui.navigate.history.replace("/")
 
     async def _signed_in(self) -> bool:
         return await self.services.auth.resolve(self.token) is not None
@@ -268,8 +274,10 @@ class ChatView:
         if self.conversation is not None and await delete_dialog(self.services, self.user.id, self.conversation.id):
             await self._deleted(self.conversation.id)
 
-    async def _deleted(self, _conversation_id: str) -> None:
-        ui.navigate.to("/")
+    async def _deleted(self, conversation_id: str) -> None:
+        """The open conversation was deleted: a new chat, where the Undo offer follows (`chatui.pages.undo`)."""
+        token = SHELF.token_for(self.user.id, conversation_id)
+        ui.navigate.to(f"/?undo={quote(token)}" if token else "/")
 
     # -- life cycle -----------------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from nicegui import ui
 
 from chatui.pages import dialogs
+from chatui.pages.undo import delete_with_undo, offer_undo
 from chatui.services import Services
 from storage import Conversation, SignedIn
 
@@ -54,7 +55,8 @@ async def rename_dialog(services: Services, user_id: str, conversation: Conversa
 
 
 async def delete_dialog(services: Services, user_id: str, conversation_id: str) -> bool:
-    """Ask, then delete the conversation (a reply streaming in it is stopped first); True if it was deleted."""
+    """Ask, then delete the conversation (a reply streaming in it is stopped first) with an Undo offer; True if it
+    was deleted."""
     with page_level():
         confirmed = await dialogs.confirm(
             "Delete conversation?",
@@ -63,7 +65,12 @@ async def delete_dialog(services: Services, user_id: str, conversation_id: str) 
             danger=True,
             marker="confirm-delete",
         )
-    return confirmed and await services.engine.delete_conversation(user_id, conversation_id)
+    if not confirmed:
+        return False
+    token = await delete_with_undo(services, user_id, conversation_id)
+    if token is not None:
+        offer_undo(services, user_id, token)  # a few seconds to take it back (chatui.pages.undo)
+    return token is not None
 
 
 class Sidebar:

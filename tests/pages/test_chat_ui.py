@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from nicegui.testing import User
 
+from chatui.pages.undo import SHELF
 from tests.fakes.server import Script
 from tests.pages.test_chat_flow import register_and_sign_in, send
 
@@ -49,3 +50,43 @@ async def test_sending_while_a_reply_streams_says_so(user: User, fake_ollama) ->
     await send(user, "and another thing")
     await user.should_see("A reply is still being written: wait for it, or stop it first (Esc).", retries=10)
     assert user.find("Message").elements.pop().value == "and another thing"  # kept for later
+
+
+async def test_delete_asks_then_offers_undo_for_a_few_seconds(user: User, fake_ollama) -> None:
+    fake_ollama.then(Script(tokens=["Kept", " reply"]))
+    await register_and_sign_in(user)
+    await send(user, "remember this")
+    await user.should_see("Kept reply", retries=50)
+    user.find(marker="delete").click()
+    await user.should_see("Delete conversation?")
+    user.find(marker="confirm-delete").click()
+    await user.should_see(marker="undo-notice", retries=30)  # on the new chat the page went to
+    await user.should_see("Ask anything to start a conversation.")
+    assert await conversations(user) == []  # deleted at once, not hidden
+
+    user.find(marker="undo-delete").click()
+    await user.should_see("Kept reply", retries=30)
+    [restored] = await conversations(user)
+    assert restored["title"] == "remember this"
+    detail = (await user.http_client.get(f"/api/conversations/{restored['id']}")).json()
+    assert [(m["role"], m["content"]) for m in detail["messages"]] == [
+        ("user", "remember this"),
+        ("assistant", "Kept reply"),
+    ]
+
+
+async def test_undo_is_only_for_its_owner(user: User, create_user, fake_ollama) -> None:
+    await register_and_sign_in(user)
+    await send(user, "mine only")
+    await user.should_see(marker="conversation-item", retries=30)
+    user.find(marker="delete").click()
+    await user.should_see("Delete conversation?")
+    user.find(marker="confirm-delete").click()
+    await user.should_see(marker="undo-notice", retries=30)
+
+    [(token, _)] = [(t, k) for t, k in SHELF._kept.items() if k.record.title == "mine only"]
+    other = create_user()
+    await register_and_sign_in(other, "mallory")
+    await other.open(f"/?undo={token}")
+    await other.should_see("Ask anything to start a conversation.")
+    await other.should_not_see(marker="undo-notice")
