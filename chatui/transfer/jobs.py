@@ -91,7 +91,7 @@ class ImportJobs:
     def clear_leftovers(self) -> None:
         """At start: uploads a stopped server left behind are of no use to anyone. Only those a day old: another
         instance sharing the data folder may be reading a fresh one."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # uploads are conversations: private
         for leftover in self.folder.glob("*.upload"):
             with contextlib.suppress(OSError):
                 if time.time() - leftover.stat().st_mtime > LEFTOVER_SECONDS:
@@ -123,7 +123,7 @@ class ImportJobs:
 
     async def receive(self, content_type: str, body: AsyncIterator[bytes]) -> Path:
         """Stream the `file` field of a multipart upload to a file of its own (`UploadRefused` if it cannot)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # uploads are conversations: private
         path = self.folder / f"{uuid.uuid4()}.upload"
         try:
             await _receive_file(content_type, body, path)

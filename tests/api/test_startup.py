@@ -86,13 +86,13 @@ async def test_data_folder_database_and_secret_are_private(tmp_path, fake_ollama
         services = build_services(settings)
         services.prepare()
         await services.accounts.create_user("someone", "!")  # a write: SQLite's -wal and -shm files exist now
-        files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
+        modes = {p.name: (p.is_dir(), stat.S_IMODE(p.stat().st_mode)) for p in data.iterdir()}
         await services.stop()
     finally:
         os.umask(previous)
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
-    assert {"database.db", "database.db-wal", "database.db-shm", "secret.key"} <= files.keys()
-    assert all(mode == 0o600 for mode in files.values()), files
+    assert {"database.db", "database.db-wal", "database.db-shm", "secret.key"} <= modes.keys()
+    assert all(mode == (0o700 if folder else 0o600) for folder, mode in modes.values()), modes
 
 
 def test_existing_database_files_are_tightened(tmp_path):
