@@ -93,14 +93,14 @@ class Generation:
         """
         offset, queued = start, None
         while True:
+            if self.queued != queued:  # before the text: a reply leaves the line, then writes
+                queued = self.queued
+                yield []
+                continue
             if offset < len(self.chunks):
                 batch = self.chunks[offset:]
                 offset += len(batch)
                 yield batch
-                continue
-            if self.queued != queued:
-                queued = self.queued
-                yield []
                 continue
             if self.finished:
                 return

@@ -61,9 +61,12 @@ class Services:
         await self.engine.start()
         local = self.models.providers.get(LocalProvider.name)
         if isinstance(local, LocalProvider):
-            loading = local.start()  # in a thread: the server answers meanwhile, and a first reply waits for it
+            # Before the server answers anyone: xllamacpp holds Python's GIL while llama.cpp loads the file, so a
+            # load while serving would freeze the event loop for its whole length (~2 s measured, bench.local_model).
+            loading = local.start()
             if loading is not None:
-                loading.add_done_callback(lambda _: _announce(local))
+                await loading
+                _announce(local)
 
     async def stop(self) -> None:
         await self.imports.shutdown()

@@ -4,7 +4,9 @@ The runtime is xllamacpp: llama.cpp's own server code (slots, continuous batchin
 as a binary wheel, called in-process. BENCHMARKS.md ("Local model: choosing the runtime") compares it with
 llama-cpp-python, which compiles llama.cpp at install, and mistral.rs.
 
-    stream() ─ wait for the model to load (a thread, started at start-up)
+    start()  ─ load the model (the app awaits it before it serves: xllamacpp's constructor holds Python's GIL for
+               the whole load, so not even a thread keeps the event loop going meanwhile)
+    stream() ─ wait for the load if it is still running
              ─ join the line: `places` replies decode together (batched by llama.cpp), the rest wait in order and
                are told their place in line (`Queued`)
              ─ one worker thread per running reply calls llama.cpp, which calls back once per token; each token is
@@ -141,7 +143,7 @@ class _Ticket:
 
 
 class LocalProvider(Provider):
-    """One GGUF model in this process. `start()` loads it in a thread; replies before that wait for the load."""
+    """One GGUF model in this process. `start()` loads it (in a thread, though the GIL is held); replies wait for it."""
 
     name = "local"
 
@@ -188,7 +190,8 @@ class LocalProvider(Provider):
     # -- loading ------------------------------------------------------------------------------------------------
 
     def start(self) -> asyncio.Task[None] | None:
-        """Begin loading the model in a thread (once); the event loop goes on serving meanwhile."""
+        """Begin loading the model (once). In a thread, yet the event loop stalls until it is done: xllamacpp's
+        constructor waits for llama.cpp's load without releasing the GIL. The app awaits this before serving."""
         if self._loading is None and self._unavailable is None:
             self._loading = asyncio.create_task(self._load(), name="chatui-local-load")
         return self._loading

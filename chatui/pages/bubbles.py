@@ -111,7 +111,8 @@ class AssistantBubble:
         tail: ui.html | None = None
         async for batch in generation.follow():
             if not batch:  # waiting in the local model's line
-                self._show_waiting(generation.queued)
+                if tail is None:
+                    self._show_waiting(generation.queued)
                 continue
             self._stop_thinking()
             finished = splitter.feed("".join(batch))
