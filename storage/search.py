@@ -21,7 +21,8 @@ matches (`SearchHit.highlights`), never markup.
 A word found in most messages would have every one of them scored, and an account's size would set the query's
 cost. So scoring is bounded: SQLite scores the 1,000 newest matches (rowid order) from the index alone and keeps the
 user's among the best (a phrase: 200 of its matches among the newest 5,000 messages holding its words); PostgreSQL,
-which reads each candidate's row, scores the user's 200 newest matches. A query with fewer matches scores them all.
+which reads each candidate's row, scores the user's 200 newest matches (a phrase: among the newest 1,000 of the
+user's messages holding its words). A query with fewer matches scores them all.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ PHRASE_CANDIDATES = 200
 """SQLite: a phrase is looked for among the newest 5,000 messages holding all its words, and 200 matches scored."""
 """SQLite: the best-scored matches looked up in `messages` to keep the user's own."""
 PG_RANKED_CANDIDATES = 200
+PG_PHRASE_WINDOW = 1_000
+"""PostgreSQL checks a phrase's word order by reading each row: among the newest 1,000 holding its words."""
 """PostgreSQL reads every candidate's row (SQLite scores from its index alone), so it scores fewer."""
 PG_CONFIG = "simple"
 PG_INDEXED_CHARS = 100_000
@@ -136,7 +139,7 @@ class SearchRepository(Repository):
             if not tsquery:
                 return []
             c.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")  # plan for these words (see below)
-            rows = _pg_ranked(c, _PG_MESSAGES, user_id, tsquery, wanted) + _pg_ranked(
+            rows = _pg_messages(c, user_id, terms, tsquery, wanted) + _pg_ranked(
                 c, _PG_TITLES, user_id, tsquery, wanted
             )
         rows.sort(key=lambda r: (-r.score, -r.created_at.timestamp(), r.message_id or ""))
@@ -274,11 +277,16 @@ _PG_MESSAGES = text(
     SELECT id AS message_id, conversation_id, role, created_at, title,
            ts_rank(search_vector, to_tsquery('{PG_CONFIG}', :tsquery)) AS score
     FROM (
-        SELECT m.id, m.conversation_id, m.role, m.created_at, m.search_vector, c.title
-        FROM messages AS m
-        JOIN conversations AS c ON c.id = m.conversation_id
-        WHERE m.search_vector @@ to_tsquery('{PG_CONFIG}', :tsquery) AND c.user_id = :uid
-        ORDER BY m.created_at DESC
+        SELECT * FROM (
+            SELECT m.id, m.conversation_id, m.role, m.created_at, m.search_vector, c.title
+            FROM messages AS m
+            JOIN conversations AS c ON c.id = m.conversation_id
+            WHERE m.search_vector @@ to_tsquery('{PG_CONFIG}', :words) AND c.user_id = :uid
+            ORDER BY m.created_at DESC
+            LIMIT :window
+        ) AS holding_the_words
+        WHERE search_vector @@ to_tsquery('{PG_CONFIG}', :tsquery)
+        ORDER BY created_at DESC
         LIMIT :candidates
     ) AS candidates
     ORDER BY score DESC, created_at DESC
@@ -288,7 +296,9 @@ _PG_MESSAGES = text(
 """The query is written out (not taken from a CTE) and planned for each search (`force_custom_plan`: psycopg
 prepares a statement run often, and PostgreSQL would then reuse one plan for every word), so that the planner sees
 the words and their frequencies: a common word is read newest first along `ix_messages_created` until enough match,
-a rare one through the GIN index."""
+a rare one through the GIN index. A phrase is first looked up as its words (`:words`, the GIN index can answer that)
+in the newest `PG_PHRASE_WINDOW` messages holding them, and only those are checked for the words' order (a check the
+index cannot make: it reads each row). Without a phrase, `:words` is the query itself and the window the candidates."""
 _PG_TITLES = text(
     f"""
     WITH q AS (SELECT to_tsquery('{PG_CONFIG}', :tsquery) AS query)
@@ -300,6 +310,21 @@ _PG_TITLES = text(
     LIMIT :wanted
     """
 ).columns(created_at=UTCDateTime)
+
+
+def _pg_messages(c: Connection, user_id: str, terms: list[SearchTerm], tsquery: str, wanted: int) -> list[Row[Any]]:
+    candidates = max(PG_RANKED_CANDIDATES, wanted)
+    phrase = any(len(WORD.findall(t.text)) > 1 for t in terms)
+    words = tsquery_text([SearchTerm(w, t.prefix) for t in terms for w in WORD.findall(t.text)]) if phrase else ""
+    params = {
+        "tsquery": tsquery,
+        "words": words or tsquery,
+        "window": max(PG_PHRASE_WINDOW, candidates) if phrase else candidates,
+        "uid": user_id,
+        "wanted": wanted,
+        "candidates": candidates,
+    }
+    return list(c.execute(_PG_MESSAGES, params).all())
 
 
 def _pg_ranked(c: Connection, statement: Executable, user_id: str, tsquery: str, wanted: int) -> list[Row[Any]]:
