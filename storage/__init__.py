@@ -1,21 +1,37 @@
 """Persistence: SQLAlchemy 2 models and repositories. Knows nothing of the UI, the API or the providers."""
 
 from storage.accounts import AccountRepository, SignedIn, UsernameTaken
-from storage.chats import ChatRepository, ConversationGone, ConversationPage, MessagePage, mark_interrupted
+from storage.chats import (
+    Anchor,
+    ChatRepository,
+    ConversationGone,
+    ConversationPage,
+    MessageGone,
+    MessagePage,
+    NothingToRegenerate,
+    ReplyContext,
+    mark_interrupted,
+)
 from storage.database import Database
 from storage.models import Conversation, Message, MessageStatus, Session, User
 from storage.search import SearchHit, SearchRepository
+from storage.tree import PathPage
 
 __all__ = [
     "AccountRepository",
+    "Anchor",
     "ChatRepository",
     "Conversation",
     "ConversationGone",
     "ConversationPage",
     "Database",
     "Message",
+    "MessageGone",
     "MessagePage",
     "MessageStatus",
+    "NothingToRegenerate",
+    "PathPage",
+    "ReplyContext",
     "SearchHit",
     "SearchRepository",
     "Session",

@@ -1,4 +1,4 @@
-"""Conversations and their messages. Every read and write of a conversation names its owner."""
+"""Conversations and their message trees (see `storage.tree` for how paths are read)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,54 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, String, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from storage.database import Repository, statements, transaction
-from storage.models import Conversation, Message, MessageStatus, new_id, utcnow
+from storage.models import Conversation, Message, MessageStatus, User, new_id, utcnow
+from storage.tree import UNBOUNDED, PathPage, load_messages, newest_leaf_under, path_turns, sibling_ids, walk_up
 
 
 class ConversationGone(Exception):
     """The conversation was deleted (or never belonged to this user)."""
 
 
-_UNSET = object()
+class MessageGone(Exception):
+    """The message is not in this conversation (or not the kind the operation needs, or not on the active path)."""
+
+
+class NothingToRegenerate(Exception):
+    """The active path ends in no user message to answer again (the conversation is empty)."""
+
+
+class Anchor(StrEnum):
+    """Where a new reply goes in the tree."""
+
+    SEND = "send"
+    """A new user message after the active leaf, then its reply."""
+    REGENERATE = "regenerate"
+    """A new reply (a sibling of the last one) to the user message that ends the active path."""
+    EDIT = "edit"
+    """A new version of a user message (beside it, under its parent), then its reply."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyContext:
+    """What a new reply is built from, read in one transaction."""
+
+    model: str
+    system_prompt: str | None
+    temperature: float | None
+    parent_id: str | None
+    """SEND/EDIT: the parent of the new user message; REGENERATE: the user message the reply answers."""
+    turns: list[tuple[str, str]]
+    """(role, text) from the root down to `parent_id`."""
+
+
+_UNSET: Any = object()
 INTERRUPTED_NOTE = "The server stopped before this reply was complete."
 
 
@@ -27,12 +62,41 @@ def _owned(user_id: str, conversation_id: str):  # type: ignore[no-untyped-def]
     return select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
 
 
+def _owned_or_gone(s: OrmSession, user_id: str, conversation_id: str) -> Conversation:
+    conversation = s.scalars(_owned(user_id, conversation_id)).one_or_none()
+    if conversation is None:
+        raise ConversationGone(conversation_id)
+    return conversation
+
+
 class ChatRepository(Repository):
+    """Conversations and their message trees. Each method is one transaction; the ones that take a `user_id` answer
+    only for that user's conversations (someone else's looks exactly like a missing one)."""
+
     @transaction
-    def create_conversation(self, s: OrmSession, user_id: str, model: str, title: str | None = None) -> Conversation:
+    def create_conversation(
+        self,
+        s: OrmSession,
+        user_id: str,
+        model: str,
+        title: str | None = None,
+        *,
+        system_prompt: str | None = _UNSET,
+        temperature: float | None = None,
+    ) -> Conversation:
+        """A new, empty conversation; without a `system_prompt` it takes the user's default one."""
+        if system_prompt is _UNSET:
+            system_prompt = s.scalar(select(User.default_system_prompt).where(User.id == user_id))
         now = utcnow()
         conversation = Conversation(
-            id=new_id(), user_id=user_id, title=title, model=model, created_at=now, updated_at=now
+            id=new_id(),
+            user_id=user_id,
+            title=title,
+            model=model,
+            created_at=now,
+            updated_at=now,
+            system_prompt=system_prompt,
+            temperature=temperature,
         )
         s.add(conversation)
         return conversation
@@ -81,15 +145,28 @@ class ChatRepository(Repository):
 
     @transaction
     def update_conversation(
-        self, s: OrmSession, user_id: str, conversation_id: str, *, title: object = _UNSET, model: object = _UNSET
+        self,
+        s: OrmSession,
+        user_id: str,
+        conversation_id: str,
+        *,
+        title: str | None = _UNSET,
+        model: str = _UNSET,
+        system_prompt: str | None = _UNSET,
+        temperature: float | None = _UNSET,
     ) -> Conversation | None:
+        """Change what is given (leave out what stays); None if the conversation is not the user's."""
         conversation = s.scalars(_owned(user_id, conversation_id)).one_or_none()
         if conversation is None:
             return None
-        if title is not _UNSET:
-            conversation.title = title  # type: ignore[assignment]
-        if model is not _UNSET:
-            conversation.model = model  # type: ignore[assignment]
+        for name, value in (
+            ("title", title),
+            ("model", model),
+            ("system_prompt", system_prompt),
+            ("temperature", temperature),
+        ):
+            if value is not _UNSET:
+                setattr(conversation, name, value)
         return conversation
 
     @transaction
@@ -102,7 +179,7 @@ class ChatRepository(Repository):
 
     @transaction
     def messages(self, s: OrmSession, conversation_id: str) -> list[Message]:
-        """Messages in the order they were written."""
+        """Every message of the conversation (all branches) in the order they were written."""
         return _messages(s, conversation_id)
 
     @transaction
@@ -136,16 +213,117 @@ class ChatRepository(Repository):
             return _page(s, conversation_id, limit, before=key if before else None, after=key if after else None)
         return _page(s, conversation_id, limit)
 
-    @statements
-    def prompt_history(self, c: Connection, user_id: str, conversation_id: str) -> tuple[str, list[tuple[str, str]]]:
-        """The conversation's model and its turns as (role, text), in order — what a new reply is built from.
+    # -- the tree -------------------------------------------------------------------------------------------------
 
-        `ConversationGone` if the conversation is not the user's.
+    @transaction
+    def path_page(
+        self,
+        s: OrmSession,
+        user_id: str,
+        conversation_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> PathPage:
+        """The active path (root → leaf), or a page of it: the `limit` newest messages, the `limit` messages just
+        above `before` (any message of the conversation), or the `limit` messages just below `after` (a message on
+        the active path). `ConversationGone`, or `MessageGone` for a `before`/`after` that does not fit."""
+        conversation = _owned_or_gone(s, user_id, conversation_id)
+        leaf = conversation.active_message_id
+        bound = UNBOUNDED if limit is None else limit
+        has_before = has_after = False
+        if after is not None:
+            if leaf is None:
+                raise MessageGone(after)
+            walked = walk_up(s, conversation_id, leaf, stop=after)
+            if not walked or walked[-1] != after:
+                raise MessageGone(after)
+            below = walked[:-1][::-1]
+            ids, has_before, has_after = below[:bound], True, len(below) > bound
+        else:
+            if before is not None:
+                anchor = s.scalar(
+                    select(Message.parent_id).where(Message.id == before, Message.conversation_id == conversation_id)
+                )
+                if anchor is None and not s.scalar(
+                    select(func.count()).where(Message.id == before, Message.conversation_id == conversation_id)
+                ):
+                    raise MessageGone(before)
+                start, has_after = anchor, True
+            else:
+                start = leaf
+            walked = walk_up(s, conversation_id, start, max_depth=bound) if start is not None else []
+            has_before = len(walked) > bound
+            ids = walked[:bound][::-1]
+        messages = load_messages(s, ids)
+        return PathPage(messages, sibling_ids(s, conversation_id, messages), has_before, has_after)
+
+    @transaction
+    def tree(self, s: OrmSession, user_id: str, conversation_id: str) -> PathPage:
+        """Every message of the conversation (all versions), in the order written, with its versions."""
+        _owned_or_gone(s, user_id, conversation_id)
+        messages = _messages(s, conversation_id)
+        return PathPage(messages, sibling_ids(s, conversation_id, messages))
+
+    @transaction
+    def set_active(self, s: OrmSession, user_id: str, conversation_id: str, message_id: str) -> str:
+        """Make the path through `message_id` active, down to its newest leaf; returns that leaf's id."""
+        conversation = _owned_or_gone(s, user_id, conversation_id)
+        leaf = newest_leaf_under(s, conversation_id, message_id)
+        if leaf is None:
+            raise MessageGone(message_id)
+        conversation.active_message_id = leaf
+        return leaf
+
+    @statements
+    def replace_title(self, c: Connection, conversation_id: str, expected: str, title: str) -> bool:
+        """Set the title only if it is still `expected` (nobody renamed the conversation meanwhile)."""
+        result = c.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.title == expected)
+            .values(title=title)
+        )
+        return result.rowcount > 0
+
+    @transaction
+    def default_system_prompt(self, s: OrmSession, user_id: str) -> str | None:
+        """The system prompt new conversations of this user start with."""
+        return s.scalar(select(User.default_system_prompt).where(User.id == user_id))
+
+    @transaction
+    def set_default_system_prompt(self, s: OrmSession, user_id: str, prompt: str | None) -> None:
+        s.execute(update(User).where(User.id == user_id).values(default_system_prompt=prompt))
+
+    # -- replies (prepared statements: on every message's path) ---------------------------------------------------
+
+    @statements
+    def reply_context(
+        self, c: Connection, user_id: str, conversation_id: str, anchor: Anchor, message_id: str | None = None
+    ) -> ReplyContext:
+        """Where a new reply goes and what it is asked with (see `Anchor`; `message_id` is the edited message).
+
+        `ConversationGone`, `MessageGone` (EDIT of a message that is not a user message of this conversation) or
+        `NothingToRegenerate`.
         """
-        model = c.execute(_MODEL_OF, {"cid": conversation_id, "uid": user_id}).scalar_one_or_none()
-        if model is None:
+        row = c.execute(_CONVERSATION_OF, {"cid": conversation_id, "uid": user_id}).one_or_none()
+        if row is None:
             raise ConversationGone(conversation_id)
-        return model, [(role, content) for role, content in c.execute(_TURNS, {"cid": conversation_id})]
+        if anchor is Anchor.SEND:
+            parent = row.active_message_id
+        elif anchor is Anchor.EDIT:
+            edited = c.execute(_MESSAGE, {"mid": message_id or "", "cid": conversation_id}).one_or_none()
+            if edited is None or edited.role != "user":
+                raise MessageGone(message_id)
+            parent = edited.parent_id
+        else:
+            leaf = c.execute(_MESSAGE, {"mid": row.active_message_id or "", "cid": conversation_id}).one_or_none()
+            parent = leaf.parent_id if leaf is not None and leaf.role == "assistant" else getattr(leaf, "id", None)
+            if parent is None:
+                raise NothingToRegenerate(conversation_id)
+        return ReplyContext(
+            row.model, row.system_prompt, row.temperature, parent, path_turns(c, conversation_id, parent)
+        )
 
     @statements
     def start_exchange(
@@ -153,50 +331,68 @@ class ChatRepository(Repository):
         c: Connection,
         user_id: str,
         conversation_id: str,
-        content: str,
+        content: str | None,
         model: str,
-        title_if_untitled: str,
+        title_if_untitled: str | None,
         *,
+        parent_id: str | None = None,
+        remember_model: bool = True,
         user_message_id: str | None = None,
         assistant_message_id: str | None = None,
-    ) -> tuple[str, str]:
-        """Save the user's message and an empty `streaming` assistant message; returns their ids.
+    ) -> tuple[str | None, str]:
+        """Save the user's message (unless `content` is None: a new reply to `parent_id`) and an empty `streaming`
+        assistant message under it, make that reply the active leaf; returns their ids.
 
-        Also moves the conversation to the top of the list, remembers the model and gives an untitled conversation
-        its title. Raises `ConversationGone` if the conversation is not the user's (any more).
+        Also moves the conversation to the top of the list, remembers the model (with `remember_model`) and gives
+        an untitled conversation its title. Raises `ConversationGone` if the conversation is not the user's (any
+        more).
         """
         now = utcnow()
+        reply_id = assistant_message_id or new_id()
         touched = c.execute(
-            _TOUCH, {"cid": conversation_id, "uid": user_id, "now": now, "model": model, "title": title_if_untitled}
+            _TOUCH,
+            {
+                "cid": conversation_id,
+                "uid": user_id,
+                "now": now,
+                "model": model if remember_model else None,
+                "title": title_if_untitled,
+                "leaf": reply_id,
+            },
         )
         if touched.rowcount == 0:
             raise ConversationGone(conversation_id)
-        ids = (user_message_id or new_id(), assistant_message_id or new_id())
-        common = {"conversation_id": conversation_id, "tokens": None, "prompt_tokens": None, "error": None}
-        c.execute(
-            _INSERT_MESSAGE,
-            [
+        common = {"conversation_id": conversation_id, "completion_tokens": None, "prompt_tokens": None, "error": None}
+        rows = []
+        question_id = None
+        if content is not None:
+            question_id = user_message_id or new_id()
+            rows.append(
                 {
                     **common,
-                    "id": ids[0],
+                    "id": question_id,
+                    "parent_id": parent_id,
                     "role": "user",
                     "content": content,
                     "status": MessageStatus.DONE,
                     "model": None,
                     "created_at": now,
-                },
-                {
-                    **common,
-                    "id": ids[1],
-                    "role": "assistant",
-                    "content": "",
-                    "status": MessageStatus.STREAMING,
-                    "model": model,
-                    "created_at": now + timedelta(microseconds=1),
-                },
-            ],
+                }
+            )
+        rows.append(
+            {
+                **common,
+                "id": reply_id,
+                "parent_id": question_id or parent_id,
+                "role": "assistant",
+                "content": "",
+                "status": MessageStatus.STREAMING,
+                "model": model,
+                "created_at": now + timedelta(microseconds=1),
+            }
         )
-        return ids
+        c.execute(_INSERT_MESSAGE, rows)
+        return question_id, reply_id
 
     @statements
     def checkpoint(self, c: Connection, contents: Mapping[str, str]) -> None:
@@ -212,7 +408,7 @@ class ChatRepository(Repository):
         *,
         content: str,
         status: str,
-        tokens: int | None,
+        completion_tokens: int | None,
         prompt_tokens: int | None = None,
         error: str | None = None,
     ) -> None:
@@ -223,7 +419,7 @@ class ChatRepository(Repository):
                 "mid": message_id,
                 "content": content,
                 "status": status,
-                "tokens": tokens,
+                "completion_tokens": completion_tokens,
                 "prompt_tokens": prompt_tokens,
                 "error": error,
             },
@@ -232,21 +428,23 @@ class ChatRepository(Repository):
 
 # Statements on every message's path, built once.
 _conversations, _messages_table = Conversation.__table__, Message.__table__
-_MODEL_OF = select(_conversations.c.model).where(
-    _conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid")
-)
-_TURNS = (
-    select(_messages_table.c.role, _messages_table.c.content)
-    .where(_messages_table.c.conversation_id == bindparam("cid"))
-    .order_by(_messages_table.c.created_at)
+_CONVERSATION_OF = select(
+    _conversations.c.model,
+    _conversations.c.system_prompt,
+    _conversations.c.temperature,
+    _conversations.c.active_message_id,
+).where(_conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid"))
+_MESSAGE = select(_messages_table.c.id, _messages_table.c.parent_id, _messages_table.c.role).where(
+    _messages_table.c.id == bindparam("mid"), _messages_table.c.conversation_id == bindparam("cid")
 )
 _TOUCH = (
     update(_conversations)
     .where(_conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid"))
     .values(
         updated_at=bindparam("now"),
-        model=bindparam("model"),
-        title=func.coalesce(_conversations.c.title, bindparam("title")),
+        model=func.coalesce(bindparam("model", type_=String), _conversations.c.model),
+        title=func.coalesce(_conversations.c.title, bindparam("title", type_=String)),
+        active_message_id=bindparam("leaf"),
     )
 )
 _INSERT_MESSAGE = insert(_messages_table)
@@ -261,7 +459,7 @@ _FINISH = (
     .values(
         content=bindparam("content"),
         status=bindparam("status"),
-        tokens=bindparam("tokens"),
+        completion_tokens=bindparam("completion_tokens"),
         prompt_tokens=bindparam("prompt_tokens"),
         error=bindparam("error"),
     )

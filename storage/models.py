@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -65,6 +67,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     theme: Mapped[str] = mapped_column(String(8), default="system", server_default="system")
     """The colour theme the person chose: `system` (follow the device), `light` or `dark`."""
+    default_system_prompt: Mapped[str | None] = mapped_column(Text)
+    """Given to each new conversation of this user as its own system prompt (account settings)."""
 
     __table_args__ = (Index("ix_users_username_lower", func.lower(username), unique=True),)
 
@@ -98,19 +102,29 @@ class Conversation(Base):
     model: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    active_message_id: Mapped[str | None] = mapped_column(String(36))
+    """The leaf of the active path (root → leaf: what the page shows and the model is sent). No foreign key: the
+    two tables would then point at each other, and a message is only ever deleted with its conversation."""
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    """None: the provider's default."""
 
     # The sidebar pages through a user's conversations newest first, keyed on (updated_at, id).
     __table_args__ = (Index("ix_conversations_user_updated_id", "user_id", "updated_at", "id"),)
 
 
-class MessageStatus:
-    """Where an assistant message stands; user messages are always `done`."""
+class MessageStatus(StrEnum):
+    """Where an assistant message stands; user messages are always `done`.
+
+    `deleted` is never stored: it is how a reply ends whose conversation was deleted under it.
+    """
 
     DONE = "done"
     STREAMING = "streaming"
     CANCELLED = "cancelled"
     ERROR = "error"
     INTERRUPTED = "interrupted"
+    DELETED = "deleted"
 
 
 class Message(Base):
@@ -118,17 +132,21 @@ class Message(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    """The message this one follows (None for the first). Versions of a message are siblings: same parent."""
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=MessageStatus.DONE)
     model: Mapped[str | None] = mapped_column(String(200))
-    tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    """The provider's own count of the reply's tokens (not the number of deltas streamed)."""
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        Index("ix_messages_parent_created", "parent_id", "created_at"),
         Index("ix_messages_status", "status"),
     )
 

@@ -25,10 +25,12 @@ async def test_exchange_saves_user_then_assistant_with_uuid_ids(db: Database, tm
     user = await accounts.create_user("alice", "hash")
     conversation = await chats.create_conversation(user.id, "ollama:llama3.2:3b")
     _, reply_id = await chats.start_exchange(user.id, conversation.id, "What is 5 plus 3?", "ollama:llama3.2:3b", "T")
-    await chats.finish_message(reply_id, content="8.", status=MessageStatus.DONE, tokens=2)
+    await chats.finish_message(reply_id, content="8.", status=MessageStatus.DONE, completion_tokens=2)
 
     with sqlite3.connect(tmp_path / "database.db") as raw:  # what is on disk, read without the app
-        rows = raw.execute("SELECT id, role, content, status, tokens FROM messages ORDER BY created_at").fetchall()
+        rows = raw.execute(
+            "SELECT id, role, content, status, completion_tokens FROM messages ORDER BY created_at"
+        ).fetchall()
         title = raw.execute("SELECT title FROM conversations").fetchone()[0]
     assert [(r[1], r[2], r[3]) for r in rows] == [("user", "What is 5 plus 3?", "done"), ("assistant", "8.", "done")]
     assert rows[1][4] == 2
@@ -85,7 +87,7 @@ async def test_checkpoint_writes_only_streaming_rows(any_db: Database):
     reply = reply_id
     await chats.checkpoint({reply: "partial"})
     assert (await chats.messages(conversation.id))[1].content == "partial"
-    await chats.finish_message(reply, content="final", status=MessageStatus.DONE, tokens=1)
+    await chats.finish_message(reply, content="final", status=MessageStatus.DONE, completion_tokens=1)
     await chats.checkpoint({reply: "late checkpoint"})  # must not overwrite a finished reply
     assert (await chats.messages(conversation.id))[1].content == "final"
 
