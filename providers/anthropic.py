@@ -16,7 +16,7 @@ from typing import Any
 import anthropic
 import httpx2
 
-from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage
+from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage, with_system
 from providers.errors import (
     ModelNotFound,
     ProviderBadRequest,
@@ -77,8 +77,7 @@ class AnthropicProvider(Provider):
     async def stream(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
     ) -> AsyncIterator[StreamEvent]:
-        system, turns = to_anthropic(messages)
-        # No `temperature`: this SDK's Messages API no longer has one, so `params.temperature` is not sent.
+        system, turns = to_anthropic(with_system(messages, params))
         request: dict[str, Any] = {
             "model": model,
             "max_tokens": params.max_tokens if params and params.max_tokens else self.max_tokens,
@@ -86,6 +85,10 @@ class AnthropicProvider(Provider):
         }
         if system:
             request["system"] = system
+        if params is not None and params.temperature is not None:
+            # The API takes a top-level `temperature`; this SDK's `messages.stream()` no longer names it, so it goes
+            # through the SDK's documented `extra_body`.
+            request["extra_body"] = {"temperature": params.temperature}
         prompt_tokens: int | None = None
         completion_tokens: int | None = None
         started = produced = finished = False

@@ -25,10 +25,22 @@ class ChatMessage:
 
 @dataclass(frozen=True, slots=True)
 class GenerationParams:
-    """Per-request options; `None` leaves the provider's default."""
+    """Per-request options; `None` leaves the provider's default.
+
+    `system` is the conversation's system prompt: each adapter sends it the way its API wants (a `system` message
+    first, or Anthropic's top-level `system`).
+    """
 
     temperature: float | None = None
     max_tokens: int | None = None
+    system: str | None = None
+
+
+def with_system(messages: Sequence[ChatMessage], params: GenerationParams | None) -> list[ChatMessage]:
+    """The messages with `params.system` (if any) as a `system` message in front, for APIs that take it so."""
+    if params is None or not params.system:
+        return list(messages)
+    return [ChatMessage("system", params.system), *messages]
 
 
 @dataclass(frozen=True, slots=True)

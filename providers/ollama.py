@@ -16,7 +16,7 @@ import httpx
 import orjson
 from httpx_aiohttp import AiohttpTransport
 
-from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage
+from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage, with_system
 from providers.errors import (
     ModelNotFound,
     ProviderError,
@@ -76,7 +76,7 @@ class OllamaProvider(Provider):
     ) -> AsyncIterator[StreamEvent]:
         body: dict[str, Any] = {
             "model": model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [{"role": m.role, "content": m.content} for m in with_system(messages, params)],
             "stream": True,
         }
         options = _options(params)

@@ -15,7 +15,7 @@ from typing import Any
 
 import openai
 
-from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage
+from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage, with_system
 from providers.errors import (
     ModelNotFound,
     ProviderBadRequest,
@@ -101,7 +101,7 @@ class OpenAIProvider(Provider):
     def _request(self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [{"role": m.role, "content": m.content} for m in with_system(messages, params)],
             "stream": True,
         }
         if params is not None and params.temperature is not None:

@@ -85,8 +85,17 @@ async def test_system_prompts_are_joined_and_turns_alternate_starting_with_the_u
 async def test_generation_params_are_sent(claude, fake_anthropic):
     await collect(claude.stream([ChatMessage("user", "hi")], MODEL, GenerationParams(temperature=0.3, max_tokens=50)))
     sent = fake_anthropic.requests[0]
-    assert sent["max_tokens"] == 50
-    assert "system" not in sent and "temperature" not in sent  # the Messages API of this SDK has no temperature
+    assert (sent["max_tokens"], sent["temperature"]) == (50, 0.3)  # top-level, as the Messages API takes it
+    assert "system" not in sent
+
+
+async def test_system_prompt_param_is_the_top_level_system_and_no_temperature_means_none_sent(claude, fake_anthropic):
+    params = GenerationParams(system="You are a pirate.")
+    await collect(claude.stream([ChatMessage("user", "hi")], MODEL, params))
+    sent = fake_anthropic.requests[0]
+    assert sent["system"] == "You are a pirate."
+    assert sent["messages"] == [{"role": "user", "content": "hi"}]
+    assert "temperature" not in sent  # None: the provider's default
 
 
 async def test_lists_models(claude, fake_anthropic):

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from providers import ChatMessage, TextDelta, Usage
+from providers import ChatMessage, GenerationParams, TextDelta, Usage
 from providers.errors import ModelNotFound, ProviderStreamError, ProviderTimeout, ProviderUnavailable
 from providers.ollama import OllamaProvider
 from tests.fakes.server import Script, ScriptedProvider, free_port
@@ -40,6 +40,16 @@ async def test_streams_tokens_in_order_and_reports_eval_count(ollama, fake_ollam
     sent = fake_ollama.requests[0]
     assert sent["stream"] is True and sent["model"] == "llama3.2:3b"
     assert sent["messages"] == [{"role": "user", "content": "What is 5 plus 3? Give me a very brief answer."}]
+
+
+async def test_system_prompt_and_temperature_go_as_a_system_message_and_options(ollama, fake_ollama):
+    params = GenerationParams(system="You are a pirate.", temperature=0.7)
+    async for _ in ollama.stream(HELLO, "llama3.2:3b", params):
+        pass
+    sent = fake_ollama.requests[0]
+    assert sent["messages"][0] == {"role": "system", "content": "You are a pirate."}
+    assert sent["messages"][1:] == [{"role": "user", "content": HELLO[0].content}]
+    assert sent["options"] == {"temperature": 0.7}
 
 
 async def test_unknown_model_is_a_readable_not_found(ollama, fake_ollama):

@@ -68,6 +68,16 @@ async def test_generation_params_are_sent(fake_openai):
     assert (sent["temperature"], sent["max_tokens"]) == (0.2, 64)
 
 
+async def test_system_prompt_param_is_a_system_message_first(fake_openai):
+    provider = OpenAIProvider(None, api_url(fake_openai))
+    params = GenerationParams(system="You are a pirate.", temperature=1.5)
+    await collect(provider.stream([ChatMessage("user", "hi")], "gpt-4o-mini", params))
+    await provider.aclose()
+    sent = fake_openai.requests[0]
+    assert sent["messages"] == [{"role": "system", "content": "You are a pirate."}, {"role": "user", "content": "hi"}]
+    assert sent["temperature"] == 1.5
+
+
 async def test_a_server_that_needs_no_key_works_without_one(fake_openai):
     provider = OpenAIProvider(None, api_url(fake_openai))
     assert provider.display_name == f"OpenAI-compatible server at {api_url(fake_openai)}"
