@@ -14,7 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nicegui import app, helpers
 
-from chatui.api import admin, auth, conversations, models, search, transfer, ws
+from chatui.api import admin, auth, conversations, errors, models, search, transfer, ws
+from chatui.api import settings as account_settings
 from chatui.config import Settings
 from chatui.middleware import SecurityMiddleware
 from chatui.nicegui_middleware import use_plain_middleware
@@ -39,7 +40,8 @@ def create_app(settings: Settings) -> Services:
     app.add_middleware(SecurityMiddleware, large_bodies={"/api/import": MAX_IMPORT_BYTES})
     use_plain_middleware(app)
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
-    routers = (admin, auth, conversations, models, search, transfer, ws)
+    errors.install(app)
+    routers = (admin, auth, conversations, models, search, transfer, account_settings, ws)
     for router in (module.router for module in routers):
         app.include_router(router)
     register_pages(services)

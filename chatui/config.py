@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # Password hashes computed at once; None: one fewer than the cores (`chatui.passwords.hashing_threads`).
     hashing_threads: int | None = Field(None, ge=1, le=64, validation_alias=_env("CHATUI_HASHING_THREADS"))
 
+    ai_titles: bool = Field(True, validation_alias=_env("CHATUI_AI_TITLES", "ai_titles"))
+    """After a conversation's first reply, ask its model for a short title."""
+
     checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=_env("CHATUI_CHECKPOINT_SECONDS"))
     ui_flush_seconds: float = Field(0.1, gt=0, validation_alias=_env("CHATUI_UI_FLUSH_SECONDS"))
     ui_updates_per_second: float = Field(500.0, gt=0, validation_alias=_env("CHATUI_UI_UPDATES_PER_SECOND"))

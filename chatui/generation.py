@@ -10,9 +10,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from providers import Usage
 from storage import MessageStatus
+
+
+class CancelReason(StrEnum):
+    """Why the engine cancelled a reply, which decides how it is stored."""
+
+    STOPPED = "stopped"
+    """The user pressed Stop (or signed out): kept as `cancelled`."""
+    DELETED = "deleted"
+    """Its conversation is being deleted (or its first write failed): nothing more is written."""
+    SHUTDOWN = "shutdown"
+    """The server is stopping: kept as `interrupted`."""
 
 
 @dataclass(eq=False)
@@ -22,9 +34,14 @@ class Generation:
     conversation_id: str
     user_id: str
     message_id: str
-    user_message_id: str
-    user_content: str
+    parent_id: str | None
+    """The message this reply answers: the new user message, or (regenerate) the one it answered before."""
     model: str
+    user_message_id: str | None = None
+    """The user message saved with this reply (None when the reply answers one already stored)."""
+    user_content: str | None = None
+    user_parent_id: str | None = None
+    """Where that user message went in the tree (an edit puts it beside the one it replaces)."""
     session_id: str | None = None
     """The sign-in that started it: signing out there stops it."""
     chunks: list[str] = field(default_factory=list)
@@ -37,8 +54,7 @@ class Generation:
     checkpointed: int = 0
     """How many chunks the last checkpoint wrote to the database."""
     task: asyncio.Task[None] | None = None
-    cancel_reason: str | None = None
-    """Why the engine cancelled the task: `stopped`, `deleted` or `shutdown`."""
+    cancel_reason: CancelReason | None = None
     stored: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     """Resolves True once the user's message and this reply's row are in the database (False if they never will be)."""
     _wake: asyncio.Event | None = None
@@ -54,11 +70,14 @@ class Generation:
         return self._finished.is_set()
 
     @property
-    def token_count(self) -> int:
-        """Completion tokens as the provider reported them, else the number of deltas streamed."""
-        if self.usage is not None and self.usage.completion_tokens is not None:
-            return self.usage.completion_tokens
+    def token_frames(self) -> int:
+        """How many deltas were streamed (`done.tokens` on `/ws`; one provider delta need not be one token)."""
         return len(self.chunks)
+
+    @property
+    def completion_tokens(self) -> int | None:
+        """The provider's own count of the reply's tokens, when it reported one."""
+        return self.usage.completion_tokens if self.usage is not None else None
 
     def publish(self, text: str) -> None:
         self.chunks.append(text)

@@ -153,8 +153,10 @@ class RedisCoordination(Coordination):
             "conversation_id": generation.conversation_id,
             "user_id": generation.user_id,
             "session_id": generation.session_id,
+            "parent_id": generation.parent_id,
             "user_message_id": generation.user_message_id,
             "user_content": generation.user_content,
+            "user_parent_id": generation.user_parent_id,
             "model": generation.model,
         }
 
@@ -238,8 +240,10 @@ class RedisCoordination(Coordination):
             conversation_id=meta["conversation_id"],
             user_id=meta["user_id"],
             message_id=meta["message_id"],
+            parent_id=meta.get("parent_id"),
             user_message_id=meta["user_message_id"],
             user_content=meta["user_content"],
+            user_parent_id=meta.get("user_parent_id"),
             model=meta["model"],
             session_id=meta["session_id"],
         )

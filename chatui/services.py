@@ -10,11 +10,14 @@ from pathlib import Path
 
 from chatui.auth import AuthLimits, AuthService, SessionPolicy
 from chatui.config import Settings
+from chatui.conversations import ConversationService
 from chatui.coordination import Coordination
 from chatui.engine import EngineOptions, GenerationEngine
+from chatui.events import ConversationEvents
 from chatui.passwords import PasswordHasher
 from chatui.ratelimit import Throttle, limit_storage
 from chatui.socket_slots import SocketSlots
+from chatui.titles import TitleWriter
 from chatui.transfer.jobs import ImportJobs
 from providers.base import Provider
 from providers.local import LocalProvider, default_model_path, runtime_installed
@@ -40,6 +43,8 @@ class Services:
     search: SearchRepository
     transfer: TransferRepository
     imports: ImportJobs
+    conversations: ConversationService
+    """What pages, REST and `/ws` call for anything about a conversation (never `chats` directly)."""
 
     def prepare(self) -> int:
         """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`.
@@ -69,6 +74,7 @@ class Services:
                 _announce(local)
 
     async def stop(self) -> None:
+        await self.conversations.aclose()
         await self.imports.shutdown()
         await self.engine.shutdown()
         await self.models.aclose()
@@ -174,6 +180,7 @@ def build_services(settings: Settings) -> Services:
     )
     models = ModelRegistry(build_providers(settings), settings.default_model, timeout=settings.model_list_timeout)
     coordination = build_coordination(settings, db)
+    events = ConversationEvents()
     engine = GenerationEngine(
         chats,
         models,
@@ -183,8 +190,11 @@ def build_services(settings: Settings) -> Services:
             checkpoint_seconds=settings.checkpoint_seconds,
             provider_retries=settings.provider_retries,
         ),
+        events,
         coordination,
     )
+    titles = TitleWriter(chats, models) if settings.ai_titles else None
+    conversations = ConversationService(chats, engine, models, events, titles)
     auth.on_user_revoked.append(engine.stop_user)
     auth.on_session_revoked.append(engine.stop_session)
     coordination.hosts.user_revoked = auth.user_revoked_here
@@ -197,3 +207,4 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings, db, accounts, chats, auth, engine, models, sockets, SearchRepository(db), transfer, imports
     )
+    return Services(settings, db, accounts, chats, auth, engine, models, sockets, conversations)

@@ -225,15 +225,28 @@ class ChatRepository(Repository):
         limit: int | None = None,
         before: str | None = None,
         after: str | None = None,
+        around: str | None = None,
     ) -> PathPage:
         """The active path (root → leaf), or a page of it: the `limit` newest messages, the `limit` messages just
-        above `before` (any message of the conversation), or the `limit` messages just below `after` (a message on
-        the active path). `ConversationGone`, or `MessageGone` for a `before`/`after` that does not fit."""
+        above `before` (any message of the conversation), just below `after`, or `around` one (it included, about
+        half before it) — those two on the active path. `ConversationGone`, or `MessageGone` for a `before`,
+        `after` or `around` that does not fit."""
         conversation = _owned_or_gone(s, user_id, conversation_id)
         leaf = conversation.active_message_id
         bound = UNBOUNDED if limit is None else limit
         has_before = has_after = False
-        if after is not None:
+        if around is not None:
+            walked = walk_up(s, conversation_id, leaf, stop=around) if leaf is not None else []
+            if not walked or walked[-1] != around:
+                raise MessageGone(around)
+            half = max(1, bound // 2) if limit is not None else UNBOUNDED
+            above = walk_up(s, conversation_id, around, max_depth=half)  # `around` and up to `half` above it
+            has_before = len(above) > half
+            above = above[:half][::-1]
+            below = walked[:-1][::-1]
+            room = max(0, bound - len(above))
+            ids, has_after = above + below[:room], len(below) > room
+        elif after is not None:
             if leaf is None:
                 raise MessageGone(after)
             walked = walk_up(s, conversation_id, leaf, stop=after)

@@ -92,4 +92,5 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_ollama: Script
     monkeypatch.setenv("CHATUI_BCRYPT_ROUNDS", "4")
     monkeypatch.setenv("CHATUI_UI_FLUSH_SECONDS", "0.02")
     monkeypatch.setenv("CHATUI_PROVIDER_RETRIES", "0")
+    monkeypatch.setenv("CHATUI_AI_TITLES", "false")  # on in the tests of titles only
     return tmp_path / "data"

@@ -36,6 +36,7 @@ class LiveApp:
             "CHATUI_BCRYPT_ROUNDS": "4",
             "CHATUI_REGISTRATIONS_PER_HOUR": "100000",  # the tests sign many accounts up from 127.0.0.1
             "CHATUI_PROVIDER_RETRIES": "0",
+            "CHATUI_AI_TITLES": "false",  # on in the tests of titles only: elsewhere it would add provider requests
             **env,
         }
         for name in (

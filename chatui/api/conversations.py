@@ -1,10 +1,11 @@
-"""Conversations and their messages. Another user's id answers 404, exactly like a missing one."""
+"""Conversations and their messages, through the conversation service. Another user's id answers 404, exactly like
+a missing one (the service's refusals become statuses in `chatui.api.errors`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from chatui.api.deps import CurrentUser, ServicesDep
 from chatui.api.schemas import (
@@ -12,22 +13,44 @@ from chatui.api.schemas import (
     ConversationDetail,
     ConversationPublic,
     ConversationUpdate,
+    ConversationUpdated,
     MessagePublic,
+    PageCursor,
+    UsagePublic,
 )
-from providers.registry import qualify_model_id
-from storage import Conversation, Message
+from storage import Conversation, PathPage
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
-NOT_FOUND = {404: {"description": "No such conversation for this user"}}
+NOT_FOUND = {404: {"description": "No such conversation (or message) for this user"}}
+Cursor = Annotated[str | None, Query(max_length=64)]
 
 
 def _public(conversation: Conversation) -> ConversationPublic:
     return ConversationPublic.model_validate(conversation, from_attributes=True)
 
 
-def _not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found.")
+def messages_public(page: PathPage) -> list[MessagePublic]:
+    """The page's messages as the API shows them, each with its versions."""
+    shown = []
+    for message in page.messages:
+        siblings = page.siblings.get(message.id, [message.id])
+        shown.append(
+            MessagePublic(
+                id=message.id,
+                parent_id=message.parent_id,
+                role=message.role,
+                content=message.content,
+                status=message.status,
+                model=message.model,
+                usage=UsagePublic(prompt_tokens=message.prompt_tokens, completion_tokens=message.completion_tokens),
+                error=message.error,
+                created_at=message.created_at,
+                sibling_ids=siblings,
+                sibling_index=siblings.index(message.id) if message.id in siblings else 0,
+            )
+        )
+    return shown
 
 
 PAGE_LINK = {
@@ -52,12 +75,9 @@ async def list_conversations(
 ) -> list[ConversationPublic]:
     """The user's conversations, most recently active first: all of them, or a page of `limit` (keyset pagination,
     so a conversation that moves to the top meanwhile is never shown twice)."""
-    try:
-        page = await services.chats.list_conversations(
-            signed_in.user.id, limit=limit, cursor=cursor if limit is not None else None
-        )
-    except ValueError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "Unknown cursor.") from None
+    page = await services.conversations.list(
+        signed_in.user.id, limit=limit, cursor=cursor if limit is not None else None
+    )
     if page.next_cursor is not None:
         following = request.url.include_query_params(limit=limit, cursor=page.next_cursor)
         response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
@@ -68,52 +88,65 @@ async def list_conversations(
 async def create_conversation(
     body: ConversationCreate, signed_in: CurrentUser, services: ServicesDep
 ) -> ConversationPublic:
-    """A new, empty conversation; without a title it takes one from its first message."""
-    model = qualify_model_id(body.model) if body.model else (await services.models.model_for_new_chat()).id
-    conversation = await services.chats.create_conversation(signed_in.user.id, model, body.title)
+    """A new, empty conversation with the account's default system prompt; without a title it takes one from its
+    first message."""
+    conversation = await services.conversations.create(signed_in.user.id, body.model, body.title)
     return _public(conversation)
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail, responses=NOT_FOUND)
-async def get_conversation(conversation_id: str, signed_in: CurrentUser, services: ServicesDep) -> ConversationDetail:
-    """The conversation and its messages; a reply still streaming shows its text so far."""
-    conversation = await services.chats.get_conversation(signed_in.user.id, conversation_id)
-    if conversation is None:
-        raise _not_found()
-    live = services.engine.current(conversation_id)
-    messages = await services.chats.messages(conversation_id)
-    return ConversationDetail(
-        **_public(conversation).model_dump(),
-        messages=[_message(m, live.text if live and live.message_id == m.id else None) for m in messages],
+async def get_conversation(
+    conversation_id: str,
+    signed_in: CurrentUser,
+    services: ServicesDep,
+    tree: bool = False,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    before: Cursor = None,
+    after: Cursor = None,
+) -> ConversationDetail:
+    """The conversation and its active path (a reply still streaming shows its text so far).
+
+    `?tree=true`: every message of every version instead. `?limit=N`: the newest N messages of the path;
+    with `&before=<id>` the N just above that message, with `&after=<id>` the N just below it; `cursor` says
+    where the rest is.
+    """
+    user_id = signed_in.user.id
+    conversation = await services.conversations.get(user_id, conversation_id)
+    if tree:
+        page = await services.conversations.tree(user_id, conversation_id)
+    else:
+        page = await services.conversations.path(user_id, conversation_id, limit=limit, before=before, after=after)
+    messages = messages_public(page)
+    cursor = PageCursor(
+        before=messages[0].id if messages and page.has_before else None,
+        after=messages[-1].id if messages and page.has_after else None,
     )
+    return ConversationDetail(**_public(conversation).model_dump(), messages=messages, cursor=cursor)
 
 
-def _message(message: Message, live_text: str | None) -> MessagePublic:
-    public = MessagePublic.model_validate(message, from_attributes=True)
-    if live_text is not None:
-        public.content = live_text
-    return public
-
-
-@router.patch("/{conversation_id}", response_model=ConversationPublic, responses=NOT_FOUND)
+@router.patch("/{conversation_id}", response_model=ConversationUpdated, responses=NOT_FOUND)
 async def update_conversation(
     conversation_id: str, body: ConversationUpdate, signed_in: CurrentUser, services: ServicesDep
-) -> ConversationPublic:
-    """Rename the conversation or change its model (the next reply comes from the new one)."""
-    changes: dict[str, object] = {}
-    if "title" in body.model_fields_set:
-        changes["title"] = body.title
-    if "model" in body.model_fields_set and body.model is not None:
-        changes["model"] = qualify_model_id(body.model)
-    conversation = await services.chats.update_conversation(signed_in.user.id, conversation_id, **changes)
-    if conversation is None:
-        raise _not_found()
-    return _public(conversation)
+) -> ConversationUpdated:
+    """Rename it, change its model (the next reply comes from the new one), its system prompt or temperature, or
+    switch to another version (`active_message_id`: the answer then carries the new active path)."""
+    user_id, given = signed_in.user.id, body.model_fields_set
+    service = services.conversations
+    messages = None
+    if "active_message_id" in given and body.active_message_id is not None:
+        page = await service.switch_version(user_id, conversation_id, body.active_message_id)
+        messages = messages_public(page)
+    if "title" in given and body.title is not None:
+        await service.rename(user_id, conversation_id, body.title)
+    settings = {name: getattr(body, name) for name in ("system_prompt", "temperature") if name in given}
+    if "model" in given and body.model is not None:
+        settings["model"] = body.model
+    conversation = await service.update_settings(user_id, conversation_id, **settings)
+    return ConversationUpdated(**_public(conversation).model_dump(), messages=messages)
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 async def delete_conversation(conversation_id: str, signed_in: CurrentUser, services: ServicesDep) -> Response:
     """Delete the conversation and its messages; a reply streaming in it is stopped first."""
-    if not await services.engine.delete_conversation(signed_in.user.id, conversation_id):
-        raise _not_found()
+    await services.conversations.delete(signed_in.user.id, conversation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -60,33 +60,77 @@ class ConversationCreate(Strict):
     model: ModelId | None = None
 
 
+SystemPrompt = Annotated[str, StringConstraints(max_length=8_000)]
+Temperature = Annotated[float, Field(ge=0, le=2)]
+MessageId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class ConversationUpdate(Strict):
     title: Title | None = None
     model: ModelId | None = None
+    active_message_id: MessageId | None = Field(
+        None, description="Make the path through this message active, down to its newest leaf"
+    )
+    system_prompt: SystemPrompt | None = Field(None, description="At most 8,000 characters; null clears it")
+    temperature: Temperature | None = Field(None, description="0 to 2; null leaves the provider's default")
 
 
 class ConversationPublic(BaseModel):
     id: str
     title: str | None
     model: str
+    system_prompt: str | None = None
+    temperature: float | None = None
     created_at: datetime
     updated_at: datetime
 
 
+class UsagePublic(BaseModel):
+    """Token counts as the provider reported them (null where it did not)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
 class MessagePublic(BaseModel):
     id: str
+    parent_id: str | None
     role: str
     content: str
     status: str
     model: str | None
-    tokens: int | None
-    prompt_tokens: int | None = None
+    usage: UsagePublic
     error: str | None = None
     created_at: datetime
+    sibling_ids: list[str] = Field(description="Every version of this message, oldest first, itself included")
+    sibling_index: int = Field(description="Where this message is in `sibling_ids`")
+
+
+class PageCursor(BaseModel):
+    """Where the rest of the active path is: pass `before` as `?before=` for older messages, `after` as `?after=`
+    for newer ones; null when there are none."""
+
+    before: str | None = None
+    after: str | None = None
 
 
 class ConversationDetail(ConversationPublic):
     messages: list[MessagePublic]
+    cursor: PageCursor = Field(default_factory=PageCursor)
+
+
+class ConversationUpdated(ConversationPublic):
+    messages: list[MessagePublic] | None = Field(
+        None, description="The new active path, when `active_message_id` was changed"
+    )
+
+
+class AccountSettings(BaseModel):
+    default_system_prompt: str | None = Field(None, description="The system prompt new conversations start with")
+
+
+class AccountSettingsUpdate(Strict):
+    default_system_prompt: SystemPrompt | None = None
 
 
 class ModelPublic(BaseModel):

@@ -6,11 +6,17 @@ frame re-checks the session (in memory), and the socket closes when the session 
 than `CHATUI_WS_MAX_BYTES` are refused by uvicorn before they are read (close 1009).
 
     client → server   {"type": "message", "content": "..."}   start a reply
+                      {"type": "regenerate", ["model": "..."]}  a new version of the last reply (also: retry one
+                                                                that ended in error, cancelled or interrupted)
+                      {"type": "edit", "message_id": "...", "content": "..."}
+                                                                a new version of a user message, then its reply
                       {"type": "stop"}                          stop the reply streaming in this conversation
                       {"type": "resume"}                        replay the streaming reply so far, then follow it
                       {"type": "ping"}                          → {"type": "pong"}
     server → client   {"type": "token", "token": "...", "message_id": "..."}   one per delta, in order
-                      {"type": "done", "message_id": "...", "tokens": n, "status": "done|cancelled|error|..."}
+                      {"type": "done", "message_id": "...", "parent_id": "...", "tokens": n,
+                       "status": "done|cancelled|error|...", ["usage": {...}]}
+                      {"type": "title", "title": "..."}         the conversation's title changed
                       {"type": "error", "error": "<readable>", "code": "<slug>", ["message_id": "..."]}
 
 A socket follows *every* reply in its conversation, whoever started it (another tab, the UI). If a reply is already
@@ -25,21 +31,32 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from chatui.auth import COOKIE_NAME
-from chatui.engine import SendRefused
+from chatui.conversations import ConversationNotFound, InvalidInput, MessageNotFound
+from chatui.engine import Refusal, SendRefused
+from chatui.events import ConversationEvent, ReplyStarted, TitleChanged
 from chatui.generation import Generation
 from chatui.services import Services
-from storage import ConversationGone, MessageStatus
+from storage import MessageStatus
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 MAX_FRAME_CHARS = 200_000
+REFUSAL_CODES = {
+    Refusal.EMPTY: "empty_message",
+    Refusal.INVALID: "invalid_message",
+    Refusal.TOO_LONG: "message_too_long",
+    Refusal.BUSY: "busy",
+    Refusal.RATE_LIMITED: "rate_limited",
+    Refusal.NOTHING_TO_REGENERATE: "nothing_to_regenerate",
+}
 
 
 def same_origin(origin: str, host: str | None) -> bool:
@@ -56,7 +73,12 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         await websocket.close()  # before accept: the upgrade is answered with HTTP 403
         return
     signed_in = await services.auth.resolve(websocket.cookies.get(COOKIE_NAME))
-    if signed_in is None or await services.chats.get_conversation(signed_in.user.id, conversation_id) is None:
+    if signed_in is None:
+        await websocket.close()
+        return
+    try:
+        await services.conversations.get(signed_in.user.id, conversation_id[:64])
+    except ConversationNotFound:
         await websocket.close()
         return
     release = services.sockets.take(signed_in.user.id, signed_in.session.id)
@@ -83,7 +105,7 @@ class ConversationSocket:
     ) -> None:
         self.websocket = websocket
         self.services = services
-        self.engine = services.engine
+        self.conversations = services.conversations
         self.user_id = user_id
         self.session_id = session_id
         self.conversation_id = conversation_id
@@ -93,8 +115,8 @@ class ConversationSocket:
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._write())
-        unwatch = self.engine.watch(self.conversation_id, lambda g: self._follow(g, replay=False))
-        current = await self.engine.attach(self.conversation_id)
+        unwatch = self.conversations.subscribe(self.conversation_id, self._event)
+        current = await self.conversations.attach(self.conversation_id)
         if current is not None:
             self._follow(current, replay=True)
         try:
@@ -126,6 +148,12 @@ class ConversationSocket:
         self._closing = True
         self._error("signed_out", "Your session has ended; sign in again.")
         self._outbox.put_nowait(None)
+
+    def _event(self, event: ConversationEvent) -> None:
+        if isinstance(event, ReplyStarted):
+            self._follow(event.generation, replay=False)
+        elif isinstance(event, TitleChanged):
+            self._send({"type": "title", "title": event.title})
 
     def _send(self, frame: dict[str, Any]) -> None:
         self._outbox.put_nowait(json.dumps(frame))
@@ -160,11 +188,15 @@ class ConversationSocket:
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "message":
             await self._message(frame.get("content"))
+        elif kind == "regenerate":
+            await self._regenerate(frame.get("model"))
+        elif kind == "edit":
+            await self._edit(frame.get("message_id"), frame.get("content"))
         elif kind == "stop":
-            if self.engine.stop(self.conversation_id) is None:
+            if self.conversations.stop(self.user_id, self.conversation_id) is None:
                 self._error("not_streaming", "No reply is being written in this conversation.")
         elif kind == "resume":
-            current = await self.engine.attach(self.conversation_id)
+            current = await self.conversations.attach(self.conversation_id)
             if current is None:
                 self._error("not_streaming", "No reply is being written in this conversation.")
             elif current.message_id not in self._followers:
@@ -172,18 +204,47 @@ class ConversationSocket:
         elif kind == "ping":
             self._send({"type": "pong"})
         else:
-            self._error("unknown_type", 'Frame types are "message", "stop", "resume" and "ping".')
+            self._error("unknown_type", 'Frame types are "message", "regenerate", "edit", "stop", "resume" and "ping".')
 
     async def _message(self, content: Any) -> None:
         if not isinstance(content, str):
             self._error("invalid_message", '"content" must be a string.')
             return
+        async with self._refusals():
+            await self.conversations.send(self.user_id, self.conversation_id, content, session_id=self.session_id)
+
+    async def _regenerate(self, model: Any) -> None:
+        if model is not None and not isinstance(model, str):
+            self._error("invalid_model", '"model" must be a string.')
+            return
+        async with self._refusals():
+            await self.conversations.regenerate(self.user_id, self.conversation_id, model, session_id=self.session_id)
+
+    async def _edit(self, message_id: Any, content: Any) -> None:
+        if not isinstance(message_id, str):
+            self._error("not_found", '"message_id" must name a message of this conversation.')
+            return
+        if not isinstance(content, str):
+            self._error("invalid_message", '"content" must be a string.')
+            return
+        async with self._refusals():
+            await self.conversations.edit(
+                self.user_id, self.conversation_id, message_id[:64], content, session_id=self.session_id
+            )
+
+    @contextlib.asynccontextmanager
+    async def _refusals(self) -> AsyncIterator[None]:
+        """The service's refusals as error frames (the socket stays open unless the conversation is gone)."""
         try:
-            await self.engine.send(self.user_id, self.conversation_id, content, session_id=self.session_id)
+            yield
         except SendRefused as exc:
             extra = {"retry_after": exc.retry_after} if exc.retry_after else {}
-            self._error(exc.code, exc.message, **extra)
-        except ConversationGone:
+            self._error(REFUSAL_CODES[exc.reason], exc.message, **extra)
+        except MessageNotFound as exc:
+            self._error("not_found", exc.message)
+        except InvalidInput as exc:
+            self._error(f"invalid_{exc.field}", exc.message)
+        except ConversationNotFound:
             self._error("not_found", "This conversation no longer exists.")
             self._closing = True
             self._outbox.put_nowait(None)
@@ -208,7 +269,7 @@ class ConversationSocket:
             for token in batch:
                 put((replay if index < replayed else live) % dumps(token))
                 index += 1
-        if generation.status == "deleted":
+        if generation.status == MessageStatus.DELETED:
             self._error("not_found", "This conversation was deleted.", message_id)
             self._closing = True
         elif generation.error:
@@ -217,7 +278,8 @@ class ConversationSocket:
         done: dict[str, Any] = {
             "type": "done",
             "message_id": message_id,
-            "tokens": len(generation.chunks),
+            "parent_id": generation.parent_id,
+            "tokens": generation.token_frames,
             "status": generation.status,
         }
         if generation.usage is not None:

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
 
 from chatui.auth import COOKIE_NAME
+from chatui.conversations import ConversationNotFound
 from chatui.page_guard import PageGuard
 from chatui.pages.admin import AdminView
 from chatui.pages.chat import ChatView
@@ -51,8 +52,9 @@ def register_pages(services: Services) -> None:
         who = await guard.enter(request)
         if isinstance(who, Response):
             return who
-        conversation = await services.chats.get_conversation(who.user.id, conversation_id[:64])
-        if conversation is None:  # someone else's conversation looks exactly like a missing one
+        try:
+            conversation = await services.conversations.get(who.user.id, conversation_id[:64])
+        except ConversationNotFound:  # someone else's conversation looks exactly like a missing one
             not_found("This conversation does not exist.")
             return None
         at = message[:64] if message else None  # `?message=<id>` opens the conversation at that message

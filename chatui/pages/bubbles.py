@@ -88,7 +88,7 @@ class AssistantBubble:
         if message.content:
             with self.body:
                 _html(render_message(message.content))
-        self._ended(message.status, message.error, message.tokens)
+        self._ended(message.status, message.error, message.completion_tokens)
 
     async def follow(self, generation: Generation, pacer: UpdatePacer) -> None:
         """Fill the bubble from a live reply (its text so far first), then show how it ended."""
@@ -100,7 +100,7 @@ class AssistantBubble:
                 tail.delete()
             else:
                 tail.content = render_block(last)
-        self._ended(generation.status, generation.error, generation.token_count)
+        self._ended(generation.status, generation.error, generation.completion_tokens)
 
     async def _stream(self, generation: Generation, pacer: UpdatePacer) -> tuple[ui.html | None, BlockSplitter]:
         """Show the deltas as they come, one update per `pacer.interval()`; return the tail and the splitter."""

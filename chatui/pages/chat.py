@@ -1,7 +1,9 @@
-"""The chat page: sidebar of conversations, the messages, the composer. It subscribes to the engine, never owns a reply.
+"""The chat page: sidebar of conversations, the messages, the composer. It subscribes to the conversation's events,
+never owns a reply, and changes nothing but through the conversation service.
 
-Every reply in the open conversation is shown through the engine's watcher — the one this page started, one started
-in another tab or over `/ws`, or one already streaming when the page was (re)loaded.
+Every reply in the open conversation is shown through the events — the one this page started, one started in another
+tab or over `/ws`, or one already streaming when the page was (re)loaded — and so are a new title and another
+version picked elsewhere.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from fastapi import Request
 from nicegui import Client, ui
 
 from chatui.auth import COOKIE_NAME
+from chatui.conversations import ConversationError, ConversationNotFound
 from chatui.engine import SendRefused
+from chatui.events import ConversationEvent, PathChanged, ReplyStarted, TitleChanged
 from chatui.generation import Generation
 from chatui.pages.bubbles import AssistantBubble
 from chatui.pages.composer import composer
@@ -30,7 +34,7 @@ from chatui.pages.sidebar import Sidebar, delete_dialog, rename_dialog
 from chatui.pages.undo import SHELF, offer_undo
 from chatui.services import Services
 from providers.registry import ModelInfo, ProviderStatus
-from storage import Conversation, ConversationGone, SignedIn
+from storage import Conversation, MessageStatus, SignedIn
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ class ChatView:
     ):
         self.services = services
         self.pacer = pacer
-        self.engine = services.engine
+        self.conversations = services.conversations
         self.user = signed_in.user
         self.signed_in = signed_in
         self.token = request.cookies.get(COOKIE_NAME)
@@ -103,7 +107,7 @@ class ChatView:
             )
             await self.sidebar.refresh()
         self.messages = MessageList(
-            self.services, on_live=self._follow, spawn=lambda job: self._track(asyncio.create_task(job))
+            self.services, self.user.id, on_live=self._follow, spawn=lambda job: self._track(asyncio.create_task(job))
         )
         self.messages.build()
         self.box = composer(self.send, self.stop, self.services.settings.max_message_chars)
@@ -126,8 +130,8 @@ class ChatView:
 
     async def _show_conversation(self, conversation_id: str) -> None:
         """Show the stored messages (a page of them), live replies from the engine, and follow whatever starts next."""
-        self._unwatch = self.engine.watch(conversation_id, self._on_generation)
-        live = self.engine.current(conversation_id)  # taken before reading, so a reply that ends meanwhile is seen
+        self._unwatch = self.conversations.subscribe(conversation_id, self._on_event)
+        live = self.conversations.current(conversation_id)  # taken before reading: a reply ending meanwhile is seen
         if not await self.messages.open(conversation_id, live, at=self.at_message):
             ui.notify("That message is not in this conversation any more.", type="warning")
 
@@ -142,8 +146,36 @@ class ChatView:
 
     # -- replies --------------------------------------------------------------------------------------------------
 
+    def _on_event(self, event: ConversationEvent) -> None:
+        if isinstance(event, ReplyStarted):
+            self._on_generation(event.generation)
+        elif isinstance(event, PathChanged):
+            self._track(asyncio.create_task(self._reopen(None)))
+        elif isinstance(event, TitleChanged):
+            with self.client:
+                self._show_title(event.title)
+            self._track(asyncio.create_task(self._refresh_sidebar()))
+
+    def _show_title(self, title: str) -> None:
+        if self.conversation is not None:
+            self.conversation.title = title
+        self.frame.set_title(title or "New chat")
+
+    async def _refresh_sidebar(self) -> None:
+        with self.client:
+            await self.sidebar.refresh()
+
+    async def _reopen(self, live: Generation | None) -> None:
+        """Show the active path afresh (another version was picked, or a reply went in above the end)."""
+        if self.conversation is not None:
+            with self.client:
+                await self.messages.open(self.conversation.id, live or self.conversations.current(self.conversation.id))
+
     def _on_generation(self, generation: Generation) -> None:
         if self.messages.has(generation.message_id):
+            return
+        if not self.messages.continues(generation):  # a regenerate or an edit: the path changed above its end
+            self._track(asyncio.create_task(self._reopen(generation)))
             return
         bubble = self.messages.add_exchange(generation)
         if bubble is not None:
@@ -164,7 +196,7 @@ class ChatView:
         if self.live is generation:
             self.live = None
             self._set_streaming(False)
-        if generation.status == "deleted":
+        if generation.status == MessageStatus.DELETED:
             ui.navigate.to("/")
 
     def _set_streaming(self, streaming: bool) -> None:
@@ -182,13 +214,13 @@ class ChatView:
             return
         created = self.conversation is None
         if self.conversation is None:  # a conversation exists from its first message on, never before
-            self.conversation = await self.services.chats.create_conversation(self.user.id, self.model)
+            self.conversation = await self.conversations.create(self.user.id, self.model)
             ui.navigate.history.replace(f"/chat/{self.conversation.id}")
             self.sidebar.set_current(self.conversation.id)
             self.conversation_actions.visible = True
             await self._show_conversation(self.conversation.id)
         try:
-            await self.engine.send(
+            await self.conversations.send(
                 self.user.id, self.conversation.id, content, self.model, session_id=self.signed_in.session.id
             )
         except SendRefused as exc:
@@ -196,17 +228,16 @@ class ChatView:
             if created:  # refused (too long, too fast): leave no empty "New chat" behind
                 await self._forget_new_conversation()
             return
-        except ConversationGone:
+        except ConversationNotFound:
             ui.notify("This conversation was deleted.", type="warning")
             ui.navigate.to("/")
             return
         self.composer.value = ""
         ui.run_javascript("chatui.toBottom()")  # the reader sees what was just sent, wherever they were
         if self.conversation.title is None:
-            refreshed = await self.services.chats.get_conversation(self.user.id, self.conversation.id)
-            if refreshed is not None:
-                self.conversation = refreshed
-                self.frame.set_title(refreshed.title or "New chat")
+            with contextlib.suppress(ConversationNotFound):
+                self.conversation = await self.conversations.get(self.user.id, self.conversation.id)
+                self.frame.set_title(self.conversation.title or "New chat")
         await self.sidebar.moved_to_top(self.conversation)
 
     async def _forget_new_conversation(self) -> None:
@@ -214,14 +245,15 @@ class ChatView:
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
-        await self.engine.delete_conversation(self.user.id, self.conversation.id)
+        with contextlib.suppress(ConversationNotFound):
+            await self.conversations.delete(self.user.id, self.conversation.id)
         self.conversation = None
         self.conversation_actions.visible = False
         ui.navigate.history.replace("/")
 
     def stop(self) -> None:
         if self.conversation is not None:
-            self.engine.stop(self.conversation.id)
+            self.conversations.stop(self.user.id, self.conversation.id)
 
     # -- header actions -------------------------------------------------------------------------------------------
 
@@ -257,7 +289,10 @@ class ChatView:
         self.model = value
         self._show_problem()
         if self.conversation is not None:
-            await self.services.chats.update_conversation(self.user.id, self.conversation.id, model=value)
+            try:
+                await self.conversations.update_settings(self.user.id, self.conversation.id, model=value)
+            except ConversationError as exc:
+                ui.notify(exc.message, type="warning")
 
     async def _rename(self) -> None:
         if self.conversation is not None:

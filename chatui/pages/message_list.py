@@ -6,7 +6,7 @@ viewport (they click themselves, `chatui.autoload` in chatui.js) and the window 
 `keep` of them, so a page holds a bounded number of elements however long the history. The script keeps the message
 at the top of the view where it is while pages come and go.
 
-Pages come from storage one at a time (`ChatRepository.message_page`, keyset on the written order), and a stored
+Pages of the conversation's active path come one at a time (`ConversationService.path`), and a stored
 message's HTML is rendered once (`chatui.rendering.render_message`, cached by content): opening a long conversation
 costs one page, not the history.
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 from nicegui import ui
 
+from chatui.conversations import MessageNotFound
 from chatui.generation import Generation
 from chatui.pages.bubbles import AssistantBubble, stored_reply, user_bubble
 from chatui.rendering import cached_message, render_message
@@ -36,12 +37,14 @@ class MessageList:
     def __init__(
         self,
         services: Services,
+        user_id: str,
         on_live: Callable[[Generation, AssistantBubble], None],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
         page_size: int = PAGE_SIZE,
         keep_pages: int = KEEP_PAGES,
     ) -> None:
         self.services = services
+        self.user_id = user_id
         self.on_live = on_live
         self.spawn = spawn
         self.page_size = page_size
@@ -78,6 +81,14 @@ class MessageList:
     @property
     def at_end(self) -> bool:
         return not self.has_newer
+
+    def continues(self, generation: Generation) -> bool:
+        """Whether a reply that started goes on from the end of what is shown (a message sent after it), rather
+        than somewhere above it (a regenerate, an edit), where the path must be shown afresh."""
+        if generation.user_message_id is None:
+            return False
+        last = self.entries[-1][0] if self.entries else None
+        return self.has_newer or generation.user_parent_id == last
 
     # -- opening and paging ---------------------------------------------------------------------------------------
 
@@ -117,7 +128,8 @@ class MessageList:
         async with self._lock:
             page = await self._fetch(after=self.entries[-1][0])
             self.has_newer = page.has_newer
-            await self._insert(page.messages, len(self.entries), self.services.engine.current(self.conversation_id))
+            live = self.services.conversations.current(self.conversation_id)
+            await self._insert(page.messages, len(self.entries), live)
             self._trim(from_top=True)
             self._update_sentinels()
 
@@ -152,9 +164,13 @@ class MessageList:
     ) -> MessagePage:
         """One page of the conversation, in written order (the seam for paging over a tree's active path)."""
         assert self.conversation_id is not None
-        return await self.services.chats.message_page(
-            self.conversation_id, self.page_size, before=before, after=after, around=around
-        )
+        try:
+            page = await self.services.conversations.path(
+                self.user_id, self.conversation_id, limit=self.page_size, before=before, after=after, around=around
+            )
+        except MessageNotFound:
+            return MessagePage([], False, False)
+        return MessagePage(page.messages, page.has_before, page.has_after)
 
     async def _insert(self, messages: list[Message], index: int, live: Generation | None) -> None:
         """Bubbles for `messages`, placed from position `index` of the window on."""

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from nicegui import ui
 
+from chatui.conversations import ConversationError
 from chatui.pages import dialogs
 from chatui.pages.undo import delete_with_undo, offer_undo
 from chatui.services import Services
@@ -51,7 +52,11 @@ async def rename_dialog(services: Services, user_id: str, conversation: Conversa
         )
     if title is None or not title.strip():
         return None
-    return await services.chats.update_conversation(user_id, conversation.id, title=title.strip()[:200])
+    try:
+        return await services.conversations.rename(user_id, conversation.id, title)
+    except ConversationError as exc:
+        ui.notify(exc.message, type="warning")
+        return None
 
 
 async def delete_dialog(services: Services, user_id: str, conversation_id: str) -> bool:
@@ -137,7 +142,7 @@ class Sidebar:
             return
         self.loading = True
         try:
-            page = await self.services.chats.list_conversations(
+            page = await self.services.conversations.list(
                 self.user_id, limit=self.page_size, cursor=self.cursor, title_contains=self.filter_text or None
             )
         finally:

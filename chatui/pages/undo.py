@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from nicegui import ui
 
+from chatui.conversations import ConversationNotFound
 from chatui.services import Services
 from storage.transfer import ConversationRecord
 
@@ -71,7 +72,11 @@ SHELF = UndoShelf()
 async def delete_with_undo(services: Services, user_id: str, conversation_id: str) -> str | None:
     """Delete the conversation; a token for `offer_undo`, or None if nothing was deleted."""
     record = await services.transfer.export_conversation(user_id, conversation_id)
-    if record is None or not await services.engine.delete_conversation(user_id, conversation_id):
+    if record is None:
+        return None
+    try:
+        await services.conversations.delete(user_id, conversation_id)
+    except ConversationNotFound:
         return None
     return SHELF.keep(user_id, record)
 

@@ -47,7 +47,7 @@ async def test_conversation_routes(live_app, make_account, fake_ollama):
     created = await client.post("/api/conversations", json={})
     assert created.status_code == 201
     body = created.json()
-    assert set(body) == {"id", "title", "model", "created_at", "updated_at"}
+    assert set(body) == {"id", "title", "model", "system_prompt", "temperature", "created_at", "updated_at"}
     assert body["title"] is None and body["model"] == "ollama:llama3.2:3b"
 
     second = (await client.post("/api/conversations", json={"title": "Named", "model": "ollama:qwen"})).json()
@@ -83,15 +83,17 @@ async def test_message_fields(live_app, make_account, fake_ollama):
             pass
     user_message, reply = await alice.messages(conversation_id)
     for message in (user_message, reply):
-        assert {"id", "role", "content", "status", "model", "tokens", "created_at"} <= set(message)
-    assert (reply["role"], reply["content"], reply["status"], reply["model"], reply["tokens"]) == (
+        assert {"id", "parent_id", "role", "content", "status", "model", "usage", "created_at"} <= set(message)
+    assert (reply["role"], reply["content"], reply["status"], reply["model"]) == (
         "assistant",
         "8.",
         "done",
         "ollama:llama3.2:3b",
-        2,
     )
-    assert reply["prompt_tokens"] == 20
+    assert reply["usage"] == {"prompt_tokens": 20, "completion_tokens": 2}
+    assert user_message["usage"] == {"prompt_tokens": None, "completion_tokens": None}
+    assert (user_message["parent_id"], reply["parent_id"]) == (None, user_message["id"])
+    assert (reply["sibling_ids"], reply["sibling_index"]) == ([reply["id"]], 0)
 
 
 async def test_models_and_health(live_app, make_account, fake_ollama):

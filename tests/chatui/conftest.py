@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from chatui.config import Settings
+from chatui.conversations import ConversationService
+from chatui.engine import EngineOptions, GenerationEngine
+from chatui.events import ConversationEvents
+from chatui.ratelimit import Throttle, limit_storage
 from chatui.services import Services, build_services
+from chatui.titles import TitleWriter
+from providers.registry import ModelRegistry
+from storage import AccountRepository, ChatRepository, Database, User, mark_interrupted
+from tests.fakes.inprocess import InProcessProvider
 from tests.fakes.server import ScriptedProvider
 
 
@@ -22,6 +31,7 @@ async def services(tmp_path: Path, fake_ollama: ScriptedProvider) -> AsyncIterat
         checkpoint_seconds=0.1,
         provider_retries=0,
         messages_per_minute=1000,
+        ai_titles=False,  # on in the tests of titles only: elsewhere it would add provider requests
     )
     built = build_services(settings)
     built.prepare()
@@ -33,3 +43,52 @@ async def services(tmp_path: Path, fake_ollama: ScriptedProvider) -> AsyncIterat
 @pytest.fixture
 async def alice(services: Services):
     return await services.accounts.create_user("alice", await services.auth.hasher.hash("password123"))
+
+
+@dataclass
+class Fast:
+    """The conversation service and engine on a real SQLite file, with the in-process fake provider."""
+
+    db: Database
+    accounts: AccountRepository
+    chats: ChatRepository
+    engine: GenerationEngine
+    conversations: ConversationService
+    provider: InProcessProvider
+    events: ConversationEvents
+
+    async def user(self, name: str = "alice") -> User:
+        return await self.accounts.create_user(name, "hash")
+
+
+@pytest.fixture
+async def fast(tmp_path: Path) -> AsyncIterator[Fast]:
+    """Fast service tests: no HTTP, no server; 1,000 messages a minute; no AI titles (see `fast_titled`)."""
+    db = Database(f"sqlite:///{tmp_path / 'database.db'}")
+    db.prepare(mark_interrupted)
+    accounts, chats = AccountRepository(db), ChatRepository(db)
+    provider = InProcessProvider()
+    models = ModelRegistry({"ollama": provider}, "ollama:llama3.2:3b")
+    events = ConversationEvents()
+    engine = GenerationEngine(
+        chats,
+        models,
+        Throttle("messages", 1000, 60, limit_storage()),
+        EngineOptions(checkpoint_seconds=0.05, provider_retries=0),
+        events,
+    )
+    conversations = ConversationService(chats, engine, models, events)
+    await engine.start()
+    yield Fast(db, accounts, chats, engine, conversations, provider, events)
+    await conversations.aclose()
+    await engine.shutdown()
+    await db.close()
+
+
+@pytest.fixture
+async def fast_titled(fast: Fast) -> AsyncIterator[Fast]:
+    """`fast` with AI titles on, capped at 0.5 s."""
+    titles = TitleWriter(fast.chats, fast.engine.models, timeout=0.5)
+    conversations = ConversationService(fast.chats, fast.engine, fast.engine.models, fast.events, titles)
+    yield replace(fast, conversations=conversations)
+    await conversations.aclose()

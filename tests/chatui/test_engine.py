@@ -37,7 +37,7 @@ async def test_reply_is_stored_with_text_tokens_and_usage(services, alice, fake_
     assert await read_all(generation) == ["8", "."]
     await generation.wait()
     reply = await stored_reply(services, conversation.id)
-    assert (reply.content, reply.status, reply.tokens, reply.prompt_tokens) == ("8.", "done", 2, 33)
+    assert (reply.content, reply.status, reply.completion_tokens, reply.prompt_tokens) == ("8.", "done", 2, 33)
 
 
 async def test_late_reader_gets_everything_once_and_in_order(services, alice, fake_ollama):
@@ -60,7 +60,7 @@ async def test_second_message_while_streaming_is_refused_as_busy(services, alice
         await services.engine.send(alice.id, conversation.id, "second")
         raise AssertionError("expected busy")
     except SendRefused as refused:
-        assert refused.code == "busy"
+        assert refused.reason == "busy"
     await generation.wait()
     assert [m.content for m in await services.chats.messages(conversation.id) if m.role == "user"] == ["first"]
 
@@ -179,7 +179,7 @@ async def test_a_burst_of_sends_starts_a_few_replies_at_a_time_and_all_complete(
     users = [await services.accounts.create_user(f"user{i}", "x") for i in range(burst)]
     conversations = [await services.chats.create_conversation(u.id, "ollama:llama3.2:3b") for u in users]
     starting, most = 0, 0
-    read_history, write_exchange = services.chats.prompt_history, services.chats.start_exchange
+    read_history, write_exchange = services.chats.reply_context, services.chats.start_exchange
 
     async def counted_read(*args, **kwargs):
         nonlocal starting, most
@@ -194,7 +194,7 @@ async def test_a_burst_of_sends_starts_a_few_replies_at_a_time_and_all_complete(
         finally:
             starting -= 1
 
-    monkeypatch.setattr(services.chats, "prompt_history", counted_read)
+    monkeypatch.setattr(services.chats, "reply_context", counted_read)
     monkeypatch.setattr(services.chats, "start_exchange", counted_write)
     generations = await asyncio.gather(
         *(services.engine.send(u.id, c.id, "hi") for u, c in zip(users, conversations, strict=True))

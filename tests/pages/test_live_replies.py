@@ -76,7 +76,9 @@ async def test_interrupted_reply_is_shown_with_a_notice(user: User) -> None:
     me = (await user.http_client.get("/api/auth/me")).json()
     conversation = await services.chats.create_conversation(me["id"], "ollama:llama3.2:3b")
     _, reply_id = await services.chats.start_exchange(me["id"], conversation.id, "tell me", "ollama:llama3.2:3b", "x")
-    await services.chats.finish_message(reply_id, content="Half of an answ", status=MessageStatus.INTERRUPTED, tokens=4)
+    await services.chats.finish_message(
+        reply_id, content="Half of an answ", status=MessageStatus.INTERRUPTED, completion_tokens=4
+    )
     await user.open(f"/chat/{conversation.id}")
     await user.should_see("Half of an answ")
     await user.should_see("Interrupted — the server stopped before this reply was complete.")
