@@ -11,6 +11,7 @@ from chatui.engine import Refusal, SendRefused
 _REFUSAL_STATUS = {
     Refusal.BUSY: status.HTTP_409_CONFLICT,
     Refusal.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
+    Refusal.UNAVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE,
     Refusal.NOTHING_TO_REGENERATE: status.HTTP_409_CONFLICT,
 }
 

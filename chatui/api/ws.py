@@ -55,6 +55,7 @@ REFUSAL_CODES = {
     Refusal.TOO_LONG: "message_too_long",
     Refusal.BUSY: "busy",
     Refusal.RATE_LIMITED: "rate_limited",
+    Refusal.UNAVAILABLE: "unavailable",
     Refusal.NOTHING_TO_REGENERATE: "nothing_to_regenerate",
 }
 
