@@ -51,9 +51,11 @@ def seed_conversation(
     start: datetime | None = None,
     text: Callable[[int], str] = sample_markdown,
 ) -> tuple[str, list[str]]:
-    """A conversation of `messages` alternating user/assistant messages; returns its id and the message ids."""
+    """A conversation of `messages` alternating user/assistant messages, one path (each message under the one
+    before, the last one the active leaf); returns its id and the message ids."""
     start = start or utcnow() - timedelta(seconds=messages + 10)
     conversation_id = new_id()
+    ids = [new_id() for _ in range(messages)]
     connection.execute(
         insert(Conversation),
         [
@@ -64,19 +66,20 @@ def seed_conversation(
                 "model": MODEL,
                 "created_at": start,
                 "updated_at": start + timedelta(seconds=messages),
+                "active_message_id": ids[-1] if ids else None,
             }
         ],
     )
-    ids = [new_id() for _ in range(messages)]
     rows = [
         {
             "id": ids[i],
             "conversation_id": conversation_id,
+            "parent_id": ids[i - 1] if i else None,
             "role": "user" if i % 2 == 0 else "assistant",
             "content": text(i),
             "status": MessageStatus.DONE,
             "model": None if i % 2 == 0 else MODEL,
-            "tokens": None if i % 2 == 0 else 40,
+            "completion_tokens": None if i % 2 == 0 else 40,
             "prompt_tokens": None,
             "error": None,
             "created_at": start + timedelta(seconds=i),
