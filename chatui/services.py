@@ -205,6 +205,16 @@ def build_services(settings: Settings) -> Services:
     transfer = TransferRepository(db)
     imports = ImportJobs(transfer, settings.data_dir / "imports", models.default_model)
     return Services(
-        settings, db, accounts, chats, auth, engine, models, sockets, SearchRepository(db), transfer, imports
+        settings,
+        db,
+        accounts,
+        chats,
+        auth,
+        engine,
+        models,
+        sockets,
+        SearchRepository(db),
+        transfer,
+        imports,
+        conversations,
     )
-    return Services(settings, db, accounts, chats, auth, engine, models, sockets, conversations)

@@ -141,27 +141,25 @@ class TransferRepository(Repository):
 
 
 # -- the tree's columns -----------------------------------------------------------------------------------------------
-# Until messages carry `parent_id` (the conversation-tree change), a conversation is one path in written order: these
-# three functions are the only place that knows.
+# The only place that maps a conversation's tree (parent_id, the active leaf, its settings) to and from records.
 
 
 def _record(conv: Row[Any], rows: Sequence[Row[Any]]) -> ConversationRecord:
-    messages: list[MessageRecord] = []
-    for message in rows:
-        messages.append(
-            MessageRecord(
-                id=message.id,
-                parent_id=messages[-1].id if messages else None,
-                role=message.role,
-                content=message.content,
-                created_at=message.created_at,
-                status=message.status,
-                model=message.model,
-                prompt_tokens=message.prompt_tokens,
-                completion_tokens=message.tokens,
-                error=message.error,
-            )
+    messages = [
+        MessageRecord(
+            id=message.id,
+            parent_id=message.parent_id,
+            role=message.role,
+            content=message.content,
+            created_at=message.created_at,
+            status=message.status,
+            model=message.model,
+            prompt_tokens=message.prompt_tokens,
+            completion_tokens=message.completion_tokens,
+            error=message.error,
         )
+        for message in rows
+    ]
     return ConversationRecord(
         id=conv.id,
         title=conv.title,
@@ -169,23 +167,30 @@ def _record(conv: Row[Any], rows: Sequence[Row[Any]]) -> ConversationRecord:
         created_at=conv.created_at,
         updated_at=conv.updated_at,
         messages=messages,
-        active_message_id=messages[-1].id if messages else None,
+        active_message_id=conv.active_message_id,
+        system_prompt=conv.system_prompt,
+        temperature=conv.temperature,
     )
 
 
 def _conversation_tree_values(record: ConversationRecord, ids: dict[str, str]) -> dict[str, object]:
-    return {}
+    """The new ids' active leaf (the record's, else its last message: parents come first, so that is a leaf)."""
+    leaf = ids.get(record.active_message_id or "")
+    if leaf is None and record.messages:
+        leaf = ids[record.messages[-1].id]
+    return {"active_message_id": leaf, "system_prompt": record.system_prompt, "temperature": record.temperature}
 
 
 def _message_values(message: MessageRecord, conversation_id: str, ids: dict[str, str]) -> dict[str, object]:
     return {
         "id": ids[message.id],
         "conversation_id": conversation_id,
+        "parent_id": ids.get(message.parent_id) if message.parent_id is not None else None,
         "role": message.role,
         "content": message.content,
         "status": message.status,
         "model": message.model,
-        "tokens": message.completion_tokens,
+        "completion_tokens": message.completion_tokens,
         "prompt_tokens": message.prompt_tokens,
         "error": message.error,
         "created_at": message.created_at,

@@ -3,14 +3,16 @@ replies indexed when they end, deleted conversations gone, and the migration ind
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import Connection, column, insert, table, text
 
 from storage import AccountRepository, ChatRepository, Database, MessageStatus, SearchRepository, mark_interrupted
 from storage.migrate import alembic_config
+from storage.models import UTCDateTime, utcnow
 from storage.search import parse_query
 from storage.snippets import Matcher
 
@@ -21,7 +23,7 @@ MODEL = "ollama:m"
 async def exchange(chats: ChatRepository, user_id: str, conversation_id: str, question: str, answer: str) -> str:
     """A user message and its finished reply; returns the reply's id."""
     _, reply_id = await chats.start_exchange(user_id, conversation_id, question, MODEL, question[:50])
-    await chats.finish_message(reply_id, content=answer, status=MessageStatus.DONE, tokens=1)
+    await chats.finish_message(reply_id, content=answer, status=MessageStatus.DONE, completion_tokens=1)
     return reply_id
 
 
@@ -146,7 +148,9 @@ async def test_a_streaming_reply_is_indexed_when_it_ends_not_at_checkpoints(worl
     assert await search.search(alice, "zebra", limit=10) == []
     await chats.checkpoint({reply: "The zebra and the okapi"})
     assert await search.search(alice, "okapi", limit=10) == []
-    await chats.finish_message(reply, content="The zebra and the okapi.", status=MessageStatus.DONE, tokens=5)
+    await chats.finish_message(
+        reply, content="The zebra and the okapi.", status=MessageStatus.DONE, completion_tokens=5
+    )
     [hit] = await search.search(alice, "okapi", limit=10)
     assert hit.message_id == reply and matched(hit) == ["okapi"]
     assert len(await search.search(alice, "zebra", limit=10)) == 1
@@ -190,16 +194,77 @@ async def test_the_migration_indexes_messages_written_before_it(tmp_path: Path, 
     """A database at the revision before search, with data, is searchable after the upgrade."""
     with any_db.engine.begin() as connection:
         command.downgrade(alembic_config(connection), f"{SEARCH_REVISION}-1")
-    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
-    alice = await accounts.create_user("alice", "hash")
-    conversation = await chats.create_conversation(alice.id, MODEL, "Old chat about otters")
-    reply = await exchange(chats, alice.id, conversation.id, "otters?", "Otters hold hands while sleeping.")
-    _, streaming = await chats.start_exchange(alice.id, conversation.id, "more otters", MODEL, "t")
-    await chats.checkpoint({streaming: "Otters also"})
+        _write_before_search(connection)  # with that revision's columns: today's repositories expect newer ones
     any_db.prepare(mark_interrupted)  # upgrades to the newest, then the cut-off reply becomes `interrupted`
-    hits = await SearchRepository(any_db).search(alice.id, "otters ", limit=10)
-    assert {h.message_id for h in hits} == {reply, streaming, None, *[h.message_id for h in hits if h.role == "user"]}
+    hits = await SearchRepository(any_db).search("alice", "otters ", limit=10)
+    assert {h.message_id for h in hits} == {
+        "reply",
+        "streaming",
+        None,
+        *[h.message_id for h in hits if h.role == "user"],
+    }
     assert len(hits) == 5  # two questions, the reply, the interrupted reply, the title
+
+
+def _write_before_search(connection: Connection) -> None:
+    """Alice's conversation as the schema before search stored it: one finished exchange, one reply streaming."""
+    now = utcnow()
+    users = table(
+        "users",
+        column("id"),
+        column("username"),
+        column("password_hash"),
+        column("is_admin"),
+        column("is_disabled"),
+        column("created_at", UTCDateTime()),
+    )
+    conversations = table(
+        "conversations",
+        column("id"),
+        column("user_id"),
+        column("title"),
+        column("model"),
+        column("created_at", UTCDateTime()),
+        column("updated_at", UTCDateTime()),
+    )
+    messages = table(
+        "messages",
+        column("id"),
+        column("conversation_id"),
+        column("role"),
+        column("content"),
+        column("status"),
+        column("model"),
+        column("created_at", UTCDateTime()),
+    )
+    connection.execute(
+        insert(users).values(
+            id="alice", username="alice", password_hash="hash", is_admin=True, is_disabled=False, created_at=now
+        )
+    )
+    connection.execute(
+        insert(conversations).values(
+            id="old", user_id="alice", title="Old chat about otters", model=MODEL, created_at=now, updated_at=now
+        )
+    )
+    rows = [
+        ("q1", "user", "otters?", "done", None),
+        ("reply", "assistant", "Otters hold hands while sleeping.", "done", MODEL),
+        ("q2", "user", "more otters", "done", None),
+        ("streaming", "assistant", "Otters also", "streaming", MODEL),
+    ]
+    for index, (message_id, role, content, status, model) in enumerate(rows):
+        connection.execute(
+            insert(messages).values(
+                id=message_id,
+                conversation_id="old",
+                role=role,
+                content=content,
+                status=status,
+                model=model,
+                created_at=now + timedelta(seconds=index),
+            )
+        )
 
 
 def test_query_parsing():
@@ -234,7 +299,7 @@ async def test_a_very_common_word_is_ranked_among_the_newest_matches(world, monk
         _, reply = await chats.start_exchange(
             alice, conversation.id, f"a walrus among other words number {i}", MODEL, "t"
         )
-        await chats.finish_message(reply, content="ok", status=MessageStatus.DONE, tokens=1)
+        await chats.finish_message(reply, content="ok", status=MessageStatus.DONE, completion_tokens=1)
         newest.append(reply)
     assert (await search.search(alice, "walrus ", limit=10))[0].snippet == "walrus walrus walrus"
     monkeypatch.setattr("storage.search.RANKED_CANDIDATES", 3)
