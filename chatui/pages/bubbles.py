@@ -57,7 +57,9 @@ def stored_reply(message: Message) -> ui.chat_message:
         bubble = AssistantBubble(message.model, message.created_at)
         bubble.show(message)
         return bubble.element
-    parts = [p for p in (message.model, f"{message.tokens} tokens" if message.tokens else None) if p]
+    parts = [
+        p for p in (message.model, f"{message.completion_tokens} tokens" if message.completion_tokens else None) if p
+    ]
     footer = f'<div class="chatui-reply-meta">{html.escape(" · ".join(parts))}</div>' if parts else ""
     with ui.chat_message(name="Assistant", sent=False).classes("assistant-bubble").mark("assistant-message") as bubble:
         _html(render_message(message.content) + footer)
