@@ -143,11 +143,17 @@ async def test_chatgpt_zip_and_open_webui_imports_are_searchable_and_idempotent(
     again = await import_file(carol, "chatgpt-export.zip", archive.getvalue())
     assert (again["conversations"], again["duplicates"]) == (0, 2)
 
+    [tea] = [c for c in (await carol.client.get("/api/conversations")).json() if c["title"] == "Tea brewing"]
+    path = await carol.messages(tea["id"])  # the active path: the question, then the regenerated reply
+    assert [m["content"] for m in path] == ["How long should green tea steep?", "Two to three minutes at 80 °C."]
+    assert len(path[1]["sibling_ids"]) == 2 and path[1]["sibling_index"] == 1  # the first reply kept as a version
+
     webui = await import_file(carol, "chat-export.json", json.dumps([openwebui_chat()]).encode())
     assert (webui["conversations"], webui["messages"]) == (1, 4)
     [listed] = [c for c in (await carol.client.get("/api/conversations")).json() if c["title"] == "Rust lifetimes"]
     messages = await carol.messages(listed["id"])
     assert messages[-1]["content"] == "The scope for which a borrow is valid."
+    assert len(messages[0]["sibling_ids"]) == 2  # the edited question and the one before the edit: two versions
 
 
 async def test_bad_files_are_refused_with_a_reason_and_bad_conversations_do_not_stop_the_rest(live_app, make_account):
