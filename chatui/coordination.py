@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from chatui.socket_slots import SocketSlots
+
 if TYPE_CHECKING:
     from chatui.generation import Generation
 
@@ -82,6 +84,10 @@ class Coordination:
     async def revoked(self, kind: str, identifier: str) -> None:
         """A session (`kind` "session") or all of a user's ("user") were revoked here: tell the other instances."""
         return None
+
+    def socket_slots(self, per_user: int, per_session: int) -> SocketSlots:
+        """The caps on open `/ws` sockets: this process's own count."""
+        return SocketSlots(per_user, per_session)
 
     async def sweep(self) -> int:
         """Mark `interrupted` the replies left `streaming` by an instance that is gone; returns how many."""

@@ -117,4 +117,9 @@ def limit_storage(redis_url: str | None = None, prefix: str = "chatui:") -> Stor
         return MemoryStorage()
     from limits.aio.storage import RedisStorage
 
-    return RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix=f"{prefix}limits")
+    from chatui.redis_coordination import connection_pool
+
+    pool = connection_pool(redis_url)
+    return RedisStorage(
+        f"async+{redis_url}", implementation="redispy", key_prefix=f"{prefix}limits", connection_pool=pool
+    )

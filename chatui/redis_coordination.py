@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ from redis.exceptions import RedisError
 
 from chatui.coordination import Coordination, CoordinationUnavailable
 from chatui.generation import Generation
+from chatui.socket_slots import SocketSlots
 from providers import Usage
 from storage.chats import INTERRUPTED_NOTE
 from storage.models import MessageStatus, new_id, utcnow
@@ -51,6 +53,35 @@ KEEP_ENDED_SECONDS = 60
 STREAM_MAX_ENTRIES = 20_000
 """Bound on one reply's stream; deltas are written in batches, so this is far more than any reply needs."""
 READ_BLOCK_MS = 2_000
+POOL_SIZE = 32
+POOL_WAIT_SECONDS = 10
+
+TAKE_SOCKET = """
+local function live(key)
+    local total, fields = 0, redis.call('HGETALL', key)
+    for i = 1, #fields, 2 do
+        if redis.call('EXISTS', ARGV[4] .. fields[i]) == 1 then
+            total = total + tonumber(fields[i + 1])
+        else
+            redis.call('HDEL', key, fields[i])
+        end
+    end
+    return total
+end
+if live(KEYS[1]) >= tonumber(ARGV[2]) or live(KEYS[2]) >= tonumber(ARGV[3]) then return 0 end
+for _, key in ipairs(KEYS) do
+    redis.call('HINCRBY', key, ARGV[1], 1)
+    redis.call('EXPIRE', key, 86400)
+end
+return 1
+"""
+"""Take a socket slot under both caps, counting every instance whose lease is alive (a dead one's count is dropped)."""
+
+GIVE_SOCKET = """
+for _, key in ipairs(KEYS) do
+    if redis.call('HINCRBY', key, ARGV[1], -1) <= 0 then redis.call('HDEL', key, ARGV[1]) end
+end
+"""
 
 RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -58,12 +89,18 @@ return 0
 """
 
 
+def connection_pool(url: str) -> redis.BlockingConnectionPool:
+    """Connections to Redis for one instance: a burst of 200 messages waits for one of these, rather than opening 200
+    (redis-py's plain pool refuses past its maximum: "Too many connections")."""
+    return redis.BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=POOL_WAIT_SECONDS)
+
+
 class RedisCoordination(Coordination):
     distributed = True
 
     def __init__(self, url: str, prefix: str, lease_seconds: float, replies: StreamingReplies) -> None:
         super().__init__()
-        self.redis = redis.Redis.from_url(url)
+        self.redis = redis.Redis(connection_pool=connection_pool(url))
         # The stream reader blocks in XREAD for up to READ_BLOCK_MS: on its own connection, with no read timeout.
         self._blocking = redis.Redis.from_url(url, socket_timeout=None, single_connection_client=True)
         self.prefix = prefix
@@ -71,6 +108,8 @@ class RedisCoordination(Coordination):
         self.replies = replies
         self.instance_id = new_id()
         self._release = self.redis.register_script(RELEASE)
+        self._take_socket = self.redis.register_script(TAKE_SOCKET)
+        self._give_socket = self.redis.register_script(GIVE_SOCKET)
         self._owned: dict[str, Generation] = {}  # reply id -> this instance's replies
         self._pending: dict[str, tuple[int, list[str]]] = {}  # reply id -> (first index, deltas) not yet written
         self._ending: dict[str, Generation] = {}
@@ -365,6 +404,20 @@ class RedisCoordination(Coordination):
         except Exception:
             log.exception("handling %s from another instance failed", kind)
 
+    # -- socket caps -------------------------------------------------------------------------------------------
+
+    def socket_slots(self, per_user: int, per_session: int) -> SocketSlots:
+        return SharedSocketSlots(self, per_user, per_session)
+
+    async def take_socket(self, user_id: str, session_id: str, per_user: int, per_session: int) -> bool:
+        keys = [self.key("sockets", "user", user_id), self.key("sockets", "session", session_id)]
+        args = [self.instance_id, per_user, per_session, self.key("instance", "")]
+        return bool(await self._take_socket(keys=keys, args=args))
+
+    def give_socket(self, user_id: str, session_id: str) -> None:
+        keys = [self.key("sockets", "user", user_id), self.key("sockets", "session", session_id)]
+        self._spawn(self._give_socket(keys=keys, args=[self.instance_id]))
+
     # -- leases and the sweep -----------------------------------------------------------------------------------
 
     async def _renew(self) -> None:
@@ -434,6 +487,32 @@ class RedisCoordination(Coordination):
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+class SharedSocketSlots(SocketSlots):
+    """The socket caps counted over every instance (each instance's count in a Redis hash, dropped with its lease)."""
+
+    def __init__(self, coordination: RedisCoordination, per_user: int, per_session: int) -> None:
+        super().__init__(per_user, per_session)
+        self.coordination = coordination
+
+    async def acquire(self, user_id: str, session_id: str) -> Callable[[], None] | None:
+        try:
+            taken = await self.coordination.take_socket(user_id, session_id, self.per_user, self.per_session)
+        except RedisError:
+            log.exception("the shared socket caps could not be checked; counting this instance's sockets only")
+            return self.take(user_id, session_id)
+        if not taken:
+            return None
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.coordination.give_socket(user_id, session_id)
+
+        return release
 
 
 def _entry_order(entry_id: bytes) -> tuple[int, int]:

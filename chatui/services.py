@@ -201,7 +201,7 @@ def build_services(settings: Settings) -> Services:
     coordination.hosts.session_revoked = auth.session_revoked_here
     if coordination.distributed:
         auth.tell_other_instances = coordination.revoked
-    sockets = SocketSlots(settings.max_sockets_per_user, settings.max_sockets_per_session)
+    sockets = coordination.socket_slots(settings.max_sockets_per_user, settings.max_sockets_per_session)
     transfer = TransferRepository(db)
     imports = ImportJobs(transfer, settings.data_dir / "imports", models.default_model)
     return Services(

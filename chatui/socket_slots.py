@@ -18,6 +18,10 @@ class SocketSlots:
         self._users: Counter[str] = Counter()
         self._sessions: Counter[str] = Counter()
 
+    async def acquire(self, user_id: str, session_id: str) -> Callable[[], None] | None:
+        """`take()` as the handshake calls it; with several instances (`SharedSocketSlots`) the caps count them all."""
+        return self.take(user_id, session_id)
+
     def take(self, user_id: str, session_id: str) -> Callable[[], None] | None:
         """A slot for one more socket, as the function that gives it back; None when a cap is reached."""
         if self._users[user_id] >= self.per_user or self._sessions[session_id] >= self.per_session:

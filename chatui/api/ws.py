@@ -82,7 +82,7 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     except ConversationNotFound:
         await websocket.close()
         return
-    release = services.sockets.take(signed_in.user.id, signed_in.session.id)
+    release = await services.sockets.acquire(signed_in.user.id, signed_in.session.id)
     if release is None:  # this user or session holds its maximum of sockets already
         await websocket.close()
         return

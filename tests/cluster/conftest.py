@@ -48,8 +48,7 @@ def two_instances(
 def pair(
     tmp_path_factory: pytest.TempPathFactory, ollama_server: tuple[ScriptedProvider, ThreadedServer]
 ) -> Iterator[tuple[LiveApp, LiveApp]]:
-    """Instances A and B; 3 messages per user per minute and 3 failed sign-ins per window, shared."""
-    with two_instances(
-        tmp_path_factory, ollama_server[1].url, CHATUI_MESSAGES_PER_MINUTE="3", CHATUI_LOGIN_ATTEMPTS="3"
-    ) as instances:
+    """Instances A and B; 3 messages per user per minute, 3 failed sign-ins per window, 3 sockets per user, shared."""
+    limits = {"CHATUI_MESSAGES_PER_MINUTE": "3", "CHATUI_LOGIN_ATTEMPTS": "3", "CHATUI_MAX_SOCKETS_PER_USER": "3"}
+    with two_instances(tmp_path_factory, ollama_server[1].url, **limits) as instances:
         yield instances

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import websockets
 
 from tests.api.conftest import Account
 from tests.cluster.frames import first_tokens, frames_until
@@ -151,6 +153,26 @@ async def test_deleting_on_b_drops_the_reply_written_on_a(pair, alice, fake_olla
         frames = await frames_until(on_a, "done")
     assert {"type": "error", "code": "not_found"}.items() <= next(f for f in frames if f["type"] == "error").items()
     assert frames[-1]["status"] == "deleted"
+
+
+async def test_the_socket_cap_counts_sockets_on_both_instances(pair, alice):
+    a, b = pair
+    conversation = await alice.new_conversation()
+    async with contextlib.AsyncExitStack() as stack:
+        on_a = [await stack.enter_async_context(alice.socket(a, conversation)) for _ in range(2)]
+        await stack.enter_async_context(alice.socket(b, conversation))
+        for app in (a, b):  # 3 per user, wherever they are
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                await stack.enter_async_context(alice.socket(app, conversation))
+            assert refused.value.response.status_code == 403
+        await on_a[0].close()
+        async with asyncio.timeout(10):  # the slot given back on A can be taken on B
+            while True:
+                try:
+                    await stack.enter_async_context(alice.socket(b, conversation))
+                    break
+                except websockets.InvalidStatus:
+                    await asyncio.sleep(0.05)
 
 
 async def test_failed_sign_ins_count_on_both_instances(pair, alice):
