@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+
+from tests.api.conftest import Account
+from tests.fakes.server import Script, ScriptedProvider
+from tests.live import LiveApp
+
+SLOW = [f"t{i} " for i in range(150)]
 
 
 async def frames_until(ws: Any, kind: str) -> list[dict]:
@@ -23,3 +31,15 @@ async def first_tokens(ws: Any, count: int) -> list[dict]:
             assert frame["type"] == "token", frame
             frames.append(frame)
     return frames
+
+
+@asynccontextmanager
+async def replying(
+    account: Account, app: LiveApp, fake: ScriptedProvider, *, first: int = 3, delay: float = 0.02
+) -> AsyncIterator[tuple[str, Any, list[dict]]]:
+    """A new conversation whose reply (SLOW) streams on `app`: yields its id, the socket, and its `first` tokens."""
+    conversation = await account.new_conversation()
+    fake.then(Script(tokens=SLOW, delay=delay))
+    async with account.socket(app, conversation) as ws:
+        await ws.send(json.dumps({"type": "message", "content": "count"}))
+        yield conversation, ws, await first_tokens(ws, first)

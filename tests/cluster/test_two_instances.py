@@ -12,11 +12,9 @@ import pytest
 import websockets
 
 from tests.api.conftest import Account
-from tests.cluster.frames import first_tokens, frames_until
+from tests.cluster.frames import SLOW, first_tokens, frames_until, replying
 from tests.fakes.server import Script
 from tests.live import LiveApp
-
-SLOW = [f"t{i} " for i in range(150)]
 
 
 @pytest.fixture
@@ -35,11 +33,7 @@ def on(app: LiveApp, account: Account) -> httpx.AsyncClient:
 
 async def test_a_reply_started_on_a_is_followed_from_b_replay_then_live(pair, alice, fake_ollama):
     a, b = pair
-    conversation = await alice.new_conversation()
-    fake_ollama.then(Script(tokens=SLOW, delay=0.01))
-    async with alice.socket(a, conversation) as on_a:
-        await on_a.send(json.dumps({"type": "message", "content": "count"}))
-        seen_on_a = await first_tokens(on_a, 30)
+    async with replying(alice, a, fake_ollama, first=30, delay=0.01) as (conversation, on_a, seen_on_a):
         async with alice.socket(b, conversation) as on_b:
             frames = await frames_until(on_b, "done")
         seen_on_a += await frames_until(on_a, "done")
@@ -69,11 +63,7 @@ async def test_a_reply_started_on_b_shows_live_on_a_socket_opened_before(pair, a
 
 async def test_stop_from_b_reaches_the_reply_written_on_a(pair, alice, fake_ollama):
     a, b = pair
-    conversation = await alice.new_conversation()
-    fake_ollama.then(Script(tokens=SLOW, delay=0.02))
-    async with alice.socket(a, conversation) as on_a:
-        await on_a.send(json.dumps({"type": "message", "content": "count"}))
-        await first_tokens(on_a, 5)
+    async with replying(alice, a, fake_ollama, first=5) as (conversation, on_a, _):
         async with alice.socket(b, conversation) as on_b:
             await on_b.send(json.dumps({"type": "stop"}))
             on_b_frames = await frames_until(on_b, "done")
@@ -142,11 +132,7 @@ async def test_signing_out_on_b_closes_the_sockets_on_both_and_stops_the_reply(p
 
 async def test_deleting_on_b_drops_the_reply_written_on_a(pair, alice, fake_ollama):
     a, b = pair
-    conversation = await alice.new_conversation()
-    fake_ollama.then(Script(tokens=SLOW, delay=0.02))
-    async with alice.socket(a, conversation) as on_a:
-        await on_a.send(json.dumps({"type": "message", "content": "count"}))
-        await first_tokens(on_a, 3)
+    async with replying(alice, a, fake_ollama) as (conversation, on_a, _):
         async with on(b, alice) as client:
             assert (await client.delete(f"/api/conversations/{conversation}")).status_code == 204
             assert (await client.get(f"/api/conversations/{conversation}")).status_code == 404

@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,16 @@ async def fill(app: LiveApp, fake: ScriptedProvider, client_for: Any) -> Filled:
     assert (await reply(bob, app, third, "Hello"))["status"] == "done"
     filled.conversations = [first, second, third]
     return filled
+
+
+@asynccontextmanager
+async def long_reply(account: Account, app: LiveApp, fake: ScriptedProvider) -> AsyncIterator[tuple[str, Any]]:
+    """A new conversation of `account` whose slow reply (LONG_REPLY) streams to the socket yielded with it."""
+    conversation = await account.new_conversation()
+    fake.then(Script(tokens=LONG_REPLY, delay=0.01))
+    async with account.socket(app, conversation) as ws:
+        await ws.send(json.dumps({"type": "message", "content": "Count slowly"}))
+        yield conversation, ws
 
 
 async def tokens_for(ws: Any, seconds: float) -> list[str]:

@@ -9,9 +9,8 @@ import stat
 
 import httpx
 
-from tests.fakes.server import Script
 from tests.live import LiveApp
-from tests.operations.helpers import LONG_REPLY, clients, dump, fill, run_command, tokens_for
+from tests.operations.helpers import clients, dump, fill, long_reply, run_command, tokens_for
 
 
 async def test_backup_while_a_reply_streams_then_restore_once_the_app_is_stopped(tmp_path, ollama_server, fake_ollama):
@@ -22,10 +21,7 @@ async def test_backup_while_a_reply_streams_then_restore_once_the_app_is_stopped
     try:
         filled = await fill(app, fake_ollama, client_for)
         alice = filled.accounts["alice"]
-        streaming = await alice.new_conversation()
-        fake_ollama.then(Script(tokens=LONG_REPLY, delay=0.01))
-        async with alice.socket(app, streaming) as ws:
-            await ws.send(json.dumps({"type": "message", "content": "Count slowly"}))
+        async with long_reply(alice, app, fake_ollama) as (streaming, ws):
             before = await tokens_for(ws, 1.5)  # at least one checkpoint has written some of it
             backup_done = asyncio.create_task(asyncio.to_thread(run_command, "backup", str(copy), data_dir=data_dir))
             during = []

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 from sqlalchemy import create_engine, text
 
 from storage import migrate
 from storage.database import sync_url
-from tests.fakes.server import Script
 from tests.live import LiveApp
-from tests.operations.helpers import LONG_REPLY, clients, dump, fill, run_command, tokens_for
+from tests.operations.helpers import clients, dump, fill, long_reply, run_command, tokens_for
 from tests.postgres import drop_postgres_database, fresh_postgres_database
 
 POISON = """
@@ -32,10 +29,7 @@ async def test_every_row_moves_to_postgresql_and_the_app_runs_on_it(tmp_path, ol
     try:
         filled = await fill(app, fake_ollama, client_for)
         alice = filled.accounts["alice"]
-        crashed = await alice.new_conversation()
-        fake_ollama.then(Script(tokens=LONG_REPLY, delay=0.01))
-        async with alice.socket(app, crashed) as ws:
-            await ws.send(json.dumps({"type": "message", "content": "Count slowly"}))
+        async with long_reply(alice, app, fake_ollama) as (crashed, ws):
             await tokens_for(ws, 1.5)
             app.kill()  # the reply becomes `interrupted` at the next start
     finally:
