@@ -178,11 +178,14 @@ class RedisCoordination(Coordination):
     async def began(self, generation: Generation) -> None:
         meta = self._meta(generation)
         self._owned[generation.message_id] = generation
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(self.key("replies"), generation.message_id, orjson.dumps(meta))
-            pipe.publish(self.key("events"), orjson.dumps({"kind": "started", **meta}))
-            await pipe.execute()
         self._spawn(self._stream_out(generation))
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(self.key("replies"), generation.message_id, orjson.dumps(meta))
+                pipe.publish(self.key("events"), orjson.dumps({"kind": "started", **meta}))
+                await pipe.execute()
+        except RedisError:  # the reply goes on here; the lease renewal records its ownership once Redis answers
+            log.exception("could not announce reply %s to the other instances", generation.message_id)
 
     def _meta(self, generation: Generation) -> dict[str, Any]:
         return {
@@ -256,11 +259,12 @@ class RedisCoordination(Coordination):
             await pipe.execute()
 
     async def _end(self, pipe: Any, message_id: str, conversation_id: str, owner: str, end: dict[str, Any]) -> None:
+        # The conversation is free before any reader learns that the reply ended, so its next message is accepted.
+        pipe.hdel(self.key("replies"), message_id)
+        await self._release(keys=[self.key("busy", conversation_id)], args=[owner], client=pipe)
         stream = self.key("reply", message_id)
         pipe.xadd(stream, {"end": orjson.dumps(end)})
         pipe.expire(stream, KEEP_ENDED_SECONDS)
-        pipe.hdel(self.key("replies"), message_id)
-        await self._release(keys=[self.key("busy", conversation_id)], args=[owner], client=pipe)
         event = {"kind": "ended", "origin": self.instance_id, "message_id": message_id}
         pipe.publish(self.key("events"), orjson.dumps({**event, "conversation_id": conversation_id}))
 
