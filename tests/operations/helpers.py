@@ -120,12 +120,19 @@ def dump(url: str) -> dict[str, list[Row]]:
         engine.dispose()
 
 
-def clients(app: LiveApp) -> tuple[list[httpx.AsyncClient], Any]:
-    """A factory of API clients for `app`, and the list to close them from."""
+@asynccontextmanager
+async def filled_app(data_dir: Path, ollama_url: str, fake: ScriptedProvider) -> AsyncIterator[tuple[LiveApp, Filled]]:
+    """A server on `data_dir`, filled through its API (`fill`); stopped on the way out unless the test stopped it."""
+    app = LiveApp(data_dir, {"OLLAMA_BASE_URL": ollama_url, "CHATUI_MESSAGES_PER_MINUTE": "1000"}).start()
     made: list[httpx.AsyncClient] = []
 
-    def make() -> httpx.AsyncClient:
+    def client_for() -> httpx.AsyncClient:
         made.append(httpx.AsyncClient(base_url=app.url, timeout=10))
         return made[-1]
 
-    return made, make
+    try:
+        yield app, await fill(app, fake, client_for)
+    finally:
+        for client in made:
+            await client.aclose()
+        app.stop()

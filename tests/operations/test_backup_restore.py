@@ -10,16 +10,12 @@ import stat
 import httpx
 
 from tests.live import LiveApp
-from tests.operations.helpers import clients, dump, fill, long_reply, run_command, tokens_for
+from tests.operations.helpers import dump, filled_app, long_reply, run_command, tokens_for
 
 
 async def test_backup_while_a_reply_streams_then_restore_once_the_app_is_stopped(tmp_path, ollama_server, fake_ollama):
     data_dir, copy = tmp_path / "data", tmp_path / "backups" / "chatui.db"
-    env = {"OLLAMA_BASE_URL": ollama_server[1].url, "CHATUI_MESSAGES_PER_MINUTE": "1000"}
-    app = LiveApp(data_dir, env).start()
-    made, client_for = clients(app)
-    try:
-        filled = await fill(app, fake_ollama, client_for)
+    async with filled_app(data_dir, ollama_server[1].url, fake_ollama) as (app, filled):
         alice = filled.accounts["alice"]
         async with long_reply(alice, app, fake_ollama) as (streaming, ws):
             before = await tokens_for(ws, 1.5)  # at least one checkpoint has written some of it
@@ -57,15 +53,11 @@ async def test_backup_while_a_reply_streams_then_restore_once_the_app_is_stopped
         refused = run_command("restore", str(copy), data_dir=data_dir)
         assert refused.returncode == 1 and "in use" in refused.stderr, refused
         assert (await alice.client.get(f"/api/conversations/{after_backup}")).status_code == 200
-    finally:
-        for client in made:
-            await client.aclose()
-        app.stop()
 
     restored = run_command("restore", str(copy), data_dir=data_dir)
     assert restored.returncode == 0, restored.stderr
     assert list(data_dir.glob("database.db.before-restore-*")), "the replaced database was not kept"
-    app = LiveApp(data_dir, env).start()
+    app = LiveApp(data_dir, {"OLLAMA_BASE_URL": ollama_server[1].url}).start()
     try:
         async with httpx.AsyncClient(base_url=app.url) as client:
             login = await client.post("/api/auth/login", json={"username": "alice", "password": "password123"})

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, text
 from storage import migrate
 from storage.database import sync_url
 from tests.live import LiveApp
-from tests.operations.helpers import clients, dump, fill, long_reply, run_command, tokens_for
+from tests.operations.helpers import dump, filled_app, long_reply, run_command, tokens_for
 from tests.postgres import drop_postgres_database, fresh_postgres_database
 
 POISON = """
@@ -23,18 +23,12 @@ CREATE TRIGGER refuse_interrupted BEFORE INSERT ON messages FOR EACH ROW EXECUTE
 
 async def test_every_row_moves_to_postgresql_and_the_app_runs_on_it(tmp_path, ollama_server, fake_ollama):
     data_dir = tmp_path / "data"
-    env = {"OLLAMA_BASE_URL": ollama_server[1].url, "CHATUI_MESSAGES_PER_MINUTE": "1000"}
-    app = LiveApp(data_dir, env).start()
-    made, client_for = clients(app)
-    try:
-        filled = await fill(app, fake_ollama, client_for)
+    env = {"OLLAMA_BASE_URL": ollama_server[1].url}
+    async with filled_app(data_dir, ollama_server[1].url, fake_ollama) as (app, filled):
         alice = filled.accounts["alice"]
         async with long_reply(alice, app, fake_ollama) as (crashed, ws):
             await tokens_for(ws, 1.5)
             app.kill()  # the reply becomes `interrupted` at the next start
-    finally:
-        for client in made:
-            await client.aclose()
     cookie = alice.cookie
     app = LiveApp(data_dir, env).start()
     target = fresh_postgres_database()
