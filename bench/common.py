@@ -19,20 +19,23 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx
 import psutil
+from sqlalchemy import Connection
 from websockets.asyncio.client import ClientConnection
 
 from providers import ChatMessage, TextDelta
 from providers.ollama import OllamaProvider
 from tests.fakes.server import free_port
+from tests.seed import into_sqlite
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 MODEL = "llama3.2:3b"
@@ -177,6 +180,11 @@ class ChatServer:
 
     def stop(self) -> None:
         _stop(self.process)
+
+
+def seed_database(server: ChatServer, work: Callable[[Connection], T]) -> T:
+    """Run `work` on the server's SQLite file (for histories too long to build through the API)."""
+    return into_sqlite(server.data_dir / "database.db", work)
 
 
 class CpuCap:

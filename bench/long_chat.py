@@ -28,14 +28,21 @@ import asyncio
 import contextlib
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.async_api import Browser, BrowserContext, async_playwright
-from sqlalchemy import create_engine
 
-from bench.common import Account, ChatServer, create_accounts, environment, markdown_table, save, wait_quiet
+from bench.common import (
+    Account,
+    ChatServer,
+    create_accounts,
+    environment,
+    markdown_table,
+    save,
+    seed_database,
+    wait_quiet,
+)
 from bench.ui_pages import Page
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.seed import seed_conversation, seed_conversations
@@ -89,15 +96,6 @@ async def me(server: ChatServer, account: Account) -> str:
         response = await http.get("/api/auth/me", headers=account.headers)
         response.raise_for_status()
         return str(response.json()["id"])
-
-
-def seed(server: ChatServer, work: Any) -> Any:
-    engine = create_engine(f"sqlite:///{Path(server.data_dir) / 'database.db'}")
-    try:
-        with engine.begin() as connection:
-            return work(connection)
-    finally:
-        engine.dispose()
 
 
 async def context_for(browser: Browser, server: ChatServer, account: Account) -> BrowserContext:
@@ -218,11 +216,13 @@ async def run(server: ChatServer, sizes: list[int], runs: int, conversations: li
     ids: dict[int, str] = {}
     for size in sizes:
         t0 = time.perf_counter()
-        ids[size], _ = seed(server, lambda c, n=size: seed_conversation(c, reader_id, n, title=f"{n} messages"))
+        ids[size], _ = seed_database(
+            server, lambda c, n=size: seed_conversation(c, reader_id, n, title=f"{n} messages")
+        )
         print(f"seeded {size} messages in {time.perf_counter() - t0:.1f} s", flush=True)
     for owner, count in zip(owners, conversations, strict=True):
         owner_id = await me(server, owner)
-        seed(server, lambda c, o=owner_id, n=count: seed_conversations(c, o, n))
+        seed_database(server, lambda c, o=owner_id, n=count: seed_conversations(c, o, n))
     result: dict[str, Any] = {"runs": runs}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)

@@ -1,6 +1,6 @@
 """N chat pages streaming at once, each followed by a simulated browser on NiceGUI's socket.io.
 
-    python -m bench.ui_pages [--n 25 50 100] [--tokens 500] [--rate 50] [--server-cpu-share 0.36]
+    python -m bench.ui_pages [--n 25 50 100] [--tokens 500] [--rate 50] [--server-cpu-share 0.36] [--history 10000]
 
 A simulated browser does what nicegui.js does, minus the rendering: it loads `/chat/{id}` with the session cookie,
 takes the page's elements (the JSON passed to `parseElements`) and its socket query (`client_id`,
@@ -23,7 +23,9 @@ Measured:
   * whether every page ends with the full reply: the assistant bubble's Markdown blocks (the `innerHTML` of its
     `chat-markdown` elements, in tree order) rebuilt from the updates must equal chatui's own rendering of the
     whole reply (`chatui.rendering.render_markdown`), and every word of the reply must be in their text;
-  * the server's CPU (mean and peak 0.5 s window) and RSS, and the benchmark client's CPU.
+  * the server's CPU (mean and peak 0.5 s window) and RSS, and the benchmark client's CPU; the server's CPU per
+    socket.io update its pages received (`server_cpu_ms_per_update`), which `--history N` compares with
+    conversations that already hold N messages (written straight into the database before the round).
 """
 
 from __future__ import annotations
@@ -58,10 +60,12 @@ from bench.common import (
     parse_env,
     percentile,
     save,
+    seed_database,
     trace_summary,
     wait_quiet,
 )
 from chatui.rendering import render_markdown
+from tests.seed import seed_messages
 
 LAG_TARGET_MS = 100.0
 _WORDS = """
@@ -266,9 +270,12 @@ async def round_(
     processes,
     profile: str | None = None,
     stagger: float = 0.0,
+    history: int = 0,
 ) -> dict[str, Any]:
     n = len(accounts)
     conversations = await create_conversations(server.url, accounts)
+    if history:
+        seed_database(server, lambda c: [seed_messages(c, cid, history) for cid in conversations])
     prompts = [f"Explain streaming, please (page {i})." for i in range(n)]
     replies = [markdown_reply(i + 1000 * n, tokens) for i in range(n)]
     provider.script(["unused"], by_prompt={p: (tokenize(r), 1 / rate) for p, r in zip(prompts, replies, strict=True)})
@@ -337,6 +344,10 @@ async def round_(
         "reply_p50_s": round(percentile(finished, 50), 2),
         "reply_p99_s": round(percentile(finished, 99), 2),
         "updates_per_page": round(sum(r[3] for r in results) / n, 1),
+        "history_messages": history,
+        "server_cpu_ms_per_update": round(
+            1000 * sampler.usage["server"].cpu_seconds / max(1, sum(r[3] for r in results)), 3
+        ),
         "server_cpu_percent": server_usage["cpu_percent"],
         "server_peak_cpu_percent": server_usage["peak_cpu_percent"],
         "server_rss_start_mb": server_usage["rss_start_mb"],
@@ -354,7 +365,14 @@ async def round_(
 
 
 async def run(
-    provider, server, sizes: list[int], tokens: int, rate: float, profile: str | None, stagger: float = 0.0
+    provider,
+    server,
+    sizes: list[int],
+    tokens: int,
+    rate: float,
+    profile: str | None,
+    stagger: float = 0.0,
+    history: int = 0,
 ) -> dict[str, Any]:
     accounts = await create_accounts(server.url, max(sizes), prefix="ui")
     processes = {"server": server.ps, "provider": psutil.Process(provider.process.pid), "client": psutil.Process()}
@@ -362,7 +380,7 @@ async def run(
     await asyncio.sleep(4)  # NiceGUI deletes a closed page's client after its reconnect timeout (3 s)
     rows = []
     for n in sizes:
-        row = await round_(provider, server, accounts[:n], tokens, rate, processes, profile, stagger)
+        row = await round_(provider, server, accounts[:n], tokens, rate, processes, profile, stagger, history)
         print(row, flush=True)
         rows.append(row)
         await asyncio.sleep(4)
@@ -388,6 +406,13 @@ def main() -> None:
         help="py-spy the server while the replies stream: results/<name>-<n>-pyspy.txt",
     )
     parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="MESSAGES",
+        help="give each conversation this many messages first (written into the database), e.g. 10000",
+    )
+    parser.add_argument(
         "--stagger", type=float, default=0.0, help="spread the N messages evenly over this many seconds (0: at once)"
     )
     parser.add_argument("--server-env", nargs="*", default=[], metavar="KEY=VALUE", help="extra server settings")
@@ -402,9 +427,10 @@ def main() -> None:
     server_env = parse_env(args.server_env)
     with environment(args.name, server_env, args.trace, server_cpu_share=args.server_cpu_share) as (provider, server):
         profile = args.name if args.profile else None
-        result = asyncio.run(run(provider, server, args.n, args.tokens, args.rate, profile, args.stagger))
+        result = asyncio.run(run(provider, server, args.n, args.tokens, args.rate, profile, args.stagger, args.history))
         result["stagger_seconds"] = args.stagger
         result["server_env"] = args.server_env
+        result["history_messages"] = args.history
         result["server_cpu_share"] = args.server_cpu_share
     path = save(args.name, result)
     columns = [
@@ -422,6 +448,7 @@ def main() -> None:
         "server_cpu_percent",
         "server_peak_cpu_percent",
         "server_rss_peak_mb",
+        "server_cpu_ms_per_update",
         "met",
     ]
     print(markdown_table(result["rows"], columns))

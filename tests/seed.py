@@ -8,12 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, create_engine, insert, update
 
 from storage.models import Conversation, Message, MessageStatus, new_id, utcnow
 
 MODEL = "ollama:llama3.2:3b"
+T = TypeVar("T")
+
+
+def into_sqlite(database: Path, work: Callable[[Connection], T]) -> T:
+    """Run `work` on a (running) server's SQLite file in one transaction, from this process: WAL lets the server
+    keep serving meanwhile."""
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.begin() as connection:
+            return work(connection)
+    finally:
+        engine.dispose()
 
 
 def sample_markdown(index: int) -> str:
@@ -55,7 +69,6 @@ def seed_conversation(
     before, the last one the active leaf); returns its id and the message ids."""
     start = start or utcnow() - timedelta(seconds=messages + 10)
     conversation_id = new_id()
-    ids = [new_id() for _ in range(messages)]
     connection.execute(
         insert(Conversation),
         [
@@ -66,10 +79,24 @@ def seed_conversation(
                 "model": MODEL,
                 "created_at": start,
                 "updated_at": start + timedelta(seconds=messages),
-                "active_message_id": ids[-1] if ids else None,
             }
         ],
     )
+    return conversation_id, seed_messages(connection, conversation_id, messages, start=start, text=text)
+
+
+def seed_messages(
+    connection: Connection,
+    conversation_id: str,
+    messages: int,
+    *,
+    start: datetime | None = None,
+    text: Callable[[int], str] = sample_markdown,
+) -> list[str]:
+    """`messages` alternating user/assistant messages one second apart from `start` (by default ending 10 s ago),
+    into an existing (empty) conversation as one path, the last one its active leaf; returns their ids."""
+    start = start or utcnow() - timedelta(seconds=messages + 10)
+    ids = [new_id() for _ in range(messages)]
     rows = [
         {
             "id": ids[i],
@@ -88,7 +115,11 @@ def seed_conversation(
     ]
     for chunk in range(0, len(rows), 5000):
         connection.execute(insert(Message), rows[chunk : chunk + 5000])
-    return conversation_id, ids
+    if ids:
+        connection.execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(active_message_id=ids[-1])
+        )
+    return ids
 
 
 def seed_conversations(connection: Connection, user_id: str, count: int, *, now: datetime | None = None) -> list[str]:

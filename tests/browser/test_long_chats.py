@@ -8,27 +8,21 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from playwright.async_api import Page, expect
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection
 
 from chatui.pages.message_list import KEEP_PAGES, PAGE_SIZE
 from chatui.pages.sidebar import PAGE_SIZE as SIDEBAR_PAGE
 from tests.browser.conftest import create_account_and_sign_in
 from tests.fakes.server import Script
 from tests.live import LiveApp
-from tests.seed import seed_conversation, seed_conversations
+from tests.seed import into_sqlite, seed_conversation, seed_conversations
 
 T = TypeVar("T")
 BUBBLES = ".chatui-rows > .q-message"
 
 
 def seed(app: LiveApp, work: Callable[[Connection], T]) -> T:
-    """Write rows straight into the live server's SQLite file (WAL: the server keeps serving meanwhile)."""
-    engine = create_engine(f"sqlite:///{app.data_dir / 'database.db'}")
-    try:
-        with engine.begin() as connection:
-            return work(connection)
-    finally:
-        engine.dispose()
+    return into_sqlite(app.data_dir / "database.db", work)
 
 
 async def signed_in_user(page: Page, app: LiveApp, name: str) -> str:

@@ -122,11 +122,15 @@ async def test_rest_and_sidebar_agree_on_a_big_account(user: User) -> None:
 # -- the message list -------------------------------------------------------------------------------------------------
 
 
-async def test_a_long_conversation_opens_at_its_end_with_one_page(user: User) -> None:
+async def signed_in_with_conversation(user: User, messages: int) -> tuple[str, list[str]]:
+    """A new account holding one conversation of `messages` messages: its id and the messages' ids."""
     await register_and_sign_in(user)
-    services = app.state.services
     user_id = await me(user)
-    conversation_id, _ = await services.db.run_statements(lambda c: seed_conversation(c, user_id, 1000))
+    return await app.state.services.db.run_statements(lambda c: seed_conversation(c, user_id, messages))
+
+
+async def test_a_long_conversation_opens_at_its_end_with_one_page(user: User) -> None:
+    conversation_id, _ = await signed_in_with_conversation(user, 1000)
     await user.open(f"/chat/{conversation_id}")
     await user.should_see("Message 996: a short one.")
     shown = count(user, "user-message") + count(user, "assistant-message")
@@ -145,10 +149,7 @@ async def test_a_long_conversation_opens_at_its_end_with_one_page(user: User) ->
 
 
 async def test_opening_at_a_message_shows_it_highlighted(user: User) -> None:
-    await register_and_sign_in(user)
-    services = app.state.services
-    user_id = await me(user)
-    conversation_id, ids = await services.db.run_statements(lambda c: seed_conversation(c, user_id, 500))
+    conversation_id, ids = await signed_in_with_conversation(user, 500)
     await user.open(f"/chat/{conversation_id}?message={ids[100]}")
     await user.should_see("Message 100: a short one.")
     await user.should_not_see("Message 496: a short one.")
@@ -164,10 +165,7 @@ async def test_opening_at_a_message_shows_it_highlighted(user: User) -> None:
 
 async def test_a_reply_into_a_long_conversation_streams_at_its_end(user: User, fake_ollama) -> None:
     fake_ollama.then(Script(tokens=["Still", " **here**", "."], delay=0.01))
-    await register_and_sign_in(user)
-    services = app.state.services
-    user_id = await me(user)
-    conversation_id, ids = await services.db.run_statements(lambda c: seed_conversation(c, user_id, 400))
+    conversation_id, ids = await signed_in_with_conversation(user, 400)
     await user.open(f"/chat/{conversation_id}?message={ids[12]}")  # far from the end
     await user.should_see("Message 12: a short one.")
     user.find(kind=ui.textarea).type("one more question")  # seeded texts say "Message" too
