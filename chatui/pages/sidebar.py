@@ -3,7 +3,7 @@
 An account may hold thousands of conversations; the page builds only the first `PAGE_SIZE` rows and fetches the next
 page (keyset, `ChatRepository.list_conversations`) when its "Show more" button comes near the viewport
 (`chatui.autoload` in `chatui/static/chatui.js`) or is clicked. Each row has its own menu (Rename, Delete, Export); a
-row's menu is built when it is opened, so a row costs five elements.
+row's menu is built when it is opened, so a row costs three elements.
 """
 
 from __future__ import annotations
@@ -173,14 +173,13 @@ class Sidebar:
             .classes("rounded-borders conversation-row")
             .mark("conversation-item")
         ):
-            with ui.item_section():
-                ui.item_label(conversation.title or "New chat").classes("truncate")
-            with ui.item_section().props("side"):
-                menu_button = ui.button(icon="more_horiz").props("flat round dense size=sm")
-                menu_button.props["aria-label"] = f"Actions for {conversation.title or 'New chat'}"
-                menu_button.mark(f"row-menu row-menu-{conversation.id}")
-                menu_button.on_click(lambda c=conversation, b=menu_button: self._open_menu(c, b))
-                menu_button.on("click.stop", js_handler="() => {}")  # the row under it must not open the chat
+            # three elements a row (the item, its title, its menu button): a page of them is built on every load
+            ui.item_section(conversation.title or "New chat").classes("ellipsis block min-w-0")
+            menu_button = ui.button(icon="more_horiz").props("flat round dense size=sm").classes("self-center")
+            menu_button.props["aria-label"] = f"Actions for {conversation.title or 'New chat'}"
+            menu_button.mark(f"row-menu row-menu-{conversation.id}")
+            menu_button.on_click(lambda c=conversation, b=menu_button: self._open_menu(c, b))
+            menu_button.on("click.stop", js_handler="() => {}")  # the row under it must not open the chat
 
     def _open_menu(self, conversation: Conversation, anchor: ui.button) -> None:
         """A row's menu, built the first time it is opened (most rows never are)."""
