@@ -357,6 +357,11 @@ class Sampler:
         self._thread.start()
         return self
 
+    def cpu_seconds_between(self, name: str, start: float, end: float) -> float:
+        """CPU seconds process `name` used between two `time.perf_counter()` instants (to the nearest samples)."""
+        inside = [(t, cpu) for t, cpu in self._series[name] if start <= t <= end]
+        return inside[-1][1] - inside[0][1] if len(inside) > 1 else 0.0
+
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join(5)

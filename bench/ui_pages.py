@@ -136,6 +136,7 @@ class Page:
         self.client_id = ""
         self.next_message_id = 0
         self.updates = 0
+        self.update_times: list[float] = []
         self.sent_at = 0.0
         self.done_at: float | None = None
         self.done = asyncio.Event()
@@ -189,6 +190,7 @@ class Page:
     async def _on_update(self, data: dict[str, Any]) -> None:
         self._take_id(data)
         self.updates += 1
+        self.update_times.append(time.perf_counter())
         for element_id, element in data.items():
             if element is None:
                 self.elements.pop(element_id, None)
@@ -318,6 +320,9 @@ async def round_(
         await asyncio.sleep(0.3)
         results = [(p.bubble_blocks(), p.done_at, p.sent_at, p.updates) for p in pages]
         await asyncio.gather(*(p.close() for p in pages))
+    steady_start, steady_end = started + 2, started + tokens / rate - 0.5
+    steady_cpu = sampler.cpu_seconds_between("server", steady_start, steady_end)
+    steady_updates = sum(steady_start <= t <= steady_end for p in pages for t in p.update_times)
     exact = sum(1 for (blocks, *_), reply in zip(results, replies, strict=True) if blocks == render_markdown(reply))
     words = sum(1 for (blocks, *_), reply in zip(results, replies, strict=True) if words_present(reply, blocks))
     finished = [done - sent for _, done, sent, _ in results if done is not None]
@@ -348,6 +353,8 @@ async def round_(
         "server_cpu_ms_per_update": round(
             1000 * sampler.usage["server"].cpu_seconds / max(1, sum(r[3] for r in results)), 3
         ),
+        # the steady part only: no start (the prompt with its whole history is read and sent then), no end
+        "steady_server_cpu_ms_per_update": round(1000 * steady_cpu / max(1, steady_updates), 3),
         "server_cpu_percent": server_usage["cpu_percent"],
         "server_peak_cpu_percent": server_usage["peak_cpu_percent"],
         "server_rss_start_mb": server_usage["rss_start_mb"],
@@ -449,6 +456,7 @@ def main() -> None:
         "server_peak_cpu_percent",
         "server_rss_peak_mb",
         "server_cpu_ms_per_update",
+        "steady_server_cpu_ms_per_update",
         "met",
     ]
     print(markdown_table(result["rows"], columns))

@@ -109,7 +109,7 @@ window.chatui = (() => {
       { passive: true },
     );
     // Growth (a reply streaming, a bubble's footer) resizes the list; pages coming and going change its rows, which
-    // may leave its size unchanged (a page of 40 in at the top, 40 out at the bottom).
+    // may leave its size unchanged (a page of 30 in at the top, 30 out at the bottom).
     new ResizeObserver(settle).observe(messages);
     new MutationObserver(settle).observe(list, { childList: true });
   }
