@@ -182,37 +182,6 @@ class ChatRepository(Repository):
         """Every message of the conversation (all branches) in the order they were written."""
         return _messages(s, conversation_id)
 
-    @transaction
-    def message_page(
-        self,
-        s: OrmSession,
-        conversation_id: str,
-        limit: int,
-        *,
-        before: str | None = None,
-        after: str | None = None,
-        around: str | None = None,
-    ) -> MessagePage:
-        """At most `limit` messages in written order: the last ones, those just `before` or `after` a message id, or
-        those `around` one (it included, about half before it). Keyset on (created_at, id), served by the index on
-        (conversation_id, created_at): the cost of a page does not grow with the conversation.
-
-        An id that is not in this conversation gives an empty page.
-        """
-        if around is not None:
-            target = _position(s, conversation_id, around)
-            if target is None:
-                return MessagePage([], False, False)
-            older = _page(s, conversation_id, limit // 2, before=target)
-            newer = _page(s, conversation_id, limit - len(older.messages), after=target, inclusive=True)
-            return MessagePage(older.messages + newer.messages, older.has_older, newer.has_newer)
-        if before is not None or after is not None:
-            key = _position(s, conversation_id, before or after)  # type: ignore[arg-type]
-            if key is None:
-                return MessagePage([], False, False)
-            return _page(s, conversation_id, limit, before=key if before else None, after=key if after else None)
-        return _page(s, conversation_id, limit)
-
     # -- the tree -------------------------------------------------------------------------------------------------
 
     @transaction
@@ -509,41 +478,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     if updated_at.tzinfo is None:
         raise ValueError("not a cursor of this list")
     return updated_at, conversation_id
-
-
-_Key = tuple[datetime, str]
-
-
-def _position(s: OrmSession, conversation_id: str, message_id: str) -> _Key | None:
-    row = s.execute(
-        select(Message.created_at, Message.id).where(
-            Message.id == message_id, Message.conversation_id == conversation_id
-        )
-    ).one_or_none()
-    return None if row is None else (row[0], row[1])
-
-
-def _page(
-    s: OrmSession,
-    conversation_id: str,
-    limit: int,
-    *,
-    before: _Key | None = None,
-    after: _Key | None = None,
-    inclusive: bool = False,
-) -> MessagePage:
-    query = select(Message).where(Message.conversation_id == conversation_id)
-    if after is not None:
-        same = Message.id >= after[1] if inclusive else Message.id > after[1]
-        query = query.where(or_(Message.created_at > after[0], and_(Message.created_at == after[0], same)))
-        rows = list(s.scalars(query.order_by(Message.created_at, Message.id).limit(limit + 1)))
-        return MessagePage(rows[:limit], True, len(rows) > limit)
-    if before is not None:
-        query = query.where(
-            or_(Message.created_at < before[0], and_(Message.created_at == before[0], Message.id < before[1]))
-        )
-    rows = list(s.scalars(query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1)))
-    return MessagePage(rows[:limit][::-1], len(rows) > limit, before is not None)
 
 
 def _messages(s: OrmSession, conversation_id: str) -> list[Message]:

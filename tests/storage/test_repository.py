@@ -151,25 +151,3 @@ async def test_conversations_page_newest_first_without_repeats(any_db: Database)
     assert (await chats.list_conversations(user.id, limit=10, title_contains="100%_")).conversations == []
     with pytest.raises(ValueError):
         await chats.list_conversations(user.id, limit=10, cursor="not-a-cursor")
-
-
-async def test_message_pages_in_written_order(any_db: Database):
-    from tests.seed import seed_conversation
-
-    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
-    user = await accounts.create_user("alice", "hash")
-    conversation_id, ids = await any_db.run_statements(lambda c: seed_conversation(c, user.id, 95))
-    last = await chats.message_page(conversation_id, 40)
-    assert [m.id for m in last.messages] == ids[55:] and last.has_older and not last.has_newer
-    older = await chats.message_page(conversation_id, 40, before=ids[55])
-    assert [m.id for m in older.messages] == ids[15:55] and older.has_older and older.has_newer
-    oldest = await chats.message_page(conversation_id, 40, before=ids[15])
-    assert [m.id for m in oldest.messages] == ids[:15] and not oldest.has_older
-    newer = await chats.message_page(conversation_id, 40, after=ids[15])
-    assert [m.id for m in newer.messages] == ids[16:56] and newer.has_newer
-    around = await chats.message_page(conversation_id, 40, around=ids[30])
-    assert [m.id for m in around.messages] == ids[10:50] and around.has_older and around.has_newer
-    start = await chats.message_page(conversation_id, 40, around=ids[2])
-    assert [m.id for m in start.messages] == ids[:40] and not start.has_older
-    other, _ = await any_db.run_statements(lambda c: seed_conversation(c, user.id, 3))
-    assert (await chats.message_page(other, 40, around=ids[30])).messages == []  # not a message of that one
