@@ -3,8 +3,8 @@
 The HTML carries only class names (no inline styles, no script): the colours come from one stylesheet for both
 themes (`stylesheet()`, served at `HIGHLIGHT_CSS_URL`), and the Copy code button works through one delegated
 listener in `static/chatui.js`. A streaming reply's growing code block is highlighted again on each update of its
-bubble (`chatui.pages.pacing`: 0.1 s or slower), never per token; a finished block is rendered once (cached with
-its block in `chatui.rendering`).
+bubble (`chatui.pages.pacing`: 0.1 s or slower), never per token, while it is short (`LIVE_HIGHLIGHT_CHARS`); a
+finished block is rendered once (cached with its block in `chatui.rendering`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ SCOPE = ".chatui-code pre"
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 
+LIVE_HIGHLIGHT_CHARS = 1500
+"""A code block still being written is coloured on each update only up to this size (Pygments takes ~1-2 ms per
+1,000 characters of Python here, more under load); past it, it shows plain until it is finished, then coloured once."""
+
 
 @lru_cache(maxsize=256)
 def _lexer(language: str) -> Lexer | None:
@@ -34,10 +38,10 @@ def _lexer(language: str) -> Lexer | None:
         return None
 
 
-def code_block(code: str, info: str) -> str:
+def code_block(code: str, info: str, *, colour: bool = True) -> str:
     """A fenced code block: a head with the language and the Copy code button, then the (highlighted) code."""
     language = info.strip().split(maxsplit=1)[0][:40] if info.strip() else ""
-    lexer = _lexer(language.lower()) if language else None
+    lexer = _lexer(language.lower()) if language and colour else None
     body = pygments_highlight(code, lexer, _FORMATTER) if lexer is not None else escapeHtml(code)
     label = escapeHtml(language) if language else "text"
     return (

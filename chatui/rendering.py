@@ -27,7 +27,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 
-from chatui.highlight import code_block
+from chatui.highlight import LIVE_HIGHLIGHT_CHARS, code_block
 
 MAX_BLOCK_CHARS = 4000
 # Each markdown-it render costs ~0.25 ms however short its text: a message of 2,000 one-line paragraphs took 0.5 s
@@ -66,7 +66,8 @@ def _render_link_open(renderer: Any, tokens: Sequence[Token], idx: int, options:
 
 def _render_fence(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     token = tokens[idx]
-    return code_block(token.content, token.info)
+    live = bool(env and env.get("live"))
+    return code_block(token.content, token.info, colour=not live or len(token.content) <= LIVE_HIGHLIGHT_CHARS)
 
 
 def _render_code_block(renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -115,10 +116,29 @@ def _inline_cost(source: str) -> int:
     return 8 * weighted.count("\x01") + weighted.count("\x02")
 
 
-def _render(source: str) -> str:
-    if _inline_cost(source) > MAX_INLINE_COST:
+def _outside_fences(source: str) -> str:
+    """The block's text outside fenced code: markdown-it takes a fence's content literally (no inline parsing), so
+    only the rest counts toward the inline cost; a long code block full of brackets is still a code block."""
+    if "```" not in source and "~~~" not in source:
+        return source
+    kept: list[str] = []
+    fence: str | None = None
+    for line in source.splitlines(keepends=True):  # a block is at most ~4,000 characters and 200 lines
+        if fence is None:
+            opened = _FENCE_OPEN.match(line)
+            if opened and not (opened.group(1)[0] == "`" and "`" in line[opened.end() :]):
+                fence = opened.group(1)  # (a backtick fence's info string may not hold a backtick: not a fence)
+            else:
+                kept.append(line)
+        elif _closes_fence(line, fence):
+            fence = None
+    return "".join(kept)
+
+
+def _render(source: str, env: dict[str, Any] | None = None) -> str:
+    if _inline_cost(_outside_fences(source)) > MAX_INLINE_COST:
         return _as_text(source)
-    return _MD.render(source)
+    return _MD.render(source, env)
 
 
 def _as_text(source: str) -> str:
@@ -133,8 +153,9 @@ def render_block(source: str) -> str:
 
 
 def render_uncached(source: str) -> str:
-    """HTML for the growing last block, which would only pollute the cache."""
-    return _render(source)
+    """HTML for the growing last block, which would only pollute the cache (a long code block in it is shown
+    without colours until it is finished: see `chatui.highlight.LIVE_HIGHLIGHT_CHARS`)."""
+    return _render(source, {"live": True})
 
 
 class BlockSplitter:

@@ -194,3 +194,25 @@ def test_streamed_blocks_equal_whole_text_blocks_for_nasty_and_long_lines(pieces
 def test_ordinary_formatted_prose_keeps_its_markdown() -> None:
     html = "".join(render_markdown(PROSE * 30))  # one 3,500-character paragraph
     assert html.count("<strong>") == 30 and html.count('<a href="https://example.com/docs"') == 30
+
+
+def test_a_long_code_block_full_of_brackets_is_still_a_highlighted_code_block() -> None:
+    code = "".join(f"def f{i}(x):\n    return g(x)[0] * h({i}) + len('abc')\n" for i in range(40))
+    [html] = render_markdown(f"```python\n{code}```\n")
+    assert html.startswith('<div class="chatui-code">') and '<span class="k">def</span>' in html
+    assert text_of(html.split('<pre tabindex="0">')[1]).replace("&#x27;", "'").startswith(code[:200])
+
+
+def test_brackets_after_a_line_that_only_looks_like_a_fence_still_count() -> None:
+    # a backtick fence's info string cannot hold a backtick, so this is a paragraph markdown-it would parse inline
+    started = time.process_time()
+    [html] = render_markdown("```a`b\n" + "![" * 3000 + "\n")
+    assert time.process_time() - started < 0.5
+    assert html.startswith('<p class="chatui-plain">')
+
+
+def test_a_long_growing_code_block_is_coloured_once_finished() -> None:
+    code = "x = [1, 2, 3]\n" * 200  # 2,800 characters
+    assert '<span class="n">x</span>' not in render_uncached(f"```python\n{code}")  # still being written
+    assert '<span class="n">x</span>' in render_markdown(f"```python\n{code}```\n")[0]
+    assert '<span class="n">x</span>' in render_uncached("```python\nx = 1\n")  # a short one is coloured live
