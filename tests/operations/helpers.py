@@ -40,10 +40,14 @@ def run_command(*args: str, data_dir: Path, stdin: str | None = None, **env: str
     )
 
 
-async def reply(account: Account, app: LiveApp, conversation_id: str, content: str, *, stop_after: int = 0) -> dict:
-    """Send a message over `/ws` and read until `done` (sending `stop` after `stop_after` tokens, if given)."""
+async def reply(
+    account: Account, app: LiveApp, conversation_id: str, content: str | None, *, stop_after: int = 0
+) -> dict:
+    """Send a message (None: regenerate the last reply) over `/ws` and read until `done` (sending `stop` after
+    `stop_after` tokens, if given)."""
+    frame = {"type": "message", "content": content} if content is not None else {"type": "regenerate"}
     async with account.socket(app, conversation_id) as ws:
-        await ws.send(json.dumps({"type": "message", "content": content}))
+        await ws.send(json.dumps(frame))
         tokens = 0
         while True:
             frame = json.loads(await ws.recv())
@@ -62,7 +66,8 @@ class Filled:
 
 
 async def fill(app: LiveApp, fake: ScriptedProvider, client_for: Any) -> Filled:
-    """Two users (one signed in twice), three conversations, replies `done`, `cancelled` and `error`."""
+    """Two users (one signed in twice), three conversations (one with a regenerated reply: two branches), replies
+    `done`, `cancelled` and `error`."""
     filled = Filled()
     alice = await Account.sign_up(client_for(), "alice")
     bob = await Account.sign_up(client_for(), "bob")
@@ -73,6 +78,8 @@ async def fill(app: LiveApp, fake: ScriptedProvider, client_for: Any) -> Filled:
     fake.then(Script(tokens=["Paris", "."]), Script(tokens=["Lyon", "."]))
     assert (await reply(alice, app, first, "Capital of France?"))["status"] == "done"
     assert (await reply(alice, app, first, "And the second city?"))["status"] == "done"
+    fake.then(Script(tokens=["Marseille", "."]))
+    assert (await reply(alice, app, first, None))["status"] == "done"  # a second version: the tree branches
     second = await alice.new_conversation()
     fake.then(Script(tokens=LONG_REPLY, delay=0.01))
     assert (await reply(alice, app, second, "Count slowly", stop_after=5))["status"] == "cancelled"

@@ -54,6 +54,8 @@ async def test_every_row_moves_to_postgresql_and_the_app_runs_on_it(tmp_path, ol
         assert copied == source
         assert {m.status for m in copied["messages"]} == {"done", "cancelled", "error", "interrupted"}
         assert len(copied["users"]) == 2 and len(copied["sessions"]) >= 3
+        parents = [m.parent_id for m in copied["messages"] if m.role == "assistant"]
+        assert any(parents.count(parent) == 2 for parent in parents)  # the regenerated reply: a branch
 
         again = run_command("migrate-db", "--to", target, data_dir=data_dir)
         assert again.returncode == 1 and "not empty" in again.stderr
