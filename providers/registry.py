@@ -100,6 +100,8 @@ class ModelRegistry:
         then the in-process local model (so a fresh install with no server still answers); else the default anyway.
         """
         models, statuses = await self.models()
+        if not any(m.id == self.default_model and m.available for m in models):
+            models, statuses = await self.models(refresh=True)  # a fresh look before passing the default over
         available = [m for m in models if m.available]
         if any(m.id == self.default_model for m in available):
             return NewChatModel(self.default_model, True)
