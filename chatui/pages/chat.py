@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
+from functools import partial
 from urllib.parse import quote
 
 from fastapi import Request
@@ -22,6 +23,8 @@ from chatui.conversations import ConversationError, ConversationNotFound
 from chatui.engine import SendRefused
 from chatui.events import ConversationEvent, PathChanged, ReplyStarted, TitleChanged
 from chatui.generation import Generation
+from chatui.pages import dialogs
+from chatui.pages.actions import Action, ReplyActions, question_row, reply_row
 from chatui.pages.bubbles import AssistantBubble
 from chatui.pages.composer import composer
 from chatui.pages.frame import page_frame
@@ -64,6 +67,10 @@ class ChatView:
         self._unwatch = None
         self.listing: tuple[list[ModelInfo], list[ProviderStatus]] | None = None
         self.banner: ui.element | None = None
+        self.reply_rows: dict[str, tuple[ui.row, ReplyActions]] = {}
+        self.last_reply: str | None = None
+        """The reply whose row offers Regenerate (or Retry): the last one of the active path."""
+        self.model_ids: list[str] = []
         self.fallback: str | None = None
         """The model a new chat started on because the default cannot answer (`ModelRegistry.model_for_new_chat`)."""
         self.undo_token = request.query_params.get("undo", "")[:64] if conversation is None else ""
@@ -85,6 +92,7 @@ class ChatView:
                 ui.menu() as self.conversation_menu,
             ):
                 ui.menu_item("Rename", on_click=self._rename).mark("rename")
+                ui.menu_item("Chat settings", on_click=self._chat_settings).mark("chat-settings")
                 ui.menu_item("Export as Markdown", on_click=lambda: self._export("markdown")).mark("export-markdown")
                 ui.menu_item("Export as JSON", on_click=lambda: self._export("json")).mark("export-json")
                 ui.menu_item("Delete", on_click=self._delete).mark("delete")
@@ -107,7 +115,11 @@ class ChatView:
             )
             await self.sidebar.refresh()
         self.messages = MessageList(
-            self.services, self.user.id, on_live=self._follow, spawn=lambda job: self._track(asyncio.create_task(job))
+            self.services,
+            self.user.id,
+            on_live=self._follow,
+            spawn=lambda job: self._track(asyncio.create_task(job)),
+            on_row=self._row,
         )
         self.messages.build()
         self.box = composer(self.send, self.stop, self.services.settings.max_message_chars)
@@ -134,6 +146,7 @@ class ChatView:
         live = self.conversations.current(conversation_id)  # taken before reading: a reply ending meanwhile is seen
         if not await self.messages.open(conversation_id, live, at=self.at_message):
             ui.notify("That message is not in this conversation any more.", type="warning")
+        self._mark_last()
 
     def _shortcuts(self) -> None:
         """Keys handled in the browser (`static/chatui.js`); only the ones that need the server come here."""
@@ -170,6 +183,7 @@ class ChatView:
         if self.conversation is not None:
             with self.client:
                 await self.messages.open(self.conversation.id, live or self.conversations.current(self.conversation.id))
+                self._mark_last()
 
     def _on_generation(self, generation: Generation) -> None:
         if self.messages.has(generation.message_id):
@@ -179,6 +193,7 @@ class ChatView:
             return
         bubble = self.messages.add_exchange(generation)
         if bubble is not None:
+            self._mark_last()
             self._follow(generation, bubble)
 
     def _follow(self, generation: Generation, bubble: AssistantBubble) -> None:
@@ -198,6 +213,49 @@ class ChatView:
             self._set_streaming(False)
         if generation.status == MessageStatus.DELETED:
             ui.navigate.to("/")
+            return
+        entry = self.messages.entry(generation.message_id)
+        if entry is not None and not entry.is_deleted:
+            with entry:
+                self._row(generation.message_id, "assistant", generation.text, generation.status)
+            self._mark_last()
+
+    # -- the rows under messages ----------------------------------------------------------------------------------
+
+    def _row(self, message_id: str, role: str, content: str, status: str) -> None:
+        """The row of actions under a message (drawn inside its entry of the message list)."""
+        versions, previous, following = self._versions(message_id)
+        if role == "user":
+            question_row(content, partial(self._edit, message_id), versions, previous, following)
+        else:
+            actions = ReplyActions(content, status, versions, previous, following)
+            self.reply_rows[message_id] = (reply_row(actions), actions)
+
+    def _versions(self, message_id: str) -> tuple[tuple[int, int] | None, Action | None, Action | None]:
+        """(position, count), previous, next — for the version switcher of a message with siblings."""
+        siblings = self.messages.siblings.get(message_id, [message_id])
+        if len(siblings) < 2 or message_id not in siblings:
+            return (None, None, None)
+        index = siblings.index(message_id)
+        previous = partial(self._switch, siblings[index - 1]) if index > 0 else None
+        following = partial(self._switch, siblings[index + 1]) if index + 1 < len(siblings) else None
+        return ((index + 1, len(siblings)), previous, following)
+
+    def _mark_last(self) -> None:
+        """Only the last reply of the path can be regenerated (or retried): move the button there."""
+        if self.last_reply is not None and self.last_reply in self.reply_rows:
+            row, actions = self.reply_rows[self.last_reply]
+            if not row.is_deleted:
+                reply_row(actions, row)
+        self.last_reply = None
+        entries = self.messages.entries
+        last = entries[-1][0] if entries and self.messages.at_end else None
+        if last is None or last not in self.reply_rows or self.live is not None:
+            return
+        row, actions = self.reply_rows[last]
+        if not row.is_deleted:
+            reply_row(replace(actions, on_regenerate=self._regenerate, models=lambda: self.model_ids), row)
+            self.last_reply = last
 
     def _set_streaming(self, streaming: bool) -> None:
         self.box.set_streaming(streaming)
@@ -255,12 +313,60 @@ class ChatView:
         if self.conversation is not None:
             self.conversations.stop(self.user.id, self.conversation.id)
 
+    # -- versions, regenerate, edit -------------------------------------------------------------------------------
+
+    async def _may_act(self) -> bool:
+        """Every action on the conversation checks the session on the server first."""
+        if await self.services.auth.resolve(self.token) is None:
+            ui.navigate.to("/login")
+            return False
+        return self.conversation is not None
+
+    async def _switch(self, message_id: str) -> None:
+        """Another version: the service tells every page of the conversation (this one too), and each redraws."""
+        if not await self._may_act():
+            return
+        assert self.conversation is not None
+        try:
+            await self.conversations.switch_version(self.user.id, self.conversation.id, message_id)
+        except (SendRefused, ConversationError) as exc:
+            ui.notify(exc.message, type="warning")
+
+    async def _regenerate(self, model: str | None = None) -> None:
+        if self.live is not None or not await self._may_act():
+            return
+        assert self.conversation is not None
+        try:
+            await self.conversations.regenerate(
+                self.user.id, self.conversation.id, model, session_id=self.signed_in.session.id
+            )
+        except (SendRefused, ConversationError) as exc:
+            ui.notify(exc.message, type="warning")
+
+    async def _edit(self, message_id: str, content: str) -> bool:
+        """Send a new version of a message; True once it is on its way (the editor then closes)."""
+        if self.live is not None:
+            ui.notify("A reply is still being written; wait for it or stop it.", type="warning")
+            return False
+        if not await self._may_act():
+            return False
+        assert self.conversation is not None
+        try:
+            await self.conversations.edit(
+                self.user.id, self.conversation.id, message_id, content, session_id=self.signed_in.session.id
+            )
+        except (SendRefused, ConversationError) as exc:
+            ui.notify(exc.message, type="warning")
+            return False
+        return True
+
     # -- header actions -------------------------------------------------------------------------------------------
 
     async def _load_models(self) -> None:
         with contextlib.suppress(TimeoutError):
             await self.client.connected(timeout=10)
         self.listing = await self.services.models.models()
+        self.model_ids = [m.id for m in self.listing[0] if m.available]
         if self.conversation is None and self.model == self.services.models.default_model:
             new_chat = await self.services.models.model_for_new_chat()
             self.model = self.picker.model = new_chat.id
@@ -293,6 +399,42 @@ class ChatView:
                 await self.conversations.update_settings(self.user.id, self.conversation.id, model=value)
             except ConversationError as exc:
                 ui.notify(exc.message, type="warning")
+
+    async def _chat_settings(self) -> None:
+        """The conversation's system prompt and temperature (the next reply uses them)."""
+        if not await self._may_act():
+            return
+        assert self.conversation is not None
+        conversation = await self.conversations.get(self.user.id, self.conversation.id)
+        temperature = "" if conversation.temperature is None else f"{conversation.temperature:g}"
+
+        async def save(values: dict[str, str]) -> str | None:
+            if not await self._may_act():
+                return "Your session has ended."
+            text = values["temperature"].strip().replace(",", ".")
+            try:
+                number = float(text) if text else None
+            except ValueError:
+                return "The temperature must be a number from 0 to 2, or empty for the model's default."
+            try:
+                self.conversation = await self.conversations.update_settings(
+                    self.user.id, conversation.id, system_prompt=values["system_prompt"], temperature=number
+                )
+            except ConversationError as exc:
+                return exc.message
+            return None
+
+        await dialogs.form(
+            "Chat settings",
+            [
+                dialogs.Field("system_prompt", "System prompt", conversation.system_prompt or ""),
+                dialogs.Field("temperature", "Temperature", temperature),
+            ],
+            "Save",
+            text="The system prompt and temperature of this conversation's next replies (empty: the model's own).",
+            check=save,
+            marker="save-settings",
+        )
 
     async def _rename(self) -> None:
         if self.conversation is not None:

@@ -40,6 +40,7 @@ class MessageList:
         user_id: str,
         on_live: Callable[[Generation, AssistantBubble], None],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
+        on_row: Callable[[str, str, str, str], None] | None = None,
         page_size: int = PAGE_SIZE,
         keep_pages: int = KEEP_PAGES,
     ) -> None:
@@ -47,6 +48,10 @@ class MessageList:
         self.user_id = user_id
         self.on_live = on_live
         self.spawn = spawn
+        self.on_row = on_row
+        """Draws the action row under a message (id, role, content, status), inside its entry."""
+        self.siblings: dict[str, list[str]] = {}
+        """Each shown message's versions (oldest first), from the pages read."""
         self.page_size = page_size
         self.keep = page_size * keep_pages
         self.conversation_id: str | None = None
@@ -107,8 +112,9 @@ class MessageList:
             self.has_older, self.has_newer = page.has_older, page.has_newer
             await self._insert(page.messages, 0, live)
             if found:
-                target = next(element for message_id, element in self.entries if message_id == at)
-                target.classes("chatui-target chatui-highlight")
+                entry = next(element for message_id, element in self.entries if message_id == at)
+                bubble = entry.default_slot.children[0] if entry.default_slot.children else entry
+                bubble.classes("chatui-target chatui-highlight")
             self._update_sentinels()
             return found or at is None
 
@@ -142,10 +148,16 @@ class MessageList:
             self.spawn(self._reopen_at_end(generation))
             return None
         self.empty_state.visible = False
+        assert generation.user_message_id is not None and generation.user_content is not None
         with self.rows:
-            question = user_bubble(generation.user_content)
-            bubble = AssistantBubble(generation.model)
-        self.entries += [(generation.user_message_id, question), (generation.message_id, bubble.element)]
+            with self._entry() as question:
+                user_bubble(generation.user_content)
+                self._row(generation.user_message_id, "user", generation.user_content, "done")
+            with self._entry() as reply:
+                bubble = AssistantBubble(generation.model)
+        self.siblings[generation.user_message_id] = [generation.user_message_id]
+        self.siblings[generation.message_id] = [generation.message_id]
+        self.entries += [(generation.user_message_id, question), (generation.message_id, reply)]
         self.live[generation.message_id] = generation
         self._trim(from_top=True)
         self._update_sentinels()
@@ -170,6 +182,7 @@ class MessageList:
             )
         except MessageNotFound:
             return MessagePage([], False, False)
+        self.siblings.update(page.siblings)
         return MessagePage(page.messages, page.has_before, page.has_after)
 
     async def _insert(self, messages: list[Message], index: int, live: Generation | None) -> None:
@@ -183,20 +196,36 @@ class MessageList:
         with self.rows:
             for message in messages:
                 self.shown.add(message.id)
-                if message.role == "user":
-                    new.append((message.id, user_bubble(message.content, message.created_at)))
-                elif live is not None and message.id == live.message_id:
-                    bubble = AssistantBubble(live.model, message.created_at)
-                    self.live[message.id] = live
-                    self.on_live(live, bubble)
-                    new.append((message.id, bubble.element))
-                else:
-                    new.append((message.id, stored_reply(message)))
+                with self._entry() as entry:
+                    if message.role == "user":
+                        user_bubble(message.content, message.created_at)
+                    elif live is not None and message.id == live.message_id:
+                        bubble = AssistantBubble(live.model, message.created_at)
+                        self.live[message.id] = live
+                        self.on_live(live, bubble)
+                    else:
+                        stored_reply(message)
+                    if live is None or message.id != live.message_id:
+                        self._row(message.id, message.role, message.content, message.status)
+                new.append((message.id, entry))
         if index < len(self.entries):
             for offset, (_, element) in enumerate(new):
                 element.move(self.rows, target_index=index + offset)
         self.entries[index:index] = new
         self.empty_state.visible = False
+
+    @staticmethod
+    def _entry() -> ui.column:
+        """One message's place in the window: its bubble, then its row of actions."""
+        return ui.column().classes("w-full gap-0 chatui-entry")
+
+    def _row(self, message_id: str, role: str, content: str, status: str) -> None:
+        if self.on_row is not None:
+            self.on_row(message_id, role, content, status)
+
+    def entry(self, message_id: str) -> ui.element | None:
+        """The element holding this message's bubble and row, if it is in the window."""
+        return next((element for shown, element in self.entries if shown == message_id), None)
 
     def _trim(self, *, from_top: bool) -> None:
         """Drop messages at the far end beyond `keep` (never a reply that is still streaming)."""

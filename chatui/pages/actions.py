@@ -1,0 +1,147 @@
+"""The row of actions under a message.
+
+Under a reply: **Copy** (its Markdown source), **Regenerate** (on the last reply, with a menu of other models),
+`‹ 2 / 3 ›` between its versions (**Previous version** / **Next version**), and **Retry** when it failed, was stopped
+or interrupted. Under the person's own message: **Copy** and **Edit**, which opens an inline editor (**Save &
+submit**, **Cancel**; Enter submits, Escape cancels). The names are the buttons' accessible names.
+
+A row only draws buttons and calls back; what they do (through the conversation service) is the page's business.
+Copying needs no round trip: the browser writes the text to the clipboard itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from nicegui import ui
+
+from storage import MessageStatus
+
+Action = Callable[[], Awaitable[None]]
+RETRYABLE = (MessageStatus.ERROR, MessageStatus.CANCELLED, MessageStatus.INTERRUPTED)
+
+
+def _icon_button(name: str, icon: str, marker: str) -> ui.button:
+    """A small icon button whose accessible name (and the browser's tooltip) is `name`: no tooltip element, since a
+    long chat holds a few of these rows per message."""
+    return ui.button(icon=icon).props(f'flat dense round size=sm aria-label="{name}" title="{name}"').mark(marker)
+
+
+def copy_button(text: str) -> ui.button:
+    """Copies `text` in the browser (no server round trip; errors stay in the browser)."""
+    button = _icon_button("Copy", "content_copy", "copy")
+    button.on("click", js_handler=f"() => navigator.clipboard.writeText({json.dumps(text)})")
+    return button
+
+
+@dataclass
+class ReplyActions:
+    """What a reply's row offers; None leaves a button out."""
+
+    text: str
+    status: str
+    versions: tuple[int, int] | None = None
+    """(position from 1, count) when the reply has other versions."""
+    on_previous: Action | None = None
+    on_next: Action | None = None
+    on_regenerate: Callable[[str | None], Awaitable[None]] | None = None
+    """Given on the last reply only; called with a model id, or None for the conversation's own."""
+    models: Callable[[], Sequence[str]] = field(default=lambda: ())
+    """The models the menu offers, asked when it opens (they are listed after the page is built)."""
+
+
+def reply_row(actions: ReplyActions, row: ui.row | None = None) -> ui.row:
+    """Draw the row (into `row`, emptied first, when given: its place under the bubble stays)."""
+    if row is None:
+        row = ui.row().classes("chatui-actions items-center gap-1 no-wrap").mark("reply-actions")
+    else:
+        row.clear()
+    with row:
+        copy_button(actions.text)
+        if actions.on_regenerate is not None:
+            regenerate = actions.on_regenerate
+            if actions.status in RETRYABLE:
+                _icon_button("Retry", "replay", "retry").on_click(lambda: regenerate(None))
+            else:
+                _icon_button("Regenerate", "refresh", "regenerate").on_click(lambda: regenerate(None))
+            with _icon_button("Regenerate with another model", "arrow_drop_down", "regenerate-with") as more:
+                menu = ui.menu()
+
+            def fill() -> None:
+                menu.clear()
+                with menu:
+                    for model in actions.models():
+                        item = ui.menu_item(model, on_click=lambda m=model: regenerate(m))
+                        item.mark("regenerate-model", f"regenerate-with-{model}")
+
+            more.on_click(fill)
+        if actions.versions is not None:
+            position, count = actions.versions
+            previous = _icon_button("Previous version", "chevron_left", "previous-version")
+            ui.label(f"{position} / {count}").classes("chatui-muted text-xs").mark("version")
+            following = _icon_button("Next version", "chevron_right", "next-version")
+            _wire(previous, actions.on_previous, position > 1)
+            _wire(following, actions.on_next, position < count)
+    return row
+
+
+def _wire(button: ui.button, action: Action | None, enabled: bool) -> None:
+    if action is not None and enabled:
+        button.on_click(action)
+    else:
+        button.disable()
+
+
+def question_row(
+    text: str,
+    on_edit: Callable[[str], Awaitable[bool]] | None,
+    versions: tuple[int, int] | None = None,
+    on_previous: Action | None = None,
+    on_next: Action | None = None,
+) -> ui.row:
+    """The person's message: Copy and Edit (and its versions). `on_edit(new_text)` answers whether it was sent."""
+    with ui.row().classes("chatui-actions self-end items-center gap-1 no-wrap").mark("question-actions") as row:
+        copy_button(text)
+        if on_edit is not None:
+            edit = _icon_button("Edit", "edit", "edit")
+            edit.on_click(lambda: _open_editor(row, edit, text, on_edit))
+        if versions is not None:
+            position, count = versions
+            previous = _icon_button("Previous version", "chevron_left", "previous-version")
+            ui.label(f"{position} / {count}").classes("chatui-muted text-xs").mark("version")
+            following = _icon_button("Next version", "chevron_right", "next-version")
+            _wire(previous, on_previous, position > 1)
+            _wire(following, on_next, position < count)
+    return row
+
+
+def _open_editor(row: ui.row, edit: ui.button, text: str, on_edit: Callable[[str], Awaitable[bool]]) -> None:
+    """Show an inline editor below the row; it closes on Cancel/Escape, or once the edit was sent."""
+    slot = row.parent_slot
+    assert slot is not None
+    edit.disable()  # one editor at a time
+
+    def close() -> None:
+        editor.delete()
+        edit.enable()
+
+    with slot, ui.column().classes("chatui-editor w-full gap-1").mark("editor") as editor:
+        area = (
+            ui.textarea("Edit message", value=text)
+            .props("autogrow outlined dense autofocus")
+            .classes("w-full")
+            .mark("edit-text")
+        )
+
+        async def submit() -> None:
+            if await on_edit(area.value or ""):
+                close()
+
+        area.on("keydown.enter.exact.prevent", submit)
+        area.on("keydown.esc", close)
+        with ui.row().classes("w-full justify-end gap-2"):
+            ui.button("Cancel", on_click=close).props("flat no-caps").mark("cancel-edit")
+            ui.button("Save & submit", on_click=submit).props("unelevated no-caps").mark("save-edit")
+    editor.move(slot.parent, target_index=slot.children.index(row) + 1)
