@@ -79,6 +79,7 @@ class LiveApp:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)
+        self.kill()  # not left running behind the failed test
         raise RuntimeError(f"chatui did not start:\n{self.log_path.read_text()}")
 
     def kill(self) -> None:
