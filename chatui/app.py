@@ -42,8 +42,13 @@ def create_app(settings: Settings) -> Services:
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     errors.install(app)
     routers = (admin, auth, conversations, models, search, transfer, account_settings, ws)
+    # FastAPI nests the app's lifespan inside a new one at every include_router, even for routers that have none of
+    # their own (ours have none). The `user` test fixture runs main.py, and so this, once per test in one process:
+    # the nesting grew by eight per test until the lifespan's start-up hit Python's recursion limit. Keep the app's own.
+    lifespan = app.router.lifespan_context
     for router in (module.router for module in routers):
         app.include_router(router)
+    app.router.lifespan_context = lifespan
     register_pages(services)
 
     async def start() -> None:
