@@ -103,5 +103,6 @@ async def test_a_real_model_answers_over_the_socket_and_the_reply_is_stored(chat
         assert reply["id"] == done["message_id"] and reply["role"] == "assistant"
         assert (reply["status"], reply["model"]) == ("done", model_id)
         assert reply["content"].strip() and reply["content"] == "".join(f["token"] for f in tokens)
-        assert reply["tokens"] >= len(tokens)  # the usage stored with the reply (llama.cpp counts the end token)
-        assert reply["prompt_tokens"] > 0  # llama.cpp's server answers `stream_options.include_usage`
+        # the usage stored with the reply (llama.cpp counts the end token)
+        assert reply["usage"]["completion_tokens"] >= len(tokens)
+        assert reply["usage"]["prompt_tokens"] > 0  # llama.cpp's server answers `stream_options.include_usage`

@@ -113,7 +113,7 @@ async def test_a_fresh_install_answers_from_the_local_model_and_stores_the_reply
     question, reply = detail["messages"]
     assert question["content"] == QUESTION
     assert (reply["status"], reply["model"], reply["content"]) == ("done", MODEL_ID, text_of(frames))
-    assert reply["tokens"] >= 1 and reply["prompt_tokens"] > 0  # the usage llama.cpp reported
+    assert reply["usage"]["completion_tokens"] >= 1 and reply["usage"]["prompt_tokens"] > 0  # llama.cpp's usage
     assert "chatui: local model SmolLM2-135M-Instruct.Q4_1 loaded in" in app.log()
 
 
