@@ -223,6 +223,7 @@ def environment(
     trace: bool = False,
     profile: str | None = None,
     server_cpu_share: float | None = None,
+    workdir: Path | None = None,
 ) -> Iterator[tuple[FakeProvider, ChatServer]]:
     """A fake provider and a chatui server in a temporary folder; both stopped, the server log kept in results.
 
@@ -230,9 +231,13 @@ def environment(
     With `profile` ("busy" or "idle"), py-spy samples the server (100 Hz, per thread, without pausing it; "idle" also
     samples threads that wait) until it stops, into `results/<name>-pyspy.txt` (collapsed stacks; summarize with
     `python -m bench.pyspy_summary FILE`). With `server_cpu_share`, the server runs under a `CpuCap` once started.
+    With `workdir`, the server's data folder is that folder's `data` and is kept (to run again on the same data).
     """
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` below stops the servers
-    workdir = Path(tempfile.mkdtemp(prefix=f"chatui-bench-{name}-"))
+    keep = workdir is not None
+    if workdir is None:
+        workdir = Path(tempfile.mkdtemp(prefix=f"chatui-bench-{name}-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     provider = FakeProvider(workdir)
     server = ChatServer(workdir, provider.url, server_env, trace=RESULTS / f"{name}-trace.jsonl" if trace else None)
     if server.trace:
@@ -265,7 +270,8 @@ def environment(
         RESULTS.mkdir(parents=True, exist_ok=True)
         if server.log_path.exists():
             shutil.copy(server.log_path, RESULTS / f"{name}-server.log")
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 # -- measuring processes ------------------------------------------------------------------------------------------

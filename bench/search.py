@@ -2,6 +2,7 @@
 
     python -m bench.search [--conversations 2000] [--messages-per-conversation 50] [--chars 1400]
                            [--backend sqlite|postgresql|both] [--repeats 5]
+                           [--keep DIR [--no-http] [--kinds phrase,prefix,...]]
 
 1. Writes a ChatGPT data export (`conversations.json`) of `conversations × messages-per-conversation` messages
    (defaults: 2,000 × 50 = 100,000, about 200 MB): words drawn from a 30,000-word made-up vocabulary with Zipf
@@ -13,6 +14,10 @@
 3. Runs single-word (common, middling, rare), two-word phrase and prefix queries, each `repeats` times, timing
    (a) `SearchRepository.search` in this process on the server's own database (the server's query time, no HTTP)
    and (b) `GET /api/search` over loopback HTTP (what a client waits). p50/p95 per kind.
+
+With `--keep DIR` the imported data stays in DIR (the SQLite data folder; the PostgreSQL database is not dropped,
+its URL is in DIR/postgresql/state.json: drop it by hand when done), and a later run with the same DIR goes straight
+to step 3 on it (upgrading its schema first), in seconds with `--no-http` (no server, only the repository's time).
 
 The machine is shared with other work; run it when it is quiet and read the figures as noisy.
 """
@@ -150,31 +155,53 @@ def queries(plan: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield "prefix", prefix
 
 
-async def run_backend(backend: str, export: Path, plan: dict[str, Any], repeats: int) -> dict[str, Any]:
+async def run_backend(backend: str, export: Path, plan: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Import into a fresh server and query it; with `--keep`, into DIR once, and later runs only query."""
+    kept = args.keep / backend if args.keep else None
+    state_path = kept / "state.json" if kept else None
+    state = json.loads(state_path.read_text()) if state_path and state_path.exists() else None
     env: dict[str, str] = {}
-    database_url = None
-    if backend == "postgresql":
+    database_url = state["database_url"] if state else None
+    name = database_url.rsplit("/", 1)[1] if database_url else ""
+    if backend == "postgresql" and state is None:
         name = f"chatui_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         database_url = POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-        env["DATABASE_URL"] = database_url
+    if backend == "postgresql":
+        env["DATABASE_URL"] = str(database_url)
     try:
-        with environment(f"search-{backend}", server_env=env) as (_, server):
+        if state is not None and args.no_http:  # the query phase alone, without a server
+            db = Database(state["database_url"])
+            try:
+                db.prepare(lambda _: None)  # a migration added since the import applies here too
+                with db.engine.connect() as c:
+                    user = c.execute(text("SELECT id FROM users")).scalar_one()
+                return {
+                    "backend": backend,
+                    "import": state["import"],
+                    "index": _index_size(db),
+                    "queries": await _query(None, db, plan, args.repeats, args.kinds, user),
+                }
+            finally:
+                await db.close()
+        with environment(f"search-{backend}", server_env=env, workdir=kept) as (_, server):
             if database_url is None:
                 database_url = f"sqlite:///{server.data_dir / 'database.db'}"
             [account] = await create_accounts(server.url, 1, prefix="searcher")
             async with httpx.AsyncClient(base_url=server.url, headers=account.headers, timeout=120) as client:
-                imported = await _import(client, server, export)
+                imported = state["import"] if state else await _import(client, server, export)
+                if state_path and state is None:
+                    state_path.write_text(json.dumps({"database_url": database_url, "import": imported}))
                 result: dict[str, Any] = {"backend": backend, "import": imported}
                 db = Database(database_url)
                 try:
                     result["index"] = _index_size(db)
-                    result["queries"] = await _query(client, db, plan, repeats)
+                    result["queries"] = await _query(client, db, plan, args.repeats, args.kinds)
                 finally:
                     await db.close()
     finally:
-        if backend == "postgresql":
+        if backend == "postgresql" and not kept:
             with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return result
@@ -233,13 +260,23 @@ def _index_size(db: Database) -> dict[str, float]:
         }
 
 
-async def _query(client: httpx.AsyncClient, db: Database, plan: dict[str, Any], repeats: int) -> list[dict[str, Any]]:
+async def _query(
+    client: httpx.AsyncClient | None,
+    db: Database,
+    plan: dict[str, Any],
+    repeats: int,
+    kinds: list[str] | None,
+    me: str | None = None,
+) -> list[dict[str, Any]]:
+    """p50/p95 a kind; without a `client` (`--no-http`) only the repository's time."""
     search = SearchRepository(db)
-    me = (await client.get("/api/auth/me")).json()["id"]
+    if client is not None:
+        me = (await client.get("/api/auth/me")).json()["id"]
+    assert me is not None
     direct: dict[str, list[float]] = {}
     http: dict[str, list[float]] = {}
     hits: dict[str, list[int]] = {}
-    planned = list(queries(plan))
+    planned = [(kind, q) for kind, q in queries(plan) if not kinds or kind.split(" ")[0] in kinds or kind in kinds]
     for _kind, query in planned[:3]:  # warm caches
         await search.search(me, query, limit=20)
     for _ in range(repeats):
@@ -248,6 +285,8 @@ async def _query(client: httpx.AsyncClient, db: Database, plan: dict[str, Any], 
             found = await search.search(me, query, limit=21)
             direct.setdefault(kind, []).append(time.perf_counter() - t0)
             hits.setdefault(kind, []).append(len(found))
+            if client is None:
+                continue
             t0 = time.perf_counter()
             response = await client.get("/api/search", params={"q": query, "limit": 20})
             http.setdefault(kind, []).append(time.perf_counter() - t0)
@@ -258,8 +297,11 @@ async def _query(client: httpx.AsyncClient, db: Database, plan: dict[str, Any], 
             "queries": len(direct[kind]),
             "query_p50_ms": ms(percentile(direct[kind], 50)),
             "query_p95_ms": ms(percentile(direct[kind], 95)),
-            "http_p50_ms": ms(percentile(http[kind], 50)),
-            "http_p95_ms": ms(percentile(http[kind], 95)),
+            **(
+                {"http_p50_ms": ms(percentile(http[kind], 50)), "http_p95_ms": ms(percentile(http[kind], 95))}
+                if kind in http
+                else {}
+            ),
             "pages_full": f"{sum(h > 20 for h in hits[kind])}/{len(hits[kind])}",
         }
         for kind in direct
@@ -274,18 +316,40 @@ async def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--export", type=Path, default=Path("/tmp/chatui-bench-search-conversations.json"))
-    args = parser.parse_args()
-    t0 = time.perf_counter()
-    plan = write_export(args.export, args.conversations, args.messages_per_conversation, args.chars)
-    print(
-        f"wrote {args.export} ({args.export.stat().st_size / 1024**2:.0f} MB, {plan['messages']:,} messages) "
-        f"in {time.perf_counter() - t0:.0f} s",
-        flush=True,
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="import into DIR (SQLite data folder, name of the PostgreSQL database) and keep it; a later run with "
+        "the same DIR skips the export and the import and only queries (after upgrading the schema)",
     )
+    parser.add_argument("--no-http", action="store_true", help="with a kept DIR: only the query time, no server")
+    parser.add_argument(
+        "--kinds", type=lambda v: v.split(","), help="comma-separated: common,middling,rare,phrase,prefix"
+    )
+    args = parser.parse_args()
+    if args.kinds:
+        args.kinds = [f"word ({k})" if k in ("common", "middling", "rare") else k for k in args.kinds]
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    plan_path = args.keep / "plan.json" if args.keep else None
+    imported = plan_path is not None and all((args.keep / b / "state.json").exists() for b in backends)
+    if imported and plan_path is not None:
+        plan = json.loads(plan_path.read_text())
+    else:
+        t0 = time.perf_counter()
+        plan = write_export(args.export, args.conversations, args.messages_per_conversation, args.chars)
+        print(
+            f"wrote {args.export} ({args.export.stat().st_size / 1024**2:.0f} MB, {plan['messages']:,} messages) "
+            f"in {time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
+        if plan_path is not None:
+            plan_path.parent.mkdir(parents=True, exist_ok=True)
+            plan_path.write_text(json.dumps(plan))
     results = []
     try:
-        for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-            result = await run_backend(backend, args.export, plan, args.repeats)
+        for backend in backends:
+            result = await run_backend(backend, args.export, plan, args)
             print(json.dumps(result, indent=2), flush=True)
             results.append(result)
     finally:
