@@ -327,3 +327,33 @@ async def test_the_index_is_repaired_after_a_migration_rebuilds_the_messages_tab
     assert len(await search.search(alice, "stork", limit=10)) == 1
     with db.engine.begin() as connection:
         connection.execute(text("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')"))
+
+
+async def test_phrases_are_ranked_by_how_often_they_occur_and_only_in_order(world):
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL, "t")
+    once = await exchange(chats, alice, conversation.id, "q1", "a blue whale, and then more words about the sea")
+    thrice = await exchange(chats, alice, conversation.id, "q2", "blue whale blue whale blue whale")
+    twice = await exchange(chats, alice, conversation.id, "q3", "blue whale and blue whale, and other words here")
+    await exchange(chats, alice, conversation.id, "q4", "whale blue, a whale that is blue: blue and whale")
+    hits = await search.search(alice, '"blue whale"', limit=10)
+    assert [h.message_id for h in hits] == [thrice, twice, once]
+    assert matched(hits[1])[:2] == ["blue", "whale"]
+
+
+async def test_a_phrase_of_words_found_together_often_is_looked_for_among_the_newest(
+    world, monkeypatch: pytest.MonkeyPatch
+):
+    """Checking the words' order costs a read per message holding them: only the newest of those are checked."""
+    chats, search, alice, _ = world
+    conversation = await chats.create_conversation(alice, MODEL, "t")
+    oldest = await exchange(chats, alice, conversation.id, "q", "the grey heron stands")
+    for i in range(12):
+        await exchange(chats, alice, conversation.id, f"q{i}", f"a heron, grey and still, number {i}")
+    newest = await exchange(chats, alice, conversation.id, "q", "a grey heron flies")
+    assert {h.message_id for h in await search.search(alice, '"grey heron"', limit=10)} == {oldest, newest}
+    monkeypatch.setattr("storage.search.PHRASE_WINDOW", 4)
+    monkeypatch.setattr("storage.search.PG_PHRASE_SAMPLE", 4)
+    monkeypatch.setattr("storage.search.PG_PHRASE_CHECKS", 4)
+    assert [h.message_id for h in await search.search(alice, '"grey heron"', limit=10)] == [newest]
+    assert len(await search.search(alice, "grey heron ", limit=20)) == 14  # the words alone: not this window
