@@ -50,7 +50,8 @@ def vocabulary(rng: random.Random) -> list[str]:
     words: set[str] = set()
     while len(words) < VOCABULARY:
         words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))))
-    return sorted(words, key=lambda w: rng.random())  # rank order: index 0 is the most frequent
+    # rank order, index 0 the most frequent; from sorted words: a set's order changes with each process's hash seed
+    return sorted(sorted(words), key=lambda w: rng.random())
 
 
 def write_export(path: Path, conversations: int, per_conversation: int, chars: int, seed: int = 7) -> dict[str, Any]:
