@@ -76,6 +76,11 @@ class EngineOptions:
     checkpoint_seconds: float = 1.0
     provider_retries: int = 2
     retry_backoff: float = 0.5
+    prompt_max_chars: int = 120_000
+    """The history a reply is asked with: the newest messages of the path whose texts, with the new message, add up
+    to at most this many characters (about 30,000 tokens). Older ones stay in the conversation but are not sent:
+    every model's context is finite, and reading and sending a 10,000-message path for each reply made streaming
+    into a long conversation cost what its whole history costs."""
     starting_at_once: int = 16
     """Replies in their start-up (history read, first write, first bubbles) at one moment; the rest of a burst waits
     its turn. Two hundred messages arriving together otherwise fill every turn of the event loop with start-up work,
@@ -222,7 +227,8 @@ class GenerationEngine:
         being written to it in between.
         """
         try:
-            context = await self.chats.reply_context(user_id, conversation_id, anchor, edited_id)
+            budget = max(0, self.options.prompt_max_chars - len(content or ""))
+            context = await self.chats.reply_context(user_id, conversation_id, anchor, edited_id, max_chars=budget)
         except NothingToRegenerate:
             raise SendRefused(Refusal.NOTHING_TO_REGENERATE, "There is no message to answer again.") from None
         user_message_id = new_id() if content is not None else None
@@ -430,9 +436,15 @@ def _encodable(text: str) -> bool:
 
 
 def _prompt(history: list[tuple[str, str]]) -> list[ChatMessage]:
-    """What the model sees: every turn of the path that has text (partial replies included), in order."""
-    return [
+    """What the model sees: every turn of the path that has text (partial replies included), in order.
+
+    A history cut to the prompt's budget may begin with a reply; it then begins at the next user message instead
+    (Anthropic refuses a conversation that opens with the assistant, and a reply without its question misleads).
+    """
+    turns = [
         ChatMessage(role, content)  # type: ignore[arg-type]
         for role, content in history
         if content and role in ("user", "assistant", "system")
     ]
+    first_user = next((i for i, turn in enumerate(turns) if turn.role != "assistant"), len(turns))
+    return turns[first_user:]

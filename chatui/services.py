@@ -189,6 +189,7 @@ def build_services(settings: Settings) -> Services:
             max_message_chars=settings.max_message_chars,
             checkpoint_seconds=settings.checkpoint_seconds,
             provider_retries=settings.provider_retries,
+            prompt_max_chars=settings.prompt_max_chars,
         ),
         events,
         coordination,

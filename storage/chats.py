@@ -51,7 +51,7 @@ class ReplyContext:
     parent_id: str | None
     """SEND/EDIT: the parent of the new user message; REGENERATE: the user message the reply answers."""
     turns: list[tuple[str, str]]
-    """(role, text) from the root down to `parent_id`."""
+    """(role, text) from the root (or the oldest that fits the prompt's budget) down to `parent_id`."""
 
 
 _UNSET: Any = object()
@@ -281,9 +281,18 @@ class ChatRepository(Repository):
 
     @statements
     def reply_context(
-        self, c: Connection, user_id: str, conversation_id: str, anchor: Anchor, message_id: str | None = None
+        self,
+        c: Connection,
+        user_id: str,
+        conversation_id: str,
+        anchor: Anchor,
+        message_id: str | None = None,
+        *,
+        max_chars: int | None = None,
     ) -> ReplyContext:
         """Where a new reply goes and what it is asked with (see `Anchor`; `message_id` is the edited message).
+
+        `max_chars` bounds the turns to the newest that fit (`storage.tree.path_turns`); None reads the whole path.
 
         `ConversationGone`, `MessageGone` (EDIT of a message that is not a user message of this conversation) or
         `NothingToRegenerate`.
@@ -303,9 +312,8 @@ class ChatRepository(Repository):
             parent = leaf.parent_id if leaf is not None and leaf.role == "assistant" else getattr(leaf, "id", None)
             if parent is None:
                 raise NothingToRegenerate(conversation_id)
-        return ReplyContext(
-            row.model, row.system_prompt, row.temperature, parent, path_turns(c, conversation_id, parent)
-        )
+        turns = path_turns(c, conversation_id, parent, max_chars=max_chars)
+        return ReplyContext(row.model, row.system_prompt, row.temperature, parent, turns)
 
     @statements
     def start_exchange(

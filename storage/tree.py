@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import CTE, Connection, Select, bindparam, literal, select
+from sqlalchemy import CTE, Connection, Select, bindparam, func, literal, select
 from sqlalchemy.orm import Session as OrmSession
 
 from storage.models import Message
@@ -52,10 +52,54 @@ _TURNS = (
 )
 
 
-def path_turns(c: Connection, conversation_id: str, leaf: str | None) -> list[tuple[str, str]]:
-    """(role, text) of every message from the root down to `leaf`: what a reply under `leaf` is asked with."""
+def _walk_up_within(budget_name: str) -> CTE:
+    """Rows (id, depth, chars) from `:start` upwards while the text read so far stays under `:budget` characters.
+
+    `chars` is the length of the row's text plus everything below it on the path. The walk stops inside the
+    recursion at the first message that reaches the budget, so a reply to a conversation of 10,000 messages reads
+    the newest messages that fit, not the whole path (that message is returned too; the caller leaves it out).
+    """
+    start = (
+        select(
+            _messages.c.id,
+            _messages.c.parent_id,
+            literal(0).label("depth"),
+            func.length(_messages.c.content).label("chars"),
+        )
+        .where(_messages.c.id == bindparam("start"), _messages.c.conversation_id == bindparam("cid"))
+        .cte("recent", recursive=True)
+    )
+    parent = _messages.alias("parent")
+    return start.union_all(
+        select(parent.c.id, parent.c.parent_id, start.c.depth + 1, start.c.chars + func.length(parent.c.content)).where(
+            parent.c.id == start.c.parent_id, start.c.chars < bindparam(budget_name)
+        )
+    )
+
+
+_RECENT = _walk_up_within("budget")
+_RECENT_TURNS = (
+    select(_messages.c.role, _messages.c.content)
+    .join(_RECENT, _messages.c.id == _RECENT.c.id)
+    .where(_RECENT.c.chars <= bindparam("budget"))
+    .order_by(_RECENT.c.depth.desc())
+)
+
+
+def path_turns(
+    c: Connection, conversation_id: str, leaf: str | None, *, max_chars: int | None = None
+) -> list[tuple[str, str]]:
+    """(role, text) of the messages from the root down to `leaf`: what a reply under `leaf` is asked with.
+
+    With `max_chars`, only the newest messages whose texts add up to at most that many characters (a model's
+    context is finite, and a prompt read and sent whole would make every reply to a long conversation cost what
+    its history costs). Without it, the whole path.
+    """
     if leaf is None:
         return []
+    if max_chars is not None:
+        params = {"cid": conversation_id, "start": leaf, "budget": max_chars}
+        return [(row.role, row.content) for row in c.execute(_RECENT_TURNS, params)]
     params = {"cid": conversation_id, "start": leaf, "max_depth": UNBOUNDED, "stop": ""}
     return [(row.role, row.content) for row in c.execute(_TURNS, params)]
 

@@ -4,6 +4,7 @@ with the in-process provider (see `tests/chatui/conftest.py::fast`)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -290,3 +291,19 @@ async def test_checkpoints_cover_regenerated_replies(fast: Fast):
             await fast.engine.checkpoint()
     fast.provider.release()
     await regenerated.wait()
+
+
+async def test_a_reply_is_asked_with_the_newest_turns_that_fit_the_prompt_budget(fast: Fast):
+    alice = await fast.user()
+    conversation = await fast.conversations.create(alice.id)
+    for n in range(1, 6):
+        await exchange(fast, alice.id, conversation.id, f"question {n}", f"answer {n:03}")  # 10 characters each
+    fast.engine.options = dataclasses.replace(fast.engine.options, prompt_max_chars=45)
+    await exchange(fast, alice.id, conversation.id, "question 6", "answer 006")
+    # 45 - 10 for the new message leaves 35: answer 005, question 5, answer 004 fit and question 4 does not; the
+    # prompt then starts at the first question, not with a reply whose question was cut off.
+    assert asked(fast) == [("user", "question 5"), ("assistant", "answer 005"), ("user", "question 6")]
+    fast.provider.then(Reply(tokens=["answer 006 again"]))
+    await (await fast.conversations.regenerate(alice.id, conversation.id)).wait()
+    assert asked(fast) == [("user", "question 5"), ("assistant", "answer 005"), ("user", "question 6")]
+    assert len(await path_of(fast, alice.id, conversation.id)) == 12  # nothing left the conversation
