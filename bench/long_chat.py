@@ -55,7 +55,7 @@ WATCH = """
     return r.height > 0 && r.top < innerHeight && r.bottom > 0;
   };
   const check = () => {
-    const last = document.querySelector('.chatui-rows > .q-message:last-child');
+    const last = document.querySelector('.chatui-rows > :last-child .q-message');
     if (window.__lastVisible === undefined && last && inView(last)) {
       window.__lastVisible = performance.now();
       window.__lastText = last.innerText;

@@ -8,7 +8,8 @@ with 1,000 other versions hanging off it: every fifth message regenerated or edi
 messages long) and, as the baseline, `short` (a 200-message path, no branches). Then times, on the database thread
 as the app runs it: the whole active path (`path_page` without a limit: what the model is sent), a page of 50 (what
 a page opens with), the page of 50 above a message in the middle (scrolling up), the path turns a reply is built
-from (`reply_context`), and a version switch (`set_active` + reading the new path). Prints the median and p95 of
+from (`reply_context`: with the app's prompt budget, `EngineOptions.prompt_max_chars`, and unbounded), and a
+version switch (`set_active` + reading the new path). Prints the median and p95 of
 `--runs` runs of each, in milliseconds.
 """
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+from chatui.engine import EngineOptions
 from storage import AccountRepository, Anchor, ChatRepository, Database, mark_interrupted
 from storage.models import Conversation, Message, new_id, utcnow
 
@@ -109,8 +111,9 @@ async def run(url: str, runs: int) -> None:
     print(f"{db.url.get_backend_name()}, {runs} runs each; median / p95 in ms")
     print(
         f"{'conversation':34} {'whole path':>14} {'newest 50':>14} {'50 above mid':>14} {'reply prompt':>14} "
-        f"{'switch':>14}"
+        f"{'unbounded':>14} {'switch':>14}"
     )
+    budget = EngineOptions().prompt_max_chars
     for name, (conversation_id, path) in cases.items():
         middle = path[len(path) // 2]
 
@@ -122,6 +125,9 @@ async def run(url: str, runs: int) -> None:
             await _time(lambda cid=conversation_id: chats.path_page(user.id, cid), runs),
             await _time(lambda cid=conversation_id: chats.path_page(user.id, cid, limit=50), runs),
             await _time(lambda cid=conversation_id, m=middle: chats.path_page(user.id, cid, limit=50, before=m), runs),
+            await _time(
+                lambda cid=conversation_id: chats.reply_context(user.id, cid, Anchor.SEND, max_chars=budget), runs
+            ),
             await _time(lambda cid=conversation_id: chats.reply_context(user.id, cid, Anchor.SEND), runs),
             await _time(switch, runs),
         ]

@@ -19,6 +19,7 @@ from chatui.api import settings as account_settings
 from chatui.config import Settings
 from chatui.middleware import SecurityMiddleware
 from chatui.nicegui_middleware import use_plain_middleware
+from chatui.nicegui_outbox import send_on_connect
 from chatui.pages import register_pages
 from chatui.services import Services, build_services
 from chatui.sign_in_binding import SignInBinding
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> Services:
     # Added last = outermost: its headers go on every answer. Only the import upload may be large.
     app.add_middleware(SecurityMiddleware, large_bodies={"/api/import": MAX_IMPORT_BYTES})
     use_plain_middleware(app)
+    send_on_connect()
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     errors.install(app)
     routers = (admin, auth, conversations, models, search, transfer, account_settings, ws)
