@@ -175,3 +175,34 @@ async def test_a_reply_into_a_long_conversation_streams_at_its_end(user: User, f
     await user.should_see("Message 396: a short one.")
     await user.should_not_see("Message 12: a short one.")
     assert fake_ollama.requests[-1]["messages"][-1]["content"] == "one more question"
+
+
+async def test_reattach_stop_and_versions_work_on_a_paged_conversation(user: User, fake_ollama) -> None:
+    fake_ollama.then(Script(tokens=[f"w{i} " for i in range(500)], delay=0.02))
+    conversation_id, _ = await signed_in_with_conversation(user, 600)
+    path = f"/chat/{conversation_id}"
+    await user.open(path)
+    user.find(kind=ui.textarea).type("one more question")
+    user.find(kind=ui.textarea).trigger("keydown.enter.exact.prevent")
+    await user.should_see("w3 ", retries=50)
+    await user.open(path)  # reload mid-stream: the page re-attaches to the reply at the end of its last page
+    await user.should_see("w20 ", retries=100)
+    await user.should_see("one more question")
+    assert count(user, "user-message") + count(user, "assistant-message") == PAGE_SIZE  # the newest page, reply in it
+    user.find(marker="stop").click()
+    await user.should_see("Stopped", retries=50)
+    stored = (await user.http_client.get(f"/api/conversations/{conversation_id}?limit=1")).json()["messages"][-1]
+    assert stored["status"] == "cancelled" and stored["content"].startswith("w0 w1 w2 w3 ")
+
+    fake_ollama.then(Script(tokens=["A better answer."]))
+    await user.should_see(marker="retry", retries=30)  # a stopped reply offers Retry: a new version of it
+    user.find(marker="retry").click()
+    await user.should_see("A better answer.", retries=50)
+    await user.should_see("2 / 2", retries=30)
+    user.find(marker="previous-version").click()
+    await user.should_see("1 / 2", retries=30)
+    await user.should_see("Message 596: a short one.")  # still the end of the long path, one page of it
+    assert count(user, "user-message") + count(user, "assistant-message") == PAGE_SIZE
+    asked = fake_ollama.requests[-1]["messages"]
+    assert asked[-1]["content"] == "one more question"  # the retry answers the question, without the stopped reply
+    assert not any(turn["content"].startswith("w0 w1") for turn in asked)
