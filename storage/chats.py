@@ -13,9 +13,18 @@ from typing import Any
 from sqlalchemy import Connection, String, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
-from storage.database import Repository, statements, transaction
+from storage.database import Database, Repository, statements, transaction
 from storage.models import Conversation, Message, MessageStatus, User, new_id, utcnow
-from storage.tree import UNBOUNDED, PathPage, load_messages, newest_leaf_under, path_turns, sibling_ids, walk_up
+from storage.tree import (
+    UNBOUNDED,
+    PathPage,
+    PathSegments,
+    load_messages,
+    newest_leaf_under,
+    path_turns,
+    sibling_ids,
+    walk_up,
+)
 
 
 class ConversationGone(Exception):
@@ -72,6 +81,11 @@ def _owned_or_gone(s: OrmSession, user_id: str, conversation_id: str) -> Convers
 class ChatRepository(Repository):
     """Conversations and their message trees. Each method is one transaction; the ones that take a `user_id` answer
     only for that user's conversations (someone else's looks exactly like a missing one)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.segments = PathSegments()
+        """Long stretches of active paths already walked (paging down from an old message)."""
 
     @transaction
     def create_conversation(
@@ -205,7 +219,7 @@ class ChatRepository(Repository):
         bound = UNBOUNDED if limit is None else limit
         has_before = has_after = False
         if around is not None:
-            walked = walk_up(s, conversation_id, leaf, stop=around) if leaf is not None else []
+            walked = self.segments.walk_to(s, conversation_id, leaf, around) if leaf is not None else []
             if not walked or walked[-1] != around:
                 raise MessageGone(around)
             half = max(1, bound // 2) if limit is not None else UNBOUNDED
@@ -218,7 +232,7 @@ class ChatRepository(Repository):
         elif after is not None:
             if leaf is None:
                 raise MessageGone(after)
-            walked = walk_up(s, conversation_id, leaf, stop=after)
+            walked = self.segments.walk_to(s, conversation_id, leaf, after)
             if not walked or walked[-1] != after:
                 raise MessageGone(after)
             below = walked[:-1][::-1]

@@ -9,6 +9,9 @@ bounds the walk by depth, so reading the 50 messages above a given one costs 50 
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -110,6 +113,54 @@ def walk_up(
     """Ids from `start` up to the root (or `max_depth` steps, or `stop`), nearest first."""
     rows = c.execute(_WALK_UP, {"cid": conversation_id, "start": start, "max_depth": max_depth, "stop": stop})
     return [row.id for row in sorted(rows, key=lambda row: row.depth)]
+
+
+class PathSegments:
+    """The long stretches of active paths already walked, kept so that paging down a long path is not a walk each
+    time.
+
+    Opening a conversation at an old message (a search hit) and reading the pages below it must walk up from the
+    active leaf to that message: 26 ms for the first message of 10,000, ~400 ms of 100,000 on SQLite (the recursive
+    step costs ~4 µs, and no index makes it cheaper). Each page further down walks most of the same stretch again.
+    A path never changes once written (a message's parent is fixed, and messages are not deleted one by one), so the
+    stretch walked once can be kept, keyed by its leaf, and asked again for any message
+    inside it. Only stretches of at least `min_length` messages are kept (shorter walks cost a few milliseconds),
+    and at most `max_ids` ids in all, the least recently used dropped first (100,000 ids take about 10 MB).
+    """
+
+    def __init__(self, *, min_length: int = 2_000, max_ids: int = 100_000) -> None:
+        self.min_length = min_length
+        self.max_ids = max_ids
+        self._by_leaf: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()  # the database threads share it
+
+    def walk_to(self, c: Connection | OrmSession, conversation_id: str, leaf: str, target: str) -> list[str]:
+        """Like `walk_up(c, conversation_id, leaf, stop=target)`: ids from `leaf` up to `target`, nearest first
+        (ending elsewhere when `target` is not above `leaf`)."""
+        with self._lock:
+            stretch = self._by_leaf.get(leaf)
+            if stretch is not None:
+                self._by_leaf.move_to_end(leaf)
+                with contextlib.suppress(ValueError):
+                    return list(reversed(stretch[stretch.index(target) :]))
+        walked = walk_up(c, conversation_id, leaf, stop=target)
+        if len(walked) >= self.min_length and walked[-1] == target:
+            self._keep(leaf, tuple(reversed(walked)))
+        return walked
+
+    def _keep(self, leaf: str, stretch: tuple[str, ...]) -> None:
+        with self._lock:
+            old = self._by_leaf.pop(leaf, None)
+            if old is not None and len(old) >= len(stretch):
+                stretch = old  # a longer stretch of the same path: it holds this one
+            self._size += len(stretch) - (len(old) if old is not None else 0)
+            self._by_leaf[leaf] = stretch
+            while self._size > self.max_ids and len(self._by_leaf) > 1:
+                self._size -= len(self._by_leaf.popitem(last=False)[1])
+            if self._size > self.max_ids:  # one stretch longer than the whole allowance: not kept
+                self._by_leaf.clear()
+                self._size = 0
 
 
 def _descendants() -> Select[tuple[str]]:
