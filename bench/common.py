@@ -612,6 +612,7 @@ def trace_summary(trace: Path, start: float = float("-inf"), end: float = float(
             "p50": round(percentile(values, 50), 2),
             "p99": round(percentile(values, 99), 2),
             "max": round(max(values), 2),
+            "total": round(sum(values), 1),
         }
         for name, values in sorted(durations.items())
     }

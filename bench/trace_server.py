@@ -65,23 +65,45 @@ def first_item(owner: Any, attribute: str, name: str) -> None:
     setattr(owner, attribute, wrapper)
 
 
+def on_thread(owner: Any, attribute: str, name: str) -> None:
+    """Time every call of `owner.attribute` (a plain function: the database thread's share of a transaction)."""
+    original = getattr(owner, attribute)
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _record(name, start, time.perf_counter())
+
+    setattr(owner, attribute, wrapper)
+
+
 def install() -> None:
     from starlette.websockets import WebSocket
 
     from chatui.api.ws import ConversationSocket
+    from chatui.auth import AuthService
+    from chatui.conversations import ConversationService
     from chatui.engine import GenerationEngine
     from chatui.generation import Generation
     from chatui.ratelimit import Throttle
     from providers.ollama import OllamaProvider
     from storage import ChatRepository
+    from storage.database import Database
 
     span(ConversationSocket, "_handle", "ws.handle")
     span(GenerationEngine, "send", "engine.send")
     span(GenerationEngine, "_run", "engine._run (whole reply)")
     span(Throttle, "hit", "throttle.hit")
-    span(ChatRepository, "prompt_history", "db.prompt_history")
+    span(AuthService, "resolve", "handshake: auth.resolve")
+    span(ConversationService, "get", "handshake: conversations.get")
+    span(WebSocket, "accept", "handshake: accept")
+    span(ChatRepository, "reply_context", "db.reply_context")
+    on_thread(Database, "_transaction", "db thread: ORM transaction")
+    on_thread(Database, "_statements", "db thread: statements")
     span(ChatRepository, "start_exchange", "db.start_exchange")
-    span(ChatRepository, "messages", "db.messages")
     span(ChatRepository, "checkpoint", "db.checkpoint")
     span(ChatRepository, "finish_message", "db.finish_message")
     first_item(OllamaProvider, "stream", "provider.stream → first event")
