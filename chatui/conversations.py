@@ -162,6 +162,10 @@ class ConversationService:
             raise ConversationNotFound
         return conversation
 
+    async def owns(self, user_id: str, conversation_id: str) -> bool:
+        """Whether the conversation exists and is the user's (someone else's looks exactly like a missing one)."""
+        return await self.chats.owns_conversation(user_id, conversation_id)
+
     async def path(
         self,
         user_id: str,

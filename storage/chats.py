@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, String, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
-from storage.database import Database, Repository, statements, transaction
+from storage.database import Database, Repository, grouped, statements, transaction
 from storage.models import Conversation, Message, MessageStatus, User, new_id, utcnow
 from storage.tree import (
     UNBOUNDED,
@@ -157,6 +157,12 @@ class ChatRepository(Repository):
         """The conversation if it exists *and* belongs to `user_id`; otherwise None (the two are not told apart)."""
         return s.scalars(_owned(user_id, conversation_id)).one_or_none()
 
+    @grouped
+    def owns_conversation(self, c: Connection, user_id: str, conversation_id: str) -> bool:
+        """Whether the conversation exists and is `user_id`'s: the check of every `/ws` handshake, so a prepared
+        statement in a shared transaction rather than an ORM read of the whole row."""
+        return c.execute(_OWNED, {"cid": conversation_id, "uid": user_id}).first() is not None
+
     @transaction
     def update_conversation(
         self,
@@ -272,7 +278,7 @@ class ChatRepository(Repository):
         conversation.active_message_id = leaf
         return leaf
 
-    @statements
+    @grouped
     def replace_title(self, c: Connection, conversation_id: str, expected: str, title: str) -> bool:
         """Set the title only if it is still `expected` (nobody renamed the conversation meanwhile)."""
         result = c.execute(
@@ -293,7 +299,7 @@ class ChatRepository(Repository):
 
     # -- replies (prepared statements: on every message's path) ---------------------------------------------------
 
-    @statements
+    @grouped
     def reply_context(
         self,
         c: Connection,
@@ -329,7 +335,7 @@ class ChatRepository(Repository):
         turns = path_turns(c, conversation_id, parent, max_chars=max_chars)
         return ReplyContext(row.model, row.system_prompt, row.temperature, parent, turns)
 
-    @statements
+    @grouped
     def start_exchange(
         self,
         c: Connection,
@@ -404,7 +410,7 @@ class ChatRepository(Repository):
         if contents:
             c.execute(_CHECKPOINT, [{"mid": k, "text": v} for k, v in contents.items()])
 
-    @statements
+    @grouped
     def finish_message(
         self,
         c: Connection,
@@ -438,6 +444,9 @@ _CONVERSATION_OF = select(
     _conversations.c.temperature,
     _conversations.c.active_message_id,
 ).where(_conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid"))
+_OWNED = select(_conversations.c.id).where(
+    _conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid")
+)
 _MESSAGE = select(_messages_table.c.id, _messages_table.c.parent_id, _messages_table.c.role).where(
     _messages_table.c.id == bindparam("mid"), _messages_table.c.conversation_id == bindparam("cid")
 )

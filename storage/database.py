@@ -6,6 +6,14 @@ driver (aiosqlite) hops between the loop and its thread for every cursor step â€
 for the three queries of one new message, and the hops queue behind each other when 200 users send at once. SQLite
 gets exactly one thread: its writes are serial anyway, so one writer never waits on another ("database is locked"
 cannot happen) and no connection holds a stale snapshot. PostgreSQL gets a small pool of threads and connections.
+
+The calls on every reply's path (`grouped`: the socket's ownership check, the history read, the write of the new
+messages, the reply's final write) share transactions when they arrive together: 200 people sending in the same
+second otherwise queue 800 transactions on the one thread, each with its own begin, commit and wake-up of the loop
+(a commit of the first write alone costs 0.4 ms, 0.09 ms inside a shared one), and the last reply starts hundreds of
+milliseconds after the first. A group is what has queued while the thread was busy; it is one transaction, one
+commit and one wake-up. If any call in it raises, the group is rolled back and each call is run again alone, so a
+call's failure (or its partial writes) never touches another's.
 """
 
 from __future__ import annotations
@@ -13,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -94,6 +103,9 @@ class Database:
             event.listen(self.engine, "connect", _set_sqlite_pragmas)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="chatui-db")
+        self._group: list[_Call[Any]] = []
+        self._group_lock = threading.Lock()
+        self._group_queued = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -126,6 +138,36 @@ class Database:
     def _statements(self, work: Callable[[Connection], T]) -> T:
         with self.engine.begin() as connection:
             return work(connection)
+
+    async def run_grouped(self, work: Callable[[Connection], T]) -> T:
+        """Like `run_statements`, sharing one transaction with the calls that queue while the thread is busy."""
+        loop = asyncio.get_running_loop()
+        call = _Call(work, loop.create_future())
+        with self._group_lock:
+            self._group.append(call)
+            start, self._group_queued = not self._group_queued, True
+        if start:
+            self._threads.submit(self._run_group, loop)
+        return await call.future
+
+    def _run_group(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._group_lock:
+            group, self._group, self._group_queued = self._group, [], False
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self.engine.begin() as connection:
+                for call in group:
+                    outcomes.append((True, call.work(connection)))
+        except Exception:  # one call failed (or the commit did): each runs again alone, in its own transaction
+            outcomes = [self._alone(call.work) for call in group]
+        loop.call_soon_threadsafe(_deliver, group, outcomes)
+
+    def _alone(self, work: Callable[[Connection], Any]) -> tuple[bool, Any]:
+        try:
+            with self.engine.begin() as connection:
+                return True, work(connection)
+        except Exception as exc:
+            return False, exc
 
     async def close(self) -> None:
         """Let queued transactions finish, then close every connection."""
@@ -167,6 +209,40 @@ def statements(
         return await self.db.run_statements(lambda connection: method(self, connection, *args, **kwargs))
 
     return run
+
+
+def grouped(
+    method: Callable[Concatenate[R, Connection, P], T],
+) -> Callable[Concatenate[R, P], Coroutine[Any, Any, T]]:
+    """Like `statements`, in a transaction shared with the calls that arrive at the same time (see the module).
+
+    For short calls on every reply's path only: a group waits for its slowest member.
+    """
+
+    @functools.wraps(method)
+    async def run(self: R, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.db.run_grouped(lambda connection: method(self, connection, *args, **kwargs))
+
+    return run
+
+
+class _Call(Generic[T]):
+    __slots__ = ("future", "work")
+
+    def __init__(self, work: Callable[[Connection], T], future: asyncio.Future[T]) -> None:
+        self.work = work
+        self.future = future
+
+
+def _deliver(group: list[_Call[Any]], outcomes: list[tuple[bool, Any]]) -> None:
+    """On the loop: every caller of a group gets its result (or its exception) in one wake-up."""
+    for call, (ok, value) in zip(group, outcomes, strict=True):
+        if call.future.done():  # its caller was cancelled meanwhile
+            continue
+        if ok:
+            call.future.set_result(value)
+        else:
+            call.future.set_exception(value)
 
 
 def make_private(database: Path) -> None:

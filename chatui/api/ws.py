@@ -77,9 +77,7 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     if signed_in is None:
         await websocket.close()
         return
-    try:
-        await services.conversations.get(signed_in.user.id, conversation_id[:64])
-    except ConversationNotFound:
+    if not await services.conversations.owns(signed_in.user.id, conversation_id[:64]):
         await websocket.close()
         return
     release = await services.sockets.acquire(signed_in.user.id, signed_in.session.id)
