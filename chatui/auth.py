@@ -146,6 +146,7 @@ class AuthService:
         self.live.on_expired.append(lambda session_id: self._session_ended(session_id))
         self._local: SignedIn | None = None
         self._local_lock = asyncio.Lock()
+        self._resolving: dict[str, asyncio.Future[SignedIn | None]] = {}
         self.on_user_revoked: list[Callable[[str], None]] = []
         self.on_session_revoked: list[Callable[[str], None]] = []
         self.tell_other_instances: Callable[[str, str], Awaitable[None]] | None = None
@@ -275,12 +276,25 @@ class AuthService:
         return self.token_hash(f"{ticket}:{binding}")
 
     async def resolve(self, token: str | None) -> SignedIn | None:
-        """The live session behind a cookie token: not revoked, not idle too long, not past its lifetime."""
+        """The live session behind a cookie token: not revoked, not idle too long, not past its lifetime.
+
+        Calls for the same token while one is being looked up wait for that one rather than read again: a browser
+        opening many sockets and pages at once (issue 13: 25 chats of one user in the same second) costs one read.
+        """
         if self.single_user:
             return await self.local_account()
         if not token or len(token) > 200:
             return None
-        found = await self.accounts.signed_in(self.token_hash(token))
+        token_hash = self.token_hash(token)
+        pending = self._resolving.get(token_hash)
+        if pending is None:
+            pending = asyncio.ensure_future(self._resolve(token_hash))
+            self._resolving[token_hash] = pending
+            pending.add_done_callback(lambda _: self._resolving.pop(token_hash, None))
+        return await asyncio.shield(pending)
+
+    async def _resolve(self, token_hash: str) -> SignedIn | None:
+        found = await self.accounts.signed_in(token_hash)
         if found is None:
             return None
         session, user = found.session, found.user

@@ -315,3 +315,29 @@ async def test_a_sign_in_cancelled_while_its_password_is_checked_still_counts(se
             await attempt
     with pytest.raises(TooManyAttempts):
         await auth.authenticate("hangup", "password123", "10.7.0.1")
+
+
+async def test_a_burst_of_requests_with_one_cookie_reads_the_session_once(services):
+    """25 sockets of one browser opening in the same instant: one read of the session, the same answer for all."""
+    auth = make_auth(services, Clock())
+    user = await auth.register("opener", "password123")
+    token = await auth.start_session(user)
+    reads = 0
+    original = auth.accounts.signed_in
+
+    async def counted(token_hash: str):
+        nonlocal reads
+        reads += 1
+        return await original(token_hash)
+
+    auth.accounts.signed_in = counted  # type: ignore[method-assign]
+    try:
+        resolved = await asyncio.gather(*(auth.resolve(token) for _ in range(25)))
+        assert reads == 1
+        assert {r.session.id for r in resolved if r is not None} == {resolved[0].session.id}
+        assert all(r is not None and r.user.id == user.id for r in resolved)
+        await auth.end_session(resolved[0].session.id)
+        assert await auth.resolve(token) is None  # a later request reads again, and sees the revocation
+        assert reads == 2
+    finally:
+        auth.accounts.signed_in = original  # type: ignore[method-assign]
