@@ -57,8 +57,11 @@ class Generation:
     cancel_reason: CancelReason | None = None
     stored: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     """Resolves True once the user's message and this reply's row are in the database (False if they never will be)."""
-    _wake: asyncio.Event | None = None
-    """Set at the next delta; created only when a reader waits, not for every delta of a fast stream."""
+    _waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    """Readers waiting for the next delta (one future each, made only when a reader has nothing left to read)."""
+    _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
+    """The loop the reply runs on, kept: on Python 3.11 every `asyncio.get_running_loop()` (and so every new
+    `asyncio.Event` wait) makes a `getpid` system call, and a reader waits once per delta."""
     _finished: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -100,9 +103,10 @@ class Generation:
         await self._finished.wait()
 
     def _notify(self) -> None:
-        wake, self._wake = self._wake, None
-        if wake is not None:
-            wake.set()
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():  # a reader cancelled while it waited
+                waiter.set_result(None)
 
     async def follow(self, start: int = 0) -> AsyncIterator[list[str]]:
         """Batches of deltas from index `start` on (0 = replay everything so far), until the reply ends.
@@ -123,6 +127,6 @@ class Generation:
                 continue
             if self.finished:
                 return
-            if self._wake is None:
-                self._wake = asyncio.Event()
-            await self._wake.wait()
+            waiter = self._loop.create_future()
+            self._waiters.append(waiter)
+            await waiter

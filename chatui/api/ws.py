@@ -96,6 +96,40 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
         release()
 
 
+class Outbox:
+    """The frames waiting for a socket's writer, in order; `None` ends them (what follows it is dropped).
+
+    An `asyncio.Queue` with one reader, minus what a token does not need: the writer takes everything waiting at
+    once (one wake-up for a burst of tokens), and its wait is a future of the loop kept here, because on Python 3.11
+    each `Queue.get` that waits asks `asyncio.get_running_loop()`, a `getpid` system call, once per token.
+    """
+
+    __slots__ = ("_frames", "_loop", "_waiter")
+
+    def __init__(self) -> None:
+        self._frames: list[str | None] = []
+        self._loop = asyncio.get_running_loop()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, frame: str | None) -> None:
+        self._frames.append(frame)
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def take(self) -> list[str] | None:
+        """Every frame waiting (after waiting for one); None once the end was put and all before it taken."""
+        while not self._frames:
+            self._waiter = self._loop.create_future()
+            await self._waiter
+        frames, self._frames = self._frames, []
+        if None in frames:
+            frames = frames[: frames.index(None)]
+            self._frames = [None]
+            return frames or None  # type: ignore[return-value]
+        return frames  # type: ignore[return-value]
+
+
 class ConversationSocket:
     """One accepted socket: a reader loop, one writer, and a follower task per reply."""
 
@@ -108,7 +142,7 @@ class ConversationSocket:
         self.user_id = user_id
         self.session_id = session_id
         self.conversation_id = conversation_id
-        self._outbox: asyncio.Queue[str | None] = asyncio.Queue()  # serialized frames; None ends the writer
+        self._outbox = Outbox()  # serialized frames; None ends the writer
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._closing = False
 
@@ -164,12 +198,11 @@ class ConversationSocket:
         self._send(frame)
 
     async def _write(self) -> None:
+        send = self.websocket.send_text
         try:
-            while True:
-                frame = await self._outbox.get()
-                if frame is None:
-                    break
-                await self.websocket.send_text(frame)
+            while (frames := await self._outbox.take()) is not None:
+                for frame in frames:
+                    await send(frame)
             if self._closing:
                 await self.websocket.close(code=1008)
         except (WebSocketDisconnect, RuntimeError, OSError):
