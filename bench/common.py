@@ -229,7 +229,7 @@ def environment(
 
     With `trace`, the server runs under `bench.trace_server` and its trace is kept as `results/<name>-trace.jsonl`.
     With `profile` ("busy" or "idle"), py-spy samples the server (100 Hz, per thread, without pausing it; "idle" also
-    samples threads that wait) until it stops, into `results/<name>-pyspy.txt` (collapsed stacks; summarize with
+    samples threads that wait; "native" also C frames, pausing the server at each sample) until it stops, into `results/<name>-pyspy.txt` (collapsed stacks; summarize with
     `python -m bench.pyspy_summary FILE`). With `server_cpu_share`, the server runs under a `CpuCap` once started.
     With `workdir`, the server's data folder is that folder's `data` and is kept (to run again on the same data).
     """
@@ -257,6 +257,8 @@ def environment(
             output = RESULTS / f"{name}-pyspy.txt"
             command = [str(py_spy), "record", "-p", str(server.process.pid), "-r", "100", "--threads", "--nonblocking"]
             command += ["-f", "raw", *(["--idle"] if profile == "idle" else [])]
+            if profile == "native":  # C frames need the process paused at each sample: it runs slower
+                command = [c for c in command if c != "--nonblocking"] + ["--native"]
             spy = spawn([*command, "-o", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
             time.sleep(1)
         yield provider, server

@@ -68,9 +68,13 @@ from bench.common import (
     wait_quiet,
     ws_reply,
 )
+from chatui.titles import INPUT_CHARS, INSTRUCTION
 from tests.fakes.server import free_port
 
 MESSAGE = "Count for me, please."
+TITLE = ["Counting", " from", " zero", " to", " forty-nine"]
+"""What the fake model answers when chatui asks it for the conversation's title (arrivals): a title of a few words
+at the same pace, as a model gives (asked for at most six words and 30 tokens), rather than the 50-token reply."""
 RATIO_TARGET = 1.3
 ROUND_TIMEOUT = 120.0
 
@@ -128,6 +132,11 @@ async def ws_round(ws_url: str, base_url: str, accounts: list[Account], processe
         "window": (started, ended),
     }
     return replies, sampler.usage, lag, machine
+
+
+def title_prompt(tokens: list[str]) -> str:
+    """The last message of the title request chatui sends after each reply (`chatui.titles`), to script its answer."""
+    return f"{INSTRUCTION}\n\nUser: {MESSAGE[:INPUT_CHARS]}\n\nAssistant: {''.join(tokens)[:INPUT_CHARS]}"
 
 
 def summarize(n: int, tokens: list[str], via_ws: list[Reply], direct: list[Reply], usage, locked: int) -> dict:
@@ -464,7 +473,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.02)
     parser.add_argument("--name", default="concurrent_ws")
     parser.add_argument("--trace", action="store_true", help="run the server under bench.trace_server; print steps")
-    parser.add_argument("--profile", choices=["busy", "idle"], help="sample the server with py-spy (bench.common)")
+    parser.add_argument("--profile", choices=["busy", "idle", "native"], help="sample the server with py-spy (bench.common)")
     parser.add_argument("--users", type=int, help="arrivals: this many users (with --per-user), instead of --n")
     parser.add_argument("--per-user", type=int, default=25, help="arrivals: conversations (sockets) per user")
     parser.add_argument("--sessions-per-user", dest="sessions", type=int, default=2, help="arrivals: sign-ins per user")
@@ -474,7 +483,7 @@ def main() -> None:
     if args.users:
         name = args.name if args.name != "concurrent_ws" else "concurrent_ws-arrivals"
         with environment(name, trace=args.trace, profile=args.profile) as (provider, server):
-            provider.script(tokens, delay=args.delay)
+            provider.script(tokens, delay=args.delay, by_prompt={title_prompt(tokens): (TITLE, args.delay)})
             with BareRelay(provider.url, server.log_path.with_name("bare-relay.log")) as relay:
                 result = asyncio.run(run_arrivals(provider, server, relay, args, tokens))
         result["tokens_per_reply"], result["delay_s"], result["client_pid"] = args.tokens, args.delay, os.getpid()
