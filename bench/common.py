@@ -228,9 +228,10 @@ def environment(
     """A fake provider and a chatui server in a temporary folder; both stopped, the server log kept in results.
 
     With `trace`, the server runs under `bench.trace_server` and its trace is kept as `results/<name>-trace.jsonl`.
-    With `profile` ("busy" or "idle"), py-spy samples the server (100 Hz, per thread, without pausing it; "idle" also
-    samples threads that wait; "native" also C frames, pausing the server at each sample) until it stops, into `results/<name>-pyspy.txt` (collapsed stacks; summarize with
-    `python -m bench.pyspy_summary FILE`). With `server_cpu_share`, the server runs under a `CpuCap` once started.
+    With `profile` ("busy", "idle" or "native"), py-spy samples the server (100 Hz, per thread, without pausing it;
+    "idle" also samples threads that wait; "native" also C frames, pausing the server at each sample) until it
+    stops, into `results/<name>-pyspy.txt` (collapsed stacks; summarize with `python -m bench.pyspy_summary FILE`).
+    With `server_cpu_share`, the server runs under a `CpuCap` once started.
     With `workdir`, the server's data folder is that folder's `data` and is kept (to run again on the same data).
     """
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` below stops the servers

@@ -473,7 +473,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.02)
     parser.add_argument("--name", default="concurrent_ws")
     parser.add_argument("--trace", action="store_true", help="run the server under bench.trace_server; print steps")
-    parser.add_argument("--profile", choices=["busy", "idle", "native"], help="sample the server with py-spy (bench.common)")
+    parser.add_argument("--profile", choices=["busy", "idle", "native"], help="py-spy on the server (bench.common)")
     parser.add_argument("--users", type=int, help="arrivals: this many users (with --per-user), instead of --n")
     parser.add_argument("--per-user", type=int, default=25, help="arrivals: conversations (sockets) per user")
     parser.add_argument("--sessions-per-user", dest="sessions", type=int, default=2, help="arrivals: sign-ins per user")
