@@ -21,6 +21,10 @@ from storage import ChatRepository, MessageStatus
 log = logging.getLogger(__name__)
 
 TITLE_CHARS = 60
+TITLES_AT_ONCE = 8
+"""Title requests under way at one time. Titles are a background nicety: when many replies end together (issue 13:
+200 people arriving in the same second), their titles wait their turn instead of starting 200 provider requests at
+the moment the other replies still stream (a local Ollama would queue them anyway)."""
 INPUT_CHARS = 2_000
 INSTRUCTION = (
     "Write a short title (at most six words) for the conversation below. Answer with the title only: no quotes, "
@@ -45,10 +49,13 @@ def clean_ai_title(text: str) -> str | None:
 class TitleWriter:
     """Asks a conversation's model for its title and stores it if nothing else did meanwhile."""
 
-    def __init__(self, chats: ChatRepository, models: ModelRegistry, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, chats: ChatRepository, models: ModelRegistry, *, timeout: float = 10.0, at_once: int = TITLES_AT_ONCE
+    ) -> None:
         self.chats = chats
         self.models = models
         self.timeout = timeout
+        self._at_once = asyncio.Semaphore(at_once)
 
     def wanted(self, generation: Generation) -> bool:
         """A first reply that completed: it answers the first message of the conversation."""
@@ -63,15 +70,15 @@ class TitleWriter:
         """The new title if it was stored; None when the title stays (renamed meanwhile, error, timeout, empty)."""
         assert generation.user_content is not None
         truncation = title_from_message(generation.user_content)
-        conversation = await self.chats.get_conversation(generation.user_id, generation.conversation_id)
-        if conversation is None or conversation.title != truncation:
-            return None
-        try:
-            async with asyncio.timeout(self.timeout):
-                answer = await self._ask(generation)
-        except (TimeoutError, ProviderError, KeyError) as exc:
-            log.info("no AI title for %s: %r", generation.conversation_id, exc)
-            return None
+        async with self._at_once:
+            if await self.chats.current_title(generation.user_id, generation.conversation_id) != truncation:
+                return None
+            try:
+                async with asyncio.timeout(self.timeout):
+                    answer = await self._ask(generation)
+            except (TimeoutError, ProviderError, KeyError) as exc:
+                log.info("no AI title for %s: %r", generation.conversation_id, exc)
+                return None
         title = clean_ai_title(answer)
         if title is None or title == truncation:
             return None

@@ -158,6 +158,11 @@ class ChatRepository(Repository):
         return s.scalars(_owned(user_id, conversation_id)).one_or_none()
 
     @grouped
+    def current_title(self, c: Connection, user_id: str, conversation_id: str) -> str | None:
+        """The conversation's title (None: untitled, or not the user's), read after every first reply."""
+        return c.execute(_TITLE_OF, {"cid": conversation_id, "uid": user_id}).scalar()
+
+    @grouped
     def owns_conversation(self, c: Connection, user_id: str, conversation_id: str) -> bool:
         """Whether the conversation exists and is `user_id`'s: the check of every `/ws` handshake, so a prepared
         statement in a shared transaction rather than an ORM read of the whole row."""
@@ -444,6 +449,9 @@ _CONVERSATION_OF = select(
     _conversations.c.temperature,
     _conversations.c.active_message_id,
 ).where(_conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid"))
+_TITLE_OF = select(_conversations.c.title).where(
+    _conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid")
+)
 _OWNED = select(_conversations.c.id).where(
     _conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid")
 )
