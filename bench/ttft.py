@@ -5,7 +5,8 @@
 Each run uses a fresh conversation (so the prompt history stays the same size) whose socket is opened before the
 clock starts; the clock runs from `ws.send(message)` to the first token frame. Also reported (`from_connect_ms`):
 a second fresh conversation whose socket is opened (the handshake with the session cookie) and the message sent at
-once, from the start of the connection to the first token, against the direct request on a new connection.
+once, from the start of the connection to the first token, against the direct request on a new connection and
+against the same on `bench.bare_relay` (a WebSocket relay with no sign-in and no database: the upgrade's own cost).
 The direct measurement sends the same request chatui sends to the fake provider over a kept-alive httpx connection
 (as chatui's provider client does) and stops at the first NDJSON line with text. Runs alternate between the
 paths. All use one script: 10 tokens, no delay. On the `/ws` path the user's message and the empty assistant
@@ -37,13 +38,16 @@ from bench.common import (
     wait_quiet,
     ws_reply,
 )
+from bench.concurrent_ws import BareRelay
 
 TOKENS = ["Hello", ",", " this", " is", " a", " short", " benchmark", " reply", ".", " Bye"]
 MESSAGE = "What is 5 plus 3? Give me a very brief answer."
 TARGET_MS = 3.0
 
 
-async def measure(server_url: str, ws_url: str, provider_url: str, runs: int, warmup: int) -> dict[str, object]:
+async def measure(
+    server_url: str, ws_url: str, provider_url: str, relay_url: str, runs: int, warmup: int
+) -> dict[str, object]:
     account = (await create_accounts(server_url, 1, prefix="ttft"))[0]
     quiet = await asyncio.to_thread(wait_quiet)
     busy0, t0 = machine_busy_seconds(), time.perf_counter()
@@ -51,6 +55,7 @@ async def measure(server_url: str, ws_url: str, provider_url: str, runs: int, wa
     direct_ttft: list[float] = []
     arriving: list[float] = []  # connect (handshake with the cookie) and send at once, to the first token
     arriving_direct: list[float] = []  # the same request to the provider on a new connection
+    relayed: list[float] = []  # connect and send at once to `bench.bare_relay`: the floor of a WebSocket upgrade
     async with httpx.AsyncClient(timeout=30) as direct:
         for index in range(warmup + runs):
             conversation, fresh = await create_conversations(server_url, [account, account])
@@ -67,6 +72,10 @@ async def measure(server_url: str, ws_url: str, provider_url: str, runs: int, wa
             async with httpx.AsyncClient(timeout=30) as new_connection:
                 opened = time.perf_counter()
                 straight_new = await direct_reply(new_connection, provider_url, MESSAGE, Reply())
+            await asyncio.sleep(0.05)
+            bare_started = time.perf_counter()
+            async with connect(f"{relay_url}/ws/{index}") as ws:
+                bare = await ws_reply(ws, MESSAGE, Reply(), limit=30)
             for reply in (via_ws, arrived):
                 assert reply.tokens == TOKENS and reply.status == "done", reply
             assert straight.tokens == TOKENS and straight_new.tokens == TOKENS, straight
@@ -75,6 +84,7 @@ async def measure(server_url: str, ws_url: str, provider_url: str, runs: int, wa
                 direct_ttft.append(straight.ttft or 0.0)
                 arriving.append((arrived.first or 0.0) - started)
                 arriving_direct.append((straight_new.first or 0.0) - opened)
+                relayed.append((bare.first or 0.0) - bare_started)
             await asyncio.sleep(0.05)
     machine_cpu = 100 * (machine_busy_seconds() - busy0) / (time.perf_counter() - t0)
     paired = [w - d for w, d in zip(ws_ttft, direct_ttft, strict=True)]
@@ -92,6 +102,8 @@ async def measure(server_url: str, ws_url: str, provider_url: str, runs: int, wa
         "from_connect_ms": {
             "ws_median": ms(statistics.median(arriving)),
             "direct_new_connection_median": ms(statistics.median(arriving_direct)),
+            "bare_relay_median": ms(statistics.median(relayed)),
+            "relay_added": ms(statistics.median(relayed) - statistics.median(arriving_direct)),
             "added": ms(statistics.median(arriving) - statistics.median(arriving_direct)),
         },
         "target_ms": TARGET_MS,
@@ -145,7 +157,8 @@ def main() -> None:
     name = args.name or ("ttft-trace" if args.trace else "ttft")
     with environment(name, trace=args.trace) as (provider, server):
         provider.script(TOKENS, delay=0.0)
-        result = asyncio.run(measure(server.url, server.ws_url, provider.url, args.runs, args.warmup))
+        with BareRelay(provider.url, server.log_path.with_name("bare-relay.log")) as relay:
+            result = asyncio.run(measure(server.url, server.ws_url, provider.url, relay.ws_url, args.runs, args.warmup))
         with sqlite3.connect(server.data_dir / "database.db") as db:
             saved = db.execute("SELECT count(*) FROM messages WHERE role = 'user'").fetchone()[0]
         result["user_messages_saved"] = saved
