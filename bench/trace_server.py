@@ -98,7 +98,7 @@ def install() -> None:
     span(GenerationEngine, "_run", "engine._run (whole reply)")
     span(Throttle, "hit", "throttle.hit")
     span(AuthService, "resolve", "handshake: auth.resolve")
-    span(ConversationService, "owns", "handshake: conversations.owns")
+    span(ConversationService, "owner", "handshake: conversations.owner")
     span(WebSocket, "accept", "handshake: accept")
     span(ChatRepository, "reply_context", "db.reply_context")
     on_thread(Database, "_transaction", "db thread: ORM transaction")

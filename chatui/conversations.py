@@ -162,9 +162,10 @@ class ConversationService:
             raise ConversationNotFound
         return conversation
 
-    async def owns(self, user_id: str, conversation_id: str) -> bool:
-        """Whether the conversation exists and is the user's (someone else's looks exactly like a missing one)."""
-        return await self.chats.owns_conversation(user_id, conversation_id)
+    async def owner(self, conversation_id: str) -> str | None:
+        """Whose the conversation is (None: no such conversation). For a check made before the user is known (the
+        `/ws` handshake): the caller compares, and tells someone else's apart from a missing one to nobody."""
+        return await self.chats.conversation_owner(conversation_id)
 
     async def path(
         self,

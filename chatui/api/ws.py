@@ -73,11 +73,11 @@ async def conversation_socket(websocket: WebSocket, conversation_id: str) -> Non
     if origin is not None and not same_origin(origin, websocket.headers.get("host")):
         await websocket.close()  # before accept: the upgrade is answered with HTTP 403
         return
-    signed_in = await services.auth.resolve(websocket.cookies.get(COOKIE_NAME))
-    if signed_in is None:
-        await websocket.close()
-        return
-    if not await services.conversations.owns(signed_in.user.id, conversation_id[:64]):
+    # The session and the conversation's owner are read together (one trip to the database, in one group).
+    signed_in, owner = await asyncio.gather(
+        services.auth.resolve(websocket.cookies.get(COOKIE_NAME)), services.conversations.owner(conversation_id[:64])
+    )
+    if signed_in is None or owner != signed_in.user.id:  # signed out, or not this user's conversation: the same 403
         await websocket.close()
         return
     release = await services.sockets.acquire(signed_in.user.id, signed_in.session.id)

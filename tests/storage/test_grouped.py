@@ -58,16 +58,17 @@ async def test_a_call_that_fails_in_a_group_leaves_the_others_stored_and_writes_
     assert (await chats.path_page(bob.id, theirs.id)).messages == []
 
 
-async def test_ownership_check_answers_only_for_the_owner(any_db: Database):
+async def test_the_owner_of_a_conversation_is_read_with_the_session_in_one_group(any_db: Database):
     accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
     alice, bob = await accounts.create_user("alice", "hash"), await accounts.create_user("bob", "hash")
-    conversation = await chats.create_conversation(alice.id, "ollama:m")
-    checks = await asyncio.gather(
-        chats.owns_conversation(alice.id, conversation.id),
-        chats.owns_conversation(bob.id, conversation.id),
-        chats.owns_conversation(alice.id, "no-such-conversation"),
+    mine, theirs = await chats.create_conversation(alice.id, "ollama:m"), await chats.create_conversation(bob.id, "m")
+    owners = await asyncio.gather(
+        chats.conversation_owner(mine.id),
+        chats.conversation_owner(theirs.id),
+        chats.conversation_owner("no-such-conversation"),
+        accounts.signed_in("no-such-token"),
     )
-    assert checks == [True, False, False]
+    assert owners == [alice.id, bob.id, None, None]
 
 
 @pytest.mark.parametrize("cancel_first", [True, False])
@@ -75,9 +76,9 @@ async def test_a_caller_cancelled_while_its_group_runs_does_not_disturb_the_othe
     accounts, chats = AccountRepository(db), ChatRepository(db)
     user = await accounts.create_user("quitter", "hash")
     conversations = [await chats.create_conversation(user.id, "ollama:m") for _ in range(3)]
-    tasks = [asyncio.create_task(chats.owns_conversation(user.id, c.id)) for c in conversations]
+    tasks = [asyncio.create_task(chats.conversation_owner(c.id)) for c in conversations]
     await asyncio.sleep(0)  # all three queued
     (tasks[0] if cancel_first else tasks[-1]).cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert sum(isinstance(r, asyncio.CancelledError) for r in results) == 1
-    assert [r for r in results if not isinstance(r, asyncio.CancelledError)] == [True, True]
+    assert [r for r in results if not isinstance(r, asyncio.CancelledError)] == [user.id, user.id]
