@@ -520,19 +520,25 @@ async def direct_reply(client: httpx.AsyncClient, provider_url: str, content: st
     reply.sent = time.perf_counter()
     async with client.stream("POST", f"{provider_url}/api/chat", json=body) as response:
         async for line in response.aiter_lines():
-            if not line.strip():
-                continue
-            now = time.perf_counter()
-            chunk = json.loads(line)
-            text = (chunk.get("message") or {}).get("content") or ""
-            if text:
-                if reply.first is None:
-                    reply.first = now
-                reply.tokens.append(text)
-            if chunk.get("done"):
-                reply.done, reply.status = now, "done"
+            if take_ndjson_line(reply, line):
                 break
     return reply
+
+
+def take_ndjson_line(reply: Reply, line: str | bytes) -> bool:
+    """One line of Ollama's NDJSON stream into `reply` (its first token's time, its text); True at the last line."""
+    if not line.strip():
+        return False
+    now = time.perf_counter()
+    chunk = json.loads(line)
+    text = (chunk.get("message") or {}).get("content") or ""
+    if text:
+        reply.first = reply.first or now
+        reply.tokens.append(text)
+    if chunk.get("done"):
+        reply.done, reply.status = now, "done"
+        return True
+    return False
 
 
 async def provider_reply(provider: OllamaProvider, content: str, reply: Reply) -> Reply:

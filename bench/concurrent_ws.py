@@ -64,6 +64,7 @@ from bench.common import (
     read_reply,
     save,
     spawn,
+    take_ndjson_line,
     trace_summary,
     wait_quiet,
     ws_reply,
@@ -139,17 +140,16 @@ def title_prompt(tokens: list[str]) -> str:
     return f"{INSTRUCTION}\n\nUser: {MESSAGE[:INPUT_CHARS]}\n\nAssistant: {''.join(tokens)[:INPUT_CHARS]}"
 
 
-def summarize(n: int, tokens: list[str], via_ws: list[Reply], direct: list[Reply], usage, locked: int) -> dict:
-    done = [r for r in via_ws if r.status == "done" and r.tokens == tokens]
-    ttft = [r.ttft for r in via_ws if r.ttft is not None]
+def reply_figures(tokens: list[str], via_ws: list[Reply], direct: list[Reply]) -> dict:
+    """What every round reports: replies complete and exact, tokens lost, first token and whole reply over `/ws`,
+    the same streams straight from the provider, and their ratios."""
     total = [r.total for r in via_ws if r.total is not None]
     direct_total = [r.total for r in direct if r.total is not None]
+    ttft = [r.ttft for r in via_ws if r.ttft is not None]
     p50, p99 = percentile(total, 50), percentile(total, 99)
     d50, d99 = percentile(direct_total, 50), percentile(direct_total, 99)
-    server = usage["server"]
     return {
-        "n": n,
-        "completed": f"{len(done)}/{n}",
+        "completed": f"{sum(1 for r in via_ws if r.status == 'done' and r.tokens == tokens)}/{len(via_ws)}",
         "tokens_lost": sum(lost_tokens(tokens, r.tokens) for r in via_ws),
         "errors": sorted({r.error for r in via_ws if r.error}),
         "ttft_p50_ms": ms(percentile(ttft, 50)),
@@ -160,6 +160,14 @@ def summarize(n: int, tokens: list[str], via_ws: list[Reply], direct: list[Reply
         "direct_reply_p99_ms": ms(d99),
         "ratio_p50": round(p50 / d50, 3),
         "ratio_p99": round(p99 / d99, 3),
+    }
+
+
+def summarize(n: int, tokens: list[str], via_ws: list[Reply], direct: list[Reply], usage, locked: int) -> dict:
+    server = usage["server"]
+    return {
+        "n": n,
+        **reply_figures(tokens, via_ws, direct),
         "direct_completed": f"{sum(1 for r in direct if r.tokens == tokens)}/{n}",
         "server_rss_start_mb": server.as_dict()["rss_start_mb"],
         "server_rss_peak_mb": server.as_dict()["rss_peak_mb"],
@@ -327,16 +335,7 @@ async def direct_arrivals(
         reply.sent = time.perf_counter()
         async with session.post(f"{provider_url}/api/chat", json=body) as response:
             async for line in response.content:
-                if not line.strip():
-                    continue
-                now = time.perf_counter()
-                chunk = json.loads(line)
-                text = (chunk.get("message") or {}).get("content") or ""
-                if text:
-                    reply.first = reply.first or now
-                    reply.tokens.append(text)
-                if chunk.get("done"):
-                    reply.done, reply.status = now, "done"
+                if take_ndjson_line(reply, line):
                     break
         return reply
 
@@ -352,27 +351,12 @@ async def direct_arrivals(
 
 def arrival_figures(tokens: list[str], arrived: list[Arrived], direct: list[Reply], sampler: Sampler) -> dict:
     replies = [a.reply for a in arrived]
-    total = [r.total for r in replies if r.total is not None]
-    direct_total = [r.total for r in direct if r.total is not None]
-    p50, p99 = percentile(total, 50), percentile(total, 99)
-    d50, d99 = percentile(direct_total, 50), percentile(direct_total, 99)
     handshakes = [h for a in arrived if (h := a.handshake) is not None]
-    ttft = [r.ttft for r in replies if r.ttft is not None]
     usage = {name: u.as_dict()["cpu_percent"] for name, u in sampler.usage.items()}
     return {
-        "completed": f"{sum(1 for r in replies if r.status == 'done' and r.tokens == tokens)}/{len(replies)}",
-        "tokens_lost": sum(lost_tokens(tokens, r.tokens) for r in replies),
-        "errors": sorted({r.error for r in replies if r.error}),
+        **reply_figures(tokens, replies, direct),
         "handshake_p50_ms": ms(percentile(handshakes, 50)),
         "handshake_p99_ms": ms(percentile(handshakes, 99)),
-        "ttft_p50_ms": ms(percentile(ttft, 50)),
-        "ttft_p99_ms": ms(percentile(ttft, 99)),
-        "reply_p50_ms": ms(p50),
-        "reply_p99_ms": ms(p99),
-        "direct_reply_p50_ms": ms(d50),
-        "direct_reply_p99_ms": ms(d99),
-        "ratio_p50": round(p50 / d50, 3),
-        "ratio_p99": round(p99 / d99, 3),
         "cpu_percent": usage,
         "others_cpu_percent": sampler.others_cpu_percent,
     }
