@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from chatui.commands import COMMANDS
+from chatui.cli import COMMANDS
 
 simulated = os.environ.get("NICEGUI_USER_SIMULATION") == "true"
 env_file = os.environ.get("CHATUI_ENV_FILE", ".env") or None
@@ -25,9 +25,9 @@ from typing import Any  # noqa: E402
 from nicegui import ui  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
+from chatui._patches.uvicorn_http import header_timeout_protocol  # noqa: E402
 from chatui.app import create_app  # noqa: E402
 from chatui.config import Settings, StartupRefused  # noqa: E402
-from chatui.header_timeout import header_timeout_protocol  # noqa: E402
 from storage.lock import DatabaseInUse  # noqa: E402
 
 

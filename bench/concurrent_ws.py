@@ -69,7 +69,7 @@ from bench.common import (
     wait_quiet,
     ws_reply,
 )
-from chatui.titles import INPUT_CHARS, INSTRUCTION
+from chatui.conversations.titles import INPUT_CHARS, INSTRUCTION
 from tests.fakes.server import free_port
 
 MESSAGE = "Count for me, please."
@@ -136,7 +136,8 @@ async def ws_round(ws_url: str, base_url: str, accounts: list[Account], processe
 
 
 def title_prompt(tokens: list[str]) -> str:
-    """The last message of the title request chatui sends after each reply (`chatui.titles`), to script its answer."""
+    """The last message of the title request chatui sends after each reply (`chatui.conversations.titles`), to
+    script its answer."""
     return f"{INSTRUCTION}\n\nUser: {MESSAGE[:INPUT_CHARS]}\n\nAssistant: {''.join(tokens)[:INPUT_CHARS]}"
 
 

@@ -16,15 +16,15 @@ from pathlib import Path
 
 AREAS = {  # checked from the innermost frame outwards; the first frame that matches any area takes the sample
     "json encode/decode": ("json/", "orjson"),
-    "Markdown rendering (markdown-it, chatui/rendering.py)": ("markdown_it/", "chatui/rendering.py"),
+    "Markdown rendering (markdown-it, chatui/ui/rendering.py)": ("markdown_it/", "chatui/ui/rendering.py"),
     "database (sqlalchemy + sqlite3/psycopg + storage/)": ("sqlalchemy/", "sqlite3/", "psycopg/", "storage/"),
     "websocket protocol (wsproto + uvicorn wsproto_impl)": ("wsproto/", "wsproto_impl.py"),
     "socket.io / engine.io": ("socketio/", "engineio/"),
     "NiceGUI (outbox, elements, bindings, client)": ("nicegui/",),
     "provider client (httpx/httpcore/anyio, providers/)": ("httpx/", "httpcore/", "anyio/", "providers/", "h11/"),
-    "chat page (chatui/pages)": ("chatui/pages/",),
+    "chat page (chatui/ui)": ("chatui/ui/",),
     "/ws handler (chatui/api/ws.py)": ("chatui/api/ws.py",),
-    "engine (chatui/engine.py, generation.py)": ("chatui/engine.py", "chatui/generation.py"),
+    "engine (chatui/engine/engine.py, generation.py)": ("chatui/engine/engine.py", "chatui/engine/generation.py"),
     "HTTP serving (uvicorn http, starlette, fastapi)": ("httptools_impl.py", "starlette/", "fastapi/", "uvicorn/"),
     "asyncio (Python part)": ("asyncio/",),
 }

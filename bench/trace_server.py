@@ -83,12 +83,12 @@ def on_thread(owner: Any, attribute: str, name: str) -> None:
 def install() -> None:
     from starlette.websockets import WebSocket
 
+    from chatui.accounts.auth import AuthService
     from chatui.api.ws import ConversationSocket
-    from chatui.auth import AuthService
-    from chatui.conversations import ConversationService
-    from chatui.engine import GenerationEngine
-    from chatui.generation import Generation
-    from chatui.ratelimit import Throttle
+    from chatui.conversations.service import ConversationService
+    from chatui.coordination.throttles import Throttle
+    from chatui.engine.engine import GenerationEngine
+    from chatui.engine.generation import Generation
     from providers.ollama import OllamaProvider
     from storage import ChatRepository
     from storage.database import Database

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from chatui.engine import EngineOptions
+from chatui.engine.engine import EngineOptions
 from storage import AccountRepository, Anchor, ChatRepository, Database, mark_interrupted
 from storage.models import Conversation, Message, new_id, utcnow
 

@@ -22,7 +22,7 @@ Measured:
   * per page: when the bubble's footer ("... · 500 tokens") arrived, counted from sending the message;
   * whether every page ends with the full reply: the assistant bubble's Markdown blocks (the `innerHTML` of its
     `chat-markdown` elements, in tree order) rebuilt from the updates must equal chatui's own rendering of the
-    whole reply (`chatui.rendering.render_markdown`), and every word of the reply must be in their text;
+    whole reply (`chatui.ui.rendering.render_markdown`), and every word of the reply must be in their text;
   * the server's CPU (mean and peak 0.5 s window) and RSS, and the benchmark client's CPU; the server's CPU per
     socket.io update its pages received (`server_cpu_ms_per_update`), which `--history N` compares with
     conversations that already hold N messages (written straight into the database before the round).
@@ -64,7 +64,7 @@ from bench.common import (
     trace_summary,
     wait_quiet,
 )
-from chatui.rendering import render_markdown
+from chatui.ui.rendering import render_markdown
 from tests.seed import seed_messages
 
 LAG_TARGET_MS = 100.0

@@ -14,18 +14,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nicegui import app, helpers
 
+from chatui._patches.nicegui_middleware import use_plain_middleware
+from chatui._patches.nicegui_outbox import send_on_connect
+from chatui._patches.uvicorn_ws import use_websockets_sansio
 from chatui.api import admin, auth, conversations, errors, models, search, transfer, ws
 from chatui.api import settings as account_settings
+from chatui.bootstrap import Services, build_services
 from chatui.config import Settings
-from chatui.middleware import SecurityMiddleware
-from chatui.nicegui_middleware import use_plain_middleware
-from chatui.nicegui_outbox import send_on_connect
-from chatui.pages import register_pages
-from chatui.services import Services, build_services
-from chatui.sign_in_binding import SignInBinding
-from chatui.single_user import LoopbackHostOnly
 from chatui.transfer.jobs import MAX_IMPORT_BYTES
-from chatui.websocket_server import use_websockets_sansio
+from chatui.ui.routes import register_pages
+from chatui.web.hosts import LoopbackHostOnly
+from chatui.web.security import SecurityMiddleware
+from chatui.web.sign_in_binding import SignInBinding
 
 log = logging.getLogger(__name__)
 

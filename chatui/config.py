@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     header_timeout: float = Field(10.0, gt=0, validation_alias=_env("CHATUI_HEADER_TIMEOUT"))
     ws_max_bytes: int = Field(256 * 1024, ge=16 * 1024, validation_alias=_env("CHATUI_WS_MAX_BYTES"))
     bcrypt_rounds: int = Field(12, ge=4, le=16, validation_alias=_env("CHATUI_BCRYPT_ROUNDS"))
-    # Password hashes computed at once; None: one fewer than the cores (`chatui.passwords.hashing_threads`).
+    # Password hashes computed at once; None: one fewer than the cores (`chatui.accounts.passwords.hashing_threads`).
     hashing_threads: int | None = Field(None, ge=1, le=64, validation_alias=_env("CHATUI_HASHING_THREADS"))
 
     ai_titles: bool = Field(True, validation_alias=_env("CHATUI_AI_TITLES", "ai_titles"))

@@ -1,5 +1,5 @@
 """Replies left `streaming` in a database that several instances share, for the sweep that finds those whose owner
-is gone (`chatui.redis_coordination`). One process marks them all at start-up instead (`chats.mark_interrupted`)."""
+is gone (`chatui.coordination.redis`). One process marks them all at start-up instead (`chats.mark_interrupted`)."""
 
 from __future__ import annotations
 

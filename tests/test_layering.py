@@ -1,4 +1,12 @@
-"""Dependencies point inward: providers/ and storage/ know nothing of chatui/, NiceGUI, or each other."""
+"""Dependencies point inward, and this test keeps them so.
+
+- `providers/` and `storage/` know nothing of chatui/, NiceGUI, or each other.
+- The domain packages of chatui (conversations, engine, accounts, coordination) import neither NiceGUI nor
+  FastAPI/Starlette: they run the same under a page, a REST route, `/ws` or a script.
+- The two edges stay apart: `chatui.ui` never imports `chatui.api`, and `chatui.api` never imports `chatui.ui`.
+- The engine never imports the conversation service (the service composes the engine, not the other way).
+- Only the bootstrap, the app, the command line and the two edges see the services container (`chatui.bootstrap`).
+"""
 
 from __future__ import annotations
 
@@ -8,31 +16,80 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+CHATUI = ROOT / "chatui"
+FRAMEWORKS = {"nicegui", "fastapi", "starlette"}
 FORBIDDEN = {
     "providers": {"chatui", "nicegui", "storage", "fastapi", "sqlalchemy"},
     "storage": {"chatui", "nicegui", "providers", "fastapi", "httpx", "openai", "anthropic"},
 }
+DOMAIN = ("conversations", "engine", "accounts", "coordination")
+SEES_SERVICES = {"chatui/bootstrap.py", "chatui/app.py", "chatui/cli.py", "chatui/api", "chatui/ui"}
+MAX_LOOSE_MODULES = 8
 
 
-def imported_packages(path: Path) -> set[str]:
+def imported_modules(path: Path) -> set[str]:
+    """Every absolute module an import statement names (`from a.b import c` gives `a.b` and `a.b.c`)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+def top_level(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def reaching(folder: Path, prefix: str) -> dict[str, list[str]]:
+    """The files under `folder` that import `prefix` or anything below it, with what they import."""
+    found = {}
+    for path in sorted(folder.rglob("*.py")):
+        hits = sorted(m for m in imported_modules(path) if m == prefix or m.startswith(prefix + "."))
+        if hits:
+            found[str(path.relative_to(ROOT))] = hits
+    return found
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_package_does_not_reach_outward(package: str) -> None:
     files = sorted((ROOT / package).rglob("*.py"))
     assert files
-    offenders = {str(path.relative_to(ROOT)): sorted(imported_packages(path) & FORBIDDEN[package]) for path in files}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(top_level(imported_modules(path)) & FORBIDDEN[package]) for path in files
+    }
     assert {path: found for path, found in offenders.items() if found} == {}
 
 
-def test_the_engine_knows_no_ui() -> None:
-    for module in ("engine.py", "generation.py", "auth.py", "services.py"):
-        assert "nicegui" not in imported_packages(ROOT / "chatui" / module), module
+@pytest.mark.parametrize("package", DOMAIN)
+def test_the_domain_knows_no_web_framework(package: str) -> None:
+    files = sorted((CHATUI / package).rglob("*.py"))
+    assert files
+    offenders = {str(path.relative_to(ROOT)): sorted(top_level(imported_modules(path)) & FRAMEWORKS) for path in files}
+    assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_the_ui_never_imports_the_api() -> None:
+    assert reaching(CHATUI / "ui", "chatui.api") == {}
+
+
+def test_the_api_never_imports_the_ui() -> None:
+    assert reaching(CHATUI / "api", "chatui.ui") == {}
+
+
+def test_the_engine_never_imports_the_conversation_service() -> None:
+    assert reaching(CHATUI / "engine", "chatui.conversations") == {}
+
+
+def test_only_the_edges_see_the_services_container() -> None:
+    seen = reaching(CHATUI, "chatui.bootstrap")
+    outside = {path: names for path, names in seen.items() if not any(path.startswith(s) for s in SEES_SERVICES)}
+    assert outside == {}
+
+
+def test_chatui_keeps_few_loose_modules() -> None:
+    loose = sorted(path.name for path in CHATUI.glob("*.py"))
+    assert len(loose) <= MAX_LOOSE_MODULES, loose

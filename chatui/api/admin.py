@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
+from chatui.accounts.auth import AuthError
 from chatui.api.deps import AdminUser, ServicesDep
 from chatui.api.schemas import AdminUserUpdate, UserAdminView
-from chatui.auth import AuthError
 from storage import User
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from chatui.api.deps import CurrentUser, ServicesDep, client_ip
+from chatui.accounts.auth import COOKIE_NAME, AuthError
+from chatui.api.deps import CurrentUser, ServicesDep
 from chatui.api.schemas import Credentials, PasswordChange, Registration, UserPublic
-from chatui.auth import COOKIE_NAME, AuthError
 from chatui.config import Settings
-from chatui.sign_in_binding import BINDING_COOKIE
+from chatui.web.client import client_ip
+from chatui.web.sign_in_binding import BINDING_COOKIE
 
 router = APIRouter(tags=["auth"])
 
@@ -110,7 +111,7 @@ async def change_password(
 @router.get("/auth/complete", include_in_schema=False)
 async def complete_sign_in(ticket: str, request: Request, services: ServicesDep) -> RedirectResponse:
     """Where the UI's sign-in lands: swaps the one-time ticket for the session cookie — in the browser it was issued
-    to only (its sign-in cookie, `chatui.sign_in_binding`), so a ticket in a link signs nobody else in."""
+    to only (its sign-in cookie, `chatui.web.sign_in_binding`), so a ticket in a link signs nobody else in."""
     binding = request.cookies.get(BINDING_COOKIE)
     token = await services.auth.redeem_ticket(ticket, binding) if len(ticket) <= 100 else None
     if token is None:

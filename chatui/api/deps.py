@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from chatui.auth import COOKIE_NAME
-from chatui.services import Services
+from chatui.accounts.auth import COOKIE_NAME
+from chatui.bootstrap import Services
 from storage import SignedIn
 
 
@@ -35,9 +35,3 @@ async def admin_user(signed_in: CurrentUser) -> SignedIn:
 
 
 AdminUser = Annotated[SignedIn, Depends(admin_user)]
-
-
-def client_ip(request: Request) -> str:
-    """The address limits count against: the peer's, or what a trusted proxy forwarded (`CHATUI_TRUSTED_PROXIES`;
-    uvicorn rewrites the peer address for those only, see `Settings.proxy_options`)."""
-    return request.client.host if request.client else "unknown"

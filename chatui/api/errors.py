@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from chatui.conversations import ConversationError, InvalidInput, NotFound
-from chatui.engine import Refusal, SendRefused
+from chatui.conversations.service import ConversationError, InvalidInput, NotFound
+from chatui.engine.engine import Refusal, SendRefused
 
 _REFUSAL_STATUS = {
     Refusal.BUSY: status.HTTP_409_CONFLICT,

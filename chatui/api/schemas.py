@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chatui.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from chatui.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 # No control characters: PostgreSQL refuses NUL in text, and no title or model id needs any.
 Title = Annotated[

@@ -37,12 +37,12 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from chatui.auth import COOKIE_NAME
-from chatui.conversations import ConversationNotFound, InvalidInput, MessageNotFound
-from chatui.engine import Refusal, SendRefused
-from chatui.events import ConversationEvent, ReplyStarted, TitleChanged
-from chatui.generation import Generation
-from chatui.services import Services
+from chatui.accounts.auth import COOKIE_NAME
+from chatui.bootstrap import Services
+from chatui.conversations.service import ConversationNotFound, InvalidInput, MessageNotFound
+from chatui.engine.engine import Refusal, SendRefused
+from chatui.engine.events import ConversationEvent, ReplyStarted, TitleChanged
+from chatui.engine.generation import Generation
 from storage import MessageStatus
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""NiceGUI's HTTP middlewares are replaced by plain ASGI ones (`chatui.nicegui_middleware`) that answer the same."""
+"""NiceGUI's HTTP middlewares are replaced by plain ASGI ones (`chatui._patches.nicegui_middleware`) that answer the
+same."""
 
 from __future__ import annotations
 

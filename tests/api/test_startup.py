@@ -10,8 +10,8 @@ import sys
 import httpx
 import pytest
 
+from chatui.bootstrap import build_services
 from chatui.config import Settings
-from chatui.services import build_services
 from storage.database import make_private
 from tests.fakes.server import free_port
 from tests.live import ROOT, LiveApp

@@ -1,4 +1,4 @@
-"""The running server answers WebSockets with uvicorn's `websockets-sansio` protocol (`chatui.websocket_server`).
+"""The running server answers WebSockets with uvicorn's `websockets-sansio` protocol (`chatui._patches.uvicorn_ws`).
 
 The switch sets an attribute on uvicorn's running config; an upgrade that stops reading it would leave every socket on
 wsproto without an error. The two protocols answer a refused handshake differently on the wire, so this test looks

@@ -10,8 +10,8 @@ from typing import TypeVar
 from playwright.async_api import Page, expect
 from sqlalchemy import Connection
 
-from chatui.pages.message_list import KEEP_PAGES, PAGE_SIZE
-from chatui.pages.sidebar import PAGE_SIZE as SIDEBAR_PAGE
+from chatui.ui.message_list import KEEP_PAGES, PAGE_SIZE
+from chatui.ui.sidebar import PAGE_SIZE as SIDEBAR_PAGE
 from tests.browser.conftest import create_account_and_sign_in
 from tests.fakes.server import Script
 from tests.live import LiveApp

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from chatui.bootstrap import Services, build_services
 from chatui.config import Settings
-from chatui.conversations import ConversationService
-from chatui.engine import EngineOptions, GenerationEngine
-from chatui.events import ConversationEvents
-from chatui.ratelimit import Throttle, limit_storage
-from chatui.services import Services, build_services
-from chatui.titles import TitleWriter
+from chatui.conversations.service import ConversationService
+from chatui.conversations.titles import TitleWriter
+from chatui.coordination.throttles import Throttle, limit_storage
+from chatui.engine.engine import EngineOptions, GenerationEngine
+from chatui.engine.events import ConversationEvents
 from providers.registry import ModelRegistry
 from storage import AccountRepository, ChatRepository, Database, User, mark_interrupted
 from tests.fakes.inprocess import InProcessProvider

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from chatui.bootstrap import build_services
 from chatui.config import Settings
-from chatui.events import TitleChanged
-from chatui.services import build_services
-from chatui.titles import clean_ai_title
+from chatui.conversations.titles import clean_ai_title
+from chatui.engine.events import TitleChanged
 from tests.chatui.conftest import Fast
 from tests.fakes.inprocess import Reply
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import bcrypt
 import pytest
 
-from chatui.auth import (
+from chatui.accounts.auth import (
     AuthLimits,
     AuthService,
     InvalidCredentials,
@@ -22,9 +22,9 @@ from chatui.auth import (
     TooManyAttempts,
     WrongPassword,
 )
-from chatui.passwords import PasswordHasher
-from chatui.ratelimit import limit_storage
-from chatui.services import Services
+from chatui.accounts.passwords import PasswordHasher
+from chatui.bootstrap import Services
+from chatui.coordination.throttles import limit_storage
 from storage.models import utcnow
 
 

@@ -8,9 +8,9 @@ import dataclasses
 
 import pytest
 
-from chatui.conversations import ConversationNotFound, InvalidInput, MessageNotFound
-from chatui.engine import SendRefused
-from chatui.events import PathChanged, ReplyStarted, TitleChanged
+from chatui.conversations.service import ConversationNotFound, InvalidInput, MessageNotFound
+from chatui.engine.engine import SendRefused
+from chatui.engine.events import PathChanged, ReplyStarted, TitleChanged
 from providers import ChatMessage, GenerationParams, Usage
 from storage import MessageStatus
 from tests.chatui.conftest import Fast

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from chatui.engine import SendRefused
-from chatui.generation import Generation
-from chatui.services import Services
+from chatui.bootstrap import Services
+from chatui.engine.engine import SendRefused
+from chatui.engine.generation import Generation
 from storage import MessageStatus
 from tests.fakes.server import Script, ScriptedProvider
 

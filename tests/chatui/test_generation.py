@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from chatui.generation import Generation
+from chatui.engine.generation import Generation
 from storage import MessageStatus
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from chatui.live_sessions import LiveSessions
+from chatui.accounts.live_sessions import LiveSessions
 from storage import SignedIn
 
 START = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

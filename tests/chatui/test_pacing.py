@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatui.pages.pacing import UpdatePacer
+from chatui.ui.pacing import UpdatePacer
 
 
 def test_base_interval_until_the_budget_is_shared() -> None:

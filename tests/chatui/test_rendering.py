@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatui.rendering import BlockSplitter, render_markdown, render_uncached, split_blocks
+from chatui.ui.rendering import BlockSplitter, render_markdown, render_uncached, split_blocks
 
 PIECES = [
     "word ",
@@ -101,7 +101,7 @@ def test_no_raw_html_no_script_links_no_images() -> None:
 
 
 def test_a_whole_message_is_rendered_once_then_cached_within_a_size_bound() -> None:
-    from chatui.rendering import HtmlCache, cached_message, render_message
+    from chatui.ui.rendering import HtmlCache, cached_message, render_message
 
     text = "# Title\n\nSome **bold** text.\n\n```py\nx = 1\n```\n"
     assert cached_message(text + "never rendered") is None

@@ -6,7 +6,7 @@ import pytest
 from nicegui import ElementFilter, app
 from nicegui.testing import User
 
-from chatui.sign_in_binding import BINDING_COOKIE
+from chatui.web.sign_in_binding import BINDING_COOKIE
 from tests.pages.test_chat_flow import register_and_sign_in
 
 pytestmark = pytest.mark.usefixtures("app_env")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from nicegui.testing import User
 
-from chatui.pages.composer import SEND_EVENT
+from chatui.ui.composer import SEND_EVENT
 from tests.fakes.ollama import ollama_app
 from tests.fakes.server import Script, ScriptedProvider, ThreadedServer, free_port
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from nicegui.testing import User
 
-from chatui.pages import undo
-from chatui.pages.undo import UndoShelf
+from chatui.ui import undo
+from chatui.ui.undo import UndoShelf
 from storage.transfer import ConversationRecord
 from tests.fakes.server import Script
 from tests.pages.test_chat_flow import register_and_sign_in, send

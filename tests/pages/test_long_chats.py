@@ -8,8 +8,8 @@ import pytest
 from nicegui import app, ui
 from nicegui.testing import User
 
-from chatui.pages.message_list import KEEP_PAGES, PAGE_SIZE
-from chatui.pages.sidebar import PAGE_SIZE as SIDEBAR_PAGE
+from chatui.ui.message_list import KEEP_PAGES, PAGE_SIZE
+from chatui.ui.sidebar import PAGE_SIZE as SIDEBAR_PAGE
 from storage.models import utcnow
 from tests.fakes.server import Script
 from tests.pages.test_chat_flow import register_and_sign_in

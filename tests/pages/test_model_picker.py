@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from nicegui.testing import User
 
-from chatui.pages.composer import SEND_EVENT
+from chatui.ui.composer import SEND_EVENT
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import Script, ScriptedProvider
 

@@ -9,7 +9,7 @@ import pytest
 from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
-from chatui.pages.model_picker import SEARCH_FROM
+from chatui.ui.model_picker import SEARCH_FROM
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import ScriptedProvider
 from tests.pages.test_chat_flow import ollama_port, register_and_sign_in

@@ -237,8 +237,8 @@ async def test_nothing_is_retried_once_text_was_produced(claude, fake_anthropic)
 
 
 async def test_configured_by_a_key_with_max_tokens_from_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    from chatui.bootstrap import build_providers
     from chatui.config import Settings
-    from chatui.services import build_providers
 
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)

@@ -175,8 +175,8 @@ def _xllamacpp_installed() -> bool:
 
 
 async def test_the_setting_picks_the_file_and_a_missing_one_is_named(tmp_path: Path) -> None:
+    from chatui.bootstrap import build_local_provider
     from chatui.config import Settings
-    from chatui.services import build_local_provider
 
     assert build_local_provider(Settings(local_model="off", data_dir=tmp_path)) is None
     provider = build_local_provider(Settings(local_model=str(tmp_path / "gone.gguf"), data_dir=tmp_path))

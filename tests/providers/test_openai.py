@@ -229,8 +229,8 @@ async def test_nothing_is_retried_once_text_was_produced(openai_provider, fake_o
 
 
 async def test_configured_by_a_key_or_a_base_url(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    from chatui.bootstrap import build_providers
     from chatui.config import Settings
-    from chatui.services import build_providers
 
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.live import LiveApp
 from tests.page_socket import PageSocket
 
-FORGED = "ERROR:chatui.auth:admin signed in from 10.0.0.1"
+FORGED = "ERROR:chatui.accounts.auth:admin signed in from 10.0.0.1"
 
 
 async def test_a_socket_cannot_send_events_for_another_page(live_app: LiveApp, make_account) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from chatui.engine import title_from_message
+from chatui.engine.engine import title_from_message
 from tests.browser.conftest import create_account_and_sign_in
 from tests.fakes.server import Script
 from tests.security.conftest import Tracker, Watch

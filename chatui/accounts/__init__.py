@@ -1,0 +1,1 @@
+"""Accounts: sign-in rules, passwords, live sessions (no NiceGUI, no FastAPI)."""

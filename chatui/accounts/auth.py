@@ -1,0 +1,367 @@
+"""Accounts, sign-in and server-side sessions — one design for the pages, the JSON API and `/ws`.
+
+The browser holds one cookie, `chatui_session`: a random token (HttpOnly, SameSite=Strict, Path=/). The database
+keeps only an HMAC of it under the app's secret, so neither a copy of the database nor a new secret yields a usable
+cookie. Every request, page load and socket handshake resolves the cookie against the sessions table, so a revoked
+or expired session stops working everywhere at once.
+
+The UI signs in over NiceGUI's own socket, which cannot set cookies. It therefore gets a one-time ticket (valid for
+a minute, and only in the browser that asked for it: `chatui.web.sign_in_binding`) and navigates to
+`/auth/complete?ticket=...`, an ordinary HTTP response that sets the cookie.
+
+Names and passwords are normalised by one rule everywhere (sign-up, sign-in, password change, administrator
+reset): a username is NFKC-normalised (so the Kelvin sign "K" is a "K", fullwidth letters are letters) and then must
+be 3 to 32 ASCII letters, digits, '.', '_' or '-'; names compare case-insensitively (casefold). A password is
+compared in NFC (`chatui.accounts.passwords`).
+
+Every password check (sign-in, and the current password of a password change) first reserves an attempt under
+the limits (`chatui.coordination.throttles.AttemptLimiter`): per client address always, and per username when the
+address is not one the account has signed in from before, so guessing from many addresses cannot lock the owner
+out of the addresses they use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from limits.aio.storage import Storage
+
+from chatui.accounts.live_sessions import TOUCH_INTERVAL, LiveSessions
+from chatui.accounts.passwords import PasswordHasher, PasswordRejected, check_policy, normalize_password
+from chatui.coordination.throttles import AttemptLimiter, RateLimited, Remembered, Throttle
+from storage import AccountRepository, SignedIn, User, UsernameTaken
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+COOKIE_NAME = "chatui_session"
+LOCAL_USERNAME = "local"
+NO_PASSWORD = "!"  # not a bcrypt hash: no password matches it
+TICKET_SECONDS = 60
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+KNOWN_ADDRESS_DAYS = 30
+
+
+def display_username(username: str) -> str:
+    """The name as stored and shown: NFKC, without surrounding blanks."""
+    return unicodedata.normalize("NFKC", username).strip()
+
+
+def username_key(username: str) -> str:
+    """What names are compared by: NFKC, then casefold ("Kevin" with a Kelvin sign is "kevin")."""
+    return display_username(username).casefold()
+
+
+class AuthError(Exception):
+    """Registration or sign-in refused; the message can be shown as is."""
+
+    status = 400
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class InvalidCredentials(AuthError):
+    status = 401
+
+
+class TooManyAttempts(AuthError):
+    status = 429
+
+
+class InvalidRegistration(AuthError):
+    status = 422
+
+
+class NameTaken(AuthError):
+    status = 409
+
+
+class WrongPassword(AuthError):
+    """The current password given to change it was wrong."""
+
+    status = 403
+
+
+@dataclass
+class AuthLimits:
+    """The limits on password checks and sign-ups, all kept in one store."""
+
+    per_address: Throttle  # failed password checks per client address: always applies
+    per_name: Throttle  # failed password checks per username, from addresses it never signed in from
+    known: Remembered  # "username|address" pairs that signed in successfully
+    registrations: Throttle  # sign-ups per client address
+    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
+
+    @classmethod
+    def build(cls, storage: Storage, attempts: int, window_seconds: int, registrations_per_hour: int) -> AuthLimits:
+        return cls(
+            per_address=Throttle("login-ip", attempts, window_seconds, storage),
+            per_name=Throttle("login-name", attempts, window_seconds, storage),
+            known=Remembered("login-known", KNOWN_ADDRESS_DAYS * 86400, storage),
+            registrations=Throttle("register-ip", registrations_per_hour, 3600, storage),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    idle: timedelta = timedelta(days=7)
+    absolute: timedelta = timedelta(days=30)
+
+
+RevocationListener = Callable[[], None]
+
+
+class AuthService:
+    def __init__(
+        self,
+        accounts: AccountRepository,
+        secret: bytes,
+        hasher: PasswordHasher,
+        limits: AuthLimits,
+        policy: SessionPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        single_user: bool = False,
+    ) -> None:
+        self.accounts = accounts
+        self.hasher = hasher
+        self.policy = policy or SessionPolicy()
+        self.clock = clock
+        self._secret = secret
+        self.limits = limits
+        self.single_user = single_user
+        # Sessions with open pages or sockets: checked in memory on every UI event and frame, closed at expiry.
+        self.live = LiveSessions(None if single_user else self.policy.idle, clock, accounts.touch_session)
+        self.live.on_expired.append(lambda session_id: self._session_ended(session_id))
+        self._local: SignedIn | None = None
+        self._local_lock = asyncio.Lock()
+        self._resolving: dict[str, asyncio.Future[SignedIn | None]] = {}
+        self.on_user_revoked: list[Callable[[str], None]] = []
+        self.on_session_revoked: list[Callable[[str], None]] = []
+        self.tell_other_instances: Callable[[str, str], Awaitable[None]] | None = None
+        """Set with several instances: a revocation here is carried out on every other one too."""
+
+    def token_hash(self, token: str) -> str:
+        return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
+
+    # -- accounts -----------------------------------------------------------------------------------------------
+
+    async def register(self, username: str, password: str, ip: str | None = None) -> User:
+        """Create an account. `ip` is the client's address, whose sign-ups are limited (None: not a client's)."""
+        username = display_username(username)
+        if not USERNAME_PATTERN.match(username):
+            raise InvalidRegistration("The username must be 3 to 32 letters, digits, '.', '_' or '-'.")
+        try:
+            check_policy(normalize_password(password))
+        except PasswordRejected as exc:
+            raise InvalidRegistration(str(exc)) from exc
+        if ip is not None and (wait := await self.limits.registrations.hit(ip)):
+            raise TooManyAttempts(
+                f"Too many new accounts from this address; try again in {wait:g} s.", retry_after=wait
+            )
+        password_hash = await self.hasher.hash(password)
+        try:
+            return await self.accounts.create_user(username, password_hash)
+        except UsernameTaken:
+            raise NameTaken("That username is taken.") from None
+
+    async def authenticate(self, username: str, password: str, ip: str) -> User:
+        """Check a sign-in; failures count against both the address and the name, and read the same either way."""
+        name = username_key(username)[:64]
+        user = await self.user_named(username)
+        if not await self._check_password(name, user, password, ip, "Too many sign-in attempts") or user is None:
+            raise InvalidCredentials("Wrong username or password.")
+        if user.is_disabled:
+            raise InvalidCredentials("This account is disabled; ask an administrator.")
+        await self.limits.known.add(f"{name}|{ip}")
+        return user
+
+    async def user_named(self, username: str) -> User | None:
+        """The account of that name under the one rule (NFKC, casefold), for every way a name is typed in."""
+        return await self.accounts.user_by_name(username_key(username)) if len(username) <= 64 else None
+
+    async def change_own_password(self, user_id: str, current_password: str, new_password: str, ip: str) -> None:
+        """A signed-in user's change: the current password is checked (and its guesses limited) first."""
+        try:
+            check_policy(normalize_password(new_password))
+        except PasswordRejected as exc:
+            raise InvalidRegistration(str(exc)) from exc
+        user = await self.accounts.user_by_id(user_id)
+        name = username_key(user.username) if user else user_id
+        if not await self._check_password(name, user, current_password, ip, "Too many wrong passwords"):
+            raise WrongPassword("The current password is wrong.")
+        await self.change_password(user_id, new_password)
+
+    async def _check_password(self, name: str, user: User | None, password: str, ip: str, refusal: str) -> bool:
+        """Whether `password` is `user`'s (False for no user, at the same cost), after reserving an attempt.
+
+        Per address always; per name only from an address the account has not signed in from (see the module).
+        Reserved before the bcrypt check, so a burst cannot run more checks than the limit allows.
+        """
+        limits = [(self.limits.per_address, ip)]
+        if not await self.limits.known.has(f"{name}|{ip}"):
+            limits.append((self.limits.per_name, name))
+        try:
+            async with self.limits.attempts.attempt(*limits) as attempt:
+                if await self.hasher.verify(password, user.password_hash if user else None) and user is not None:
+                    attempt.succeeded()
+                    return True
+                return False
+        except RateLimited as limited:
+            raise TooManyAttempts(
+                f"{refusal}; try again in {limited.retry_after:g} s.", retry_after=limited.retry_after
+            ) from None
+
+    async def change_password(self, user_id: str, new_password: str) -> None:
+        """Set a new password and end every session of the account (the caller signs in again)."""
+        try:
+            password_hash = await self.hasher.hash(new_password)
+        except PasswordRejected as exc:
+            raise InvalidRegistration(str(exc)) from exc
+        await self.accounts.set_password_hash(user_id, password_hash)
+        await self.revoke_user(user_id)
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> bool:
+        changed = await self.accounts.set_disabled(user_id, disabled)
+        if changed and disabled:
+            await self.revoke_user(user_id)
+        return changed
+
+    # -- sessions -----------------------------------------------------------------------------------------------
+
+    async def start_session(self, user: User) -> str:
+        """A new session for the JSON API; returns the cookie token (a fresh one at every sign-in)."""
+        token = secrets.token_urlsafe(32)
+        await self.accounts.create_session(
+            user.id, token_hash=self.token_hash(token), expires_at=self.clock() + self.policy.absolute
+        )
+        return token
+
+    async def issue_ticket(self, user: User, binding: str) -> str:
+        """A pending session for the UI, redeemable once within a minute at `/auth/complete`, and only by the
+        browser whose sign-in cookie is `binding` (only the HMAC of both together is stored)."""
+        if not binding:
+            raise ValueError("a sign-in ticket needs the browser's binding")
+        ticket = secrets.token_urlsafe(32)
+        now = self.clock()
+        await self.accounts.create_session(
+            user.id,
+            ticket_hash=self._ticket_hash(ticket, binding),
+            ticket_expires_at=now + timedelta(seconds=TICKET_SECONDS),
+            expires_at=now + self.policy.absolute,
+        )
+        return ticket
+
+    async def redeem_ticket(self, ticket: str, binding: str | None) -> str | None:
+        """The session token for a valid, unused ticket presented by the browser it was issued to; None otherwise."""
+        if not binding or len(binding) > 100:
+            return None
+        token = secrets.token_urlsafe(32)
+        ticket_hash = self._ticket_hash(ticket, binding)
+        session = await self.accounts.redeem_ticket(ticket_hash, self.token_hash(token), self.clock())
+        return token if session is not None else None
+
+    def _ticket_hash(self, ticket: str, binding: str) -> str:
+        return self.token_hash(f"{ticket}:{binding}")
+
+    async def resolve(self, token: str | None) -> SignedIn | None:
+        """The live session behind a cookie token: not revoked, not idle too long, not past its lifetime.
+
+        Calls for the same token while one is being looked up wait for that one rather than read again: a browser
+        opening many sockets and pages at once (issue 13: 25 chats of one user in the same second) costs one read.
+        """
+        if self.single_user:
+            return await self.local_account()
+        if not token or len(token) > 200:
+            return None
+        token_hash = self.token_hash(token)
+        pending = self._resolving.get(token_hash)
+        if pending is None:
+            pending = asyncio.ensure_future(self._resolve(token_hash))
+            self._resolving[token_hash] = pending
+            pending.add_done_callback(lambda _: self._resolving.pop(token_hash, None))
+        return await asyncio.shield(pending)
+
+    async def _resolve(self, token_hash: str) -> SignedIn | None:
+        found = await self.accounts.signed_in(token_hash)
+        if found is None:
+            return None
+        session, user = found.session, found.user
+        now = self.clock()
+        if (
+            session.revoked_at is not None
+            or user.is_disabled
+            or now >= session.expires_at
+            or now - session.last_seen_at >= self.policy.idle
+        ):
+            if self.live.watched(session.id):  # ended by another instance, or expired: its pages here close too
+                self.live.end(session.id)
+            return None
+        if now - session.last_seen_at >= TOUCH_INTERVAL:
+            await self.accounts.touch_session(session.id, now)
+            self.live.seen(session.id, now)
+        return found
+
+    async def local_account(self) -> SignedIn:
+        """Single-user mode: the one local account, always signed in (it has no password)."""
+        async with self._local_lock:
+            if self._local is None:
+                user = await self.accounts.user_by_name(LOCAL_USERNAME)
+                if user is None:
+                    user = await self.accounts.create_user(LOCAL_USERNAME, NO_PASSWORD)
+                session = await self.accounts.create_session(user.id, expires_at=self.clock() + timedelta(days=36500))
+                self._local = SignedIn(session, user)
+            return self._local
+
+    async def sign_out(self, token: str | None) -> None:
+        found = await self.accounts.signed_in(self.token_hash(token)) if token else None
+        if found is not None:
+            await self.end_session(found.session.id)
+
+    async def end_session(self, session_id: str) -> None:
+        """Revoke one session: its pages go to sign-in, its sockets close, its replies stop (on every instance)."""
+        await self.accounts.revoke_session(session_id)
+        self.session_revoked_here(session_id)
+        if self.tell_other_instances is not None:
+            await self.tell_other_instances("session", session_id)
+
+    async def revoke_user(self, user_id: str) -> None:
+        """End every session of an account now: pages go to sign-in, sockets close, replies stop."""
+        await self.accounts.revoke_user_sessions(user_id)
+        self.user_revoked_here(user_id)
+        if self.tell_other_instances is not None:
+            await self.tell_other_instances("user", user_id)
+
+    def session_revoked_here(self, session_id: str) -> None:
+        """The session's pages and sockets in this process close, and the replies it started stop."""
+        self.live.end(session_id)
+        self._session_ended(session_id)
+
+    def user_revoked_here(self, user_id: str) -> None:
+        """Every page and socket of the account in this process closes, and its replies stop."""
+        self.live.end_user(user_id)
+        for callback in self.on_user_revoked:
+            callback(user_id)
+
+    def on_revoked(self, signed_in: SignedIn, listener: RevocationListener) -> Callable[[], None]:
+        """Call `listener` once when this session ends (revoked, or expired while open); returns the unsubscribe."""
+        return self.live.watch(signed_in, listener)
+
+    def alive(self, session_id: str) -> bool:
+        """Whether a session with an open page or socket may still act (in memory, never awaits; see `LiveSessions`)."""
+        return self.live.alive(session_id)
+
+    def _session_ended(self, session_id: str) -> None:
+        for callback in self.on_session_revoked:
+            callback(session_id)

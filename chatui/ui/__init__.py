@@ -1,0 +1,1 @@
+"""NiceGUI pages, the page guard and Markdown rendering (never imports `chatui.api`)."""

@@ -1,0 +1,465 @@
+"""The chat page: sidebar of conversations, the messages, the composer. It subscribes to the conversation's events,
+never owns a reply, and changes nothing but through the conversation service.
+
+Every reply in the open conversation is shown through the events — the one this page started, one started in another
+tab or over `/ws`, or one already streaming when the page was (re)loaded — and so are a new title and another
+version picked elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import replace
+from functools import partial
+from urllib.parse import quote
+
+from fastapi import Request
+from nicegui import Client, ui
+
+from chatui.accounts.auth import COOKIE_NAME
+from chatui.bootstrap import Services
+from chatui.conversations.service import ConversationError, ConversationNotFound
+from chatui.engine.engine import SendRefused
+from chatui.engine.events import ConversationEvent, PathChanged, ReplyStarted, TitleChanged
+from chatui.engine.generation import Generation
+from chatui.ui import dialogs
+from chatui.ui.actions import Action, ReplyActions, question_row, reply_row
+from chatui.ui.bubbles import AssistantBubble
+from chatui.ui.composer import composer
+from chatui.ui.frame import page_frame
+from chatui.ui.message_list import MessageList
+from chatui.ui.model_picker import ModelPicker
+from chatui.ui.pacing import UpdatePacer
+from chatui.ui.provider_banner import model_problem, show_problem
+from chatui.ui.search import SearchPanel
+from chatui.ui.sidebar import Sidebar, delete_dialog, rename_dialog
+from chatui.ui.undo import SHELF, offer_undo
+from providers.registry import ModelInfo, ProviderStatus
+from storage import Conversation, MessageStatus, SignedIn
+
+log = logging.getLogger(__name__)
+
+
+class ChatView:
+    def __init__(
+        self,
+        services: Services,
+        signed_in: SignedIn,
+        request: Request,
+        conversation: Conversation | None,
+        pacer: UpdatePacer,
+        at_message: str | None = None,
+    ):
+        self.services = services
+        self.pacer = pacer
+        self.conversations = services.conversations
+        self.user = signed_in.user
+        self.signed_in = signed_in
+        self.token = request.cookies.get(COOKIE_NAME)
+        self.conversation = conversation
+        self.model = conversation.model if conversation else services.models.default_model
+        self.client: Client = ui.context.client
+        self.at_message = at_message
+        self.live: Generation | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._unwatch = None
+        self.listing: tuple[list[ModelInfo], list[ProviderStatus]] | None = None
+        self.banner: ui.element | None = None
+        self.reply_rows: dict[str, tuple[ui.row, ReplyActions]] = {}
+        self.last_reply: str | None = None
+        """The reply whose row offers Regenerate (or Retry): the last one of the active path."""
+        self.model_ids: list[str] = []
+        self.fallback: str | None = None
+        """The model a new chat started on because the default cannot answer (`ModelRegistry.model_for_new_chat`)."""
+        self.undo_token = request.query_params.get("undo", "")[:64] if conversation is None else ""
+        self.client.on_delete(self._cleanup)
+
+    # -- building -------------------------------------------------------------------------------------------------
+
+    async def build(self) -> None:
+        title = self.conversation.title if self.conversation and self.conversation.title else "New chat"
+        self.frame = page_frame(self.services, self.signed_in, title, drawer=True)
+        self.frame.title.mark("conversation-title")
+        with self.frame.actions:
+            self.picker = ModelPicker(self.model, self._model_changed)
+            self.model_select = self.picker.select
+            with (
+                ui.button(icon="more_vert")
+                .props("flat round dense aria-label='Conversation menu'")
+                .mark("conversation-menu") as self.conversation_actions,
+                ui.menu() as self.conversation_menu,
+            ):
+                ui.menu_item("Rename", on_click=self._rename).mark("rename")
+                ui.menu_item("Chat settings", on_click=self._chat_settings).mark("chat-settings")
+                ui.menu_item("Export as Markdown", on_click=lambda: self._export("markdown")).mark("export-markdown")
+                ui.menu_item("Export as JSON", on_click=lambda: self._export("json")).mark("export-json")
+                ui.menu_item("Delete", on_click=self._delete).mark("delete")
+            self.conversation_actions.visible = self.conversation is not None
+        assert self.frame.drawer is not None
+        with self.frame.drawer:
+            ui.button("New chat", icon="add", on_click=lambda: ui.navigate.to("/")).props("unelevated no-caps").classes(
+                "w-full mb-2"
+            )
+            self.sidebar = Sidebar(
+                self.services,
+                self.signed_in,
+                self.conversation.id if self.conversation else None,
+                on_renamed=self._renamed,
+                on_deleted=self._deleted,
+            )
+            self.sidebar.build()
+            SearchPanel(self.services.search, self.user.id, signed_in=self._signed_in).attach(
+                self.sidebar.filter, before=self.sidebar.list
+            )
+            await self.sidebar.refresh()
+        self.messages = MessageList(
+            self.services,
+            self.user.id,
+            on_live=self._follow,
+            spawn=lambda job: self._track(asyncio.create_task(job)),
+            on_row=self._row,
+        )
+        self.messages.build()
+        self.box = composer(self.send, self.stop, self.services.settings.max_message_chars)
+        self.composer = self.box.textarea
+        self._shortcuts()
+        if self.conversation is not None:
+            await self._show_conversation(self.conversation.id)
+        self._track(asyncio.create_task(self._load_models()))
+        if self.undo_token:
+            offer_undo(self.services, self.user.id, self.undo_token)
+            ui.navigate.history.replace("/")
+
+    async def _signed_in(self) -> bool:
+        return await self.services.auth.resolve(self.token) is not None
+
+    def _export(self, kind: str) -> None:
+        """The browser downloads the export from the API, which checks the session cookie itself."""
+        if self.conversation is not None:
+            ui.download.from_url(f"/api/conversations/{self.conversation.id}/export?format={kind}")
+
+    async def _show_conversation(self, conversation_id: str) -> None:
+        """Show the stored messages (a page of them), live replies from the engine, and follow whatever starts next."""
+        self._unwatch = self.conversations.subscribe(conversation_id, self._on_event)
+        live = self.conversations.current(conversation_id)  # taken before reading: a reply ending meanwhile is seen
+        if not await self.messages.open(conversation_id, live, at=self.at_message):
+            ui.notify("That message is not in this conversation any more.", type="warning")
+        self._mark_last()
+
+    def _shortcuts(self) -> None:
+        """Keys handled in the browser (`static/chatui.js`); only the ones that need the server come here."""
+        self.frame.shortcuts[:0] = [
+            ("Enter", "Send the message (Shift + Enter: new line)"),
+            ("Esc", "Stop the reply being written"),
+            ("Ctrl + Shift + O", "New chat"),
+            ("Ctrl + K", "Search conversations"),
+        ]
+
+    # -- replies --------------------------------------------------------------------------------------------------
+
+    def _on_event(self, event: ConversationEvent) -> None:
+        if isinstance(event, ReplyStarted):
+            self._on_generation(event.generation)
+        elif isinstance(event, PathChanged):
+            self._track(asyncio.create_task(self._reopen(None)))
+        elif isinstance(event, TitleChanged):
+            with self.client:
+                self._show_title(event.title)
+            self._track(asyncio.create_task(self._refresh_sidebar()))
+
+    def _show_title(self, title: str) -> None:
+        if self.conversation is not None:
+            self.conversation.title = title
+        self.frame.set_title(title or "New chat")
+
+    async def _refresh_sidebar(self) -> None:
+        with self.client:
+            await self.sidebar.refresh()
+
+    async def _reopen(self, live: Generation | None) -> None:
+        """Show the active path afresh (another version was picked, or a reply went in above the end)."""
+        if self.conversation is not None:
+            with self.client:
+                await self.messages.open(self.conversation.id, live or self.conversations.current(self.conversation.id))
+                self._mark_last()
+
+    def _on_generation(self, generation: Generation) -> None:
+        if self.messages.has(generation.message_id):
+            return
+        if not self.messages.continues(generation):  # a regenerate or an edit: the path changed above its end
+            self._track(asyncio.create_task(self._reopen(generation)))
+            return
+        bubble = self.messages.add_exchange(generation)
+        if bubble is not None:
+            self._mark_last()
+            self._follow(generation, bubble)
+
+    def _follow(self, generation: Generation, bubble: AssistantBubble) -> None:
+        self.live = generation
+        self._set_streaming(True)
+        self._track(asyncio.create_task(self._follow_reply(generation, bubble)))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        """Tasks of this page end with it."""
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _follow_reply(self, generation: Generation, bubble: AssistantBubble) -> None:
+        await bubble.follow(generation, self.pacer)
+        if self.live is generation:
+            self.live = None
+            self._set_streaming(False)
+        if generation.status == MessageStatus.DELETED:
+            ui.navigate.to("/")
+            return
+        entry = self.messages.entry(generation.message_id)
+        if entry is not None and not entry.is_deleted:
+            with entry:
+                self._row(generation.message_id, "assistant", generation.text, generation.status)
+            self._mark_last()
+
+    # -- the rows under messages ----------------------------------------------------------------------------------
+
+    def _row(self, message_id: str, role: str, content: str, status: str) -> None:
+        """The row of actions under a message (drawn inside its entry of the message list)."""
+        versions, previous, following = self._versions(message_id)
+        if role == "user":
+            question_row(content, partial(self._edit, message_id), versions, previous, following)
+        else:
+            actions = ReplyActions(content, status, versions, previous, following)
+            self.reply_rows[message_id] = (reply_row(actions), actions)
+
+    def _versions(self, message_id: str) -> tuple[tuple[int, int] | None, Action | None, Action | None]:
+        """(position, count), previous, next — for the version switcher of a message with siblings."""
+        siblings = self.messages.siblings.get(message_id, [message_id])
+        if len(siblings) < 2 or message_id not in siblings:
+            return (None, None, None)
+        index = siblings.index(message_id)
+        previous = partial(self._switch, siblings[index - 1]) if index > 0 else None
+        following = partial(self._switch, siblings[index + 1]) if index + 1 < len(siblings) else None
+        return ((index + 1, len(siblings)), previous, following)
+
+    def _mark_last(self) -> None:
+        """Only the last reply of the path can be regenerated (or retried): move the button there."""
+        if self.last_reply is not None and self.last_reply in self.reply_rows:
+            row, actions = self.reply_rows[self.last_reply]
+            if not row.is_deleted:
+                reply_row(actions, row)
+        self.last_reply = None
+        entries = self.messages.entries
+        last = entries[-1][0] if entries and self.messages.at_end else None
+        if last is None or last not in self.reply_rows or self.live is not None:
+            return
+        row, actions = self.reply_rows[last]
+        if not row.is_deleted:
+            reply_row(replace(actions, on_regenerate=self._regenerate, models=lambda: self.model_ids), row)
+            self.last_reply = last
+
+    def _set_streaming(self, streaming: bool) -> None:
+        self.box.set_streaming(streaming)
+
+    async def send(self) -> None:
+        content = self.composer.value or ""
+        if not content.strip():
+            return
+        if self.live is not None:
+            ui.notify("A reply is still being written: wait for it, or stop it first (Esc).", type="info")
+            return
+        if await self.services.auth.resolve(self.token) is None:
+            ui.navigate.to("/login")
+            return
+        created = self.conversation is None
+        if self.conversation is None:  # a conversation exists from its first message on, never before
+            self.conversation = await self.conversations.create(self.user.id, self.model)
+            ui.navigate.history.replace(f"/chat/{self.conversation.id}")
+            self.sidebar.set_current(self.conversation.id)
+            self.conversation_actions.visible = True
+            await self._show_conversation(self.conversation.id)
+        try:
+            await self.conversations.send(
+                self.user.id, self.conversation.id, content, self.model, session_id=self.signed_in.session.id
+            )
+        except SendRefused as exc:
+            ui.notify(exc.message, type="warning")
+            if created:  # refused (too long, too fast): leave no empty "New chat" behind
+                await self._forget_new_conversation()
+            return
+        except ConversationNotFound:
+            ui.notify("This conversation was deleted.", type="warning")
+            ui.navigate.to("/")
+            return
+        self.composer.value = ""
+        ui.run_javascript("chatui.toBottom()")  # the reader sees what was just sent, wherever they were
+        if self.conversation.title is None:
+            with contextlib.suppress(ConversationNotFound):
+                self.conversation = await self.conversations.get(self.user.id, self.conversation.id)
+                self.frame.set_title(self.conversation.title or "New chat")
+        await self.sidebar.moved_to_top(self.conversation)
+
+    async def _forget_new_conversation(self) -> None:
+        assert self.conversation is not None
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        with contextlib.suppress(ConversationNotFound):
+            await self.conversations.delete(self.user.id, self.conversation.id)
+        self.conversation = None
+        self.conversation_actions.visible = False
+        ui.navigate.history.replace("/")
+
+    def stop(self) -> None:
+        if self.conversation is not None:
+            self.conversations.stop(self.user.id, self.conversation.id)
+
+    # -- versions, regenerate, edit -------------------------------------------------------------------------------
+
+    async def _may_act(self) -> bool:
+        """Every action on the conversation checks the session on the server first."""
+        if await self.services.auth.resolve(self.token) is None:
+            ui.navigate.to("/login")
+            return False
+        return self.conversation is not None
+
+    async def _switch(self, message_id: str) -> None:
+        """Another version: the service tells every page of the conversation (this one too), and each redraws."""
+        if not await self._may_act():
+            return
+        assert self.conversation is not None
+        try:
+            await self.conversations.switch_version(self.user.id, self.conversation.id, message_id)
+        except (SendRefused, ConversationError) as exc:
+            ui.notify(exc.message, type="warning")
+
+    async def _regenerate(self, model: str | None = None) -> None:
+        if self.live is not None or not await self._may_act():
+            return
+        assert self.conversation is not None
+        try:
+            await self.conversations.regenerate(
+                self.user.id, self.conversation.id, model, session_id=self.signed_in.session.id
+            )
+        except (SendRefused, ConversationError) as exc:
+            ui.notify(exc.message, type="warning")
+
+    async def _edit(self, message_id: str, content: str) -> bool:
+        """Send a new version of a message; True once it is on its way (the editor then closes)."""
+        if self.live is not None:
+            ui.notify("A reply is still being written; wait for it or stop it.", type="warning")
+            return False
+        if not await self._may_act():
+            return False
+        assert self.conversation is not None
+        try:
+            await self.conversations.edit(
+                self.user.id, self.conversation.id, message_id, content, session_id=self.signed_in.session.id
+            )
+        except (SendRefused, ConversationError) as exc:
+            ui.notify(exc.message, type="warning")
+            return False
+        return True
+
+    # -- header actions -------------------------------------------------------------------------------------------
+
+    async def _load_models(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await self.client.connected(timeout=10)
+        self.listing = await self.services.models.models()
+        self.model_ids = [m.id for m in self.listing[0] if m.available]
+        if self.conversation is None and self.model == self.services.models.default_model:
+            new_chat = await self.services.models.model_for_new_chat()
+            self.model = self.picker.model = new_chat.id
+            self.fallback = None if new_chat.is_default else new_chat.id
+        self.picker.show(self.listing[0])
+        self._show_problem()
+
+    def _show_problem(self) -> None:
+        """The provider banner when the chosen model cannot answer; the empty chat's prompt otherwise."""
+        if self.banner is not None:
+            self.banner.delete()
+            self.banner = None
+        problem = model_problem(self.model, *self.listing) if self.listing is not None else None
+        if problem is None and self.listing is not None and self.fallback == self.model:
+            # a new chat on a stand-in: why the default cannot answer, what fixes it, and what answers meanwhile
+            problem = model_problem(self.services.models.default_model, *self.listing)
+            if problem is not None:
+                problem = replace(problem, detail=f"{problem.detail} New chats start on {self.model}.")
+        if problem is not None:
+            with self.messages.element:
+                self.banner = show_problem(problem)
+            self.banner.move(self.messages.element, target_index=0)
+        self.messages.empty_state.visible = problem is None and not self.messages.shown
+
+    async def _model_changed(self, value: str) -> None:
+        self.model = value
+        self._show_problem()
+        if self.conversation is not None:
+            try:
+                await self.conversations.update_settings(self.user.id, self.conversation.id, model=value)
+            except ConversationError as exc:
+                ui.notify(exc.message, type="warning")
+
+    async def _chat_settings(self) -> None:
+        """The conversation's system prompt and temperature (the next reply uses them)."""
+        if not await self._may_act():
+            return
+        assert self.conversation is not None
+        conversation = await self.conversations.get(self.user.id, self.conversation.id)
+        temperature = "" if conversation.temperature is None else f"{conversation.temperature:g}"
+
+        async def save(values: dict[str, str]) -> str | None:
+            if not await self._may_act():
+                return "Your session has ended."
+            text = values["temperature"].strip().replace(",", ".")
+            try:
+                number = float(text) if text else None
+            except ValueError:
+                return "The temperature must be a number from 0 to 2, or empty for the model's default."
+            try:
+                self.conversation = await self.conversations.update_settings(
+                    self.user.id, conversation.id, system_prompt=values["system_prompt"], temperature=number
+                )
+            except ConversationError as exc:
+                return exc.message
+            return None
+
+        await dialogs.form(
+            "Chat settings",
+            [
+                dialogs.Field("system_prompt", "System prompt", conversation.system_prompt or ""),
+                dialogs.Field("temperature", "Temperature", temperature),
+            ],
+            "Save",
+            text="The system prompt and temperature of this conversation's next replies (empty: the model's own).",
+            check=save,
+            marker="save-settings",
+        )
+
+    async def _rename(self) -> None:
+        if self.conversation is not None:
+            updated = await rename_dialog(self.services, self.user.id, self.conversation)
+            if updated is not None:
+                self._renamed(updated)
+                await self.sidebar.refresh()
+
+    def _renamed(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+        self.frame.set_title(conversation.title or "New chat")
+
+    async def _delete(self) -> None:
+        if self.conversation is not None and await delete_dialog(self.services, self.user.id, self.conversation.id):
+            await self._deleted(self.conversation.id)
+
+    async def _deleted(self, conversation_id: str) -> None:
+        """The open conversation was deleted: a new chat, where the Undo offer follows (`chatui.ui.undo`)."""
+        token = SHELF.token_for(self.user.id, conversation_id)
+        ui.navigate.to(f"/?undo={quote(token)}" if token else "/")
+
+    # -- life cycle -----------------------------------------------------------------------------------------------
+
+    def _cleanup(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+        for task in list(self.tasks):
+            task.cancel()
