@@ -14,9 +14,9 @@ simulated = os.environ.get("NICEGUI_USER_SIMULATION") == "true"
 env_file = os.environ.get("CHATUI_ENV_FILE", ".env") or None
 if __name__ == "__main__" and not simulated and sys.argv[1:2] and sys.argv[1] in COMMANDS:
     # A data command: decided before NiceGUI is imported, which costs seconds and is not needed.
-    from chatui import commands
+    from chatui import cli
 
-    sys.exit(commands.run(sys.argv[1:], env_file))
+    sys.exit(cli.run(sys.argv[1:], env_file))
 
 import argparse  # noqa: E402 (the imports of the server, after the commands)
 from pathlib import Path  # noqa: E402
