@@ -11,35 +11,34 @@ Written from each format's public description:
 - **Open WebUI's chat export**: an array of `{id, title, chat: {history: {messages: {<id>: {id, parentId,
   childrenIds, role, content, timestamp, model}}, currentId}, models, params}, created_at, updated_at}`.
 
-Every record comes out normalised (`_finish`): parents before children, one root or more, text without NUL,
-monotonic times along each path, at most the lengths the app allows. A conversation that cannot be read raises
+Every record comes out normalised (`chatui.transfer.normalise.finish`). A conversation that cannot be read raises
 `BadConversation` with a reason, and the others go on.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chatui.transfer.normalise import ROLES, BadConversation, aware, epoch, finish
 from providers.registry import qualify_model_id
 from storage.transfer import ConversationRecord, MessageRecord
 
 CHATUI_FORMAT = "chatui/1"
-MAX_TITLE = 200
-MAX_MODEL = 200
-MAX_SYSTEM_PROMPT = 8_000
-ROLES = {"user", "assistant"}
-STATUSES = {"done", "cancelled", "error", "interrupted"}
-_TICK = timedelta(microseconds=1)
-
-
-class BadConversation(Exception):
-    """One conversation of a file cannot be imported (the reason is shown to the user)."""
+__all__ = [
+    "CHATUI_FORMAT",
+    "BadConversation",
+    "Parsed",
+    "Reader",
+    "from_chatgpt",
+    "from_chatui",
+    "from_openwebui",
+    "reader_for",
+]
 
 
 @dataclass(slots=True)
@@ -51,6 +50,8 @@ class Parsed:
     skipped: int = 0
     original_id: str | None = None
     """chatui's own conversation id: importing into the account it came from creates nothing."""
+    label: str = ""
+    """How the import's errors name it: its place in the file and its title."""
 
 
 Reader = Callable[[Any, str], Parsed]
@@ -59,9 +60,12 @@ Reader = Callable[[Any, str], Parsed]
 # -- chatui/1 ---------------------------------------------------------------------------------------------------------
 
 
+MAX_TOKENS = 2**31 - 1  # an INTEGER column on PostgreSQL
+
+
 class _Usage(BaseModel):
-    prompt_tokens: int | None = Field(None, ge=0)
-    completion_tokens: int | None = Field(None, ge=0)
+    prompt_tokens: int | None = Field(None, ge=0, le=MAX_TOKENS)
+    completion_tokens: int | None = Field(None, ge=0, le=MAX_TOKENS)
 
 
 class _ChatuiMessage(BaseModel):
@@ -101,8 +105,8 @@ def from_chatui(item: Any, default_model: str) -> Parsed:
         id=conversation.id,
         title=conversation.title,
         model=conversation.model,
-        created_at=_aware(conversation.created_at),
-        updated_at=_aware(conversation.updated_at),
+        created_at=aware(conversation.created_at),
+        updated_at=aware(conversation.updated_at),
         system_prompt=conversation.system_prompt,
         temperature=conversation.temperature,
         active_message_id=conversation.active_message_id,
@@ -112,7 +116,7 @@ def from_chatui(item: Any, default_model: str) -> Parsed:
                 parent_id=m.parent_id,
                 role=m.role,
                 content=m.content,
-                created_at=_aware(m.created_at),
+                created_at=aware(m.created_at),
                 status=m.status,
                 model=m.model,
                 prompt_tokens=m.usage.prompt_tokens,
@@ -122,7 +126,7 @@ def from_chatui(item: Any, default_model: str) -> Parsed:
             for m in conversation.messages
         ],
     )
-    return Parsed(_finish(record), f"chatui:{conversation.id}", original_id=conversation.id)
+    return Parsed(finish(record), f"chatui:{conversation.id}", original_id=conversation.id)
 
 
 # -- ChatGPT ----------------------------------------------------------------------------------------------------------
@@ -137,7 +141,7 @@ def from_chatgpt(item: Any, default_model: str) -> Parsed:
     if not source_id:
         raise BadConversation("a ChatGPT conversation without an id")
     mapping: dict[str, Any] = item["mapping"]
-    created = _epoch(item.get("create_time")) or datetime.now(UTC)
+    created = epoch(item.get("create_time")) or datetime.now(UTC)
     system_prompt: str | None = None
 
     def read(node_id: str, node: Any) -> tuple[MessageRecord | None, int]:
@@ -160,7 +164,7 @@ def from_chatgpt(item: Any, default_model: str) -> Parsed:
             parent_id=None,
             role=role,
             content=text,
-            created_at=_epoch(message.get("create_time")) or created,
+            created_at=epoch(message.get("create_time")) or created,
             status="interrupted" if message.get("status") == "in_progress" else "done",
             model=f"openai:{slug}" if role == "assistant" and isinstance(slug, str) else None,
         ), other_parts
@@ -171,12 +175,12 @@ def from_chatgpt(item: Any, default_model: str) -> Parsed:
         title=item.get("title") if isinstance(item.get("title"), str) else None,
         model=default_model,
         created_at=created,
-        updated_at=_epoch(item.get("update_time")) or created,
+        updated_at=epoch(item.get("update_time")) or created,
         messages=messages,
         active_message_id=kept.get(str(item.get("current_node"))),
         system_prompt=system_prompt,
     )
-    return Parsed(_finish(record), f"chatgpt:{source_id}", skipped)
+    return Parsed(finish(record), f"chatgpt:{source_id}", skipped)
 
 
 def _chatgpt_text(content: Any) -> tuple[str, int]:
@@ -246,7 +250,7 @@ def from_openwebui(item: Any, default_model: str) -> Parsed:
     source_id = str(item.get("id") or chat.get("id") or "")
     if history is None or not isinstance(history.get("messages"), dict) or not source_id:
         raise BadConversation("not an Open WebUI chat (no 'chat.history.messages' or no id)")
-    created = _epoch(item.get("created_at")) or _epoch(chat.get("timestamp")) or datetime.now(UTC)
+    created = epoch(item.get("created_at")) or epoch(chat.get("timestamp")) or datetime.now(UTC)
     nodes: dict[str, Any] = history["messages"]
     mapping = {
         key: {"parent": node.get("parentId") if isinstance(node, dict) else None, "message": node}
@@ -265,7 +269,7 @@ def from_openwebui(item: Any, default_model: str) -> Parsed:
             parent_id=None,
             role=role,
             content=text,
-            created_at=_epoch(node.get("timestamp")) or created,
+            created_at=epoch(node.get("timestamp")) or created,
             model=qualify_model_id(model) if role == "assistant" and isinstance(model, str) and model else None,
         ), other_parts
 
@@ -279,13 +283,13 @@ def from_openwebui(item: Any, default_model: str) -> Parsed:
         title=title if isinstance(title, str) else None,
         model=default_model,
         created_at=created,
-        updated_at=_epoch(item.get("updated_at")) or created,
+        updated_at=epoch(item.get("updated_at")) or created,
         messages=messages,
         active_message_id=kept.get(str(history.get("currentId"))),
         system_prompt=system if isinstance(system, str) else None,
         temperature=temperature if isinstance(temperature, int | float) else None,
     )
-    return Parsed(_finish(record), f"openwebui:{source_id}", skipped)
+    return Parsed(finish(record), f"openwebui:{source_id}", skipped)
 
 
 def _openwebui_text(content: Any) -> tuple[str, int]:
@@ -313,82 +317,3 @@ def reader_for(item: Any) -> Reader | None:
     if "messages" in item and "model" in item and "created_at" in item:
         return from_chatui
     return None
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _epoch(value: Any) -> datetime | None:
-    """Seconds since 1970 (Open WebUI sometimes writes milliseconds or nanoseconds); None if absent or absurd."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        return None
-    while value > 1e11:  # milliseconds, microseconds, nanoseconds
-        value /= 1000
-    try:
-        return datetime.fromtimestamp(value, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _clean(text: str | None, limit: int | None = None) -> str | None:
-    """PostgreSQL cannot store NUL; titles and model ids have length limits."""
-    if text is None:
-        return None
-    text = text.replace("\x00", "")
-    return text[:limit] if limit is not None else text
-
-
-def _finish(record: ConversationRecord) -> ConversationRecord:
-    """Check the tree and bring it to what the app stores (see the module docstring); raises `BadConversation`."""
-    by_id: dict[str, MessageRecord] = {}
-    for message in record.messages:
-        if message.id in by_id:
-            raise BadConversation(f"message {message.id[:40]!r} appears twice")
-        by_id[message.id] = message
-    children: dict[str | None, list[MessageRecord]] = {}
-    for message in record.messages:
-        if message.parent_id is not None and message.parent_id not in by_id:
-            raise BadConversation(f"message {message.id[:40]!r} follows a message that is not in the file")
-        children.setdefault(message.parent_id, []).append(message)
-    ordered: list[MessageRecord] = []
-    stack = [(m, None) for m in reversed(children.get(None, []))]
-    while stack:
-        message, parent = stack.pop()
-        if message.role not in ROLES:
-            raise BadConversation(f"message {message.id[:40]!r} has the role {message.role[:20]!r}")
-        message.content = _clean(message.content) or ""
-        message.model = _clean(message.model, MAX_MODEL)
-        message.status = message.status if message.status in STATUSES else "interrupted"
-        message.created_at = _aware(message.created_at)
-        if parent is not None and message.created_at <= parent.created_at:
-            message.created_at = parent.created_at + _TICK  # versions and replies sort after what they follow
-        ordered.append(message)
-        stack.extend((child, message) for child in reversed(children.get(message.id, [])))
-    if len(ordered) != len(record.messages):
-        raise BadConversation("its messages form a loop")
-    record.messages = ordered
-    record.title = _clean(record.title, MAX_TITLE)
-    record.model = _clean(record.model, MAX_MODEL) or record.model
-    record.system_prompt = _clean(record.system_prompt, MAX_SYSTEM_PROMPT)
-    if record.temperature is not None and not (0 <= record.temperature <= 2):
-        record.temperature = None
-    if record.active_message_id not in by_id:
-        record.active_message_id = _newest_leaf(ordered, children)
-    else:
-        record.active_message_id = _newest_leaf_below(by_id[record.active_message_id], children)
-    last = max((m.created_at for m in ordered), default=record.created_at)
-    record.updated_at = max(_aware(record.updated_at), last)
-    return record
-
-
-def _newest_leaf(ordered: list[MessageRecord], children: dict[str | None, list[MessageRecord]]) -> str | None:
-    leaves = [m for m in ordered if not children.get(m.id)]
-    return max(leaves, key=lambda m: m.created_at).id if leaves else None
-
-
-def _newest_leaf_below(message: MessageRecord, children: dict[str | None, list[MessageRecord]]) -> str:
-    """The active message must be a leaf: below a chosen message, follow the newest child down."""
-    while children.get(message.id):
-        message = max(children[message.id], key=lambda m: m.created_at)
-    return message.id

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 
 from chatui.transfer.reading import ExportFile, Failure, UnreadableFile, read
 from storage.transfer import TransferRepository
@@ -143,9 +144,15 @@ class ImportJobs:
                     job.error(f"Conversation {item.label}: {item.reason}")
                     continue
                 job.skipped += item.skipped
-                created = await self.transfer.import_conversation(
-                    job.user_id, item.record, item.source, same_as=item.original_id
-                )
+                try:
+                    created = await self.transfer.import_conversation(
+                        job.user_id, item.record, item.source, same_as=item.original_id
+                    )
+                except StatementError as exc:  # this conversation's values (not the database: that stops the job)
+                    if isinstance(exc, OperationalError | InterfaceError):
+                        raise
+                    job.error(f"Conversation {item.label}: the database refused it ({type(exc.orig or exc).__name__})")
+                    continue
                 if created is None:
                     job.duplicates += 1
                 else:

@@ -4,6 +4,11 @@
 starts); `read()` then parses it incrementally with ijson (its C backend), one conversation in memory at a time, and
 reports how far into the file it is. ChatGPT's `.zip` is read through its `conversations.json` member, unpacked as
 it is read.
+
+Nesting is bounded before anything is built: ijson's object builder, given `[[[[…` 200,000 levels deep (a 400 KB
+file), allocates without bound (2 GB in 5 s, measured), and so does its `parse` (each event's prefix grows with the
+depth). So the file is first scanned with `basic_parse` (events without prefixes or objects, ~0.2 s per 50 MB),
+which stops at the first container deeper than `MAX_DEPTH`; no export nests half as deep.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ import ijson
 from chatui.transfer.formats import CHATUI_FORMAT, BadConversation, Parsed, Reader, from_chatui, reader_for
 
 SNIFF_BYTES = 64 * 1024
+MAX_DEPTH = 64
+_OPENS = frozenset({"start_map", "start_array"})
+_CLOSES = frozenset({"end_map", "end_array"})
 MAX_UNPACKED_BYTES = 4 * 1024**3
 _FORMAT_FIELD = re.compile(rb'"format"\s*:\s*"([^"]{0,40})"')
 
@@ -84,6 +92,8 @@ def read(export: ExportFile, default_model: str, progress: Callable[[int], None]
     with ExitStack() as stack:
         raw = stack.enter_context(export.path.open("rb"))
         stream = _open_stream(export, raw, stack)
+        with ExitStack() as scan:
+            _check_depth(_open_stream(export, scan.enter_context(export.path.open("rb")), scan))
         items = ijson.items(stream, export.prefix, use_float=True)
         index = 0
         while True:
@@ -107,11 +117,35 @@ def _parse(export: ExportFile, item: Any, index: int, default_model: str) -> Par
     if reader is None:
         return Failure(label, "not a chatui, ChatGPT or Open WebUI conversation")
     try:
-        return reader(item, default_model)
+        parsed = reader(item, default_model)
     except BadConversation as exc:
         return Failure(label, str(exc))
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape no check foresaw
+    except OverflowError:  # a time at the edge of what a datetime holds, moved by a time zone or a tick
+        return Failure(label, "a time in it is out of range (years 1 to 9999)")
+    except (TypeError, ValueError, AttributeError, KeyError, ArithmeticError, RecursionError) as exc:  # unforeseen
         return Failure(label, f"unexpected content ({type(exc).__name__})")
+    parsed.label = label
+    return parsed
+
+
+def _check_depth(stream: IO[bytes]) -> None:
+    """`UnreadableFile` if a container is nested deeper than `MAX_DEPTH`. Where the JSON breaks, the scan stops
+    quietly: `read()` meets the same error after yielding what comes before it."""
+    depth = 0
+    try:
+        for kind, _ in ijson.basic_parse(stream):
+            if kind in _OPENS:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise UnreadableFile(
+                        f"The file nests its data more than {MAX_DEPTH} levels deep; no export does, so it is not "
+                        "read.",
+                        malformed=False,
+                    )
+            elif kind in _CLOSES:
+                depth -= 1
+    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, zipfile.BadZipFile):
+        return
 
 
 def _label(item: Any, index: int) -> str:

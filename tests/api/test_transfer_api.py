@@ -9,7 +9,7 @@ import zipfile
 
 from tests.api.test_search_api import send
 from tests.fakes.server import Script
-from tests.transfer.samples import chatgpt_conversation, openwebui_chat
+from tests.transfer.samples import chatgpt_conversation, chatui_conversation, openwebui_chat
 
 
 async def upload(account, name: str, content: bytes) -> tuple[int, dict]:
@@ -199,3 +199,18 @@ async def test_the_upload_limit_is_512_mb_for_imports_only(live_app, make_accoun
     assert accepted[0] == 202  # over the 1 MB of every other route
     other = await erin.client.post("/api/conversations", content=two_mb, headers={"Content-Type": "application/json"})
     assert other.status_code == 413
+
+
+async def test_one_out_of_range_time_fails_its_conversation_and_the_others_are_imported(live_app, make_account):
+    fay = await make_account()
+    document = {
+        "format": "chatui/1",
+        "conversations": [
+            chatui_conversation(i, 4, 30, "9999-12-31T23:59:59-05:00" if i == 2 else None) for i in range(6)
+        ],
+    }
+    report = await import_file(fay, "times.json", json.dumps(document).encode())
+    assert report["status"] == "done" and (report["conversations"], report["messages"]) == (5, 20)
+    assert report["errors"] == ["Conversation #3 'Conversation 2': a time in it is out of range (years 1 to 9999)"]
+    titles = {c["title"] for c in (await fay.client.get("/api/conversations")).json()}
+    assert titles == {f"Conversation {i}" for i in (0, 1, 3, 4, 5)}

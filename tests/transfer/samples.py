@@ -159,3 +159,108 @@ def write_chatgpt_zip(path: Path, conversations: list[dict[str, Any]]) -> Path:
         archive.writestr("chat.html", "<html></html>")
         archive.writestr("user.json", json.dumps({"id": "user-x"}))
     return path
+
+
+# -- the files of issue 28's attacks, at any size (small in the tests, real size in `bench.import_attacks`) ----------
+
+_FILLER = "All work and no play makes a long message. "
+
+
+def _text(chars: int) -> str:
+    return (_FILLER * (chars // len(_FILLER) + 1))[:chars]
+
+
+def write_nested(path: Path, depth: int) -> Path:
+    """`[[[[…]]]]`: 2 bytes a level (the attack: ~400 KB, 200,000 levels)."""
+    path.write_bytes(b"[" * depth + b"]" * depth)
+    return path
+
+
+def _write_with_huge_text(path: Path, document: Any, chars: int) -> Path:
+    """`document` as JSON with its one `"<HUGE>"` string replaced by `chars` characters, written in pieces."""
+    before, after = json.dumps(document).split('"<HUGE>"')
+    piece = _text(1024 * 1024)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(before + '"')
+        for _ in range(chars // len(piece)):
+            out.write(piece)
+        out.write(piece[: chars % len(piece)] + '"' + after)
+    return path
+
+
+def write_huge_first_message(path: Path, chars: int, kind: str = "chatgpt", others: int = 3) -> Path:
+    """A ChatGPT (or Open WebUI) export whose first conversation holds one message of `chars` characters, then
+    `others` ordinary conversations."""
+    if kind == "chatgpt":
+        first = chatgpt_conversation("huge", "Huge first")
+        first["mapping"]["u1"]["message"]["content"] = {"content_type": "text", "parts": ["<HUGE>"]}
+        rest = [chatgpt_conversation(f"after-{i}", f"After {i}") for i in range(others)]
+    else:
+        first = openwebui_chat("huge", "Huge first")
+        first["chat"]["history"]["messages"]["u1"]["content"] = "<HUGE>"
+        rest = [openwebui_chat(f"after-{i}", f"After {i}") for i in range(others)]
+    return _write_with_huge_text(path, [first, *rest], chars)
+
+
+def chatui_conversation(index: int, messages: int, chars: int, created: str | None = None) -> dict[str, Any]:
+    """A chatui/1 conversation: a straight path of `messages` messages of `chars` characters each."""
+    at = "2024-05-01T12:00:00+00:00"
+    return {
+        "id": f"conv-{index}",
+        "title": f"Conversation {index}",
+        "model": "ollama:llama3.2:3b",
+        "created_at": created or at,
+        "updated_at": at,
+        "system_prompt": None,
+        "temperature": None,
+        "active_message_id": f"m{index}-{messages - 1}",
+        "messages": [
+            {
+                "id": f"m{index}-{i}",
+                "parent_id": f"m{index}-{i - 1}" if i else None,
+                "role": "user" if i % 2 == 0 else "assistant",
+                "content": _text(chars),
+                "status": "done",
+                "model": None if i % 2 == 0 else "ollama:llama3.2:3b",
+                "created_at": created or at,
+                "usage": {"prompt_tokens": None, "completion_tokens": None},
+                "error": None,
+            }
+            for i in range(messages)
+        ],
+    }
+
+
+def write_chatui_export(
+    path: Path, total_bytes: int, messages: int = 40, chars: int = 2000, bad_created: dict[int, str] | None = None
+) -> int:
+    """A chatui/1 export of about `total_bytes`, conversations of `messages` messages of `chars` characters;
+    `bad_created` gives some conversations (by index) that `created_at`. Returns the number of conversations."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"format": "chatui/1", "exported_at": "2024-05-02T00:00:00+00:00", "conversations": [')
+        index = written = 0
+        while written < total_bytes or index == 0:
+            piece = json.dumps(chatui_conversation(index, messages, chars, (bad_created or {}).get(index)))
+            out.write(("," if index else "") + piece)
+            written += len(piece)
+            index += 1
+        out.write("]}")
+    return index
+
+
+def write_zip_bomb(path: Path, inflated_bytes: int) -> Path:
+    """A ChatGPT-style zip whose conversations.json is `inflated_bytes` of JSON whitespace around one conversation:
+    deflate packs whitespace about 1,000 to 1 (3.6 MB inflate to 3.5 GB)."""
+    conversation = json.dumps(chatgpt_conversation("bomb", "Bomb")).encode()
+    spaces = b" " * (4 * 1024 * 1024)
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("conversations.json", "w", force_zip64=True) as member,
+    ):
+        member.write(b"[")
+        left = inflated_bytes - len(conversation) - 2
+        while left > 0:
+            member.write(spaces[: min(left, len(spaces))])
+            left -= len(spaces)
+        member.write(conversation + b"]")
+    return path

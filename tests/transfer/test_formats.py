@@ -14,9 +14,12 @@ from chatui.transfer.formats import BadConversation, from_chatgpt, from_chatui, 
 from chatui.transfer.reading import Failure, UnreadableFile, inspect, read
 from tests.transfer.samples import (
     chatgpt_conversation,
+    chatui_conversation,
     openwebui_chat,
     write_chatgpt_zip,
+    write_chatui_export,
     write_json,
+    write_nested,
 )
 
 MODEL = "ollama:llama3.2:3b"
@@ -160,3 +163,37 @@ def test_one_bad_conversation_is_a_failure_among_good_ones(tmp_path: Path):
     results = list(read(inspect(path), MODEL, lambda _: None))
     assert [type(r).__name__ for r in results] == ["Parsed", "Failure", "Parsed"]
     assert isinstance(results[1], Failure) and results[1].label == "#2 'Broken'"
+
+
+def test_a_file_nested_deeper_than_any_export_is_refused_before_anything_is_built(tmp_path: Path):
+    with pytest.raises(UnreadableFile, match="more than 64 levels deep") as refused:
+        read_all(write_nested(tmp_path / "deep.json", 5_000))
+    assert not refused.value.malformed
+    inside = [chatgpt_conversation("one"), chatgpt_conversation("two")]
+    inside[1]["mapping"]["a1"]["message"]["metadata"]["deep"] = json.loads("[" * 70 + "]" * 70)
+    with pytest.raises(UnreadableFile, match="more than 64 levels deep"):
+        read_all(write_json(tmp_path / "inside.json", inside))  # refused before the first conversation is built
+    inside[1]["mapping"]["a1"]["message"]["metadata"]["deep"] = json.loads("[" * 50 + "]" * 50)
+    assert [r.source for r in read_all(write_json(tmp_path / "fine.json", inside))] == ["chatgpt:one", "chatgpt:two"]
+
+
+def test_an_out_of_range_time_fails_its_own_conversation_only(tmp_path: Path):
+    bad = {1: "9999-12-31T23:59:59-05:00", 3: "0001-01-01T00:00:00+05:00"}
+    path = tmp_path / "times.json"
+    write_chatui_export(path, 1, messages=3, chars=20, bad_created=bad)
+    document = json.loads(path.read_text())
+    document["conversations"] = [chatui_conversation(i, 3, 20, bad.get(i)) for i in range(5)]
+    document["conversations"][4]["messages"][1]["usage"]["prompt_tokens"] = 2**40
+    results = read_all(write_json(path, document))
+    assert [r.reason if isinstance(r, Failure) else r.source for r in results] == [
+        "chatui:conv-0",
+        "a time in it is out of range (years 1 to 9999)",
+        "chatui:conv-2",
+        "a time in it is out of range (years 1 to 9999)",
+        "messages.1.usage.prompt_tokens: Input should be less than or equal to 2147483647",
+    ]
+    assert results[1].label == "#2 'Conversation 1'"
+
+
+def read_all(path: Path) -> list:  # type: ignore[type-arg]
+    return list(read(inspect(path), MODEL, lambda _: None))
