@@ -63,18 +63,44 @@ class NewChatModel:
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """One provider's last answer to "which models do you serve?"."""
+
+    names: tuple[str, ...]
+    error: str | None
+    at: float
+    """`time.monotonic()` when the answer came."""
+    slow: bool
+    """It took half the timeout or more to answer or to fail (a provider that accepts and never answers): no
+    request waits on it again; it is looked at again in the background."""
+
+
 class ModelRegistry:
-    """Knows the configured providers; lists their models in parallel, bounded by a timeout, and caches the result."""
+    """Knows the configured providers and lists their models, each provider cached on its own.
+
+    A request waits on a provider only the first time it is listed (bounded by `timeout`) or when a fresh look is
+    asked for and the provider answered quickly last time. Otherwise the answer comes from the cache, and a stale
+    entry (older than `ttl`, or than `recheck` after a failure) is refreshed in the background: a provider that
+    hangs costs one request the timeout once, then nothing (`bench/dead_provider.py`).
+    """
 
     def __init__(
-        self, providers: dict[str, Provider], default_model: str, *, timeout: float = 1.5, ttl: float = 60.0
+        self,
+        providers: dict[str, Provider],
+        default_model: str,
+        *,
+        timeout: float = 1.5,
+        ttl: float = 60.0,
+        recheck: float = 10.0,
     ) -> None:
         self.providers = providers
         self.default_model = qualify_model_id(default_model)
         self.timeout = timeout
         self.ttl = ttl
-        self._cache: tuple[float, list[ModelInfo], list[ProviderStatus]] | None = None
-        self._refreshing: asyncio.Task[tuple[list[ModelInfo], list[ProviderStatus]]] | None = None
+        self.recheck = recheck
+        self._listings: dict[str, _Listing] = {}
+        self._checks: dict[str, asyncio.Task[None]] = {}
 
     def resolve(self, model_id: str) -> tuple[Provider, str]:
         """The provider and the provider's own model name for a model id; `KeyError` if not configured."""
@@ -85,15 +111,28 @@ class ModelRegistry:
         return provider, name
 
     async def models(self, *, refresh: bool = False) -> tuple[list[ModelInfo], list[ProviderStatus]]:
-        """Every known model, the default first; a provider that is down is listed as unavailable, never waited on."""
+        """Every known model, the default first; a provider that is down is listed as unavailable.
+
+        `refresh`: look again now at every provider that answered quickly last time (a slow one is only asked again
+        in the background).
+        """
         now = time.monotonic()
-        if not refresh and self._cache is not None and now - self._cache[0] < self.ttl:
-            return self._cache[1], self._cache[2]
-        if self._refreshing is None or self._refreshing.done():
-            self._refreshing = asyncio.create_task(self._fetch_all())
-        models, statuses = await asyncio.shield(self._refreshing)
-        self._cache = (time.monotonic(), models, statuses)
-        return models, statuses
+        waits: list[asyncio.Task[None]] = []
+        for name in self.providers:
+            listing = self._listings.get(name)
+            if listing is None or (refresh and not listing.slow):
+                waits.append(self._check(name))
+            elif now - listing.at >= (self.recheck if listing.error else self.ttl):
+                self._check(name)  # in the background: this answer comes from the cache
+        if waits:
+            await asyncio.wait(waits)  # each check is bounded by the timeout, and runs on if this request is gone
+        return self._assemble()
+
+    async def checked(self) -> None:
+        """Until the listings under way (also those in the background) have ended: for tests and benchmarks."""
+        running = [task for task in self._checks.values() if not task.done()]
+        if running:
+            await asyncio.wait(running)
 
     async def model_for_new_chat(self) -> NewChatModel:
         """`DEFAULT_MODEL` when it is available; else a model of the default's provider, then of another provider,
@@ -117,23 +156,39 @@ class ModelRegistry:
             return NewChatModel(self.default_model, True, f"{reason} No other model is available either.")
         return NewChatModel(ranked[0].id, False, f"{reason} New chats start on {ranked[0].id}.")
 
-    async def _fetch_all(self) -> tuple[list[ModelInfo], list[ProviderStatus]]:
-        names = list(self.providers)
-        results = await asyncio.gather(*(self._fetch_one(self.providers[n]) for n in names))
+    def _assemble(self) -> tuple[list[ModelInfo], list[ProviderStatus]]:
         models: list[ModelInfo] = []
         statuses: list[ProviderStatus] = []
-        for name, (listed, error) in zip(names, results, strict=True):
-            statuses.append(ProviderStatus(name, error is None, error))
-            models.extend(ModelInfo(f"{name}:{m}", name, m, True) for m in sorted(listed))
-        ids = {m.id for m in models}
-        if self.default_model not in ids:
+        for name in self.providers:
+            listing = self._listings.get(name)
+            if listing is None:  # only when its first listing was cancelled
+                statuses.append(ProviderStatus(name, False, f"{self.providers[name].display_name} was not listed"))
+                continue
+            statuses.append(ProviderStatus(name, listing.error is None, listing.error))
+            models.extend(ModelInfo(f"{name}:{m}", name, m, True) for m in sorted(listing.names))
+        if self.default_model not in {m.id for m in models}:
             provider, name = split_model_id(self.default_model)
             models.insert(0, ModelInfo(self.default_model, provider, name, False))
         else:
             models.sort(key=lambda m: m.id != self.default_model)
         return models, statuses
 
-    async def _fetch_one(self, provider: Provider) -> tuple[list[str], str | None]:
+    def _check(self, name: str) -> asyncio.Task[None]:
+        """The provider's listing under way, or a new one (one at a time per provider, shared by every request)."""
+        task = self._checks.get(name)
+        if task is None or task.done():
+            task = asyncio.create_task(self._list(name), name=f"list models of {name}")
+            self._checks[name] = task
+        return task
+
+    async def _list(self, name: str) -> None:
+        provider = self.providers[name]
+        started = time.monotonic()
+        names, error = await self._list_one(provider)
+        ended = time.monotonic()
+        self._listings[name] = _Listing(tuple(names), error, ended, slow=ended - started >= self.timeout / 2)
+
+    async def _list_one(self, provider: Provider) -> tuple[list[str], str | None]:
         try:
             async with asyncio.timeout(self.timeout):
                 return await provider.list_models(), None
@@ -146,6 +201,6 @@ class ModelRegistry:
             return [], f"{provider.display_name} could not list its models"
 
     async def aclose(self) -> None:
-        if self._refreshing is not None and not self._refreshing.done():
-            self._refreshing.cancel()
+        for task in self._checks.values():
+            task.cancel()
         await asyncio.gather(*(p.aclose() for p in self.providers.values()), return_exceptions=True)

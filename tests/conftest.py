@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.fakes.anthropic import FakeAnthropic, anthropic_app
+from tests.fakes.black_hole import BlackHole
 from tests.fakes.ollama import ollama_app
 from tests.fakes.openai import FakeOpenAI, openai_app
 from tests.fakes.server import ScriptedProvider, ThreadedServer
@@ -79,6 +80,14 @@ def anthropic_server() -> Iterator[tuple[FakeAnthropic, ThreadedServer]]:
 def fake_anthropic(anthropic_server: tuple[FakeAnthropic, ThreadedServer]) -> FakeAnthropic:
     """The fake Anthropic API; `fake_anthropic.url` is its base URL."""
     return _fresh(anthropic_server)
+
+
+@pytest.fixture
+def black_hole() -> Iterator[BlackHole]:
+    """A provider that accepts connections and never answers; `black_hole.url` is its base URL."""
+    server = BlackHole().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

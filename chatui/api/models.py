@@ -12,7 +12,11 @@ router = APIRouter(prefix="/api", tags=["models"])
 
 @router.get("/models", response_model=ModelsPublic)
 async def list_models(signed_in: CurrentUser, services: ServicesDep, refresh: bool = False) -> ModelsPublic:
-    """Every configured provider's models; one that is down is listed as unavailable (answers within ~2 s)."""
+    """Every configured provider's models; one that is down is listed as unavailable.
+
+    A provider is waited on (at most `CHATUI_MODEL_LIST_TIMEOUT`) only when it was never listed, or on `refresh`
+    when it answered quickly last time; one that hangs is listed from the cache and looked at again in the
+    background."""
     models, statuses = await services.models.models(refresh=refresh)
     new_chat = await services.models.model_for_new_chat()
     return ModelsPublic(

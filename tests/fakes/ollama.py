@@ -37,7 +37,10 @@ def ollama_app(state: ScriptedProvider) -> Starlette:
             return JSONResponse({"error": f"model '{model}' not found"}, status_code=404)
         return StreamingResponse(_stream(state, script, model), media_type="application/x-ndjson")
 
-    async def tags(_: Request) -> Response:
+    async def tags(request: Request) -> Response:
+        if state.list_stalls:  # silent until the client hangs up
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
         return JSONResponse(
             {
                 "models": [

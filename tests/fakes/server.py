@@ -65,6 +65,7 @@ class ScriptedProvider:
             self.requests.clear()
             self.headers.clear()
             self.models = ["llama3.2:3b"]
+            self.list_stalls = False  # while True, a model list asked for is never answered (a provider that hangs)
             self.api_key: str | None = None  # when set, a request without it gets the provider's 401
             self.malformed_after: int | None = None  # after this many deltas, send data that is not JSON
             self.disconnected.clear()

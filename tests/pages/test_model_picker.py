@@ -3,10 +3,13 @@ model picked — also after a reload, because the choice is stored with the conv
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from nicegui.testing import User
 
 from chatui.ui.composer import SEND_EVENT
+from tests.fakes.black_hole import BlackHole
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import Script, ScriptedProvider
 
@@ -111,3 +114,57 @@ async def test_a_provider_that_refuses_is_listed_as_unavailable(
     user.find(f"{OPENAI_MODEL} (unavailable)").click()
     await send(user, "and you?")
     await user.should_see("refused the API key (401): Incorrect API key provided", retries=30)
+
+
+LIST_TIMEOUT = 2.0
+
+
+@pytest.fixture
+def dead_default(app_env, monkeypatch: pytest.MonkeyPatch, black_hole: BlackHole) -> BlackHole:
+    """The default model's provider accepts connections and never answers; Ollama (the fake) works."""
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{black_hole.url}/v1")
+    monkeypatch.setenv("DEFAULT_MODEL", OPENAI_MODEL)
+    monkeypatch.setenv("CHATUI_MODEL_LIST_TIMEOUT", str(LIST_TIMEOUT))
+    return black_hole
+
+
+async def test_a_dead_provider_costs_the_model_list_its_timeout_once(dead_default: BlackHole, user: User) -> None:
+    """`/api/models` three times in a row, as a client feels it: the first waits the timeout once (not the list,
+    then a refresh), the next ones answer from the cache; creating a conversation does not wait either."""
+    credentials = {"username": "apiuser", "password": "correct horse"}
+    assert (await user.http_client.post("/api/auth/register", json=credentials)).status_code == 201
+    assert (await user.http_client.post("/api/auth/login", json=credentials)).status_code == 200
+    took = []
+    for _ in range(3):
+        started = time.monotonic()
+        response = await user.http_client.get("/api/models")
+        took.append(time.monotonic() - started)
+        assert response.status_code == 200
+    assert took[0] < LIST_TIMEOUT * 1.7, took  # one timeout, not two in a row (the old code: 2 x the timeout)
+    assert took[1] < LIST_TIMEOUT / 2 and took[2] < LIST_TIMEOUT / 2, took  # the old code: the timeout, each time
+    listing = response.json()
+    openai = next(p for p in listing["providers"] if p["provider"] == "openai")
+    assert not openai["available"] and f"did not list its models within {LIST_TIMEOUT:g} s" in openai["error"]
+    assert listing["new_chat_model"] == OLLAMA_MODEL
+    started = time.monotonic()
+    created = await user.http_client.post("/api/conversations", json={})
+    assert time.monotonic() - started < LIST_TIMEOUT / 2
+    assert created.status_code == 201 and created.json()["model"] == OLLAMA_MODEL
+
+
+async def test_the_chat_page_shows_a_dead_provider_without_waiting_on_it_again(
+    dead_default: BlackHole, user: User
+) -> None:
+    problem = "OpenAI cannot be reached"
+    started = time.monotonic()
+    await register_and_sign_in(user)  # lands on the chat page, which lists the models
+    await user.should_see(problem, retries=80)
+    assert time.monotonic() - started < LIST_TIMEOUT * 1.75
+    for _ in range(2):
+        started = time.monotonic()
+        await user.open("/")
+        await user.should_see(problem, retries=80)
+        assert time.monotonic() - started < LIST_TIMEOUT / 2  # the old code: a fresh look at the dead one, each time
+    user.find("Model").click()
+    await user.should_see(f"{OPENAI_MODEL} (unavailable)")
+    await user.should_see(OLLAMA_MODEL)
