@@ -13,17 +13,19 @@ from chatui.accounts.passwords import PasswordHasher
 from chatui.config import Settings
 from chatui.conversations.service import ConversationService
 from chatui.conversations.titles import TitleWriter
-from chatui.coordination.base import Coordination
+from chatui.coordination.base import Coordination, InstanceHooks
+from chatui.coordination.local import LocalCoordination
 from chatui.coordination.sockets import SocketSlots
-from chatui.coordination.throttles import Throttle, limit_storage
+from chatui.coordination.throttles import Throttle
 from chatui.engine.engine import EngineOptions, GenerationEngine
 from chatui.engine.events import ConversationEvents
+from chatui.engine.generation import Generation
 from chatui.transfer.jobs import ImportJobs
 from providers.base import Provider
 from providers.local import LocalProvider, default_model_path, runtime_installed
 from providers.ollama import OllamaProvider
 from providers.registry import ModelRegistry
-from storage import AccountRepository, ChatRepository, Database, SearchRepository, lock, mark_interrupted
+from storage import AccountRepository, ChatRepository, Database, SearchRepository, lock
 from storage.orphans import StreamingReplies
 from storage.transfer import TransferRepository
 
@@ -54,16 +56,14 @@ class Services:
         """
         lock.hold(self.db.url)
         self.imports.clear_leftovers()
-        if self.engine.coordination.distributed:  # other instances may be writing replies: the sweep decides
-            self.db.prepare(lambda _: None)
-            return 0
-        interrupted = self.db.prepare(mark_interrupted)
+        interrupted = self.db.prepare(self.engine.coordination.recover_at_start)
         if interrupted:
             log.warning("%d replies were cut off by the last shutdown; kept as 'interrupted'", interrupted)
         return interrupted
 
     async def start(self) -> None:
         await self.engine.start()
+        await self.engine.coordination.start(instance_hooks(self.engine, self.auth))
         local = self.models.providers.get(LocalProvider.name)
         if isinstance(local, LocalProvider):
             # Before the server answers anyone: xllamacpp holds Python's GIL while llama.cpp loads the file, so a
@@ -77,18 +77,31 @@ class Services:
         await self.conversations.aclose()
         await self.imports.shutdown()
         await self.engine.shutdown()
+        await self.engine.coordination.stop()  # after the engine stored the end of every reply
         await self.models.aclose()
         await self.db.close()
         self.auth.hasher.close()
 
 
-def build_coordination(settings: Settings, db: Database) -> Coordination:
+def build_coordination(settings: Settings, db: Database) -> Coordination[Generation]:
     """One process, or (with `REDIS_URL`) one of several instances coordinated through Redis."""
     if not settings.redis_url:
-        return Coordination()
+        return LocalCoordination()
     from chatui.coordination.redis import RedisCoordination
 
     return RedisCoordination(settings.redis_url, settings.redis_prefix, settings.lease_seconds, StreamingReplies(db))
+
+
+def instance_hooks(engine: GenerationEngine, auth: AuthService) -> InstanceHooks[Generation]:
+    """What this instance does when another one asks: follow its replies, stop ours, carry out its revocations."""
+    return InstanceHooks(
+        mirror=Generation.mirroring,
+        announce=engine.announce,
+        watched=engine.events.watched,
+        stop=engine.stop_here,
+        user_revoked=auth.user_revoked_here,
+        session_revoked=auth.session_revoked_here,
+    )
 
 
 def _announce(local: LocalProvider) -> None:
@@ -165,26 +178,13 @@ def build_services(settings: Settings) -> Services:
     db = Database(settings.sqlalchemy_url)
     accounts = AccountRepository(db)
     chats = ChatRepository(db)
-    storage = limit_storage(settings.redis_url, settings.redis_prefix)
-    auth = AuthService(
-        accounts,
-        secret,
-        PasswordHasher(settings.bcrypt_rounds, settings.hashing_threads),
-        AuthLimits.build(
-            storage, settings.login_attempts, settings.login_window_seconds, settings.registrations_per_hour
-        ),
-        policy=SessionPolicy(
-            idle=timedelta(days=settings.session_idle_days), absolute=timedelta(days=settings.session_max_days)
-        ),
-        single_user=settings.single_user,
-    )
-    models = ModelRegistry(build_providers(settings), settings.default_model, timeout=settings.model_list_timeout)
     coordination = build_coordination(settings, db)
+    models = ModelRegistry(build_providers(settings), settings.default_model, timeout=settings.model_list_timeout)
     events = ConversationEvents()
     engine = GenerationEngine(
         chats,
         models,
-        Throttle("messages", settings.messages_per_minute, 60, storage),
+        Throttle("messages", settings.messages_per_minute, 60, coordination.limit_storage),
         EngineOptions(
             max_message_chars=settings.max_message_chars,
             checkpoint_seconds=settings.checkpoint_seconds,
@@ -194,14 +194,23 @@ def build_services(settings: Settings) -> Services:
         events,
         coordination,
     )
+    auth = AuthService(
+        accounts,
+        secret,
+        PasswordHasher(settings.bcrypt_rounds, settings.hashing_threads),
+        AuthLimits.build(
+            coordination, settings.login_attempts, settings.login_window_seconds, settings.registrations_per_hour
+        ),
+        policy=SessionPolicy(
+            idle=timedelta(days=settings.session_idle_days), absolute=timedelta(days=settings.session_max_days)
+        ),
+        single_user=settings.single_user,
+        coordination=coordination,
+        on_user_revoked=[engine.stop_user],
+        on_session_revoked=[engine.stop_session],
+    )
     titles = TitleWriter(chats, models) if settings.ai_titles else None
     conversations = ConversationService(chats, engine, models, events, titles)
-    auth.on_user_revoked.append(engine.stop_user)
-    auth.on_session_revoked.append(engine.stop_session)
-    coordination.hosts.user_revoked = auth.user_revoked_here
-    coordination.hosts.session_revoked = auth.session_revoked_here
-    if coordination.distributed:
-        auth.tell_other_instances = coordination.revoked
     sockets = coordination.socket_slots(settings.max_sockets_per_user, settings.max_sockets_per_session)
     transfer = TransferRepository(db)
     imports = ImportJobs(transfer, settings.data_dir / "imports", models.default_model)

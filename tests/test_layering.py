@@ -5,6 +5,8 @@
   FastAPI/Starlette: they run the same under a page, a REST route, `/ws` or a script.
 - The two edges stay apart: `chatui.ui` never imports `chatui.api`, and `chatui.api` never imports `chatui.ui`.
 - The engine never imports the conversation service (the service composes the engine, not the other way).
+- Coordination never imports the engine (the engine calls the coordination; what the coordination needs of a reply
+  is the `Reply` protocol in `chatui.coordination.reply`).
 - Only the bootstrap, the app, the command line and the two edges see the services container (`chatui.bootstrap`).
 """
 
@@ -82,6 +84,10 @@ def test_the_api_never_imports_the_ui() -> None:
 
 def test_the_engine_never_imports_the_conversation_service() -> None:
     assert reaching(CHATUI / "engine", "chatui.conversations") == {}
+
+
+def test_coordination_never_imports_the_engine() -> None:
+    assert reaching(CHATUI / "coordination", "chatui.engine") == {}
 
 
 def test_only_the_edges_see_the_services_container() -> None:

@@ -29,14 +29,14 @@ import logging
 import re
 import secrets
 import unicodedata
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from limits.aio.storage import Storage
+from typing import Any
 
 from chatui.accounts.live_sessions import TOUCH_INTERVAL, LiveSessions
 from chatui.accounts.passwords import PasswordHasher, PasswordRejected, check_policy, normalize_password
+from chatui.coordination.base import Coordination, RevocationKind
 from chatui.coordination.throttles import AttemptLimiter, RateLimited, Remembered, Throttle
 from storage import AccountRepository, SignedIn, User, UsernameTaken
 from storage.models import utcnow
@@ -96,21 +96,25 @@ class WrongPassword(AuthError):
 
 @dataclass
 class AuthLimits:
-    """The limits on password checks and sign-ups, all kept in one store."""
+    """The limits on password checks and sign-ups, all kept in the coordination's store (seen by every instance)."""
 
     per_address: Throttle  # failed password checks per client address: always applies
     per_name: Throttle  # failed password checks per username, from addresses it never signed in from
     known: Remembered  # "username|address" pairs that signed in successfully
     registrations: Throttle  # sign-ups per client address
-    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
+    attempts: AttemptLimiter  # password checks in progress, on every instance
 
     @classmethod
-    def build(cls, storage: Storage, attempts: int, window_seconds: int, registrations_per_hour: int) -> AuthLimits:
+    def build(
+        cls, coordination: Coordination[Any], attempts: int, window_seconds: int, registrations_per_hour: int
+    ) -> AuthLimits:
+        storage = coordination.limit_storage
         return cls(
             per_address=Throttle("login-ip", attempts, window_seconds, storage),
             per_name=Throttle("login-name", attempts, window_seconds, storage),
             known=Remembered("login-known", KNOWN_ADDRESS_DAYS * 86400, storage),
             registrations=Throttle("register-ip", registrations_per_hour, 3600, storage),
+            attempts=coordination.attempt_limiter(),
         )
 
 
@@ -133,7 +137,13 @@ class AuthService:
         policy: SessionPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
         single_user: bool = False,
+        *,
+        coordination: Coordination[Any] | None = None,
+        on_user_revoked: Iterable[Callable[[str], None]] = (),
+        on_session_revoked: Iterable[Callable[[str], None]] = (),
     ) -> None:
+        """`coordination`: the other instances, told of every revocation made here (None: one process). The
+        `on_*_revoked` callbacks stop what a revoked user or session was doing (its replies)."""
         self.accounts = accounts
         self.hasher = hasher
         self.policy = policy or SessionPolicy()
@@ -147,10 +157,9 @@ class AuthService:
         self._local: SignedIn | None = None
         self._local_lock = asyncio.Lock()
         self._resolving: dict[str, asyncio.Future[SignedIn | None]] = {}
-        self.on_user_revoked: list[Callable[[str], None]] = []
-        self.on_session_revoked: list[Callable[[str], None]] = []
-        self.tell_other_instances: Callable[[str, str], Awaitable[None]] | None = None
-        """Set with several instances: a revocation here is carried out on every other one too."""
+        self.on_user_revoked = list(on_user_revoked)
+        self.on_session_revoked = list(on_session_revoked)
+        self.coordination = coordination
 
     def token_hash(self, token: str) -> str:
         return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
@@ -333,15 +342,15 @@ class AuthService:
         """Revoke one session: its pages go to sign-in, its sockets close, its replies stop (on every instance)."""
         await self.accounts.revoke_session(session_id)
         self.session_revoked_here(session_id)
-        if self.tell_other_instances is not None:
-            await self.tell_other_instances("session", session_id)
+        if self.coordination is not None:
+            await self.coordination.revoked(RevocationKind.SESSION, session_id)
 
     async def revoke_user(self, user_id: str) -> None:
         """End every session of an account now: pages go to sign-in, sockets close, replies stop."""
         await self.accounts.revoke_user_sessions(user_id)
         self.user_revoked_here(user_id)
-        if self.tell_other_instances is not None:
-            await self.tell_other_instances("user", user_id)
+        if self.coordination is not None:
+            await self.coordination.revoked(RevocationKind.USER, user_id)
 
     def session_revoked_here(self, session_id: str) -> None:
         """The session's pages and sockets in this process close, and the replies it started stop."""

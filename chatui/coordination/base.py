@@ -1,94 +1,123 @@
 """What the instances of one chatui share: the seam between the engine (and sign-in) and "the other processes".
 
-`Coordination` itself is the single process, exactly as chatui always ran: a conversation is busy only while this
-process writes a reply in it, every reply is this process's own, and a revocation has no one else to tell. Each
-method is a no-op or the local answer, so the engine pays nothing for the seam.
+Two implementations, chosen once by the bootstrap (`REDIS_URL`), never branched on by a caller:
 
-`chatui.coordination.redis.RedisCoordination` (with `REDIS_URL`) is several instances behind one load balancer:
-the busy guard, the replies streaming on other instances (followed through Redis Streams), Stop and Delete reaching
-the instance that owns a reply, revocations reaching every instance, and the sweep that marks `interrupted` only the
-replies whose owner is gone.
+- `chatui.coordination.local.LocalCoordination`: one process, exactly as chatui always ran. A conversation is busy
+  only while this process writes a reply in it, every reply is this process's own, a revocation has no one else to
+  tell; each method is a no-op or the local answer, so the engine pays nothing for the seam.
+- `chatui.coordination.redis.RedisCoordination`: several instances behind one load balancer. The busy guard, the
+  replies streaming on other instances (followed through Redis Streams), Stop and Delete reaching the instance that
+  owns a reply, revocations reaching every instance, the sweep that marks `interrupted` only the replies whose owner
+  is gone, and every limit (throttles, sign-in attempts, socket caps) counted over all instances.
 
 The engine calls, in a reply's life:
 
     reserve(conversation)          before anything is saved (False: a reply streams there on another instance)
-    began(generation)              once the messages are stored: announce it, stream it to the other instances
+    began(reply)                   once the messages are stored: announce it, stream it to the other instances
     release(conversation)          when a reserved conversation gets no reply after all (refused, failed start)
-    elsewhere(conversation)        the reply streaming there on another instance, as a Generation to follow
-    caught_up(generation)          before a late reader attaches to it: what was written so far is in it
+    elsewhere(conversation)        the reply streaming there on another instance, as a mirror to follow
+    caught_up(reply)               before a late reader attaches to a mirror: what was written so far is in it
     request_stop(conversation, …)  Stop/Delete for a reply owned elsewhere
+
+What this instance does when another one asks is given once, as `InstanceHooks`, when the coordination starts:
+the engine and the sign-in service call the coordination and the coordination calls them, so one of the three must
+meet the others after it is built; it is the coordination's listening half, which only exists once started.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from chatui.coordination.sockets import SocketSlots
+from chatui.coordination.reply import CancelReason, Reply, ReplyMeta
 
 if TYPE_CHECKING:
-    from chatui.engine.generation import Generation
+    from limits.aio.storage import Storage
+    from sqlalchemy import Connection
+
+    from chatui.coordination.sockets import SocketSlots
+    from chatui.coordination.throttles import AttemptLimiter
+
+R = TypeVar("R", bound=Reply)
 
 
 class CoordinationUnavailable(Exception):
     """The shared store (Redis) cannot be reached; nothing was started."""
 
 
-class Hosts:
-    """What an instance does when another one asks (set up by `build_services`)."""
+class RevocationKind(StrEnum):
+    """What a revocation ended: one session (signed out), or every session of a user (password, disabled)."""
 
-    def __init__(self) -> None:
-        self.announce: Callable[[Generation], None] = lambda generation: None
-        """A reply started elsewhere: show it to this instance's pages and sockets on that conversation."""
-        self.watched: Callable[[str], bool] = lambda conversation_id: False
-        """Whether a page or socket here follows this conversation."""
-        self.stop: Callable[[str, str], None] = lambda conversation_id, reason: None
-        """Stop (`stopped`) or drop (`deleted`) the reply this instance writes in the conversation."""
-        self.user_revoked: Callable[[str], None] = lambda user_id: None
-        self.session_revoked: Callable[[str], None] = lambda session_id: None
+    SESSION = "session"
+    USER = "user"
 
 
-class Coordination:
-    """One process: nothing is shared, nothing needs telling."""
+@dataclass(frozen=True, slots=True)
+class InstanceHooks(Generic[R]):
+    """What this instance does when another one asks (built by the bootstrap from the engine and the sign-in)."""
 
-    distributed = False
+    mirror: Callable[[ReplyMeta], R]
+    """A reply of this instance's own kind, to be filled from the stream of the instance that writes it."""
+    announce: Callable[[R], None]
+    """A reply started elsewhere: show it to this instance's pages and sockets on that conversation."""
+    watched: Callable[[str], bool]
+    """Whether a page or socket here follows this conversation."""
+    stop: Callable[[str, CancelReason], None]
+    """Stop (`stopped`) or drop (`deleted`) the reply this instance writes in the conversation."""
+    user_revoked: Callable[[str], None]
+    """Every session of this user ended on another instance: close its pages and sockets here, stop its replies."""
+    session_revoked: Callable[[str], None]
+    """This session ended on another instance: close its pages and sockets here, stop the replies it started."""
 
-    def __init__(self) -> None:
-        self.hosts = Hosts()
 
-    async def start(self) -> None:
-        """Begin (for several instances: leases, the sweep, listening to the others)."""
+class Coordination(Protocol[R]):
+    """The seam; `R` is the engine's reply type, which mirrors are built as."""
+
+    @property
+    def limit_storage(self) -> Storage:
+        """Where every rate limit (`chatui.coordination.throttles`) keeps its counts: seen by every instance."""
+        ...
+
+    def attempt_limiter(self) -> AttemptLimiter:
+        """Reserves sign-in attempts under their limits, counting those in progress on every instance."""
+        ...
+
+    def socket_slots(self, per_user: int, per_session: int) -> SocketSlots:
+        """The caps on open `/ws` sockets, counted over every instance."""
+        ...
+
+    def recover_at_start(self, connection: Connection) -> int:
+        """Before serving, in the schema's transaction: settle the replies the database holds as `streaming`
+        (one process: a crash cut them off; several: only the sweep can tell). Returns how many were marked."""
+        ...
+
+    async def start(self, hooks: InstanceHooks[R]) -> None:
+        """Begin (for several instances: leases, the sweep, listening to the others, who are answered by `hooks`)."""
+        ...
 
     async def stop(self) -> None:
         """End, after the engine has stored the end of every reply."""
+        ...
 
     async def reserve(self, conversation_id: str) -> bool:
-        return True
+        """The conversation's busy guard; False when another instance writes a reply there. Raises
+        `CoordinationUnavailable` when it cannot be checked."""
+        ...
 
-    async def release(self, conversation_id: str) -> None:
-        return None
+    async def release(self, conversation_id: str) -> None: ...
 
-    async def began(self, generation: Generation) -> None:
-        return None
+    async def began(self, reply: R) -> None: ...
 
-    def elsewhere(self, conversation_id: str) -> Generation | None:
-        return None
+    def elsewhere(self, conversation_id: str) -> R | None: ...
 
-    async def caught_up(self, generation: Generation) -> None:
+    async def caught_up(self, reply: R) -> None:
         """Before a late reader attaches to a reply written elsewhere: its text so far has been read into it."""
-        return None
+        ...
 
-    def request_stop(self, conversation_id: str, reason: str) -> None:
-        return None
+    def request_stop(self, conversation_id: str, reason: CancelReason) -> None: ...
 
-    async def revoked(self, kind: str, identifier: str) -> None:
-        """A session (`kind` "session") or all of a user's ("user") were revoked here: tell the other instances."""
-        return None
-
-    def socket_slots(self, per_user: int, per_session: int) -> SocketSlots:
-        """The caps on open `/ws` sockets: this process's own count."""
-        return SocketSlots(per_user, per_session)
-
-    async def sweep(self) -> int:
-        """Mark `interrupted` the replies left `streaming` by an instance that is gone; returns how many."""
-        return 0
+    async def revoked(self, kind: RevocationKind, identifier: str) -> None:
+        """A session or all of a user's were revoked here (and handled here): tell the other instances."""
+        ...

@@ -32,19 +32,24 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic
 
 import orjson
 import redis.asyncio as redis
+from limits.aio.storage import RedisStorage
 from redis.exceptions import RedisError
 
-from chatui.coordination.base import Coordination, CoordinationUnavailable
+from chatui.coordination.base import CoordinationUnavailable, InstanceHooks, R, RevocationKind
+from chatui.coordination.reply import CancelReason, ReplyMeta
 from chatui.coordination.sockets import SocketSlots
-from chatui.engine.generation import Generation
+from chatui.coordination.throttles import AttemptLimiter
 from providers import Usage
 from storage.chats import INTERRUPTED_NOTE
 from storage.models import MessageStatus, new_id, utcnow
 from storage.orphans import StreamingReplies
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +100,13 @@ def connection_pool(url: str) -> redis.BlockingConnectionPool:
     return redis.BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=POOL_WAIT_SECONDS)
 
 
-class RedisCoordination(Coordination):
-    distributed = True
-
+class RedisCoordination(Generic[R]):
     def __init__(self, url: str, prefix: str, lease_seconds: float, replies: StreamingReplies) -> None:
-        super().__init__()
-        self.redis = redis.Redis(connection_pool=connection_pool(url))
+        self._pool = connection_pool(url)
+        self.redis = redis.Redis(connection_pool=self._pool)
+        self.limit_storage = RedisStorage(
+            f"async+{url}", implementation="redispy", key_prefix=f"{prefix}limits", connection_pool=self._pool
+        )
         # The stream reader blocks in XREAD for up to READ_BLOCK_MS: on its own connection, with no read timeout.
         self._blocking = redis.Redis.from_url(url, socket_timeout=None, single_connection_client=True)
         self.prefix = prefix
@@ -110,13 +116,14 @@ class RedisCoordination(Coordination):
         self._release = self.redis.register_script(RELEASE)
         self._take_socket = self.redis.register_script(TAKE_SOCKET)
         self._give_socket = self.redis.register_script(GIVE_SOCKET)
-        self._owned: dict[str, Generation] = {}  # reply id -> this instance's replies
+        self._hooks: InstanceHooks[R] | None = None
+        self._owned: dict[str, R] = {}  # reply id -> this instance's replies
         self._pending: dict[str, tuple[int, list[str]]] = {}  # reply id -> (first index, deltas) not yet written
-        self._ending: dict[str, Generation] = {}
+        self._ending: dict[str, R] = {}
         self._dirty = asyncio.Event()
         self._elsewhere: dict[str, dict[str, Any]] = {}  # conversation -> the reply another instance writes there
-        self._mirrors: dict[str, Generation] = {}  # conversation -> mirror followed here
-        self._reading: dict[bytes, tuple[Generation, bytes]] = {}  # stream key -> (mirror, last entry read)
+        self._mirrors: dict[str, R] = {}  # conversation -> mirror followed here
+        self._reading: dict[bytes, tuple[R, bytes]] = {}  # stream key -> (mirror, last entry read)
         self._suspects: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -127,7 +134,21 @@ class RedisCoordination(Coordination):
 
     # -- life cycle ---------------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    @property
+    def hooks(self) -> InstanceHooks[R]:
+        if self._hooks is None:
+            raise RuntimeError("the coordination has not started")
+        return self._hooks
+
+    def attempt_limiter(self) -> AttemptLimiter:
+        return AttemptLimiter()
+
+    def recover_at_start(self, connection: Connection) -> int:
+        """Other instances may be writing the replies the database holds as `streaming`: the sweep decides."""
+        return 0
+
+    async def start(self, hooks: InstanceHooks[R]) -> None:
+        self._hooks = hooks
         await self._renew()
         self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self.key("events"))
@@ -156,6 +177,7 @@ class RedisCoordination(Coordination):
                 await self._pubsub.aclose()
         await self.redis.aclose()
         await self._blocking.aclose()
+        await self._pool.disconnect()
 
     # -- the busy guard -----------------------------------------------------------------------------------------
 
@@ -175,7 +197,7 @@ class RedisCoordination(Coordination):
 
     # -- replies this instance writes ---------------------------------------------------------------------------
 
-    async def began(self, generation: Generation) -> None:
+    async def began(self, generation: R) -> None:
         meta = self._meta(generation)
         self._owned[generation.message_id] = generation
         self._spawn(self._stream_out(generation))
@@ -187,7 +209,7 @@ class RedisCoordination(Coordination):
         except RedisError:  # the reply goes on here; the lease renewal records its ownership once Redis answers
             log.exception("could not announce reply %s to the other instances", generation.message_id)
 
-    def _meta(self, generation: Generation) -> dict[str, Any]:
+    def _meta(self, generation: R) -> dict[str, Any]:
         return {
             "owner": self.instance_id,
             "origin": self.instance_id,
@@ -202,7 +224,7 @@ class RedisCoordination(Coordination):
             "model": generation.model,
         }
 
-    async def _stream_out(self, generation: Generation) -> None:
+    async def _stream_out(self, generation: R) -> None:
         """Queue the reply's deltas as they come, then its end, for the flusher."""
         index = 0
         async for batch in generation.follow():
@@ -270,27 +292,17 @@ class RedisCoordination(Coordination):
 
     # -- replies other instances write --------------------------------------------------------------------------
 
-    def elsewhere(self, conversation_id: str) -> Generation | None:
+    def elsewhere(self, conversation_id: str) -> R | None:
         mirror = self._mirrors.get(conversation_id)
         if mirror is not None:
             return mirror
         meta = self._elsewhere.get(conversation_id)
         return self._mirror(meta) if meta is not None else None
 
-    def _mirror(self, meta: dict[str, Any]) -> Generation:
-        """A Generation filled from the owner's stream, from its first delta on."""
-        mirror = Generation(
-            conversation_id=meta["conversation_id"],
-            user_id=meta["user_id"],
-            message_id=meta["message_id"],
-            parent_id=meta.get("parent_id"),
-            user_message_id=meta["user_message_id"],
-            user_content=meta["user_content"],
-            user_parent_id=meta.get("user_parent_id"),
-            model=meta["model"],
-            session_id=meta["session_id"],
-        )
-        mirror.stored.set_result(True)
+    def _mirror(self, meta: dict[str, Any]) -> R:
+        """A reply filled from the owner's stream, from its first delta on."""
+        fields = {name: meta.get(name) for name in ReplyMeta.__dataclass_fields__}
+        mirror = self.hooks.mirror(ReplyMeta(**fields))
         self._mirrors[mirror.conversation_id] = mirror
         self._reading[self.key("reply", mirror.message_id).encode()] = (mirror, b"0-0")
         self._spawn(self._wake_reader())
@@ -318,7 +330,7 @@ class RedisCoordination(Coordination):
                 if key != wake:
                     self._apply(key, entries)
 
-    async def caught_up(self, generation: Generation) -> None:
+    async def caught_up(self, generation: R) -> None:
         """Read the mirror's stream so far at once, so a late reader's replay holds all of it (not only the tail)."""
         key = self.key("reply", generation.message_id).encode()
         if key in self._reading and self._mirrors.get(generation.conversation_id) is generation:
@@ -351,7 +363,7 @@ class RedisCoordination(Coordination):
                 return
         self._reading[key] = (mirror, last)
 
-    def _forget(self, key: bytes, mirror: Generation) -> None:
+    def _forget(self, key: bytes, mirror: R) -> None:
         self._reading.pop(key, None)
         if self._mirrors.get(mirror.conversation_id) is mirror:
             del self._mirrors[mirror.conversation_id]
@@ -359,11 +371,11 @@ class RedisCoordination(Coordination):
         if meta is not None and meta["message_id"] == mirror.message_id:
             del self._elsewhere[mirror.conversation_id]
 
-    def request_stop(self, conversation_id: str, reason: str) -> None:
+    def request_stop(self, conversation_id: str, reason: CancelReason) -> None:
         event = {"kind": "stop", "origin": self.instance_id, "conversation_id": conversation_id, "reason": reason}
         self._spawn(self._publish(event))
 
-    async def revoked(self, kind: str, identifier: str) -> None:
+    async def revoked(self, kind: RevocationKind, identifier: str) -> None:
         await self._publish({"kind": f"revoke_{kind}", "origin": self.instance_id, "id": identifier})
 
     async def _publish(self, event: dict[str, Any]) -> None:
@@ -389,8 +401,10 @@ class RedisCoordination(Coordination):
         try:
             if kind == "started":
                 self._elsewhere[event["conversation_id"]] = event
-                if self.hosts.watched(event["conversation_id"]):
-                    self.hosts.announce(self.elsewhere(event["conversation_id"]))  # type: ignore[arg-type]
+                if self.hooks.watched(event["conversation_id"]):
+                    mirror = self.elsewhere(event["conversation_id"])
+                    if mirror is not None:
+                        self.hooks.announce(mirror)
             elif kind == "ended":
                 meta = self._elsewhere.get(event["conversation_id"])
                 if (
@@ -400,11 +414,11 @@ class RedisCoordination(Coordination):
                 ):
                     del self._elsewhere[event["conversation_id"]]
             elif kind == "stop":
-                self.hosts.stop(event["conversation_id"], event["reason"])
+                self.hooks.stop(event["conversation_id"], CancelReason(event["reason"]))
             elif kind == "revoke_user":
-                self.hosts.user_revoked(event["id"])
+                self.hooks.user_revoked(event["id"])
             elif kind == "revoke_session":
-                self.hosts.session_revoked(event["id"])
+                self.hooks.session_revoked(event["id"])
         except Exception:
             log.exception("handling %s from another instance failed", kind)
 

@@ -1,4 +1,5 @@
-"""Rate limits on the `limits` library: moving windows, kept in memory (one store for every limit of the app)."""
+"""Rate limits on the `limits` library: moving windows, all kept in the one store the coordination gives
+(`Coordination.limit_storage`: this process's memory, or Redis, where every instance sees every hit)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 
@@ -109,17 +110,3 @@ class Remembered:
 
     async def has(self, key: str) -> bool:
         return bool(await self._throttle.blocked(key))
-
-
-def limit_storage(redis_url: str | None = None, prefix: str = "chatui:") -> Storage:
-    """Counters kept in this process, or in Redis when several instances serve the app (each sees every hit)."""
-    if not redis_url:
-        return MemoryStorage()
-    from limits.aio.storage import RedisStorage
-
-    from chatui.coordination.redis import connection_pool
-
-    pool = connection_pool(redis_url)
-    return RedisStorage(
-        f"async+{redis_url}", implementation="redispy", key_prefix=f"{prefix}limits", connection_pool=pool
-    )

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from chatui.coordination.base import Coordination, CoordinationUnavailable
+from chatui.coordination.local import LocalCoordination
 from chatui.coordination.throttles import Throttle
 from chatui.engine.events import ConversationEvents, ReplyStarted
 from chatui.engine.generation import CancelReason, Generation
@@ -96,11 +97,12 @@ class GenerationEngine:
         message_throttle: Throttle,
         options: EngineOptions | None = None,
         events: ConversationEvents | None = None,
-        coordination: Coordination | None = None,
+        coordination: Coordination[Generation] | None = None,
     ) -> None:
         self.chats = chats
-        self.coordination = coordination or Coordination()
-        """What is shared with other instances (nothing, by default: one process)."""
+        self.coordination: Coordination[Generation] = coordination or LocalCoordination()
+        """What is shared with other instances (nothing, by default: one process). Started and stopped by the
+        bootstrap, around the engine (`Services.start/stop`)."""
         self.models = models
         self.options = options or EngineOptions()
         self.events = events or ConversationEvents()
@@ -117,9 +119,6 @@ class GenerationEngine:
     async def start(self) -> None:
         """Start checkpointing (replies a crash left `streaming` were marked before the server started serving)."""
         self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="chatui-checkpoints")
-        hosts = self.coordination.hosts
-        hosts.announce, hosts.watched, hosts.stop = self._announce, self.events.watched, self._stop_here
-        await self.coordination.start()
 
     async def shutdown(self) -> None:
         """Stop every reply, storing each as `interrupted` with its text."""
@@ -131,7 +130,6 @@ class GenerationEngine:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
-        await self.coordination.stop()
 
     # -- what pages and sockets call ----------------------------------------------------------------------------
 
@@ -269,11 +267,11 @@ class GenerationEngine:
             await asyncio.gather(generation.task, return_exceptions=True)
             raise
         generation.stored.set_result(True)
-        self._announce(generation)
+        self.announce(generation)
         await self.coordination.began(generation)
         return generation
 
-    def _announce(self, generation: Generation) -> None:
+    def announce(self, generation: Generation) -> None:
         """Show a reply that started (here or on another instance) to whoever watches its conversation."""
         self.events.publish(generation.conversation_id, ReplyStarted(generation))
 
@@ -288,11 +286,11 @@ class GenerationEngine:
             self.coordination.request_stop(conversation_id, CancelReason.STOPPED)
         return elsewhere
 
-    def _stop_here(self, conversation_id: str, reason: str) -> None:
+    def stop_here(self, conversation_id: str, reason: CancelReason) -> None:
         """Another instance asks: stop (or, for a deletion, drop) the reply this one writes in the conversation."""
         generation = self._active.get(conversation_id)
         if generation is not None:
-            self._cancel(generation, CancelReason(reason))
+            self._cancel(generation, reason)
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> bool:
         """Cancel any reply in the conversation without writing anything more, then delete it with its messages."""

@@ -10,21 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from chatui.coordination.reply import CancelReason, ReplyMeta
 from providers import Usage
 from storage import MessageStatus
 
-
-class CancelReason(StrEnum):
-    """Why the engine cancelled a reply, which decides how it is stored."""
-
-    STOPPED = "stopped"
-    """The user pressed Stop (or signed out): kept as `cancelled`."""
-    DELETED = "deleted"
-    """Its conversation is being deleted (or its first write failed): nothing more is written."""
-    SHUTDOWN = "shutdown"
-    """The server is stopping: kept as `interrupted`."""
+__all__ = ["CancelReason", "Generation"]
 
 
 @dataclass(eq=False)
@@ -63,6 +54,23 @@ class Generation:
     """The loop the reply runs on, kept: on Python 3.11 every `asyncio.get_running_loop()` (and so every new
     `asyncio.Event` wait) makes a `getpid` system call, and a reader waits once per delta."""
     _finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def mirroring(cls, meta: ReplyMeta) -> Generation:
+        """A reply another instance writes, to be filled from its stream (its messages are stored already)."""
+        mirror = cls(
+            conversation_id=meta.conversation_id,
+            user_id=meta.user_id,
+            message_id=meta.message_id,
+            parent_id=meta.parent_id,
+            user_message_id=meta.user_message_id,
+            user_content=meta.user_content,
+            user_parent_id=meta.user_parent_id,
+            model=meta.model,
+            session_id=meta.session_id,
+        )
+        mirror.stored.set_result(True)
+        return mirror
 
     @property
     def text(self) -> str:

@@ -7,12 +7,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from limits.aio.storage import MemoryStorage
 
 from chatui.bootstrap import Services, build_services
 from chatui.config import Settings
 from chatui.conversations.service import ConversationService
 from chatui.conversations.titles import TitleWriter
-from chatui.coordination.throttles import Throttle, limit_storage
+from chatui.coordination.throttles import Throttle
 from chatui.engine.engine import EngineOptions, GenerationEngine
 from chatui.engine.events import ConversationEvents
 from providers.registry import ModelRegistry
@@ -73,7 +74,7 @@ async def fast(tmp_path: Path) -> AsyncIterator[Fast]:
     engine = GenerationEngine(
         chats,
         models,
-        Throttle("messages", 1000, 60, limit_storage()),
+        Throttle("messages", 1000, 60, MemoryStorage()),
         EngineOptions(checkpoint_seconds=0.05, provider_retries=0),
         events,
     )

@@ -24,7 +24,7 @@ from chatui.accounts.auth import (
 )
 from chatui.accounts.passwords import PasswordHasher
 from chatui.bootstrap import Services
-from chatui.coordination.throttles import limit_storage
+from chatui.coordination.local import LocalCoordination
 from storage.models import utcnow
 
 
@@ -73,7 +73,7 @@ def make_auth(
         services.accounts,
         b"s" * 32,
         hasher or PasswordHasher(rounds),
-        AuthLimits.build(limit_storage(), attempts, 60, registrations),
+        AuthLimits.build(LocalCoordination(), attempts, 60, registrations),
         SessionPolicy(idle=timedelta(days=7), absolute=timedelta(days=30)),
         clock=clock,
     )
