@@ -103,3 +103,23 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_ollama: Script
     monkeypatch.setenv("CHATUI_PROVIDER_RETRIES", "0")
     monkeypatch.setenv("CHATUI_AI_TITLES", "false")  # on in the tests of titles only
     return tmp_path / "data"
+
+
+SLOW_FOLDERS = {"browser", "cluster", "deploy", "llm", "operations", "security"}
+"""Folders whose tests start a server process, a browser, nginx or several instances."""
+SERVER_MARKS = ("LiveApp(", "module_app(", "live_app")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `slow` every test that starts a server process (a live app, a browser, a cluster): `-m "not slow"` is the
+    inner loop (unit, storage, providers, the `user` fixture's pages), the whole suite runs in CI."""
+    sources: dict[Path, bool] = {}
+    for item in items:
+        path = Path(str(item.path))
+        if path not in sources:
+            text = path.read_text() if path.suffix == ".py" else ""
+            sources[path] = any(mark in text for mark in SERVER_MARKS)
+        folder = path.relative_to(Path(str(config.rootpath)) / "tests").parts[0]
+        real_model = item.get_closest_marker("llm") or item.get_closest_marker("local")
+        if folder in SLOW_FOLDERS or sources[path] or real_model or "live_app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
