@@ -25,7 +25,7 @@ from typing import Any  # noqa: E402
 from nicegui import ui  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from chatui._patches.uvicorn_http import header_timeout_protocol  # noqa: E402
+from chatui._patches import header_timeout_protocol  # noqa: E402
 from chatui.app import create_app  # noqa: E402
 from chatui.config import Settings, StartupRefused  # noqa: E402
 from storage.lock import DatabaseInUse  # noqa: E402

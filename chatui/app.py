@@ -14,9 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nicegui import app, helpers
 
-from chatui._patches.nicegui_middleware import use_plain_middleware
-from chatui._patches.nicegui_outbox import send_on_connect
-from chatui._patches.uvicorn_ws import use_websockets_sansio
+from chatui import _patches
 from chatui.api import admin, auth, conversations, errors, models, search, transfer, ws
 from chatui.api import settings as account_settings
 from chatui.bootstrap import Services, build_services
@@ -39,22 +37,14 @@ def create_app(settings: Settings) -> Services:
     app.add_middleware(SignInBinding, secure_cookies=settings.secure_cookies)
     # Added last = outermost: its headers go on every answer. Only the import upload may be large.
     app.add_middleware(SecurityMiddleware, large_bodies={"/api/import": MAX_IMPORT_BYTES})
-    use_plain_middleware(app)
-    send_on_connect()
+    _patches.install(app)
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     errors.install(app)
     routers = (admin, auth, conversations, models, search, transfer, account_settings, ws)
-    # FastAPI nests the app's lifespan inside a new one at every include_router, even for routers that have none of
-    # their own (ours have none). The `user` test fixture runs main.py, and so this, once per test in one process:
-    # the nesting grew by eight per test until the lifespan's start-up hit Python's recursion limit. Keep the app's own.
-    lifespan = app.router.lifespan_context
-    for router in (module.router for module in routers):
-        app.include_router(router)
-    app.router.lifespan_context = lifespan
+    _patches.include_routers(app, (module.router for module in routers))
     register_pages(services)
 
     async def start() -> None:
-        use_websockets_sansio()
         await services.start()
         _tune_garbage_collector()
         # Registered now, after NiceGUI's own shutdown handlers: pages' tasks end before the database closes.

@@ -1,1 +1,43 @@
-"""Every patch of NiceGUI, uvicorn or FastAPI internals, in one place (see the README's list)."""
+"""Every patch of NiceGUI, uvicorn, FastAPI or socket.io internals, in one place (the README lists them).
+
+Each module's docstring says what it changes, why (with the measurement where there is one) and what breaks on an
+upgrade; `tests/test_framework_contract.py` asserts every private name they touch, one test per patch, so an upgrade
+fails a named test instead of silently disabling a guard.
+
+- `install(app)` applies those that hook the framework, once per app (`create_app`): NiceGUI's middlewares as plain
+  ASGI, the outbox that sends on connect, the guarded socket.io handlers, and (at start-up, before the first
+  connection) uvicorn's `websockets-sansio` protocol.
+- The rest are called where they act: `include_routers` (app.py), `header_timeout_protocol` (main.py's `ui.run`),
+  `set_page_options` (the theme, while a page is built), `delete_after` and `guard_pages_with` (the page guard).
+"""
+
+from __future__ import annotations
+
+from nicegui import App
+
+from chatui._patches import socketio_guard
+from chatui._patches.fastapi_lifespan import include_routers
+from chatui._patches.nicegui_middleware import use_plain_middleware
+from chatui._patches.nicegui_outbox import send_on_connect
+from chatui._patches.outbox_progress import delete_after
+from chatui._patches.page_options import set_page_options
+from chatui._patches.socketio_guard import guard_pages_with
+from chatui._patches.uvicorn_http import header_timeout_protocol
+from chatui._patches.uvicorn_ws import use_websockets_sansio
+
+__all__ = [
+    "delete_after",
+    "guard_pages_with",
+    "header_timeout_protocol",
+    "include_routers",
+    "install",
+    "set_page_options",
+]
+
+
+def install(app: App) -> None:
+    """Apply the framework hooks to NiceGUI's `app` (again for every test of the `user` fixture: each applies once)."""
+    use_plain_middleware(app)
+    send_on_connect()
+    socketio_guard.install()
+    app.on_startup(use_websockets_sansio)  # synchronous: runs inside the lifespan's start-up, before any connection

@@ -11,6 +11,10 @@ BENCHMARKS.md).
 The replacements do the same work on the response's first message. `use_plain_middleware()` swaps them in when
 Starlette builds the middleware stack (at the first ASGI call, after `ui.run()` added NiceGUI's). A NiceGUI that
 renames or drops its middlewares keeps its own, and the test that looks for `BaseHTTPMiddleware` in the stack fails.
+
+What breaks on upgrade: it replaces `Starlette.build_middleware_stack` on the app and rewrites `app.user_middleware`
+(`Middleware.cls/args/kwargs`). A NiceGUI that adds another `BaseHTTPMiddleware` would keep it (slow, not broken);
+`tests/test_framework_contract.py` fails then, and when the two classes or `cache_control_directives` move.
 """
 
 from __future__ import annotations

@@ -10,12 +10,17 @@ already streaming — waited 0-100 ms after the handshake: 62 ms median when ope
 when the socket is in) and only then run NiceGUI's own loop, which finds the socket there and sends at once. It does
 not call `client.connected()`: that also tells the page builder that the page awaits its socket, and NiceGUI then
 serves a page before it is built. A reconnecting page keeps NiceGUI's polling (the loop is already running then).
+
+What breaks on upgrade: it replaces `nicegui.outbox.Outbox.loop` and reads the private `Outbox._should_stop` and
+`Client._connected`. Renamed, they would raise `AttributeError` inside every page's outbox task (pages stop
+updating, and only the browser tests would see it), so `tests/test_framework_contract.py` names each of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -33,6 +38,7 @@ def send_on_connect() -> None:
 
 
 def _after_connection(loop: Callable[[Outbox], Coroutine[Any, Any, None]]) -> Callable[[Outbox], Any]:
+    @functools.wraps(loop)  # NiceGUI's loop stays reachable as `__wrapped__` (the contract test reads it)
     async def loop_after_connection(outbox: Outbox) -> None:
         while not outbox._should_stop:  # set by Outbox.stop() when the client is deleted
             try:

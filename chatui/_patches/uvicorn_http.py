@@ -11,6 +11,11 @@ httptools is installed, as with `uvicorn[standard]`) that arms a timer when a co
 begins (httptools' `on_message_begin`, at its first byte), and cancels it when the headers are complete
 (`on_headers_complete`, also reached before a WebSocket upgrade). When it fires the connection is closed without an
 answer. The request body and WebSocket traffic are not timed by it.
+
+What breaks on upgrade: renamed hooks (`connection_made`, `on_message_begin`, `on_headers_complete`,
+`connection_lost`) or attributes (`loop`, `transport`, `client`) would leave the timer never armed or never cancelled,
+silently: `tests/test_framework_contract.py` checks each name, `tests/api/test_header_timeout.py` the behaviour on
+the wire. A uvicorn that picks another HTTP protocol for `http="auto"` is unaffected: chatui passes this class.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ package's sans-I/O protocol takes 1.7 µs. On a 5,000-token reply the server's C
 protocol reads `config.ws_protocol_class` for each new connection, so setting it at start-up, before the first
 connection, switches every WebSocket. Should a later uvicorn stop reading it there, sockets would keep working on
 wsproto: `tests/api/test_uvicorn_websockets.py` tells the two apart on the wire and fails, and start-up logs an error
-when the attribute is gone.
+when the attribute is gone. `tests/test_framework_contract.py` checks `Config.ws_protocol_class`, that
+`HttpToolsProtocol` reads it per connection, and NiceGUI's `Server.instance`.
 """
 
 from __future__ import annotations

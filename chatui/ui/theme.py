@@ -7,12 +7,12 @@ flash of the wrong theme, even before the socket connects. `system` follows the 
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 from fastapi import Response
 from nicegui import app, ui
 
+from chatui._patches import set_page_options
 from chatui.ui.highlight import HIGHLIGHT_CSS_URL, stylesheet
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -42,11 +42,7 @@ def mount_static() -> None:
 def page_head(theme: str = "system") -> ui.dark_mode:
     """Link the stylesheet and script, and paint the page in `theme` from its first frame; returns the switch."""
     dark = THEMES.get(theme)
-    client = ui.context.client
-    client.page = copy.copy(client.page)  # the page object is shared by every load of the route: never edit it
-    client.page.dark = dark
-    client.page.viewport = VIEWPORT
-    client.page.language = "en-US"  # <html lang>, for screen readers
+    set_page_options(ui.context.client, dark=dark, viewport=VIEWPORT, language="en-US")  # lang: for screen readers
     head = (
         f'<link rel="stylesheet" href="{STATIC_URL}/chatui.css"><link rel="stylesheet" href="{HIGHLIGHT_CSS_URL}">'
         f'<script src="{STATIC_URL}/chatui.js" defer></script>'

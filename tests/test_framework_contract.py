@@ -1,0 +1,160 @@
+"""The private names of NiceGUI, uvicorn, FastAPI/Starlette and socket.io that `chatui._patches` touches: one test
+per patch, so an upgrade that renames or reshapes one fails a test named after the patch, instead of silently
+disabling a guard or a speed-up. (What each patch does, and why, is in its module's docstring.)"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from contextlib import asynccontextmanager
+from typing import Any
+
+import nicegui.nicegui  # noqa: F401 (registers NiceGUI's socket.io handlers)
+import pytest
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from nicegui import Client, core, middlewares, server, ui, ui_run
+from nicegui.app.app_config import AppConfig
+from nicegui.outbox import Outbox
+from nicegui.page import page
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from chatui._patches import nicegui_middleware, socketio_guard
+
+
+def parameters(function: Any) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def subclasses(cls: type) -> set[type]:
+    found = set(cls.__subclasses__())
+    return found.union(*(subclasses(sub) for sub in found)) if found else found
+
+
+@pytest.fixture
+async def client() -> Any:
+    """A NiceGUI client of a page that is never served (its outbox loop waits for a socket that never comes)."""
+    built = Client(page("/framework-contract"))
+    yield built
+    built.delete()
+
+
+def test_nicegui_middleware_swaps_exactly_niceguis_base_http_middlewares() -> None:
+    niceguis = {cls for cls in subclasses(BaseHTTPMiddleware) if cls.__module__.startswith("nicegui")}
+    # NiceGUI's storage adds its own only with `ui.run(storage_secret=...)`, which chatui does not pass.
+    assert {cls.__qualname__ for cls in niceguis - set(nicegui_middleware.REPLACEMENTS)} == {
+        "RequestTrackingMiddleware"
+    }, "NiceGUI has a BaseHTTPMiddleware that chatui does not replace"
+    assert set(nicegui_middleware.REPLACEMENTS) == {
+        middlewares.RedirectWithPrefixMiddleware,
+        middlewares.SetCacheControlMiddleware,
+    }
+    assert ui_run.RedirectWithPrefixMiddleware is middlewares.RedirectWithPrefixMiddleware  # what `ui.run` adds
+    assert ui_run.SetCacheControlMiddleware is middlewares.SetCacheControlMiddleware
+    assert parameters(Starlette.build_middleware_stack) == ["self"]
+    assert isinstance(Starlette().user_middleware, list)
+    layer = Middleware(middlewares.SetCacheControlMiddleware, 1, key=2)
+    assert (layer.cls, layer.args, layer.kwargs) == (middlewares.SetCacheControlMiddleware, (1,), {"key": 2})
+    assert "cache_control_directives" in parameters(AppConfig.add_run_config)  # kept on `core.app.config`
+    assert "self.cache_control_directives = cache_control_directives" in inspect.getsource(AppConfig.add_run_config)
+
+
+async def test_nicegui_outbox_loop_and_the_private_names_it_reads(client: Client) -> None:
+    loop = inspect.unwrap(Outbox.loop)  # NiceGUI's own, whether or not chatui's wait is installed
+    assert inspect.iscoroutinefunction(loop) and parameters(loop) == ["self"]
+    assert client.outbox._should_stop is False
+    client.outbox.stop()
+    assert client.outbox._should_stop is True
+    assert client.outbox.client is client
+    assert isinstance(client._connected, asyncio.Event) and not client._connected.is_set()
+    assert client.has_socket_connection is False
+
+
+async def test_outbox_progress_counters(client: Client) -> None:
+    outbox = client.outbox
+    assert isinstance(outbox.next_message_id, int) and len(outbox.messages) == 0
+    assert len(outbox.updates) > 0  # the page's first elements, waiting to go out as one `update` message
+    with client:
+        ui.navigate.to("/login")
+    assert len(outbox.messages) == 1  # what `delete_after` counts on: a navigation is ONE message
+
+
+def test_socketio_guard_knows_every_niceguis_socketio_handler() -> None:
+    assert set(core.sio.handlers) == {"/"}
+    assert set(core.sio.handlers["/"]) == set(socketio_guard.HANDLERS), (
+        "NiceGUI's socket.io handlers changed: a new one would run without the page guard (chatui._patches"
+        ".socketio_guard.HANDLERS)"
+    )
+    for name in ("event", "javascript_response", "ack"):  # called as NiceGUI's `(sid, msg)` once the check passed
+        assert len(parameters(inspect.unwrap(core.sio.handlers["/"][name]))) == 2, name
+    assert parameters(core.sio.rooms)[:1] == ["sid"]
+
+
+def test_socketio_guard_wraps_the_handlers_that_take_a_client_id() -> None:
+    socketio_guard.install()
+    handlers = core.sio.handlers["/"]
+    guarded = {name for name, handler in handlers.items() if getattr(handler, "chatui_guarded", False)}
+    assert guarded == {name for name, rule in socketio_guard.HANDLERS.items() if not rule.startswith("NiceGUI's")}
+
+
+def test_page_options_are_per_load_attributes_that_niceguis_renderer_reads() -> None:
+    route = page("/framework-contract-options")
+    assert {"dark", "viewport", "language"} <= set(vars(route))
+    route.dark, route.viewport, route.language = True, "width=320", "en-US"
+    assert (route.resolve_dark(), route.resolve_viewport(), route.resolve_language()) == (True, "width=320", "en-US")
+    assert not hasattr(type(route), "__slots__")
+    rendered = inspect.getsource(Client.build_response)
+    assert "self.page.resolve_dark()" in rendered and "self.page.resolve_viewport()" in rendered
+    assert "self.page.resolve_language()" in inspect.getsource(Client)
+
+
+def test_uvicorn_ws_protocol_class_is_on_the_config_and_read_per_connection() -> None:
+    config = uvicorn.Config(app=FastAPI(), ws="wsproto")
+    config.load()
+    assert config.ws_protocol_class is not None
+    assert "self.ws_protocol_class = config.ws_protocol_class" in inspect.getsource(HttpToolsProtocol.__init__)
+    assert "instance" in server.Server.__annotations__ and callable(server.Server.create_singleton)
+    assert WebSocketsSansIOProtocol.__module__ == "uvicorn.protocols.websockets.websockets_sansio_impl"
+
+
+def test_uvicorn_http_hooks_of_httptools_protocol() -> None:
+    assert parameters(HttpToolsProtocol.__init__)[:3] == ["self", "config", "server_state"]
+    assert parameters(HttpToolsProtocol.connection_made) == ["self", "transport"]
+    assert parameters(HttpToolsProtocol.on_message_begin) == ["self"]
+    assert parameters(HttpToolsProtocol.on_headers_complete) == ["self"]
+    assert parameters(HttpToolsProtocol.connection_lost) == ["self", "exc"]
+    source = inspect.getsource(HttpToolsProtocol)
+    for attribute in ("self.loop =", "self.transport =", "self.client ="):
+        assert attribute in source, attribute
+
+
+async def test_fastapi_lifespan_context_nests_at_include_router_and_is_read_by_the_router() -> None:
+    app = FastAPI()
+    own = app.router.lifespan_context
+    app.include_router(APIRouter())
+    assert app.router.lifespan_context is not own  # FastAPI nests: the reason for `include_routers`
+
+    entered: list[str] = []
+
+    @asynccontextmanager
+    async def lifespan(_: Any) -> Any:
+        entered.append("ours")
+        yield
+
+    app.router.lifespan_context = lifespan
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> Any:
+        return next(messages)
+
+    async def send(message: Any) -> None:
+        sent.append(message["type"])
+
+    await app({"type": "lifespan", "state": {}}, receive, send)
+    assert entered == ["ours"]
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
