@@ -21,8 +21,10 @@ from chatui.bootstrap import Services, build_services
 from chatui.config import Settings
 from chatui.transfer.jobs import MAX_IMPORT_BYTES
 from chatui.ui.routes import register_pages
+from chatui.web.body_limits import BodyLimits
+from chatui.web.csp import SecurityHeaders
+from chatui.web.csrf import CrossSiteRefusal
 from chatui.web.hosts import LoopbackHostOnly
-from chatui.web.security import SecurityMiddleware
 from chatui.web.sign_in_binding import SignInBinding
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,9 @@ def create_app(settings: Settings) -> Services:
     if settings.single_user:
         app.add_middleware(LoopbackHostOnly)
     app.add_middleware(SignInBinding, secure_cookies=settings.secure_cookies)
-    # Added last = outermost: its headers go on every answer. Only the import upload may be large.
-    app.add_middleware(SecurityMiddleware, large_bodies={"/api/import": MAX_IMPORT_BYTES})
+    app.add_middleware(BodyLimits, large_bodies={"/api/import": MAX_IMPORT_BYTES})  # only the import may be large
+    app.add_middleware(CrossSiteRefusal)
+    app.add_middleware(SecurityHeaders)  # added last = outermost: its headers go on every answer, refusals included
     _patches.install(app)
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     errors.install(app)

@@ -33,7 +33,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
@@ -43,6 +42,7 @@ from chatui.conversations.service import ConversationNotFound, InvalidInput, Mes
 from chatui.engine.engine import Refusal, SendRefused
 from chatui.engine.events import ConversationEvent, ReplyStarted, TitleChanged
 from chatui.engine.generation import Generation
+from chatui.web.client import same_origin
 from storage import MessageStatus
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,6 @@ REFUSAL_CODES = {
     Refusal.UNAVAILABLE: "unavailable",
     Refusal.NOTHING_TO_REGENERATE: "nothing_to_regenerate",
 }
-
-
-def same_origin(origin: str, host: str | None) -> bool:
-    """A browser's Origin header names this server (scheme aside, host and port must match the Host header)."""
-    parts = urlsplit(origin)
-    return bool(host) and parts.scheme in ("http", "https") and parts.netloc.lower() == (host or "").lower()
 
 
 @router.websocket("/ws/{conversation_id}")

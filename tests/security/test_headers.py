@@ -1,6 +1,6 @@
 """Security headers on every response, a nonce-based Content-Security-Policy on pages, and the app working under it.
 
-The CSP's reasoning is in `chatui.web.security`; here the live server is asked, and headless Chromium reports every
+The CSP's reasoning is in `chatui.web.csp`; here the live server is asked, and headless Chromium reports every
 `securitypolicyviolation` and console error while a user signs in, chats, renames, picks a model and reloads.
 """
 
