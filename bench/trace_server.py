@@ -90,7 +90,7 @@ def install() -> None:
     from chatui.engine.engine import GenerationEngine
     from chatui.engine.generation import Generation
     from providers.ollama import OllamaProvider
-    from storage import ChatRepository
+    from storage import ConversationRepository
     from storage.database import Database
 
     span(ConversationSocket, "_handle", "ws.handle")
@@ -100,12 +100,12 @@ def install() -> None:
     span(AuthService, "resolve", "handshake: auth.resolve")
     span(ConversationService, "owner", "handshake: conversations.owner")
     span(WebSocket, "accept", "handshake: accept")
-    span(ChatRepository, "reply_context", "db.reply_context")
+    span(ConversationRepository, "reply_context", "db.reply_context")
     on_thread(Database, "_transaction", "db thread: ORM transaction")
     on_thread(Database, "_statements", "db thread: statements")
-    span(ChatRepository, "start_exchange", "db.start_exchange")
-    span(ChatRepository, "checkpoint", "db.checkpoint")
-    span(ChatRepository, "finish_message", "db.finish_message")
+    span(ConversationRepository, "start_exchange", "db.start_exchange")
+    span(ConversationRepository, "checkpoint", "db.checkpoint")
+    span(ConversationRepository, "finish_message", "db.finish_message")
     first_item(OllamaProvider, "stream", "provider.stream → first event")
     span(WebSocket, "send_text", "ws.send_text")
 

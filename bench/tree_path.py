@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from chatui.engine.engine import EngineOptions
-from storage import AccountRepository, Anchor, ChatRepository, Database, mark_interrupted
+from storage import AccountRepository, Anchor, ConversationRepository, Database, mark_interrupted
 from storage.models import Conversation, Message, new_id, utcnow
 
 
@@ -101,7 +101,7 @@ async def _time(work: Callable[[], Awaitable[object]], runs: int) -> tuple[float
 async def run(url: str, runs: int) -> None:
     db = Database(url)
     db.prepare(mark_interrupted)
-    accounts, chats = AccountRepository(db), ChatRepository(db)
+    accounts, chats = AccountRepository(db), ConversationRepository(db)
     user = await accounts.create_user(f"bench-{new_id()[:8]}", "x")
     cases = {
         "short (200, no branches)": _build(db, user.id, "short", 200, 0),

@@ -25,7 +25,7 @@ from providers.base import Provider
 from providers.local import LocalProvider, default_model_path, runtime_installed
 from providers.ollama import OllamaProvider
 from providers.registry import ModelRegistry
-from storage import AccountRepository, ChatRepository, Database, SearchRepository, lock
+from storage import AccountRepository, ConversationRepository, Database, SearchRepository, lock
 from storage.orphans import StreamingReplies
 from storage.transfer import TransferRepository
 
@@ -37,7 +37,7 @@ class Services:
     settings: Settings
     db: Database
     accounts: AccountRepository
-    chats: ChatRepository
+    chats: ConversationRepository
     auth: AuthService
     engine: GenerationEngine
     models: ModelRegistry
@@ -177,7 +177,7 @@ def build_services(settings: Settings) -> Services:
     secret = settings.signing_secret()  # first: an unusable secret stops the start before anything is opened
     db = Database(settings.sqlalchemy_url)
     accounts = AccountRepository(db)
-    chats = ChatRepository(db)
+    chats = ConversationRepository(db)
     coordination = build_coordination(settings, db)
     models = ModelRegistry(build_providers(settings), settings.default_model, timeout=settings.model_list_timeout)
     events = ConversationEvents()

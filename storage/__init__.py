@@ -2,10 +2,11 @@
 
 from storage.accounts import AccountRepository, SignedIn, UsernameTaken
 from storage.chats import (
+    INTERRUPTED_NOTE,
     Anchor,
-    ChatRepository,
     ConversationGone,
     ConversationPage,
+    ConversationRepository,
     MessageGone,
     MessagePage,
     NothingToRegenerate,
@@ -18,12 +19,13 @@ from storage.search import SearchHit, SearchRepository
 from storage.tree import PathPage
 
 __all__ = [
+    "INTERRUPTED_NOTE",
     "AccountRepository",
     "Anchor",
-    "ChatRepository",
     "Conversation",
     "ConversationGone",
     "ConversationPage",
+    "ConversationRepository",
     "Database",
     "Message",
     "MessageGone",

@@ -78,7 +78,7 @@ def _owned_or_gone(s: OrmSession, user_id: str, conversation_id: str) -> Convers
     return conversation
 
 
-class ChatRepository(Repository):
+class ConversationRepository(Repository):
     """Conversations and their message trees. Each method is one transaction; the ones that take a `user_id` answer
     only for that user's conversations (someone else's looks exactly like a missing one)."""
 

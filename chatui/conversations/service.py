@@ -29,10 +29,10 @@ from chatui.engine.generation import Generation
 from providers.registry import ModelRegistry, qualify_model_id
 from storage import (
     Anchor,
-    ChatRepository,
     Conversation,
     ConversationGone,
     ConversationPage,
+    ConversationRepository,
     MessageGone,
     PathPage,
 )
@@ -119,7 +119,7 @@ def clean_model(model: str) -> str:
 class ConversationService:
     def __init__(
         self,
-        chats: ChatRepository,
+        chats: ConversationRepository,
         engine: GenerationEngine,
         models: ModelRegistry,
         events: ConversationEvents,
@@ -177,7 +177,8 @@ class ConversationService:
         after: str | None = None,
         around: str | None = None,
     ) -> PathPage:
-        """The active path, or a page of it (see `ChatRepository.path_page`); a streaming reply shows its text."""
+        """The active path, or a page of it (see `ConversationRepository.path_page`); a streaming reply shows its
+        text."""
         if sum(anchor is not None for anchor in (before, after, around)) > 1:
             raise InvalidInput("before", "Give one of `before`, `after` and `around`.")
         if limit is not None and limit < 1:

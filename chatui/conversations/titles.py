@@ -16,7 +16,7 @@ from chatui.engine.engine import title_from_message
 from chatui.engine.generation import Generation
 from providers import ChatMessage, GenerationParams, ProviderError, TextDelta
 from providers.registry import ModelRegistry
-from storage import ChatRepository, MessageStatus
+from storage import ConversationRepository, MessageStatus
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,12 @@ class TitleWriter:
     """Asks a conversation's model for its title and stores it if nothing else did meanwhile."""
 
     def __init__(
-        self, chats: ChatRepository, models: ModelRegistry, *, timeout: float = 10.0, at_once: int = TITLES_AT_ONCE
+        self,
+        chats: ConversationRepository,
+        models: ModelRegistry,
+        *,
+        timeout: float = 10.0,
+        at_once: int = TITLES_AT_ONCE,
     ) -> None:
         self.chats = chats
         self.models = models

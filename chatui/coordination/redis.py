@@ -44,7 +44,7 @@ from chatui.coordination.reply import CancelReason, ReplyMeta
 from chatui.coordination.sockets import SocketSlots
 from chatui.coordination.throttles import AttemptLimiter
 from providers import Usage
-from storage.chats import INTERRUPTED_NOTE
+from storage import INTERRUPTED_NOTE
 from storage.models import MessageStatus, new_id, utcnow
 from storage.orphans import StreamingReplies
 

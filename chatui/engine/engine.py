@@ -30,8 +30,7 @@ from chatui.engine.generation import CancelReason, Generation
 from providers import ChatMessage, GenerationParams, ProviderError, Queued, TextDelta, Usage
 from providers.registry import ModelRegistry, qualify_model_id
 from providers.retry import stream_with_retries
-from storage import Anchor, ChatRepository, MessageStatus, NothingToRegenerate
-from storage.chats import INTERRUPTED_NOTE
+from storage import INTERRUPTED_NOTE, Anchor, ConversationRepository, MessageStatus, NothingToRegenerate
 from storage.models import new_id
 
 log = logging.getLogger(__name__)
@@ -92,7 +91,7 @@ class EngineOptions:
 class GenerationEngine:
     def __init__(
         self,
-        chats: ChatRepository,
+        chats: ConversationRepository,
         models: ModelRegistry,
         message_throttle: Throttle,
         options: EngineOptions | None = None,

@@ -1,7 +1,7 @@
 """The sidebar's list of conversations: newest first, one bounded page at a time, filtered by title, grouped by day.
 
 An account may hold thousands of conversations; the page builds only the first `PAGE_SIZE` rows and fetches the next
-page (keyset, `ChatRepository.list_conversations`) when its "Show more" button comes near the viewport
+page (keyset, `ConversationRepository.list_conversations`) when its "Show more" button comes near the viewport
 (`chatui.autoload` in `chatui/ui/static/chatui.js`) or is clicked. Each row has its own menu (Rename, Delete, Export); a
 row's menu is built when it is opened, so a row costs three elements.
 """

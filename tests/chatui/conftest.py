@@ -17,7 +17,7 @@ from chatui.coordination.throttles import Throttle
 from chatui.engine.engine import EngineOptions, GenerationEngine
 from chatui.engine.events import ConversationEvents
 from providers.registry import ModelRegistry
-from storage import AccountRepository, ChatRepository, Database, User, mark_interrupted
+from storage import AccountRepository, ConversationRepository, Database, User, mark_interrupted
 from tests.fakes.inprocess import InProcessProvider
 from tests.fakes.server import ScriptedProvider
 
@@ -52,7 +52,7 @@ class Fast:
 
     db: Database
     accounts: AccountRepository
-    chats: ChatRepository
+    chats: ConversationRepository
     engine: GenerationEngine
     conversations: ConversationService
     provider: InProcessProvider
@@ -67,7 +67,7 @@ async def fast(tmp_path: Path) -> AsyncIterator[Fast]:
     """Fast service tests: no HTTP, no server; 1,000 messages a minute; no AI titles (see `fast_titled`)."""
     db = Database(f"sqlite:///{tmp_path / 'database.db'}")
     db.prepare(mark_interrupted)
-    accounts, chats = AccountRepository(db), ChatRepository(db)
+    accounts, chats = AccountRepository(db), ConversationRepository(db)
     provider = InProcessProvider()
     models = ModelRegistry({"ollama": provider}, "ollama:llama3.2:3b")
     events = ConversationEvents()

@@ -8,11 +8,11 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from storage import AccountRepository, ChatRepository, ConversationGone, Database, MessageStatus
+from storage import AccountRepository, ConversationGone, ConversationRepository, Database, MessageStatus
 
 
 async def test_two_hundred_first_messages_at_once_are_all_stored(any_db: Database):
-    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
+    accounts, chats = AccountRepository(any_db), ConversationRepository(any_db)
     user = await accounts.create_user("crowd", "hash")
     conversations = [await chats.create_conversation(user.id, "ollama:m") for _ in range(200)]
     exchanges = await asyncio.gather(
@@ -33,7 +33,7 @@ async def test_two_hundred_first_messages_at_once_are_all_stored(any_db: Databas
 
 
 async def test_a_call_that_fails_in_a_group_leaves_the_others_stored_and_writes_nothing(any_db: Database):
-    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
+    accounts, chats = AccountRepository(any_db), ConversationRepository(any_db)
     alice, bob = await accounts.create_user("alice", "hash"), await accounts.create_user("bob", "hash")
     mine = [await chats.create_conversation(alice.id, "ollama:m") for _ in range(5)]
     theirs = await chats.create_conversation(bob.id, "ollama:m")
@@ -59,7 +59,7 @@ async def test_a_call_that_fails_in_a_group_leaves_the_others_stored_and_writes_
 
 
 async def test_the_owner_of_a_conversation_is_read_with_the_session_in_one_group(any_db: Database):
-    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
+    accounts, chats = AccountRepository(any_db), ConversationRepository(any_db)
     alice, bob = await accounts.create_user("alice", "hash"), await accounts.create_user("bob", "hash")
     mine, theirs = await chats.create_conversation(alice.id, "ollama:m"), await chats.create_conversation(bob.id, "m")
     owners = await asyncio.gather(
@@ -73,7 +73,7 @@ async def test_the_owner_of_a_conversation_is_read_with_the_session_in_one_group
 
 @pytest.mark.parametrize("cancel_first", [True, False])
 async def test_a_caller_cancelled_while_its_group_runs_does_not_disturb_the_others(db: Database, cancel_first):
-    accounts, chats = AccountRepository(db), ChatRepository(db)
+    accounts, chats = AccountRepository(db), ConversationRepository(db)
     user = await accounts.create_user("quitter", "hash")
     conversations = [await chats.create_conversation(user.id, "ollama:m") for _ in range(3)]
     tasks = [asyncio.create_task(chats.conversation_owner(c.id)) for c in conversations]

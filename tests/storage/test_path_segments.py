@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from storage import AccountRepository, ChatRepository, Database, MessageGone
+from storage import AccountRepository, ConversationRepository, Database, MessageGone
 from storage.tree import PathSegments, walk_up
 from tests.seed import seed_conversation
 
 
 async def test_pages_below_an_old_message_match_the_walk_and_are_kept(db: Database):
     user = await AccountRepository(db).create_user("alice", "x")
-    chats = ChatRepository(db)
+    chats = ConversationRepository(db)
     chats.segments = PathSegments(min_length=50, max_ids=1_000)
     conversation_id, ids = await db.run_statements(lambda c: seed_conversation(c, user.id, 300))
 
@@ -34,7 +34,7 @@ async def test_pages_below_an_old_message_match_the_walk_and_are_kept(db: Databa
 
 async def test_a_message_off_the_path_or_elsewhere_is_still_gone(db: Database):
     user = await AccountRepository(db).create_user("alice", "x")
-    chats = ChatRepository(db)
+    chats = ConversationRepository(db)
     chats.segments = PathSegments(min_length=10, max_ids=1_000)
     conversation_id, ids = await db.run_statements(lambda c: seed_conversation(c, user.id, 100))
     _, other_ids = await db.run_statements(lambda c: seed_conversation(c, user.id, 100))

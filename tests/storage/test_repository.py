@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from storage import AccountRepository, ChatRepository, Database, MessageStatus, UsernameTaken, mark_interrupted
+from storage import AccountRepository, ConversationRepository, Database, MessageStatus, UsernameTaken, mark_interrupted
 
 
 async def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(db: Database):
@@ -21,7 +21,7 @@ async def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(db: Database):
 
 
 async def test_exchange_saves_user_then_assistant_with_uuid_ids(db: Database, tmp_path: Path):
-    accounts, chats = AccountRepository(db), ChatRepository(db)
+    accounts, chats = AccountRepository(db), ConversationRepository(db)
     user = await accounts.create_user("alice", "hash")
     conversation = await chats.create_conversation(user.id, "ollama:llama3.2:3b")
     _, reply_id = await chats.start_exchange(user.id, conversation.id, "What is 5 plus 3?", "ollama:llama3.2:3b", "T")
@@ -49,7 +49,7 @@ async def test_first_account_is_admin_and_names_are_unique_case_insensitively(an
 
 
 async def test_deleting_a_conversation_deletes_its_messages(db: Database, tmp_path: Path):
-    accounts, chats = AccountRepository(db), ChatRepository(db)
+    accounts, chats = AccountRepository(db), ConversationRepository(db)
     user = await accounts.create_user("alice", "hash")
     conversation = await chats.create_conversation(user.id, "ollama:m")
     await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
@@ -69,7 +69,7 @@ async def test_foreign_keys_are_enforced(db: Database):
 
 
 async def test_only_the_owner_sees_or_deletes_a_conversation(any_db: Database):
-    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
+    accounts, chats = AccountRepository(any_db), ConversationRepository(any_db)
     alice = await accounts.create_user("alice", "hash")
     bob = await accounts.create_user("bob", "hash")
     conversation = await chats.create_conversation(alice.id, "ollama:m")
@@ -80,7 +80,7 @@ async def test_only_the_owner_sees_or_deletes_a_conversation(any_db: Database):
 
 
 async def test_checkpoint_writes_only_streaming_rows(any_db: Database):
-    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
+    accounts, chats = AccountRepository(any_db), ConversationRepository(any_db)
     user = await accounts.create_user("alice", "hash")
     conversation = await chats.create_conversation(user.id, "ollama:m")
     _, reply_id = await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
@@ -93,7 +93,7 @@ async def test_checkpoint_writes_only_streaming_rows(any_db: Database):
 
 
 async def test_restart_marks_streaming_replies_interrupted_keeping_text(any_db: Database):
-    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
+    accounts, chats = AccountRepository(any_db), ConversationRepository(any_db)
     user = await accounts.create_user("alice", "hash")
     conversation = await chats.create_conversation(user.id, "ollama:m")
     _, reply_id = await chats.start_exchange(user.id, conversation.id, "hi", "ollama:m", "hi")
@@ -131,7 +131,7 @@ async def test_migrations_build_exactly_the_models_schema(any_db: Database):
 async def test_conversations_page_newest_first_without_repeats(any_db: Database):
     from tests.seed import seed_conversations
 
-    accounts, chats = AccountRepository(any_db), ChatRepository(any_db)
+    accounts, chats = AccountRepository(any_db), ConversationRepository(any_db)
     user = await accounts.create_user("alice", "hash")
     other = await accounts.create_user("bob", "hash")
     ids = await any_db.run_statements(lambda c: seed_conversations(c, user.id, 25))

@@ -10,7 +10,14 @@ import pytest
 from alembic import command
 from sqlalchemy import Connection, column, insert, table, text
 
-from storage import AccountRepository, ChatRepository, Database, MessageStatus, SearchRepository, mark_interrupted
+from storage import (
+    AccountRepository,
+    ConversationRepository,
+    Database,
+    MessageStatus,
+    SearchRepository,
+    mark_interrupted,
+)
 from storage.migrate import alembic_config
 from storage.models import UTCDateTime, utcnow
 from storage.search import parse_query
@@ -20,7 +27,9 @@ SEARCH_REVISION = "0005"
 MODEL = "ollama:m"
 
 
-async def exchange(chats: ChatRepository, user_id: str, conversation_id: str, question: str, answer: str) -> str:
+async def exchange(
+    chats: ConversationRepository, user_id: str, conversation_id: str, question: str, answer: str
+) -> str:
     """A user message and its finished reply; returns the reply's id."""
     _, reply_id = await chats.start_exchange(user_id, conversation_id, question, MODEL, question[:50])
     await chats.finish_message(reply_id, content=answer, status=MessageStatus.DONE, completion_tokens=1)
@@ -32,7 +41,7 @@ async def world(any_db: Database):
     accounts = AccountRepository(any_db)
     alice = await accounts.create_user("alice", "hash")
     bob = await accounts.create_user("bob", "hash")
-    return ChatRepository(any_db), SearchRepository(any_db), alice.id, bob.id
+    return ConversationRepository(any_db), SearchRepository(any_db), alice.id, bob.id
 
 
 def matched(hit) -> list[str]:  # type: ignore[no-untyped-def]
@@ -310,7 +319,7 @@ async def test_a_very_common_word_is_ranked_among_the_newest_matches(world, monk
 
 async def test_the_index_is_repaired_after_a_migration_rebuilds_the_messages_table(db: Database):
     """SQLite drops a table's triggers with the table (Alembic's batch "move and copy"): the next start repairs."""
-    chats, search = ChatRepository(db), SearchRepository(db)
+    chats, search = ConversationRepository(db), SearchRepository(db)
     alice = (await AccountRepository(db).create_user("alice", "hash")).id
     conversation = await chats.create_conversation(alice, MODEL, "t")
     await exchange(chats, alice, conversation.id, "before the rebuild: heron", "ok")
