@@ -3,6 +3,7 @@
 from storage.accounts import AccountRepository, SignedIn, UsernameTaken
 from storage.chats import (
     INTERRUPTED_NOTE,
+    UNSET,
     Anchor,
     ConversationGone,
     ConversationPage,
@@ -20,6 +21,7 @@ from storage.tree import PathPage
 
 __all__ = [
     "INTERRUPTED_NOTE",
+    "UNSET",
     "AccountRepository",
     "Anchor",
     "Conversation",

@@ -63,7 +63,8 @@ class ReplyContext:
     """(role, text) from the root (or the oldest that fits the prompt's budget) down to `parent_id`."""
 
 
-_UNSET: Any = object()
+UNSET: Any = object()
+"""Leave-unchanged default of an optional argument whose None means "clear it" (one sentinel for every layer)."""
 INTERRUPTED_NOTE = "The server stopped before this reply was complete."
 
 
@@ -95,11 +96,11 @@ class ConversationRepository(Repository):
         model: str,
         title: str | None = None,
         *,
-        system_prompt: str | None = _UNSET,
+        system_prompt: str | None = UNSET,
         temperature: float | None = None,
     ) -> Conversation:
         """A new, empty conversation; without a `system_prompt` it takes the user's default one."""
-        if system_prompt is _UNSET:
+        if system_prompt is UNSET:
             system_prompt = s.scalar(select(User.default_system_prompt).where(User.id == user_id))
         now = utcnow()
         conversation = Conversation(
@@ -175,10 +176,10 @@ class ConversationRepository(Repository):
         user_id: str,
         conversation_id: str,
         *,
-        title: str | None = _UNSET,
-        model: str = _UNSET,
-        system_prompt: str | None = _UNSET,
-        temperature: float | None = _UNSET,
+        title: str | None = UNSET,
+        model: str = UNSET,
+        system_prompt: str | None = UNSET,
+        temperature: float | None = UNSET,
     ) -> Conversation | None:
         """Change what is given (leave out what stays); None if the conversation is not the user's."""
         conversation = s.scalars(_owned(user_id, conversation_id)).one_or_none()
@@ -190,7 +191,7 @@ class ConversationRepository(Repository):
             ("system_prompt", system_prompt),
             ("temperature", temperature),
         ):
-            if value is not _UNSET:
+            if value is not UNSET:
                 setattr(conversation, name, value)
         return conversation
 

@@ -28,6 +28,7 @@ from chatui.engine.events import ConversationEvents, PathChanged, Subscriber, Ti
 from chatui.engine.generation import Generation
 from providers.registry import ModelRegistry, qualify_model_id
 from storage import (
+    UNSET,
     Anchor,
     Conversation,
     ConversationGone,
@@ -43,7 +44,6 @@ TITLE_MAX = 200
 SYSTEM_PROMPT_MAX = 8_000
 TEMPERATURE_RANGE = (0.0, 2.0)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-UNSET: Any = object()
 
 
 class ConversationError(Exception):
