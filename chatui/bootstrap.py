@@ -210,7 +210,7 @@ def build_services(settings: Settings) -> Services:
         on_session_revoked=[engine.stop_session],
     )
     titles = TitleWriter(chats, models) if settings.ai_titles else None
-    conversations = ConversationService(chats, engine, models, events, titles)
+    conversations = ConversationService(chats, engine, models, events, titles, accounts=accounts)
     sockets = coordination.socket_slots(settings.max_sockets_per_user, settings.max_sockets_per_session)
     transfer = TransferRepository(db)
     imports = ImportJobs(transfer, settings.data_dir / "imports", models.default_model)

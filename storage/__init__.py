@@ -1,21 +1,12 @@
 """Persistence: SQLAlchemy 2 models and repositories. Knows nothing of the UI, the API or the providers."""
 
 from storage.accounts import AccountRepository, SignedIn, UsernameTaken
-from storage.chats import (
-    INTERRUPTED_NOTE,
-    UNSET,
-    Anchor,
-    ConversationGone,
-    ConversationPage,
-    ConversationRepository,
-    MessageGone,
-    MessagePage,
-    NothingToRegenerate,
-    ReplyContext,
-    mark_interrupted,
-)
+from storage.conversations import UNSET, ConversationPage, ConversationRepository
 from storage.database import Database
+from storage.errors import ConversationGone, MessageGone, NothingToRegenerate
 from storage.models import Conversation, Message, MessageStatus, Session, User
+from storage.orphans import INTERRUPTED_NOTE, mark_interrupted
+from storage.replies import Anchor, ReplyContext
 from storage.search import SearchHit, SearchRepository
 from storage.tree import PathPage
 
@@ -31,7 +22,6 @@ __all__ = [
     "Database",
     "Message",
     "MessageGone",
-    "MessagePage",
     "MessageStatus",
     "NothingToRegenerate",
     "PathPage",

@@ -73,6 +73,15 @@ class AccountRepository(Repository):
         return _update_user(s, user_id, theme=theme)
 
     @transaction
+    def default_system_prompt(self, s: OrmSession, user_id: str) -> str | None:
+        """The system prompt new conversations of this user start with (account settings)."""
+        return s.scalar(select(User.default_system_prompt).where(User.id == user_id))
+
+    @transaction
+    def set_default_system_prompt(self, s: OrmSession, user_id: str, prompt: str | None) -> bool:
+        return _update_user(s, user_id, default_system_prompt=prompt)
+
+    @transaction
     def create_session(
         self,
         s: OrmSession,

@@ -29,6 +29,7 @@ from chatui.engine.generation import Generation
 from providers.registry import ModelRegistry, qualify_model_id
 from storage import (
     UNSET,
+    AccountRepository,
     Anchor,
     Conversation,
     ConversationGone,
@@ -124,8 +125,11 @@ class ConversationService:
         models: ModelRegistry,
         events: ConversationEvents,
         titles: TitleWriter | None = None,
+        *,
+        accounts: AccountRepository,
     ) -> None:
         self.chats = chats
+        self.accounts = accounts
         self.engine = engine
         self.models = models
         self.events = events
@@ -303,11 +307,11 @@ class ConversationService:
 
     async def default_system_prompt(self, user_id: str) -> str | None:
         """The system prompt the user's new conversations start with."""
-        return await self.chats.default_system_prompt(user_id)
+        return await self.accounts.default_system_prompt(user_id)
 
     async def set_default_system_prompt(self, user_id: str, prompt: str | None) -> str | None:
         cleaned = clean_system_prompt(prompt)
-        await self.chats.set_default_system_prompt(user_id, cleaned)
+        await self.accounts.set_default_system_prompt(user_id, cleaned)
         return cleaned
 
     # -- AI titles ------------------------------------------------------------------------------------------------

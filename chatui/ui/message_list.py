@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from nicegui import ui
@@ -24,10 +25,17 @@ from chatui.conversations.service import MessageNotFound
 from chatui.engine.generation import Generation
 from chatui.ui.bubbles import AssistantBubble, stored_reply, user_bubble
 from chatui.ui.rendering import cached_message, render_message
-from storage import Message, MessagePage
+from storage import Message
 
 PAGE_SIZE = 30
 KEEP_PAGES = 4
+
+
+@dataclass
+class MessagePage:
+    messages: list[Message]
+    has_older: bool
+    has_newer: bool
 
 
 class MessageList:

@@ -78,7 +78,7 @@ async def fast(tmp_path: Path) -> AsyncIterator[Fast]:
         EngineOptions(checkpoint_seconds=0.05, provider_retries=0),
         events,
     )
-    conversations = ConversationService(chats, engine, models, events)
+    conversations = ConversationService(chats, engine, models, events, accounts=accounts)
     await engine.start()
     yield Fast(db, accounts, chats, engine, conversations, provider, events)
     await conversations.aclose()
@@ -90,6 +90,8 @@ async def fast(tmp_path: Path) -> AsyncIterator[Fast]:
 async def fast_titled(fast: Fast) -> AsyncIterator[Fast]:
     """`fast` with AI titles on, capped at 0.5 s."""
     titles = TitleWriter(fast.chats, fast.engine.models, timeout=0.5)
-    conversations = ConversationService(fast.chats, fast.engine, fast.engine.models, fast.events, titles)
+    conversations = ConversationService(
+        fast.chats, fast.engine, fast.engine.models, fast.events, titles, accounts=fast.accounts
+    )
     yield replace(fast, conversations=conversations)
     await conversations.aclose()
