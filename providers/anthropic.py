@@ -10,7 +10,7 @@ raises as an `APIStatusError` carrying the stream's own status, 200.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import anthropic
@@ -76,7 +76,7 @@ class AnthropicProvider(Provider):
 
     async def stream(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         system, turns = to_anthropic(with_system(messages, params))
         request: dict[str, Any] = {
             "model": model,

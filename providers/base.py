@@ -8,7 +8,7 @@ replies may send `Queued` before the text), and lists the models it can serve. F
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -86,7 +86,7 @@ class Provider(ABC):
     @abstractmethod
     def stream(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream the reply; closing the iterator early closes the HTTP stream to the provider."""
 
     @abstractmethod

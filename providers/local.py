@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -256,16 +256,18 @@ class LocalProvider(Provider):
 
     async def stream(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         if model != self.model_name:
             raise ModelNotFound(f"there is no local model '{model}'; the local model is '{self.model_name}'")
         server = await self._ready()
         ticket = self._line.join()
         try:
-            if not ticket.admitted:
-                while not ticket.admitted:
-                    yield Queued(ticket.position)
-                    await ticket.moved()
+            waited = False
+            while not ticket.admitted:
+                waited = True
+                yield Queued(ticket.position)
+                await ticket.moved()
+            if waited:
                 yield Queued(0)
         except BaseException:
             if ticket.admitted:
@@ -276,7 +278,7 @@ class LocalProvider(Provider):
         async for event in self._generate(server, _request(messages, params)):
             yield event
 
-    async def _generate(self, server: Any, request: dict[str, Any]) -> AsyncIterator[StreamEvent]:
+    async def _generate(self, server: Any, request: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         """Run one admitted reply in a worker thread; its turn is given back when that thread returns."""
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()

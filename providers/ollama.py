@@ -7,7 +7,7 @@ then a final `{"done": true, "prompt_eval_count": n, "eval_count": m, ...}`. Err
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -73,7 +73,7 @@ class OllamaProvider(Provider):
 
     async def stream(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         body: dict[str, Any] = {
             "model": model,
             "messages": [{"role": m.role, "content": m.content} for m in with_system(messages, params)],
@@ -201,6 +201,5 @@ def _error_text(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return response.text[:300] or f"HTTP {response.status_code}"
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return body["error"]
-    return response.text[:300]
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else response.text[:300]

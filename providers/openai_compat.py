@@ -10,7 +10,7 @@ Errors come as an HTTP status + `{"error": {"message", "type", "param", "code"}}
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import openai
@@ -70,7 +70,7 @@ class OpenAIProvider(Provider):
 
     async def stream(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         request = self._request(messages, model, params)
         usage, finished, started, produced = Usage(), False, False, False
         try:
@@ -115,13 +115,17 @@ class OpenAIProvider(Provider):
         """Start the stream, asking for usage unless this server is known to refuse `stream_options`."""
         if self._include_usage:
             try:
-                return await self._client.chat.completions.create(**request, stream_options={"include_usage": True})
+                stream: openai.AsyncStream[Any] = await self._client.chat.completions.create(
+                    **request, stream_options={"include_usage": True}
+                )
+                return stream
             except openai.APIStatusError as exc:
                 if exc.status_code not in (400, 422) or "stream_options" not in f"{exc.message} {exc.body}":
                     raise
                 log.info("%s refuses stream_options; streaming without usage from now on", self.display_name)
                 self._include_usage = False
-        return await self._client.chat.completions.create(**request)
+        stream = await self._client.chat.completions.create(**request)
+        return stream
 
     async def list_models(self) -> list[str]:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from providers.base import ChatMessage, GenerationParams, Provider, Queued, StreamEvent
 from providers.errors import ProviderError
@@ -18,7 +18,7 @@ async def stream_with_retries(
     retries: int = 2,
     backoff: float = 0.5,
     max_wait: float = 8.0,
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """`provider.stream(...)`, retried with exponential backoff on retryable errors raised before any event.
 
     A `Retry-After` longer than `max_wait` is not waited out: the error goes to the person instead.
@@ -41,4 +41,4 @@ async def stream_with_retries(
             attempt += 1
             await asyncio.sleep(wait)
         finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+            await stream.aclose()

@@ -9,7 +9,7 @@ from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Connection, bindparam, fu
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
-from storage.database import Repository, grouped, transaction
+from storage.database import Repository, grouped, rows_changed, transaction
 from storage.models import Session, User, new_id, utcnow
 
 
@@ -153,13 +153,13 @@ class AccountRepository(Repository):
         result = s.execute(
             update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None)).values(revoked_at=utcnow())
         )
-        return result.rowcount  # type: ignore[attr-defined,no-any-return]
+        return rows_changed(result)
 
 
 def _update_user(s: OrmSession, user_id: str, **values: object) -> bool:
     """Set columns of one account; False when there is no such account."""
     result = s.execute(update(User).where(User.id == user_id).values(**values))
-    return result.rowcount > 0  # type: ignore[attr-defined]
+    return rows_changed(result) > 0
 
 
 _SESSION_COLUMNS = tuple(Session.__table__.columns)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session as OrmSession
 
-from storage.database import transaction
+from storage.database import rows_changed, transaction
 from storage.errors import owned
 from storage.models import Conversation, User, new_id, utcnow
 from storage.paging import PathPaging
@@ -136,7 +136,7 @@ class ConversationRepository(PathPaging, Replies):
         result = s.execute(
             delete(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
         )
-        return result.rowcount > 0  # type: ignore[attr-defined,no-any-return]
+        return rows_changed(result) > 0
 
 
 def encode_cursor(conversation: Conversation) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, bindparam, func, select, text, update
 from sqlalchemy.engine import URL
@@ -85,10 +86,10 @@ def _refuse_non_empty(connection: Connection, metadata: MetaData) -> None:
         raise CopyRefused(f"the target database is not empty (rows in: {', '.join(filled)}); give an empty one")
 
 
-def _deferred_columns(tables: list[Table]) -> dict[str, list[Column]]:
+def _deferred_columns(tables: list[Table]) -> dict[str, list[Column[Any]]]:
     """Per table, the foreign-key columns whose referenced table is this one or one copied later."""
     position = {t.name: i for i, t in enumerate(tables)}
-    deferred: dict[str, list[Column]] = {}
+    deferred: dict[str, list[Column[Any]]] = {}
     for table in tables:
         for key in table.foreign_keys:
             referenced = key.column.table.name
@@ -97,12 +98,12 @@ def _deferred_columns(tables: list[Table]) -> dict[str, list[Column]]:
     return deferred
 
 
-def _writable(table: Table) -> list[Column]:
+def _writable(table: Table) -> list[Column[Any]]:
     """Columns the target accepts values for (a computed column fills itself)."""
     return [c for c in table.columns if c.computed is None]
 
 
-def _rows(reader: Connection, table: Table, columns: list[Column]) -> Iterator[list[dict]]:
+def _rows(reader: Connection, table: Table, columns: list[Column[Any]]) -> Iterator[list[dict[str, Any]]]:
     """The table's rows in primary-key order, BATCH at a time, without holding them all in memory."""
     query = select(*columns).order_by(*table.primary_key.columns)
     result = reader.execution_options(stream_results=True, yield_per=BATCH).execute(query)
@@ -110,7 +111,7 @@ def _rows(reader: Connection, table: Table, columns: list[Column]) -> Iterator[l
         yield [dict(row) for row in partition]
 
 
-def _copy_table(reader: Connection, writer: Connection, table: Table, deferred: list[Column]) -> int:
+def _copy_table(reader: Connection, writer: Connection, table: Table, deferred: list[Column[Any]]) -> int:
     columns = _writable(table)
     later = {c.name for c in deferred}
     copied = 0
@@ -123,7 +124,7 @@ def _copy_table(reader: Connection, writer: Connection, table: Table, deferred: 
     return copied
 
 
-def _fill_deferred(reader: Connection, writer: Connection, table: Table, deferred: list[Column]) -> None:
+def _fill_deferred(reader: Connection, writer: Connection, table: Table, deferred: list[Column[Any]]) -> None:
     key = list(table.primary_key.columns)
     statement = (
         update(table)

@@ -25,9 +25,9 @@ import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -142,7 +142,8 @@ class Database:
     async def run_grouped(self, work: Callable[[Connection], T]) -> T:
         """Like `run_statements`, sharing one transaction with the calls that queue while the thread is busy."""
         loop = asyncio.get_running_loop()
-        call = _Call(work, loop.create_future())
+        future: asyncio.Future[T] = loop.create_future()
+        call = _Call(work, future)
         with self._group_lock:
             self._group.append(call)
             start, self._group_queued = not self._group_queued, True
@@ -191,7 +192,7 @@ def transaction(
     """Turn `def m(self, session, ...)` into `async def m(self, ...)` run as one transaction on the database thread."""
 
     @functools.wraps(method)
-    async def run(self: R, *args: P.args, **kwargs: P.kwargs) -> T:
+    async def run(self: R, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await self.db.run(lambda session: method(self, session, *args, **kwargs))
 
     return run
@@ -205,7 +206,7 @@ def statements(
     """
 
     @functools.wraps(method)
-    async def run(self: R, *args: P.args, **kwargs: P.kwargs) -> T:
+    async def run(self: R, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await self.db.run_statements(lambda connection: method(self, connection, *args, **kwargs))
 
     return run
@@ -220,10 +221,16 @@ def grouped(
     """
 
     @functools.wraps(method)
-    async def run(self: R, *args: P.args, **kwargs: P.kwargs) -> T:
+    async def run(self: R, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await self.db.run_grouped(lambda connection: method(self, connection, *args, **kwargs))
 
     return run
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE run through `Session.execute` changed. The session types every result as a
+    plain `Result`; for these statements it is a `CursorResult`, the one that counts rows."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 class _Call(Generic[T]):

@@ -21,7 +21,7 @@ class NothingToRegenerate(Exception):
     """The active path ends in no user message to answer again (the conversation is empty)."""
 
 
-def owned(user_id: str, conversation_id: str) -> Select[tuple[Conversation]]:
+def owned(user_id: str, conversation_id: str) -> Select[Conversation]:
     """The conversation, if it is this user's."""
     return select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
 

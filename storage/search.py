@@ -368,6 +368,8 @@ def _pg_phrase_since(c: Connection, user_id: str, words: str) -> datetime:
     `PG_PHRASE_CHECKS` of them, as if messages came at a steady pace (an estimate: walking the index to the exact
     n-th newest message would cost more than the search). Words rarely found together give every message.
     """
+    newest: datetime | None
+    oldest: datetime
     newest, oldest = c.execute(_PG_SAMPLE, {"n": PG_PHRASE_SAMPLE}).one()
     if newest is None:
         return _FOREVER

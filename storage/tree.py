@@ -163,7 +163,7 @@ class PathSegments:
                 self._size = 0
 
 
-def _descendants() -> Select[tuple[str]]:
+def _descendants() -> Select[str]:
     """The newest message among `:start` and everything below it: the leaf a switch to `:start` lands on.
 
     A child is always written after its parent, so the newest message of a subtree has no children: it is a leaf,
