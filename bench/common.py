@@ -32,8 +32,8 @@ from websockets.asyncio.client import ClientConnection
 
 from providers import ChatMessage, TextDelta
 from providers.ollama import OllamaProvider
-from tests.fakes.server import free_port
-from tests.seed import into_sqlite
+from testing.fakes.server import free_port
+from testing.seed import into_sqlite
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent

@@ -70,7 +70,7 @@ from bench.common import (
     ws_reply,
 )
 from chatui.conversations.titles import INPUT_CHARS, INSTRUCTION
-from tests.fakes.server import free_port
+from testing.fakes.server import free_port
 
 MESSAGE = "Count for me, please."
 TITLE = ["Counting", " from", " zero", " to", " forty-nine"]

@@ -1,4 +1,4 @@
-"""The tests' fake Ollama (tests/fakes/ollama.py) in its own process, with a control endpoint for benchmarks.
+"""The tests' fake Ollama (testing/fakes/ollama.py) in its own process, with a control endpoint for benchmarks.
 
     python -m bench.fake_provider --port 11500
 
@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.ollama import ollama_app
-from tests.fakes.server import Script, ScriptedProvider
+from testing.fakes.ollama import ollama_app
+from testing.fakes.server import Script, ScriptedProvider
 
 MODEL = "llama3.2:3b"
 """The one model the fake serves: chatui's default model, so conversations need no model setting."""

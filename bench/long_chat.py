@@ -3,8 +3,8 @@
     python -m bench.long_chat [--sizes 10 2000 10000 100000] [--runs 5] [--conversations 10 10000]
 
 One chatui server and one account; conversations of each size are written straight into its SQLite file (mixed
-Markdown: prose, lists, code, tables; `tests/seed.py`), as are two more accounts with 10 and 10,000 conversations.
-Debian's Chromium (the flags of tests/browser/conftest.py) opens the pages with the account's cookie.
+Markdown: prose, lists, code, tables; `testing/seed.py`), as are two more accounts with 10 and 10,000 conversations.
+Debian's Chromium (the flags of testing/chromium.py) opens the pages with the account's cookie.
 
 Measured:
   * open: from navigation start to the first frame in which the conversation's last message is inside the viewport
@@ -44,8 +44,8 @@ from bench.common import (
     wait_quiet,
 )
 from bench.ui_pages import Page
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
-from tests.seed import seed_conversation, seed_conversations
+from testing.chromium import CHROMIUM, CHROMIUM_FLAGS
+from testing.seed import seed_conversation, seed_conversations
 
 # Records, on every frame, when the newest message (or the first sidebar row) is first seen inside the viewport.
 WATCH = """

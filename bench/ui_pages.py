@@ -65,7 +65,7 @@ from bench.common import (
     wait_quiet,
 )
 from chatui.ui.rendering import render_markdown
-from tests.seed import seed_messages
+from testing.seed import seed_messages
 
 LAG_TARGET_MS = 100.0
 _WORDS = """

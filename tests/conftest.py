@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.fakes.anthropic import FakeAnthropic, anthropic_app
-from tests.fakes.black_hole import BlackHole
-from tests.fakes.ollama import ollama_app
-from tests.fakes.openai import FakeOpenAI, openai_app
-from tests.fakes.server import ScriptedProvider, ThreadedServer
+from testing.fakes.anthropic import FakeAnthropic, anthropic_app
+from testing.fakes.black_hole import BlackHole
+from testing.fakes.ollama import ollama_app
+from testing.fakes.openai import FakeOpenAI, openai_app
+from testing.fakes.server import ScriptedProvider, ThreadedServer
 
 S = TypeVar("S")
 

@@ -8,6 +8,8 @@
 - Coordination never imports the engine (the engine calls the coordination; what the coordination needs of a reply
   is the `Reply` protocol in `chatui.coordination.reply`).
 - Only the bootstrap, the app, the command line and the two edges see the services container (`chatui.bootstrap`).
+- The shipped packages never import the test support (`testing/`), the tests or the benchmarks; the benchmarks and
+  `testing/` never import `tests/` (what both need lives in `testing/`).
 """
 
 from __future__ import annotations
@@ -99,3 +101,18 @@ def test_only_the_edges_see_the_services_container() -> None:
 def test_chatui_keeps_few_loose_modules() -> None:
     loose = sorted(path.name for path in CHATUI.glob("*.py"))
     assert len(loose) <= MAX_LOOSE_MODULES, loose
+
+
+@pytest.mark.parametrize("package", ["chatui", "providers", "storage"])
+def test_shipped_code_never_imports_test_support(package: str) -> None:
+    found = {
+        path: hits
+        for prefix in ("testing", "tests", "bench")
+        for path, hits in reaching(ROOT / package, prefix).items()
+    }
+    assert found == {}
+
+
+@pytest.mark.parametrize("folder", ["bench", "testing"])
+def test_the_benchmarks_and_the_test_support_never_import_the_tests(folder: str) -> None:
+    assert reaching(ROOT / folder, "tests") == {}

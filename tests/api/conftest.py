@@ -9,8 +9,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.fakes.server import ScriptedProvider, ThreadedServer
-from tests.live import LiveApp, module_app
+from testing.fakes.server import ScriptedProvider, ThreadedServer
+from testing.live import LiveApp, module_app
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import time
 import httpx
 from websockets.asyncio.client import connect
 
+from testing.fakes.server import Script
+from testing.live import LiveApp
 from tests.api.conftest import Account
-from tests.fakes.server import Script
-from tests.live import LiveApp
 
 
 async def test_sigkill_mid_reply_leaves_an_interrupted_reply_with_its_checkpointed_text(

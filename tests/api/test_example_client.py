@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.fakes.server import Script
-from tests.live import ROOT
+from testing.fakes.server import Script
+from testing.live import ROOT
 
 
 def test_example_client_prints_the_streamed_answer(live_app, fake_ollama):

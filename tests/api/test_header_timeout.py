@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.fakes.server import ScriptedProvider, ThreadedServer
-from tests.live import LiveApp, module_app
+from testing.fakes.server import ScriptedProvider, ThreadedServer
+from testing.live import LiveApp, module_app
 
 TIMEOUT = 1.0
 

@@ -12,7 +12,7 @@ import httpx
 import websockets
 from websockets.asyncio.client import connect
 
-from tests.fakes.server import Script
+from testing.fakes.server import Script
 
 BODIES = {"PATCH": {"title": "taken over", "model": "ollama:evil"}, "POST": {}, "PUT": {}}
 

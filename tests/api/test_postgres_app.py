@@ -8,9 +8,9 @@ import httpx
 import psycopg
 from websockets.asyncio.client import connect
 
+from testing.fakes.server import Script
+from testing.live import LiveApp
 from tests.api.conftest import Account
-from tests.fakes.server import Script
-from tests.live import LiveApp
 from tests.postgres import drop_postgres_database, fresh_postgres_database
 
 

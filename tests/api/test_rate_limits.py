@@ -11,8 +11,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from testing.live import LiveApp
 from tests.api.conftest import Account
-from tests.live import LiveApp
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import json
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.fakes.server import Script
+from testing.fakes.server import Script
 
 SLOW = Script(tokens=[f"w{i} " for i in range(60)], delay=0.02)
 

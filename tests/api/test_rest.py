@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.fakes.server import Script
+from testing.fakes.server import Script
 
 GONE = "00000000-0000-4000-8000-000000000000"
 

@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from tests.fakes.server import Script
+from testing.fakes.server import Script
 
 
 async def send(account, live_app, conversation_id: str, content: str) -> str:

@@ -7,9 +7,9 @@ import json
 import httpx
 from websockets.asyncio.client import connect
 
+from testing.fakes.server import Script
+from testing.live import LiveApp
 from tests.api.conftest import Account
-from tests.fakes.server import Script
-from tests.live import LiveApp
 
 KEY = "sk-chatui-test-SECRET-4242-abcdefghijklmnop"
 

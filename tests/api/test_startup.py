@@ -13,8 +13,8 @@ import pytest
 from chatui.bootstrap import build_services
 from chatui.config import Settings
 from storage.database import make_private
-from tests.fakes.server import free_port
-from tests.live import ROOT, LiveApp
+from testing.fakes.server import free_port
+from testing.live import ROOT, LiveApp
 
 
 def run_main(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -7,8 +7,8 @@ import io
 import json
 import zipfile
 
+from testing.fakes.server import Script
 from tests.api.test_search_api import send
-from tests.fakes.server import Script
 from tests.transfer.samples import chatgpt_conversation, chatui_conversation, openwebui_chat
 
 

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from testing.fakes.anthropic import FakeAnthropic
+from testing.fakes.server import Script, ScriptedProvider, ThreadedServer
+from testing.live import LiveApp, module_app
 from tests.api.conftest import Account
-from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.server import Script, ScriptedProvider, ThreadedServer
-from tests.live import LiveApp, module_app
 
 CLAUDE = "anthropic:claude-haiku-4-5"
 SLOW = Script(tokens=[f"w{i} " for i in range(60)], delay=0.02)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from chatui.config import Settings
-from tests.live import LiveApp
+from testing.live import LiveApp
 
 
 def start(tmp_path_factory: pytest.TempPathFactory, ollama_url: str, **env: str) -> Iterator[LiveApp]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.live import LiveApp
+from testing.live import LiveApp
 
 
 async def refused_handshake(app: LiveApp) -> bytes:

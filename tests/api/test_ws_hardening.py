@@ -12,10 +12,10 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
+from testing.fakes.server import ScriptedProvider, ThreadedServer
+from testing.live import LiveApp, module_app
 from tests.api.conftest import Account
 from tests.api.test_ws_protocol import frames_until_done, handshake_status, next_frame
-from tests.fakes.server import ScriptedProvider, ThreadedServer
-from tests.live import LiveApp, module_app
 from tests.page_socket import PageSocket
 
 

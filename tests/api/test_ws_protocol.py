@@ -9,7 +9,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.fakes.server import Script
+from testing.fakes.server import Script
 
 QUESTION = "What is 5 plus 3? Give me a very brief answer."
 
@@ -154,8 +154,8 @@ async def test_provider_error_becomes_an_error_frame_then_done(live_app, make_ac
 
 
 async def test_stalled_provider_ends_in_an_error_frame(tmp_path, ollama_server, fake_ollama):
+    from testing.live import LiveApp
     from tests.api.conftest import Account
-    from tests.live import LiveApp
 
     _, ollama = ollama_server
     app = LiveApp(tmp_path / "data", {"OLLAMA_BASE_URL": ollama.url, "CHATUI_READ_TIMEOUT": "0.5"}).start()

@@ -8,17 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.fakes.server import ScriptedProvider, ThreadedServer
-from tests.live import LiveApp, module_app
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+from testing.chromium import CHROMIUM, CHROMIUM_FLAGS
+from testing.fakes.server import ScriptedProvider, ThreadedServer
+from testing.live import LiveApp, module_app
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
+from testing.fakes.server import Script
 from tests.browser.conftest import create_account_and_sign_in
-from tests.fakes.server import Script
 
 
 async def test_edit_regenerate_and_flip_versions_survive_a_reload(page: Page, browser_app, fake_ollama) -> None:

@@ -12,10 +12,10 @@ from sqlalchemy import Connection
 
 from chatui.ui.message_list import KEEP_PAGES, PAGE_SIZE
 from chatui.ui.sidebar import PAGE_SIZE as SIDEBAR_PAGE
+from testing.fakes.server import Script
+from testing.live import LiveApp
+from testing.seed import into_sqlite, seed_conversation, seed_conversations
 from tests.browser.conftest import create_account_and_sign_in
-from tests.fakes.server import Script
-from tests.live import LiveApp
-from tests.seed import into_sqlite, seed_conversation, seed_conversations
 
 T = TypeVar("T")
 BUBBLES = ".chatui-rows > .chatui-entry"  # one per message: its bubble, then its row of actions

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
+from testing.fakes.server import Script
 from tests.browser.conftest import create_account_and_sign_in
-from tests.fakes.server import Script
 
 
 async def test_sign_in_send_and_see_the_reply(page: Page, browser_app, fake_ollama) -> None:

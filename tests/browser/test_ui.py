@@ -14,9 +14,10 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, create_account_and_sign_in
-from tests.fakes.server import Script, ScriptedProvider
-from tests.live import LiveApp
+from testing.chromium import CHROMIUM, CHROMIUM_FLAGS
+from testing.fakes.server import Script, ScriptedProvider
+from testing.live import LiveApp
+from tests.browser.conftest import create_account_and_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 

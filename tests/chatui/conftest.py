@@ -18,8 +18,8 @@ from chatui.engine.engine import EngineOptions, GenerationEngine
 from chatui.engine.events import ConversationEvents
 from providers.registry import ModelRegistry
 from storage import AccountRepository, ConversationRepository, Database, User, mark_interrupted
-from tests.fakes.inprocess import InProcessProvider
-from tests.fakes.server import ScriptedProvider
+from testing.fakes.inprocess import InProcessProvider
+from testing.fakes.server import ScriptedProvider
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from chatui.bootstrap import build_services
 from chatui.config import Settings
 from chatui.conversations.titles import clean_ai_title
 from chatui.engine.events import TitleChanged
+from testing.fakes.inprocess import Reply
 from tests.chatui.conftest import Fast
-from tests.fakes.inprocess import Reply
 
 QUESTION = "Could you explain how the tides work, and why there are two of them each day?"
 TRUNCATED = "Could you explain how the tides work, and why ther..."

@@ -13,8 +13,8 @@ from chatui.engine.engine import SendRefused
 from chatui.engine.events import PathChanged, ReplyStarted, TitleChanged
 from providers import ChatMessage, GenerationParams, Usage
 from storage import MessageStatus
+from testing.fakes.inprocess import Reply
 from tests.chatui.conftest import Fast
-from tests.fakes.inprocess import Reply
 
 
 async def exchange(fast: Fast, user_id: str, conversation_id: str, content: str, answer: str) -> None:

@@ -8,7 +8,7 @@ from chatui.bootstrap import Services
 from chatui.engine.engine import SendRefused
 from chatui.engine.generation import Generation
 from storage import MessageStatus
-from tests.fakes.server import Script, ScriptedProvider
+from testing.fakes.server import Script, ScriptedProvider
 
 
 async def read_all(generation: Generation, start: int = 0) -> list[str]:

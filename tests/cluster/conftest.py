@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.fakes.server import ScriptedProvider, ThreadedServer
-from tests.live import LiveApp
+from testing.fakes.server import ScriptedProvider, ThreadedServer
+from testing.live import LiveApp
 from tests.postgres import drop_postgres_database, fresh_postgres_database
 from tests.redis_server import drop_redis_prefix, fresh_redis_prefix, redis_url
 

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from testing.fakes.server import Script, ScriptedProvider
+from testing.live import LiveApp
 from tests.api.conftest import Account
-from tests.fakes.server import Script, ScriptedProvider
-from tests.live import LiveApp
 
 SLOW = [f"t{i} " for i in range(150)]
 

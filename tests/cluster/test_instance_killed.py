@@ -8,10 +8,10 @@ import json
 
 import httpx
 
+from testing.fakes.server import Script
 from tests.api.conftest import Account
 from tests.cluster.conftest import two_instances
 from tests.cluster.frames import first_tokens, frames_until
-from tests.fakes.server import Script
 
 LONG = [f"k{i} " for i in range(600)]
 

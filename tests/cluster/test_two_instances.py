@@ -11,10 +11,10 @@ import httpx
 import pytest
 import websockets
 
+from testing.fakes.server import Script
+from testing.live import LiveApp
 from tests.api.conftest import Account
 from tests.cluster.frames import SLOW, first_tokens, frames_until, replying
-from tests.fakes.server import Script
-from tests.live import LiveApp
 
 
 @pytest.fixture

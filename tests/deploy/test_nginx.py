@@ -16,9 +16,9 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from testing.fakes.server import Script, free_port
+from testing.live import ROOT, LiveApp
 from tests.cluster.conftest import two_instances
-from tests.fakes.server import Script, free_port
-from tests.live import ROOT, LiveApp
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")

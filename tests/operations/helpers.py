@@ -18,9 +18,9 @@ from sqlalchemy import Row, create_engine, select
 
 from storage.database import sync_url
 from storage.models import Base
+from testing.fakes.server import Script, ScriptedProvider
+from testing.live import ROOT, LiveApp
 from tests.api.conftest import Account
-from tests.fakes.server import Script, ScriptedProvider
-from tests.live import ROOT, LiveApp
 
 LONG_REPLY = [f"w{i} " for i in range(1500)]
 

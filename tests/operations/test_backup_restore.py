@@ -9,7 +9,7 @@ import stat
 
 import httpx
 
-from tests.live import LiveApp
+from testing.live import LiveApp
 from tests.operations.helpers import dump, filled_app, long_reply, run_command, tokens_for
 
 

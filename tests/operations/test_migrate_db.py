@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 
 from storage import migrate
 from storage.database import sync_url
-from tests.live import LiveApp
+from testing.live import LiveApp
 from tests.operations.helpers import dump, filled_app, long_reply, run_command, tokens_for
 from tests.postgres import drop_postgres_database, fresh_postgres_database
 

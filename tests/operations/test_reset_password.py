@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from testing.live import LiveApp
 from tests.api.conftest import Account
-from tests.live import LiveApp
 from tests.operations.helpers import run_command
 
 

@@ -6,8 +6,8 @@ import pytest
 from nicegui.testing import User
 
 from chatui.ui.composer import SEND_EVENT
-from tests.fakes.ollama import ollama_app
-from tests.fakes.server import Script, ScriptedProvider, ThreadedServer, free_port
+from testing.fakes.ollama import ollama_app
+from testing.fakes.server import Script, ScriptedProvider, ThreadedServer, free_port
 
 pytestmark = pytest.mark.usefixtures("app_env")
 

@@ -12,7 +12,7 @@ from nicegui.testing import User
 from chatui.ui import undo
 from chatui.ui.undo import UndoShelf
 from storage.transfer import ConversationRecord
-from tests.fakes.server import Script
+from testing.fakes.server import Script
 from tests.pages.test_chat_flow import register_and_sign_in, send
 
 pytestmark = pytest.mark.usefixtures("app_env")

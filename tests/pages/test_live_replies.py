@@ -7,7 +7,7 @@ from nicegui import app
 from nicegui.testing import User
 
 from storage import MessageStatus
-from tests.fakes.server import Script
+from testing.fakes.server import Script
 from tests.pages.test_chat_flow import register_and_sign_in, send
 
 pytestmark = pytest.mark.usefixtures("app_env")

@@ -11,9 +11,9 @@ from nicegui.testing import User
 from chatui.ui.message_list import KEEP_PAGES, PAGE_SIZE
 from chatui.ui.sidebar import PAGE_SIZE as SIDEBAR_PAGE
 from storage.models import utcnow
-from tests.fakes.server import Script
+from testing.fakes.server import Script
+from testing.seed import seed_conversation, seed_conversations, snippet
 from tests.pages.test_chat_flow import register_and_sign_in
-from tests.seed import seed_conversation, seed_conversations, snippet
 
 pytestmark = pytest.mark.usefixtures("app_env")
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from nicegui.testing import User
 
-from tests.fakes.server import Script, ScriptedProvider
+from testing.fakes.server import Script, ScriptedProvider
 from tests.pages.test_chat_flow import register_and_sign_in, send
 from tests.pages.test_live_replies import assistant_texts, newest_conversation_path
 

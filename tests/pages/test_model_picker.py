@@ -9,9 +9,9 @@ import pytest
 from nicegui.testing import User
 
 from chatui.ui.composer import SEND_EVENT
-from tests.fakes.black_hole import BlackHole
-from tests.fakes.openai import FakeOpenAI
-from tests.fakes.server import Script, ScriptedProvider
+from testing.fakes.black_hole import BlackHole
+from testing.fakes.openai import FakeOpenAI
+from testing.fakes.server import Script, ScriptedProvider
 
 pytestmark = pytest.mark.usefixtures("app_env")
 

@@ -10,8 +10,8 @@ from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
 from chatui.ui.model_picker import SEARCH_FROM
-from tests.fakes.openai import FakeOpenAI
-from tests.fakes.server import ScriptedProvider
+from testing.fakes.openai import FakeOpenAI
+from testing.fakes.server import ScriptedProvider
 from tests.pages.test_chat_flow import ollama_port, register_and_sign_in
 
 __all__ = ["ollama_port"]  # the fixture, shared with the chat flow tests

@@ -6,7 +6,7 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 
-from tests.fakes.server import Script
+from testing.fakes.server import Script
 from tests.pages.test_chat_flow import register_and_sign_in, send
 
 pytestmark = pytest.mark.usefixtures("app_env")

@@ -18,8 +18,8 @@ from providers.errors import (
     ProviderUnavailable,
 )
 from providers.retry import stream_with_retries
-from tests.fakes.anthropic import FakeAnthropic, sent_key
-from tests.fakes.server import Script, free_port
+from testing.fakes.anthropic import FakeAnthropic, sent_key
+from testing.fakes.server import Script, free_port
 
 KEY = "sk-ant-api03-test-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"
 MODEL = "claude-haiku-4-5"

@@ -14,8 +14,8 @@ from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent,
 from providers.errors import ProviderUnavailable
 from providers.local import LocalProvider, _Line, check_model_file
 from providers.registry import ModelRegistry
-from tests.fakes.server import ScriptedProvider
-from tests.live import LiveApp
+from testing.fakes.server import ScriptedProvider
+from testing.live import LiveApp
 
 
 def test_a_missing_folder_or_foreign_file_is_refused_in_words(tmp_path: Path) -> None:

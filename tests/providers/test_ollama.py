@@ -10,7 +10,7 @@ import pytest
 from providers import ChatMessage, GenerationParams, TextDelta, Usage
 from providers.errors import ModelNotFound, ProviderStreamError, ProviderTimeout, ProviderUnavailable
 from providers.ollama import OllamaProvider
-from tests.fakes.server import Script, ScriptedProvider, free_port
+from testing.fakes.server import Script, ScriptedProvider, free_port
 
 HELLO = [ChatMessage("user", "What is 5 plus 3? Give me a very brief answer.")]
 

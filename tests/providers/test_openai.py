@@ -18,8 +18,8 @@ from providers.errors import (
 )
 from providers.openai_compat import OpenAIProvider
 from providers.retry import stream_with_retries
-from tests.fakes.openai import FakeOpenAI
-from tests.fakes.server import Script, free_port
+from testing.fakes.openai import FakeOpenAI
+from testing.fakes.server import Script, free_port
 
 KEY = "sk-proj-test-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"
 QUESTION = "What is 5 plus 3? Give me a very brief answer."

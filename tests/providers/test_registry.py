@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from providers.ollama import OllamaProvider
 from providers.openai_compat import OpenAIProvider
 from providers.registry import ModelRegistry, qualify_model_id, split_model_id
-from tests.fakes.black_hole import BlackHole
-from tests.fakes.server import ScriptedProvider
+from testing.fakes.black_hole import BlackHole
+from testing.fakes.server import ScriptedProvider
 
 
 def test_model_ids():

@@ -17,9 +17,9 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.routing import Route
 
+from testing.fakes.server import ThreadedServer
 from tests.api.conftest import live_app, make_account
 from tests.browser.conftest import browser, page
-from tests.fakes.server import ThreadedServer
 
 __all__ = ["Tracker", "Watch", "browser", "live_app", "make_account", "page", "tracker"]
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from tests.live import LiveApp
+from testing.live import LiveApp
 
 EXAMPLES = 25  # per operation and mode: the whole fuzz run takes about ten seconds
 SKIP = {("POST", "/api/auth/logout")}  # would end the session the rest of the run uses

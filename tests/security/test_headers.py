@@ -12,8 +12,8 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from testing.fakes.server import Script
 from tests.browser.conftest import create_account_and_sign_in
-from tests.fakes.server import Script
 from tests.security.conftest import Watch
 
 NONCE = re.compile(r"'nonce-([A-Za-z0-9_\-]+)'")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.live import LiveApp
+from testing.live import LiveApp
 from tests.page_socket import PageSocket
 
 FORGED = "ERROR:chatui.accounts.auth:admin signed in from 10.0.0.1"

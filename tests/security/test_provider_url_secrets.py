@@ -7,7 +7,7 @@ import logging
 import pytest
 from nicegui.testing import User
 
-from tests.fakes.server import free_port
+from testing.fakes.server import free_port
 
 SECRETS = ("alice", "hunter2", "t0ps3cret")
 

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from testing.fakes.server import ScriptedProvider, ThreadedServer
+from testing.live import LiveApp, module_app
 from tests.api.conftest import Account
-from tests.fakes.server import ScriptedProvider, ThreadedServer
-from tests.live import LiveApp, module_app
 from tests.page_socket import PageSocket
 
 PASSWORD = "password123"

@@ -7,7 +7,7 @@ import pytest
 
 from storage import AccountRepository, ConversationRepository, Database, MessageGone
 from storage.tree import PathSegments, walk_up
-from tests.seed import seed_conversation
+from testing.seed import seed_conversation
 
 
 async def test_pages_below_an_old_message_match_the_walk_and_are_kept(db: Database):

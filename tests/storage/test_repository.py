@@ -129,7 +129,7 @@ async def test_migrations_build_exactly_the_models_schema(any_db: Database):
 
 
 async def test_conversations_page_newest_first_without_repeats(any_db: Database):
-    from tests.seed import seed_conversations
+    from testing.seed import seed_conversations
 
     accounts, chats = AccountRepository(any_db), ConversationRepository(any_db)
     user = await accounts.create_user("alice", "hash")

@@ -1,7 +1,7 @@
 """llama.cpp's own OpenAI-compatible HTTP server (the C++ `llama-server` code, from the xllamacpp wheel), on a loopback
 port, in a process of its own: the real-model `llm` test and `bench.local_model` talk to it through the OpenAI provider.
 
-    python -m tests.llm.llama_server MODEL.gguf PORT [--alias NAME] [--places 1] [--threads 1]
+    python -m testing.llama_server MODEL.gguf PORT [--alias NAME] [--places 1] [--threads 1]
 """
 
 from __future__ import annotations
@@ -61,9 +61,9 @@ def llama_server(
     model: Path, port: int, log_path: Path, *, alias: str = "", places: int = 1, threads: int = 1
 ) -> Iterator[tuple[str, str]]:
     """Run the server; yields its API URL (`.../v1`) and the model id it lists once it answers."""
-    command = [sys.executable, "-m", "tests.llm.llama_server", str(model), str(port)]
+    command = [sys.executable, "-m", "testing.llama_server", str(model), str(port)]
     command += ["--places", str(places), "--threads", str(threads)] + (["--alias", alias] if alias else [])
-    root = Path(__file__).resolve().parent.parent.parent
+    root = Path(__file__).resolve().parent.parent
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"

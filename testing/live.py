@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fakes.server import free_port
+from testing.fakes.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

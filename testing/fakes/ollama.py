@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.fakes.server import DropConnection, Script, ScriptedProvider
+from testing.fakes.server import DropConnection, Script, ScriptedProvider
 
 
 def _now() -> str:

@@ -1,6 +1,6 @@
 """A `Provider` that lives in the test's own event loop: no HTTP, no thread — for fast engine and service tests.
 
-The wire-level fakes (`tests/fakes/ollama.py` and friends) prove the adapters speak each API; this one is for the
+The wire-level fakes (`testing/fakes/ollama.py` and friends) prove the adapters speak each API; this one is for the
 layers above, where what matters is what the engine asks for and what it does with the answer.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
 from providers import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage
@@ -72,7 +72,7 @@ class InProcessProvider(Provider):
 
     async def stream(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         self.calls.append(Call(list(messages), model, params))
         reply = self.replies.popleft() if self.replies else self.default
         finished = False
