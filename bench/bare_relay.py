@@ -4,7 +4,7 @@
 
 Each socket (`/ws/<anything>`): accept, read one frame `{"content": "..."}`, ask the provider for a reply
 (`POST /api/chat`, streaming NDJSON), and send every delta as `{"type": "token", ...}`, then `{"type": "done", ...}`.
-The frames have chatui's shape, so `bench.common.read_reply` reads both alike.
+The frames have chatui's shape, so `bench._clients.read_reply` reads both alike.
 
 It runs on what chatui runs on (uvicorn with uvloop, httptools and the `websockets-sansio` protocol; aiohttp to read
 the provider; orjson for the lines), in its own process. `bench.concurrent_ws` measures it beside chatui in the

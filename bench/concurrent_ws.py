@@ -11,7 +11,7 @@ its `done`. Each user signs in `--sessions-per-user` times (several browsers), a
 over those sessions, so no socket is refused by the server's caps (50 sockets per user, 20 per session): 8 x 25
 with 2 sessions is 25 sockets per user and 12-13 per session. The sign-ins, accounts and conversations are made
 before the clock. The per-user message limit (CHATUI_MESSAGES_PER_MINUTE, 30 by default) would refuse the 26th
-message of a minute; the server of every benchmark runs with it at 1,000,000 (`bench.common.ChatServer`), so 25
+message of a minute; the server of every benchmark runs with it at 1,000,000 (`bench._servers.ChatServer`), so 25
 messages from one user in the same second go through (and so do the rounds after it). In each round, in this order:
 the same U x C streams read straight from the fake provider (aiohttp, from the request to the last line); the same
 arrivals at `bench.bare_relay` (a bare WebSocket relay on chatui's stack: no sign-in, no database), the machine's
@@ -43,32 +43,23 @@ import httpx
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.common import (
+from bench._clients import (
     MODEL,
     PASSWORD,
-    ROOT,
     Account,
-    Probe,
     Reply,
-    Sampler,
-    _stop,
-    _wait_http,
     create_accounts,
     create_conversations,
     direct_reply,
-    environment,
     lost_tokens,
-    markdown_table,
-    ms,
-    percentile,
     read_reply,
-    save,
-    spawn,
     take_ndjson_line,
-    trace_summary,
-    wait_quiet,
     ws_reply,
 )
+from bench._measure import Probe, Sampler, wait_quiet
+from bench._processes import spawn, stop_process, wait_http
+from bench._report import ROOT, markdown_table, ms, percentile, save, trace_summary
+from bench._servers import environment
 from chatui.conversations.titles import INPUT_CHARS, INSTRUCTION
 from testing.fakes.server import free_port
 
@@ -256,11 +247,11 @@ class BareRelay:
         command = [sys.executable, "-m", "bench.bare_relay", "--port", str(self.port), "--provider", self.provider_url]
         with self.log_path.open("ab") as log:
             self.process = spawn(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        _wait_http(f"http://127.0.0.1:{self.port}/", self.process, "the bare relay", self.log_path)
+        wait_http(f"http://127.0.0.1:{self.port}/", self.process, "the bare relay", self.log_path)
         return self
 
     def __exit__(self, *_: object) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 async def sign_in_again(base_url: str, account: Account) -> Account:
@@ -458,7 +449,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.02)
     parser.add_argument("--name", default="concurrent_ws")
     parser.add_argument("--trace", action="store_true", help="run the server under bench.trace_server; print steps")
-    parser.add_argument("--profile", choices=["busy", "idle", "native"], help="py-spy on the server (bench.common)")
+    parser.add_argument("--profile", choices=["busy", "idle", "native"], help="py-spy on the server (bench._profile)")
     parser.add_argument("--users", type=int, help="arrivals: this many users (with --per-user), instead of --n")
     parser.add_argument("--per-user", type=int, default=25, help="arrivals: conversations (sockets) per user")
     parser.add_argument("--sessions-per-user", dest="sessions", type=int, default=2, help="arrivals: sign-ins per user")

@@ -35,21 +35,9 @@ import psycopg
 import redis
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.common import (
-    Account,
-    ChatServer,
-    FakeProvider,
-    Reply,
-    create_accounts,
-    create_conversations,
-    lost_tokens,
-    markdown_table,
-    ms,
-    percentile,
-    read_reply,
-    save,
-    ws_reply,
-)
+from bench._clients import Account, Reply, create_accounts, create_conversations, lost_tokens, read_reply, ws_reply
+from bench._report import markdown_table, ms, percentile, save
+from bench._servers import ChatServer, FakeProvider
 
 MESSAGE = "Count for me, please."
 POSTGRES = os.environ.get("CHATUI_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")

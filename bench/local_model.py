@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from bench.common import save
+from bench._report import save
 from providers import ChatMessage, TextDelta, Usage
 from providers.local import LocalProvider, default_model_path
 from providers.openai_compat import OpenAIProvider

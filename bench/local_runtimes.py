@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.common import save
+from bench._report import save
 from providers.local import default_model_path
 
 PROMPT = "Write a long story about a cat who learns to fly."

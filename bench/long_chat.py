@@ -33,16 +33,10 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
-from bench.common import (
-    Account,
-    ChatServer,
-    create_accounts,
-    environment,
-    markdown_table,
-    save,
-    seed_database,
-    wait_quiet,
-)
+from bench._clients import Account, create_accounts
+from bench._measure import wait_quiet
+from bench._report import markdown_table, save
+from bench._servers import ChatServer, environment, seed_database
 from bench.ui_pages import Page
 from testing.chromium import CHROMIUM, CHROMIUM_FLAGS
 from testing.seed import seed_conversation, seed_conversations

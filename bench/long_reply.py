@@ -18,20 +18,18 @@ import aiohttp
 import httpx
 import psutil
 
-from bench.common import (
+from bench._clients import (
     Reply,
-    Sampler,
     aiohttp_ws_reply,
     create_accounts,
     create_conversations,
     direct_reply,
-    environment,
     lost_tokens,
-    ms,
     provider_reply,
-    save,
-    wait_quiet,
 )
+from bench._measure import Sampler, wait_quiet
+from bench._report import ms, save
+from bench._servers import environment
 from providers.ollama import OllamaProvider
 
 MESSAGE = "Write me a long essay, please."
@@ -116,7 +114,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--name", default="long_reply")
-    parser.add_argument("--profile", choices=["busy", "idle"], help="sample the server with py-spy (bench.common)")
+    parser.add_argument("--profile", choices=["busy", "idle"], help="sample the server with py-spy (bench._profile)")
     args = parser.parse_args()
     tokens = script(args.tokens)
     with environment(args.name, profile=args.profile) as (provider, server):

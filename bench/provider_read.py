@@ -29,7 +29,9 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from bench.common import MODEL, FakeProvider, markdown_table, save
+from bench._clients import MODEL
+from bench._report import markdown_table, save
+from bench._servers import FakeProvider
 from providers import ChatMessage, TextDelta
 from providers.ollama import OllamaProvider
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 
-from bench.common import ChatServer, FakeProvider
+from bench._servers import ChatServer, FakeProvider
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

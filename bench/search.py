@@ -38,7 +38,10 @@ import httpx
 import psycopg
 from sqlalchemy import text
 
-from bench.common import Sampler, create_accounts, environment, ms, percentile, save
+from bench._clients import create_accounts
+from bench._measure import Sampler
+from bench._report import ms, percentile, save
+from bench._servers import environment
 from storage import Database, SearchRepository
 
 VOCABULARY = 30_000

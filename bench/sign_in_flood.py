@@ -23,18 +23,10 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from bench.common import (
-    PASSWORD,
-    ChatServer,
-    FakeProvider,
-    Probe,
-    Reply,
-    create_accounts,
-    create_conversations,
-    markdown_table,
-    save,
-    ws_reply,
-)
+from bench._clients import PASSWORD, Reply, create_accounts, create_conversations, ws_reply
+from bench._measure import Probe
+from bench._report import markdown_table, save
+from bench._servers import ChatServer, FakeProvider
 
 TOKENS = [f"t{i} " for i in range(1500)]
 TOKEN_DELAY = 0.01

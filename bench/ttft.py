@@ -26,18 +26,10 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from bench.common import (
-    Reply,
-    create_accounts,
-    create_conversations,
-    direct_reply,
-    environment,
-    machine_busy_seconds,
-    ms,
-    save,
-    wait_quiet,
-    ws_reply,
-)
+from bench._clients import Reply, create_accounts, create_conversations, direct_reply, ws_reply
+from bench._measure import machine_busy_seconds, wait_quiet
+from bench._report import ms, save
+from bench._servers import environment
 from bench.concurrent_ws import BareRelay
 
 TOKENS = ["Hello", ",", " this", " is", " a", " short", " benchmark", " reply", ".", " Bye"]

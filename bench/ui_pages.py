@@ -47,23 +47,11 @@ import psutil
 import socketio
 from websockets.asyncio.client import connect
 
-from bench.common import (
-    Account,
-    Probe,
-    PySpy,
-    Sampler,
-    create_accounts,
-    create_conversations,
-    environment,
-    markdown_table,
-    ms,
-    parse_env,
-    percentile,
-    save,
-    seed_database,
-    trace_summary,
-    wait_quiet,
-)
+from bench._clients import Account, create_accounts, create_conversations
+from bench._measure import Probe, Sampler, wait_quiet
+from bench._profile import PySpy
+from bench._report import markdown_table, ms, percentile, save, trace_summary
+from bench._servers import environment, parse_env, seed_database
 from chatui.ui.rendering import render_markdown
 from testing.seed import seed_messages
 
