@@ -25,6 +25,7 @@ from bench._processes import spawn, stop_process, wait_http
 from bench._profile import PySpy
 from bench._report import RESULTS, ROOT
 from testing.fakes.server import free_port
+from testing.live import Loopback
 from testing.seed import into_sqlite
 
 T = TypeVar("T")
@@ -69,7 +70,7 @@ class FakeProvider:
         stop_process(self.process)
 
 
-class ChatServer:
+class ChatServer(Loopback):
     """`python main.py --no-browser` on a free port with its own data folder, talking to the fake provider."""
 
     def __init__(
@@ -96,14 +97,6 @@ class ChatServer:
             if name not in (env or {}):  # a benchmark may ask for PostgreSQL
                 self.env.pop(name, None)
         self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     @property
     def ps(self) -> psutil.Process:

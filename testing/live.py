@@ -26,7 +26,21 @@ def module_app(tmp_path_factory: pytest.TempPathFactory, ollama_url: str, name: 
     app.stop()
 
 
-class LiveApp:
+class Loopback:
+    """A chatui server listening on 127.0.0.1 at `port`: its HTTP and WebSocket base URLs."""
+
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+
+class LiveApp(Loopback):
     def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
         self.data_dir = data_dir
         self.port = free_port()
@@ -52,14 +66,6 @@ class LiveApp:
                 self.env.pop(name, None)
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     def start(self) -> LiveApp:
         log = self.log_path.open("ab")
