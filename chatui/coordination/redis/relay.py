@@ -1,0 +1,107 @@
+"""This instance's replies, written to Redis for the others: announced, streamed, ended.
+
+The owner is one more follower of its own reply: a task per reply follows it in memory and queues each batch of
+deltas; one flusher writes every queued batch of every reply in one pipelined round trip, so a busy instance writes
+bigger batches rather than more commands (a write per delta per reply would cost a round trip per token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Generic
+
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
+
+from chatui.coordination.base import R
+from chatui.coordination.redis.busy import BusyGuard
+from chatui.coordination.redis.link import Link
+from chatui.coordination.redis.wire import Deltas, Ended, ReplyEnd, Started, encode_event, encode_meta
+from chatui.coordination.reply import ReplyMeta
+
+log = logging.getLogger(__name__)
+
+KEEP_ENDED_SECONDS = 60
+"""How long a finished reply's stream stays readable (a follower that attached just before the end)."""
+STREAM_MAX_ENTRIES = 20_000
+"""Bound on one reply's stream; deltas are written in batches, so this is far more than any reply needs."""
+
+
+class Relay(Generic[R]):
+    def __init__(self, link: Link, busy: BusyGuard) -> None:
+        self.link = link
+        self.busy = busy
+        self.owned: dict[str, R] = {}
+        """Reply id -> this instance's replies that have not ended yet (their ownership is renewed with the lease)."""
+        self._pending: dict[str, Deltas] = {}  # reply id -> the deltas not yet written
+        self._ending: dict[str, R] = {}
+        self._dirty = asyncio.Event()
+
+    def meta(self, reply: R) -> ReplyMeta:
+        return ReplyMeta.of(reply, self.link.instance_id)
+
+    async def began(self, reply: R) -> None:
+        """Record the reply as this instance's, tell the others, and stream it to them."""
+        meta = self.meta(reply)
+        self.owned[reply.message_id] = reply
+        self.link.spawn(self._stream_out(reply))
+        try:
+            async with self.link.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(self.link.keys.replies, reply.message_id, encode_meta(meta))
+                pipe.publish(self.link.keys.events, encode_event(Started(self.link.instance_id, meta)))
+                await pipe.execute()
+        except RedisError:  # the reply goes on here; the lease renewal records its ownership once Redis answers
+            log.exception("could not announce reply %s to the other instances", reply.message_id)
+
+    async def _stream_out(self, reply: R) -> None:
+        """Queue the reply's deltas as they come, then its end, for the flusher."""
+        index = 0
+        async for batch in reply.follow():
+            if not batch:  # its place in the local model's line: shown by this instance's readers only
+                continue
+            queued = self._pending.get(reply.message_id)
+            if queued is None:
+                self._pending[reply.message_id] = Deltas(index, list(batch))
+            else:
+                queued.texts.extend(batch)
+            index += len(batch)
+            self._dirty.set()
+        self._ending[reply.message_id] = reply
+        self._dirty.set()
+
+    async def flush_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                await self.flush()
+            except RedisError:
+                log.exception("could not write replies to Redis; followers on other instances fall behind")
+
+    async def flush(self) -> None:
+        """Every queued batch, then every reply's end, in one pipelined round trip."""
+        pending, self._pending = self._pending, {}
+        ending, self._ending = self._ending, {}
+        if not pending and not ending:
+            return
+        async with self.link.redis.pipeline(transaction=False) as pipe:
+            for message_id, deltas in pending.items():
+                pipe.xadd(
+                    self.link.keys.reply(message_id), deltas.fields(), maxlen=STREAM_MAX_ENTRIES, approximate=True
+                )
+            for message_id, reply in ending.items():
+                self.owned.pop(message_id, None)
+                end = ReplyEnd(reply.status, reply.error, reply.error_code, reply.usage)
+                await self.end_in(pipe, message_id, reply.conversation_id, self.link.instance_id, end)
+            await pipe.execute()
+
+    async def end_in(self, pipe: Pipeline, message_id: str, conversation_id: str, owner: str, end: ReplyEnd) -> None:
+        """Queue a reply's end on `pipe`: by its owner, or by the sweep for an owner that is gone."""
+        # The conversation is free before any reader learns that the reply ended, so its next message is accepted.
+        pipe.hdel(self.link.keys.replies, message_id)
+        await self.busy.release_in(pipe, conversation_id, owner)
+        stream = self.link.keys.reply(message_id)
+        pipe.xadd(stream, end.fields())
+        pipe.expire(stream, KEEP_ENDED_SECONDS)
+        pipe.publish(self.link.keys.events, encode_event(Ended(self.link.instance_id, message_id, conversation_id)))
