@@ -7,7 +7,7 @@ import asyncio
 import math
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from limits import RateLimitItemPerSecond
@@ -33,6 +33,10 @@ class Throttle:
         if await self._limiter.test(self._item, self.name, key, cost=cost):
             return 0.0
         return await self.retry_after(key)
+
+    async def room(self, key: str) -> int:
+        """How many more hits the window allows now."""
+        return (await self._limiter.get_window_stats(self._item, self.name, key)).remaining
 
     async def retry_after(self, key: str) -> float:
         stats = await self._limiter.get_window_stats(self._item, self.name, key)
@@ -67,6 +71,9 @@ class AttemptLimiter:
     under every limit it is given: the failures already counted plus the attempts still in progress never exceed a
     limit, so at most `amount` checks per window ever run. A wrong (or unfinished) attempt then counts as a hit; a
     right one only gives its place back, so signing in does not use up anyone's allowance.
+
+    This one counts the attempts in progress in this process; with several instances the coordination gives one
+    that counts them on all (`chatui.coordination.redis.attempts`).
     """
 
     def __init__(self) -> None:
@@ -76,6 +83,25 @@ class AttemptLimiter:
     @asynccontextmanager
     async def attempt(self, *limits: tuple[Throttle, str]) -> AsyncIterator[Attempt]:
         """Reserve a place under each `(throttle, key)`, or raise `RateLimited` with the longest wait."""
+        await self.reserve(limits)
+        attempt = Attempt()
+        try:
+            yield attempt
+        finally:
+            # Shielded: a second cancellation (the server stopping) must not leave the place taken or the failure
+            # uncounted.
+            await asyncio.shield(self._end(limits, attempt.ok))
+
+    async def _end(self, limits: Sequence[tuple[Throttle, str]], ok: bool) -> None:
+        try:
+            if not ok:  # counted before the place is given back, so the sum never dips below the truth
+                for throttle, key in limits:
+                    await throttle.hit(key)
+        finally:
+            await self.give_back(limits)
+
+    async def reserve(self, limits: Sequence[tuple[Throttle, str]]) -> None:
+        """Take a place under every limit at once, or raise `RateLimited` (nothing taken)."""
         async with self._lock:
             wait = 0.0
             for throttle, key in limits:
@@ -84,19 +110,12 @@ class AttemptLimiter:
                 raise RateLimited(wait)
             for throttle, key in limits:
                 self._pending[(throttle.name, key)] += 1
-        attempt = Attempt()
-        try:
-            yield attempt
-        finally:
-            try:
-                if not attempt.ok:  # counted before the place is given back, so the sum never dips below the truth
-                    for throttle, key in limits:
-                        await throttle.hit(key)
-            finally:
-                for throttle, key in limits:
-                    self._pending[(throttle.name, key)] -= 1
-                    if not self._pending[(throttle.name, key)]:
-                        del self._pending[(throttle.name, key)]
+
+    async def give_back(self, limits: Sequence[tuple[Throttle, str]]) -> None:
+        for throttle, key in limits:
+            self._pending[(throttle.name, key)] -= 1
+            if not self._pending[(throttle.name, key)]:
+                del self._pending[(throttle.name, key)]
 
 
 class Remembered:

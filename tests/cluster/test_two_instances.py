@@ -161,6 +161,23 @@ async def test_the_socket_cap_counts_sockets_on_both_instances(pair, alice):
                     await asyncio.sleep(0.05)
 
 
+async def test_a_burst_of_wrong_passwords_over_both_instances_runs_at_most_the_limit_of_checks(pair, alice):
+    """30 guesses at once, half to each instance, from one address: at most 3 passwords are checked in all (not 3 on
+    each instance), every other guess is refused before any check, and the lockout holds on both instances."""
+    a, b = pair
+    address = {"X-Forwarded-For": "10.77.0.1"}
+    wrong = {"username": alice.username, "password": "not the password"}
+    async with httpx.AsyncClient(base_url=a.url) as on_a, httpx.AsyncClient(base_url=b.url) as on_b:
+        answers = await asyncio.gather(
+            *(client.post("/api/auth/login", json=wrong, headers=address) for client in [on_a, on_b] * 15)
+        )
+        codes = [answer.status_code for answer in answers]
+        assert codes.count(401) <= 3 and codes.count(401) + codes.count(429) == 30
+        right = {"username": alice.username, "password": alice.password}
+        for client in (on_a, on_b):
+            assert (await client.post("/api/auth/login", json=right, headers=address)).status_code == 429
+
+
 async def test_failed_sign_ins_count_on_both_instances(pair, alice):
     """Last in the module: afterwards, sign-ins from this address are refused for the rest of the window."""
     a, b = pair

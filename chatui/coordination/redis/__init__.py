@@ -26,6 +26,7 @@ from limits.aio.storage import RedisStorage
 from redis.exceptions import RedisError
 
 from chatui.coordination.base import InstanceHooks, R, RevocationKind
+from chatui.coordination.redis.attempts import SharedAttemptLimiter
 from chatui.coordination.redis.busy import BusyGuard
 from chatui.coordination.redis.events import Listener, publish
 from chatui.coordination.redis.leases import Leases
@@ -65,7 +66,7 @@ class RedisCoordination(Generic[R]):
     # -- what is built here for the rest of the app -------------------------------------------------------------
 
     def attempt_limiter(self) -> AttemptLimiter:
-        return AttemptLimiter()
+        return SharedAttemptLimiter(self.link)
 
     def socket_slots(self, per_user: int, per_session: int) -> SocketSlots:
         return SharedSocketSlots(self.link, per_user, per_session)
