@@ -50,7 +50,12 @@ class RedisCoordination(Generic[R]):
     def __init__(self, url: str, prefix: str, lease_seconds: float, replies: StreamingReplies) -> None:
         self.link = Link(url, prefix, lease_seconds)
         self.limit_storage = RedisStorage(
-            f"async+{url}", implementation="redispy", key_prefix=self.link.keys.limits, connection_pool=self.link.pool
+            f"async+{url}",
+            implementation="redispy",
+            key_prefix=self.link.keys.limits,
+            # One pool for everything this instance asks Redis. The library types its options as scalars, but passes
+            # them to redis-py, whose documented `connection_pool` option this is.
+            connection_pool=self.link.pool,  # type: ignore[arg-type]
         )
         self._busy = BusyGuard(self.link)
         self._relay: Relay[R] = Relay(self.link, self._busy)

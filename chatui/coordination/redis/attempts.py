@@ -81,9 +81,9 @@ class SharedAttemptLimiter(AttemptLimiter):
     async def reserve(self, limits: Sequence[tuple[Throttle, str]]) -> None:
         in_progress, ended = self._keys(limits)
         for _ in range(TRIES):
-            seen = [(count or b"0").decode() for count in await self.link.redis.mget(ended)]
+            seen = [str(int(count or 0)) for count in await self.link.redis.mget(ended)]
             rooms = [await throttle.room(key) for throttle, key in limits]
-            args = [self.link.instance_id, self.link.keys.lease_prefix, *seen, *rooms, KEEP_SECONDS]
+            args: list[str | int] = [self.link.instance_id, self.link.keys.lease_prefix, *seen, *rooms, KEEP_SECONDS]
             status, *over = await self._reserve(keys=in_progress + ended, args=args)
             if status == RESERVED:
                 return

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Generic
+from typing import Any, Generic, cast
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
+from redis.typing import StreamRangeResponse
 
 from chatui.coordination.base import R
 from chatui.coordination.redis.link import Link
@@ -35,7 +36,7 @@ class Mirrors(Generic[R]):
         self._blocking = redis.Redis.from_url(link.url, socket_timeout=None, single_connection_client=True)
         self._elsewhere: dict[str, ReplyMeta] = {}  # conversation -> the reply another instance writes there
         self._mirrors: dict[str, R] = {}  # conversation -> the mirror followed here
-        self._reading: dict[bytes, tuple[R, bytes]] = {}  # stream key -> (mirror, last entry read)
+        self._reading: dict[bytes, tuple[R, bytes | str]] = {}  # stream key -> (mirror, last entry read)
 
     async def load(self) -> None:
         """The replies that began before this instance did."""
@@ -81,7 +82,11 @@ class Mirrors(Generic[R]):
         while True:
             streams: dict[Any, Any] = {wake: b"$", **{key: last for key, (_, last) in self._reading.items()}}
             try:
-                answer = await self._blocking.xread(streams, block=READ_BLOCK_MS)
+                # A list of [stream key, entries] (RESP2, the client's protocol).
+                answer = cast(
+                    "list[tuple[bytes, StreamRangeResponse]] | None",
+                    await self._blocking.xread(streams, block=READ_BLOCK_MS),
+                )
             except RedisError:
                 log.exception("reading replies from Redis failed; trying again")
                 await asyncio.sleep(self.link.lease / 3)
@@ -94,15 +99,15 @@ class Mirrors(Generic[R]):
         """Read the mirror's stream so far at once, so a late reader's replay holds all of it (not only the tail)."""
         key = self.link.keys.reply(reply.message_id).encode()
         if key in self._reading and self._mirrors.get(reply.conversation_id) is reply:
-            self._apply(key, await self.link.redis.xrange(key))
+            self._apply(key, await self.link.redis.xrange(key) or [])
 
-    def _apply(self, key: bytes, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+    def _apply(self, key: bytes, entries: StreamRangeResponse) -> None:
         """Entries of a followed stream; those already applied (by the reader or `caught_up`) are skipped."""
         if key not in self._reading:
             return
         mirror, last = self._reading[key]
         for entry_id, fields in entries:
-            if entry_order(entry_id) <= entry_order(last):
+            if entry_id is None or fields is None or entry_order(entry_id) <= entry_order(last):
                 continue
             last = entry_id
             entry = decode_entry(fields)

@@ -29,7 +29,12 @@ class SharedSocketSlots(SocketSlots):
     async def acquire(self, user_id: str, session_id: str) -> Callable[[], None] | None:
         keys = self._keys(user_id, session_id)
         try:
-            args = [self.link.instance_id, self.per_user, self.per_session, self.link.keys.lease_prefix]
+            args: list[str | int] = [
+                self.link.instance_id,
+                self.per_user,
+                self.per_session,
+                self.link.keys.lease_prefix,
+            ]
             taken = await self._take(keys=keys, args=args)
         except RedisError:
             log.exception("the shared socket caps could not be checked; counting this instance's sockets only")

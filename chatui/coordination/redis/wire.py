@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
+from redis.typing import EncodableT, FieldT
 
 from chatui.coordination.base import RevocationKind
 from chatui.coordination.reply import CancelReason, ReplyMeta
@@ -66,7 +67,8 @@ def decode_meta(raw: bytes | str) -> ReplyMeta:
 
 
 def _meta_from(data: dict[str, Any]) -> ReplyMeta:
-    return ReplyMeta(**{name: data.get(name) for name in _META_FIELDS})
+    known: dict[str, Any] = {name: data.get(name) for name in _META_FIELDS}  # an older instance wrote more
+    return ReplyMeta(**known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ class Deltas:
     first: int
     texts: list[str]
 
-    def fields(self) -> dict[str, bytes | int]:
+    def fields(self) -> dict[FieldT, EncodableT]:
         return {"i": self.first, "t": orjson.dumps(self.texts)}
 
 
@@ -89,12 +91,12 @@ class ReplyEnd:
     code: str | None = None
     usage: Usage | None = None
 
-    def fields(self) -> dict[str, bytes]:
+    def fields(self) -> dict[FieldT, EncodableT]:
         usage = [self.usage.prompt_tokens, self.usage.completion_tokens] if self.usage else None
         return {"end": orjson.dumps({"status": self.status, "error": self.error, "code": self.code, "usage": usage})}
 
 
-def decode_entry(entry: dict[bytes, bytes]) -> Deltas | ReplyEnd | None:
+def decode_entry(entry: dict[bytes, bytes] | dict[bytes | str, bytes | str]) -> Deltas | ReplyEnd | None:
     """A stream entry as written by `Deltas.fields` or `ReplyEnd.fields`; None for anything else."""
     if b"t" in entry:
         return Deltas(int(entry[b"i"]), orjson.loads(entry[b"t"]))
@@ -110,9 +112,9 @@ def decode_entry(entry: dict[bytes, bytes]) -> Deltas | ReplyEnd | None:
     return None
 
 
-def entry_order(entry_id: bytes) -> tuple[int, int]:
+def entry_order(entry_id: bytes | str) -> tuple[int, int]:
     """A stream entry's id ("<milliseconds>-<sequence>") as something that sorts."""
-    milliseconds, _, sequence = entry_id.partition(b"-")
+    milliseconds, _, sequence = (entry_id.encode() if isinstance(entry_id, str) else entry_id).partition(b"-")
     return int(milliseconds), int(sequence or 0)
 
 
