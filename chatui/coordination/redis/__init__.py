@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Generic
 
+import redis.asyncio as redis
 from limits.aio.storage import RedisStorage
 from redis.exceptions import RedisError
 
@@ -67,6 +68,20 @@ class RedisCoordination(Generic[R]):
     @property
     def instance_id(self) -> str:
         return self.link.instance_id
+
+    # For other state every instance shares (import slots and jobs: `chatui.transfer`), on the same pool and prefix.
+
+    @property
+    def redis(self) -> redis.Redis:
+        return self.link.redis
+
+    @property
+    def prefix(self) -> str:
+        return self.link.keys.prefix
+
+    @property
+    def lease(self) -> float:
+        return self.link.lease
 
     # -- what is built here for the rest of the app -------------------------------------------------------------
 
