@@ -6,7 +6,7 @@ What differs between the wires (the request's shape, the setting a message point
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -101,7 +101,7 @@ class Adapter:
     fake: ScriptedProvider
     provider: Provider
 
-    def stream(self, model: str | None = None) -> AsyncIterator[StreamEvent]:
+    def stream(self, model: str | None = None) -> AsyncGenerator[StreamEvent, None]:
         return self.provider.stream(HELLO, model or self.wire.model)
 
 
@@ -185,7 +185,7 @@ async def test_closing_the_stream_early_closes_the_connection(adapter: Adapter) 
     adapter.fake.then(Script(tokens=["slow"] * 50, delay=0.05))
     stream = adapter.stream()
     assert await anext(stream) == TextDelta("slow")
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     assert await adapter.fake.wait_disconnected()
 
 
