@@ -86,6 +86,7 @@ class ChatServer(Loopback):
             "CHATUI_ENV_FILE": "",
             "OLLAMA_BASE_URL": provider_url,
             "CHATUI_MESSAGES_PER_MINUTE": "1000000",
+            "CHATUI_CONVERSATIONS_PER_MINUTE": "1000000",
             "CHATUI_LOGIN_ATTEMPTS": "1000000",
             "CHATUI_REGISTRATIONS_PER_HOUR": "1000000",
             "CHATUI_BCRYPT_ROUNDS": "4",

@@ -210,7 +210,8 @@ def build_services(settings: Settings) -> Services:
         on_session_revoked=[engine.stop_session],
     )
     titles = TitleWriter(chats, models) if settings.ai_titles else None
-    conversations = ConversationService(chats, engine, models, events, titles, accounts=accounts)
+    creations = Throttle("conversations", settings.conversations_per_minute, 60, coordination.limit_storage)
+    conversations = ConversationService(chats, engine, models, events, titles, accounts=accounts, creations=creations)
     sockets = coordination.socket_slots(settings.max_sockets_per_user, settings.max_sockets_per_session)
     transfer = TransferRepository(db)
     imports = ImportJobs(transfer, settings.data_dir / "imports", models.default_model)

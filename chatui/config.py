@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(32_000, ge=1, validation_alias=_env("CHATUI_MAX_MESSAGE_CHARS"))
     prompt_max_chars: int = Field(120_000, ge=1, validation_alias=_env("CHATUI_PROMPT_MAX_CHARS"))
     messages_per_minute: int = Field(30, ge=1, validation_alias=_env("CHATUI_MESSAGES_PER_MINUTE"))
+    conversations_per_minute: int = Field(30, ge=1, validation_alias=_env("CHATUI_CONVERSATIONS_PER_MINUTE"))
     login_attempts: int = Field(10, ge=1, validation_alias=_env("CHATUI_LOGIN_ATTEMPTS"))
     login_window_seconds: int = Field(300, ge=1, validation_alias=_env("CHATUI_LOGIN_WINDOW_SECONDS"))
     registrations_per_hour: int = Field(10, ge=1, validation_alias=_env("CHATUI_REGISTRATIONS_PER_HOUR"))

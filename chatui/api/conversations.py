@@ -84,7 +84,12 @@ async def list_conversations(
     return [_public(c) for c in page.conversations]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationPublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConversationPublic,
+    responses={429: {"description": "More new conversations than CHATUI_CONVERSATIONS_PER_MINUTE (`Retry-After`)"}},
+)
 async def create_conversation(
     body: ConversationCreate, signed_in: CurrentUser, services: ServicesDep
 ) -> ConversationPublic:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from chatui.conversations.service import ConversationError, InvalidInput, NotFound
+from chatui.conversations.service import ConversationError, InvalidInput, NotFound, TooManyConversations
 from chatui.engine.engine import Refusal, SendRefused
 
 _REFUSAL_STATUS = {
@@ -20,6 +20,8 @@ async def _conversation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ConversationError)
     if isinstance(exc, NotFound):
         return JSONResponse({"detail": exc.message}, status_code=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, TooManyConversations):  # answered like the message limit
+        return _rate_limited(exc.message, exc.retry_after)
     field = exc.field if isinstance(exc, InvalidInput) else None
     body = {"detail": [{"type": "value_error", "loc": ["body", field] if field else ["body"], "msg": exc.message}]}
     return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
@@ -28,8 +30,15 @@ async def _conversation_error(_: Request, exc: Exception) -> JSONResponse:
 async def _send_refused(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SendRefused)
     code = _REFUSAL_STATUS.get(exc.reason, status.HTTP_422_UNPROCESSABLE_ENTITY)
-    headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after else None
-    return JSONResponse({"detail": exc.message, "reason": exc.reason.value}, status_code=code, headers=headers)
+    if code == status.HTTP_429_TOO_MANY_REQUESTS and exc.retry_after:
+        return _rate_limited(exc.message, exc.retry_after)
+    return JSONResponse({"detail": exc.message, "reason": exc.reason.value}, status_code=code)
+
+
+def _rate_limited(message: str, retry_after: float) -> JSONResponse:
+    body = {"detail": message, "reason": Refusal.RATE_LIMITED.value}
+    headers = {"Retry-After": str(max(1, round(retry_after)))}
+    return JSONResponse(body, status_code=status.HTTP_429_TOO_MANY_REQUESTS, headers=headers)
 
 
 def install(app: FastAPI) -> None:

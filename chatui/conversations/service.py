@@ -3,8 +3,8 @@
 Each operation checks its input once (the same rules whoever calls), runs as one transaction (a repository method
 run whole on the database thread: a unit of work that never spans an `await`), and tells the conversation's
 watchers what changed (`chatui.engine.events`). Replies themselves belong to the engine; the service decides
-where in the tree they go. Errors are this module's own (`NotFound`, `InvalidInput`) or the engine's `SendRefused`;
-the edges turn them into HTTP statuses and `/ws` error codes.
+where in the tree they go. Errors are this module's own (`NotFound`, `InvalidInput`, `TooManyConversations`) or the
+engine's `SendRefused`; the edges turn them into HTTP statuses and `/ws` error codes.
 
     send            a user message after the active leaf, then its reply
     regenerate      another reply to the user message that ends the active path (also: retry a failed reply)
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chatui.conversations.titles import TitleWriter
+from chatui.coordination.throttles import Throttle
 from chatui.engine.engine import GenerationEngine, Refusal, SendRefused
 from chatui.engine.events import ConversationEvents, PathChanged, Subscriber, TitleChanged
 from chatui.engine.generation import Generation
@@ -77,6 +78,14 @@ class InvalidInput(ConversationError):
         self.field = field
 
 
+class TooManyConversations(ConversationError):
+    """More new conversations than `CHATUI_CONVERSATIONS_PER_MINUTE` allows; nothing was created."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Too many new conversations; try again in {retry_after:g} s.")
+        self.retry_after = retry_after
+
+
 def clean_title(title: str) -> str:
     """A title as stored: trimmed, 1 to 200 characters, no control characters (PostgreSQL refuses NUL in text)."""
     cleaned = title.strip()
@@ -127,9 +136,12 @@ class ConversationService:
         titles: TitleWriter | None = None,
         *,
         accounts: AccountRepository,
+        creations: Throttle | None = None,
     ) -> None:
         self.chats = chats
         self.accounts = accounts
+        self.creations = creations
+        """New conversations per user (None: unlimited), counted wherever they are created: API and pages."""
         self.engine = engine
         self.models = models
         self.events = events
@@ -142,11 +154,13 @@ class ConversationService:
 
     async def create(self, user_id: str, model: str | None = None, title: str | None = None) -> Conversation:
         """A new, empty conversation with the user's default system prompt (and, without a model, on one that can
-        answer: the default, or a stand-in when the default cannot)."""
+        answer: the default, or a stand-in when the default cannot). `TooManyConversations` past the limit."""
+        chosen = clean_model(model) if model else None
+        cleaned_title = clean_title(title) if title is not None else None
+        if self.creations is not None and (wait := await self.creations.hit(user_id)):
+            raise TooManyConversations(wait)
         return await self.chats.create_conversation(
-            user_id,
-            clean_model(model) if model else (await self.models.model_for_new_chat()).id,
-            clean_title(title) if title is not None else None,
+            user_id, chosen or (await self.models.model_for_new_chat()).id, cleaned_title
         )
 
     async def list(

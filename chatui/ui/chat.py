@@ -20,7 +20,7 @@ from nicegui import Client, ui
 
 from chatui.accounts.auth import COOKIE_NAME
 from chatui.bootstrap import Services
-from chatui.conversations.service import ConversationError, ConversationNotFound
+from chatui.conversations.service import ConversationError, ConversationNotFound, TooManyConversations
 from chatui.engine.engine import SendRefused
 from chatui.engine.events import ConversationEvent, PathChanged, ReplyStarted, TitleChanged
 from chatui.engine.generation import Generation
@@ -272,7 +272,11 @@ class ChatView:
             return
         created = self.conversation is None
         if self.conversation is None:  # a conversation exists from its first message on, never before
-            self.conversation = await self.conversations.create(self.user.id, self.model)
+            try:
+                self.conversation = await self.conversations.create(self.user.id, self.model)
+            except TooManyConversations as exc:
+                ui.notify(exc.message, type="warning")
+                return
             ui.navigate.history.replace(f"/chat/{self.conversation.id}")
             self.sidebar.set_current(self.conversation.id)
             self.conversation_actions.visible = True

@@ -1,5 +1,5 @@
-"""Rate limits on a live server with small limits: messages per user, sign-ins per address and per username,
-sign-ups per address."""
+"""Rate limits on a live server with small limits: messages and new conversations per user, sign-ins per address
+and per username, sign-ups per address."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def strict_app(tmp_path_factory, ollama_server) -> Iterator[LiveApp]:
     env = {
         "OLLAMA_BASE_URL": ollama.url,
         "CHATUI_MESSAGES_PER_MINUTE": "3",
+        "CHATUI_CONVERSATIONS_PER_MINUTE": "3",
         "CHATUI_LOGIN_ATTEMPTS": "3",
         "CHATUI_REGISTRATIONS_PER_HOUR": "4",
     }
@@ -51,6 +52,28 @@ async def test_messages_per_minute_per_user(strict_app: LiveApp, fake_ollama):
             assert json.loads(await ws.recv()) == {"type": "pong"}  # the socket stays usable
         contents = [m["content"] for m in await account.messages(conversation_id) if m["role"] == "user"]
         assert contents == ["message 0", "message 1", "message 2"]
+
+
+async def test_new_conversations_per_minute_per_user(strict_app: LiveApp):
+    async with client_from(strict_app, "127.0.0.60") as client, client_from(strict_app, "127.0.0.60") as other:
+        await Account.sign_up(client, "prolific")
+        answers = await asyncio.gather(  # a burst: exactly the limit gets through
+            *(client.post("/api/conversations", json={"title": f"chat {n}"}) for n in range(6))
+        )
+        assert sorted(a.status_code for a in answers) == [201] * 3 + [429] * 3
+        refused = next(a for a in answers if a.status_code == 429)
+        wait = int(refused.headers["Retry-After"])
+        assert 0 < wait <= 60
+        assert refused.json() == {
+            "detail": f"Too many new conversations; try again in {wait} s.",
+            "reason": "rate_limited",
+        }
+        assert (await client.post("/api/conversations", json={})).status_code == 429  # also without a title
+        listed = (await client.get("/api/conversations")).json()
+        created = [a.json()["title"] for a in answers if a.status_code == 201]
+        assert sorted(c["title"] for c in listed) == sorted(created)  # nothing else was stored
+        await Account.sign_up(other, "unhurried")  # per user: another account is not affected
+        assert (await other.post("/api/conversations", json={})).status_code == 201
 
 
 async def test_sign_in_attempts_per_username_across_addresses(strict_app: LiveApp):

@@ -32,6 +32,7 @@ async def services(tmp_path: Path, fake_ollama: ScriptedProvider) -> AsyncIterat
         checkpoint_seconds=0.1,
         provider_retries=0,
         messages_per_minute=1000,
+        conversations_per_minute=1000,
         ai_titles=False,  # on in the tests of titles only: elsewhere it would add provider requests
     )
     built = build_services(settings)

@@ -48,13 +48,19 @@ def two_instances(
 def pair(
     tmp_path_factory: pytest.TempPathFactory, ollama_server: tuple[ScriptedProvider, ThreadedServer]
 ) -> Iterator[tuple[LiveApp, LiveApp]]:
-    """Instances A and B; 3 messages per user per minute, 3 failed sign-ins per window, 3 sockets per user, shared.
+    """Instances A and B; 3 messages and 5 new conversations per user per minute, 3 failed sign-ins per window,
+    3 sockets per user, shared.
 
     Passwords cost a real bcrypt check (2^10 rounds, tens of milliseconds): long enough for the checks of a burst to
     overlap, as they do in production. A test may give its requests a client address of their own (X-Forwarded-For,
     believed from 127.0.0.1), so that its failed sign-ins lock out no other test.
     """
-    limits = {"CHATUI_MESSAGES_PER_MINUTE": "3", "CHATUI_LOGIN_ATTEMPTS": "3", "CHATUI_MAX_SOCKETS_PER_USER": "3"}
+    limits = {
+        "CHATUI_MESSAGES_PER_MINUTE": "3",
+        "CHATUI_CONVERSATIONS_PER_MINUTE": "5",
+        "CHATUI_LOGIN_ATTEMPTS": "3",
+        "CHATUI_MAX_SOCKETS_PER_USER": "3",
+    }
     limits |= {"CHATUI_BCRYPT_ROUNDS": "10", "CHATUI_TRUSTED_PROXIES": "127.0.0.1"}
     with two_instances(tmp_path_factory, ollama_server[1].url, **limits) as instances:
         yield instances

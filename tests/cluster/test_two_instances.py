@@ -105,6 +105,15 @@ async def test_the_message_throttle_counts_on_both_instances(pair, alice, fake_o
     assert sent[-1]["code"] == "rate_limited"
 
 
+async def test_the_new_conversation_limit_counts_on_both_instances(pair, alice):
+    a, b = pair
+    codes = []
+    for app in (a, b, a, b, a, b):  # 5 per minute, whichever instance receives them
+        async with on(app, alice) as client:
+            codes.append((await client.post("/api/conversations", json={})).status_code)
+    assert codes == [201] * 5 + [429]
+
+
 async def test_signing_out_on_b_closes_the_sockets_on_both_and_stops_the_reply(pair, alice, fake_ollama):
     a, b = pair
     conversation = await alice.new_conversation()

@@ -130,7 +130,14 @@ def dump(url: str) -> dict[str, list[Row]]:
 @asynccontextmanager
 async def filled_app(data_dir: Path, ollama_url: str, fake: ScriptedProvider) -> AsyncIterator[tuple[LiveApp, Filled]]:
     """A server on `data_dir`, filled through its API (`fill`); stopped on the way out unless the test stopped it."""
-    app = LiveApp(data_dir, {"OLLAMA_BASE_URL": ollama_url, "CHATUI_MESSAGES_PER_MINUTE": "1000"}).start()
+    app = LiveApp(
+        data_dir,
+        {
+            "OLLAMA_BASE_URL": ollama_url,
+            "CHATUI_MESSAGES_PER_MINUTE": "1000",
+            "CHATUI_CONVERSATIONS_PER_MINUTE": "1000",
+        },
+    ).start()
     made: list[httpx.AsyncClient] = []
 
     def client_for() -> httpx.AsyncClient:

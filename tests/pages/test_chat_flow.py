@@ -128,3 +128,22 @@ async def test_ollama_not_running_then_started(ollama_port: int, user: User) -> 
         server.stop()
     stored = await stored_messages(user)
     assert [m["content"] for m in stored] == ["hello there", "", "hello again", "Back again"]
+
+
+@pytest.fixture
+def one_new_chat_a_minute(app_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATUI_CONVERSATIONS_PER_MINUTE", "1")
+
+
+async def test_a_new_chat_past_the_conversation_limit_says_so_and_keeps_the_message(
+    one_new_chat_a_minute: None, user: User, fake_ollama
+) -> None:
+    fake_ollama.then(Script(tokens=["Hello", " there"]))
+    await register_and_sign_in(user)
+    await send(user, "first chat")
+    await user.should_see("Hello there", retries=50)
+    await user.open("/")
+    await send(user, "second chat")
+    await user.should_see("Too many new conversations; try again in", retries=20)
+    assert user.find("Message").elements.pop().value == "second chat"  # not lost: it can be sent in a minute
+    assert len((await user.http_client.get("/api/conversations")).json()) == 1

@@ -29,7 +29,12 @@ TRACEBACK = "Traceback (most recent call last)"
 def live_app(tmp_path_factory: pytest.TempPathFactory, ollama_server) -> Iterator[LiveApp]:
     """This module's own server; fuzzed sign-ins must not throttle the other tests' sign-ins from 127.0.0.1."""
     _, ollama = ollama_server
-    env = {"OLLAMA_BASE_URL": ollama.url, "CHATUI_LOGIN_ATTEMPTS": "100000", "CHATUI_MESSAGES_PER_MINUTE": "1000"}
+    env = {
+        "OLLAMA_BASE_URL": ollama.url,
+        "CHATUI_LOGIN_ATTEMPTS": "100000",
+        "CHATUI_MESSAGES_PER_MINUTE": "1000",
+        "CHATUI_CONVERSATIONS_PER_MINUTE": "1000",
+    }
     app = LiveApp(tmp_path_factory.mktemp("fuzz") / "data", env).start()
     yield app
     app.stop()
