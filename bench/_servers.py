@@ -74,10 +74,17 @@ class ChatServer(Loopback):
     """`python main.py --no-browser` on a free port with its own data folder, talking to the fake provider."""
 
     def __init__(
-        self, workdir: Path, provider_url: str, env: dict[str, str] | None = None, trace: Path | None = None
+        self,
+        workdir: Path,
+        provider_url: str,
+        env: dict[str, str] | None = None,
+        trace: Path | None = None,
+        root: Path = ROOT,
     ) -> None:
         self.port = free_port()
         self.trace = trace
+        self.root = root
+        """The checkout whose `main.py` runs (another worktree: the code before a change, for a before/after)."""
         self.data_dir = workdir / "data"
         self.log_path = workdir / "server.log"
         self.env = {
@@ -111,7 +118,7 @@ class ChatServer(Loopback):
         if self.trace:
             self.env["CHATUI_BENCH_TRACE"] = str(self.trace)
         with self.log_path.open("ab") as log:
-            self.process = spawn(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = spawn(command, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         wait_http(f"{self.url}/api/health", self.process, "chatui", self.log_path)
         return self
 

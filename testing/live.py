@@ -17,19 +17,14 @@ from testing.fakes.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
+GENEROUS_LIMITS = {"CHATUI_MESSAGES_PER_MINUTE": "1000", "CHATUI_CONVERSATIONS_PER_MINUTE": "1000"}
+"""For servers whose tests send many messages and start many conversations quickly (the limits have their own tests)."""
+
 
 def module_app(tmp_path_factory: pytest.TempPathFactory, ollama_url: str, name: str, **env: str) -> Iterator[LiveApp]:
-    """A live server for one test module, talking to the fake Ollama, with a generous message rate limit."""
+    """A live server for one test module, talking to the fake Ollama, with generous message and conversation limits."""
     data_dir = tmp_path_factory.mktemp(name) / "data"
-    app = LiveApp(
-        data_dir,
-        {
-            "OLLAMA_BASE_URL": ollama_url,
-            "CHATUI_MESSAGES_PER_MINUTE": "1000",
-            "CHATUI_CONVERSATIONS_PER_MINUTE": "1000",
-            **env,
-        },
-    ).start()
+    app = LiveApp(data_dir, {"OLLAMA_BASE_URL": ollama_url, **GENEROUS_LIMITS, **env}).start()
     yield app
     app.stop()
 

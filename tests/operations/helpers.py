@@ -19,7 +19,7 @@ from sqlalchemy import Row, create_engine, select
 from storage.database import sync_url
 from storage.models import Base
 from testing.fakes.server import Script, ScriptedProvider
-from testing.live import ROOT, LiveApp
+from testing.live import GENEROUS_LIMITS, ROOT, LiveApp
 from tests.api.conftest import Account
 
 LONG_REPLY = [f"w{i} " for i in range(1500)]
@@ -130,14 +130,7 @@ def dump(url: str) -> dict[str, list[Row]]:
 @asynccontextmanager
 async def filled_app(data_dir: Path, ollama_url: str, fake: ScriptedProvider) -> AsyncIterator[tuple[LiveApp, Filled]]:
     """A server on `data_dir`, filled through its API (`fill`); stopped on the way out unless the test stopped it."""
-    app = LiveApp(
-        data_dir,
-        {
-            "OLLAMA_BASE_URL": ollama_url,
-            "CHATUI_MESSAGES_PER_MINUTE": "1000",
-            "CHATUI_CONVERSATIONS_PER_MINUTE": "1000",
-        },
-    ).start()
+    app = LiveApp(data_dir, {"OLLAMA_BASE_URL": ollama_url, **GENEROUS_LIMITS}).start()
     made: list[httpx.AsyncClient] = []
 
     def client_for() -> httpx.AsyncClient:
