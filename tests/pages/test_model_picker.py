@@ -155,14 +155,15 @@ async def test_a_dead_provider_costs_the_model_list_its_timeout_once(dead_defaul
 async def test_the_chat_page_shows_a_dead_provider_without_waiting_on_it_again(
     dead_default: BlackHole, user: User
 ) -> None:
+    """Timed from the page being there to the banner that says why its model cannot answer (the listing's part)."""
     problem = "OpenAI cannot be reached"
-    started = time.monotonic()
     await register_and_sign_in(user)  # lands on the chat page, which lists the models
+    started = time.monotonic()
     await user.should_see(problem, retries=80)
-    assert time.monotonic() - started < LIST_TIMEOUT * 1.75
+    assert time.monotonic() - started < LIST_TIMEOUT * 1.5  # the old code: the list, then a fresh look (2 x)
     for _ in range(2):
-        started = time.monotonic()
         await user.open("/")
+        started = time.monotonic()
         await user.should_see(problem, retries=80)
         assert time.monotonic() - started < LIST_TIMEOUT / 2  # the old code: a fresh look at the dead one, each time
     user.find("Model").click()
