@@ -123,3 +123,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         real_model = item.get_closest_marker("llm") or item.get_closest_marker("local")
         if folder in SLOW_FOLDERS or sources[path] or real_model or "live_app" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def no_nicegui_deprecation(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """NiceGUI announces a deprecation in its log (`helpers.warn_once`), not as a DeprecationWarning: a test during
+    which it does fails, as a DeprecationWarning of the other frameworks does (pyproject's filterwarnings)."""
+    yield
+    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
+    said = [r.getMessage() for r in records if r.name.startswith("nicegui") and "deprecated" in r.getMessage().lower()]
+    if said:
+        pytest.fail(f"NiceGUI deprecates what chatui uses: {said}")
