@@ -8,6 +8,8 @@
 - Coordination never imports the engine (the engine calls the coordination; what the coordination needs of a reply
   is the `Reply` protocol in `chatui.coordination.reply`).
 - Only the bootstrap, the app, the command line and the two edges see the services container (`chatui.bootstrap`).
+- The HTTP edge (`chatui.web`) is plain ASGI: no NiceGUI. The framework patches (`chatui._patches`) are mechanism
+  only: they import no chatui code but each other (the page guard hands its policy in as a function).
 - The shipped packages never import the test support (`testing/`), the tests or the benchmarks; the benchmarks and
   `testing/` never import `tests/` (what both need lives in `testing/`).
 """
@@ -116,3 +118,13 @@ def test_shipped_code_never_imports_test_support(package: str) -> None:
 @pytest.mark.parametrize("folder", ["bench", "testing"])
 def test_the_benchmarks_and_the_test_support_never_import_the_tests(folder: str) -> None:
     assert reaching(ROOT / folder, "tests") == {}
+
+
+def test_the_web_edge_knows_no_nicegui() -> None:
+    assert reaching(CHATUI / "web", "nicegui") == {}
+
+
+def test_the_patches_import_no_chatui_code_but_each_other() -> None:
+    found = reaching(CHATUI / "_patches", "chatui")
+    outside = {path: [m for m in hits if not m.startswith("chatui._patches")] for path, hits in found.items()}
+    assert {path: hits for path, hits in outside.items() if hits} == {}
