@@ -186,7 +186,6 @@ def build_services(settings: Settings) -> Services:
         models,
         Throttle("messages", settings.messages_per_minute, 60, coordination.limit_storage),
         EngineOptions(
-            max_message_chars=settings.max_message_chars,
             checkpoint_seconds=settings.checkpoint_seconds,
             provider_retries=settings.provider_retries,
             prompt_max_chars=settings.prompt_max_chars,
@@ -211,7 +210,16 @@ def build_services(settings: Settings) -> Services:
     )
     titles = TitleWriter(chats, models) if settings.ai_titles else None
     creations = Throttle("conversations", settings.conversations_per_minute, 60, coordination.limit_storage)
-    conversations = ConversationService(chats, engine, models, events, titles, accounts=accounts, creations=creations)
+    conversations = ConversationService(
+        chats,
+        engine,
+        models,
+        events,
+        titles,
+        accounts=accounts,
+        creations=creations,
+        max_message_chars=settings.max_message_chars,
+    )
     sockets = coordination.socket_slots(settings.max_sockets_per_user, settings.max_sockets_per_session)
     transfer = TransferRepository(db)
     imports = ImportJobs(transfer, settings.data_dir / "imports", models.default_model)

@@ -1,12 +1,11 @@
-"""The REST edge of the conversation service: its exceptions as HTTP statuses, in one place."""
+"""The REST edge of the services: their exceptions as HTTP statuses, in one place."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from chatui.conversations.service import ConversationError, InvalidInput, NotFound, TooManyConversations
-from chatui.engine.engine import Refusal, SendRefused
+from chatui.conversations.errors import ConversationError, InvalidInput, NotFound, Refusal, SendRefused
 
 _REFUSAL_STATUS = {
     Refusal.BUSY: status.HTTP_409_CONFLICT,
@@ -16,32 +15,23 @@ _REFUSAL_STATUS = {
 }
 
 
+def _retry_after(seconds: float | None) -> dict[str, str] | None:
+    return {"Retry-After": str(max(1, round(seconds)))} if seconds else None
+
+
 async def _conversation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ConversationError)
+    if isinstance(exc, SendRefused):
+        code = _REFUSAL_STATUS.get(exc.reason, status.HTTP_422_UNPROCESSABLE_ENTITY)
+        body = {"detail": exc.message, "reason": exc.reason.value}
+        return JSONResponse(body, status_code=code, headers=_retry_after(exc.retry_after))
     if isinstance(exc, NotFound):
         return JSONResponse({"detail": exc.message}, status_code=status.HTTP_404_NOT_FOUND)
-    if isinstance(exc, TooManyConversations):  # answered like the message limit
-        return _rate_limited(exc.message, exc.retry_after)
     field = exc.field if isinstance(exc, InvalidInput) else None
     body = {"detail": [{"type": "value_error", "loc": ["body", field] if field else ["body"], "msg": exc.message}]}
     return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
-async def _send_refused(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, SendRefused)
-    code = _REFUSAL_STATUS.get(exc.reason, status.HTTP_422_UNPROCESSABLE_ENTITY)
-    if code == status.HTTP_429_TOO_MANY_REQUESTS and exc.retry_after:
-        return _rate_limited(exc.message, exc.retry_after)
-    return JSONResponse({"detail": exc.message, "reason": exc.reason.value}, status_code=code)
-
-
-def _rate_limited(message: str, retry_after: float) -> JSONResponse:
-    body = {"detail": message, "reason": Refusal.RATE_LIMITED.value}
-    headers = {"Retry-After": str(max(1, round(retry_after)))}
-    return JSONResponse(body, status_code=status.HTTP_429_TOO_MANY_REQUESTS, headers=headers)
-
-
 def install(app: FastAPI) -> None:
-    """Answer the service's refusals with their statuses wherever a route lets one through."""
+    """Answer the services' refusals with their statuses wherever a route lets one through."""
     app.add_exception_handler(ConversationError, _conversation_error)
-    app.add_exception_handler(SendRefused, _send_refused)

@@ -8,13 +8,22 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chatui.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from chatui.conversations.rules import (
+    MODEL_ID_MAX,
+    NO_CONTROL_CHARACTERS,
+    SYSTEM_PROMPT_MAX,
+    TEMPERATURE_RANGE,
+    TITLE_MAX,
+)
 
-# No control characters: PostgreSQL refuses NUL in text, and no title or model id needs any.
+# The service's own rules (`chatui.conversations.rules`), checked here too so the API's schema shows them.
 Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX, pattern=NO_CONTROL_CHARACTERS),
 ]
 ModelId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MODEL_ID_MAX, pattern=NO_CONTROL_CHARACTERS),
 ]
 
 
@@ -60,8 +69,8 @@ class ConversationCreate(Strict):
     model: ModelId | None = None
 
 
-SystemPrompt = Annotated[str, StringConstraints(max_length=8_000)]
-Temperature = Annotated[float, Field(ge=0, le=2)]
+SystemPrompt = Annotated[str, StringConstraints(max_length=SYSTEM_PROMPT_MAX)]
+Temperature = Annotated[float, Field(ge=TEMPERATURE_RANGE[0], le=TEMPERATURE_RANGE[1])]
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -71,8 +80,12 @@ class ConversationUpdate(Strict):
     active_message_id: MessageId | None = Field(
         None, description="Make the path through this message active, down to its newest leaf"
     )
-    system_prompt: SystemPrompt | None = Field(None, description="At most 8,000 characters; null clears it")
-    temperature: Temperature | None = Field(None, description="0 to 2; null leaves the provider's default")
+    system_prompt: SystemPrompt | None = Field(
+        None, description=f"At most {SYSTEM_PROMPT_MAX:,} characters; null clears it"
+    )
+    temperature: Temperature | None = Field(
+        None, description=f"{TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g}; null leaves the provider's default"
+    )
 
 
 class ConversationPublic(BaseModel):

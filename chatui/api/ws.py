@@ -38,8 +38,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from chatui.accounts.auth import COOKIE_NAME
 from chatui.bootstrap import Services
-from chatui.conversations.service import ConversationNotFound, InvalidInput, MessageNotFound
-from chatui.engine.engine import Refusal, SendRefused
+from chatui.conversations.errors import ConversationError, ConversationNotFound, InvalidInput, Refusal, SendRefused
 from chatui.engine.events import ConversationEvent, ReplyStarted, TitleChanged
 from chatui.engine.generation import Generation
 from chatui.web.client import same_origin
@@ -58,6 +57,15 @@ REFUSAL_CODES = {
     Refusal.UNAVAILABLE: "unavailable",
     Refusal.NOTHING_TO_REGENERATE: "nothing_to_regenerate",
 }
+
+
+def error_code(exc: ConversationError) -> tuple[str, dict[str, Any]]:
+    """A refusal's `/ws` code (`REFUSAL_CODES`, `invalid_<field>`, `not_found`) and what its frame adds."""
+    if isinstance(exc, SendRefused):
+        return REFUSAL_CODES[exc.reason], ({"retry_after": exc.retry_after} if exc.retry_after else {})
+    if isinstance(exc, InvalidInput):
+        return f"invalid_{exc.field}", {}
+    return "not_found", {}
 
 
 @router.websocket("/ws/{conversation_id}")
@@ -263,17 +271,13 @@ class ConversationSocket:
         """The service's refusals as error frames (the socket stays open unless the conversation is gone)."""
         try:
             yield
-        except SendRefused as exc:
-            extra = {"retry_after": exc.retry_after} if exc.retry_after else {}
-            self._error(REFUSAL_CODES[exc.reason], exc.message, **extra)
-        except MessageNotFound as exc:
-            self._error("not_found", exc.message)
-        except InvalidInput as exc:
-            self._error(f"invalid_{exc.field}", exc.message)
         except ConversationNotFound:
             self._error("not_found", "This conversation no longer exists.")
             self._closing = True
             self._outbox.put_nowait(None)
+        except ConversationError as exc:
+            code, extra = error_code(exc)
+            self._error(code, exc.message, **extra)
 
     def _follow(self, generation: Generation, *, replay: bool) -> None:
         """Forward one reply's tokens; with `replay`, what was written before now is marked as such."""

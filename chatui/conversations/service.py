@@ -3,8 +3,8 @@
 Each operation checks its input once (the same rules whoever calls), runs as one transaction (a repository method
 run whole on the database thread: a unit of work that never spans an `await`), and tells the conversation's
 watchers what changed (`chatui.engine.events`). Replies themselves belong to the engine; the service decides
-where in the tree they go. Errors are this module's own (`NotFound`, `InvalidInput`, `TooManyConversations`) or the
-engine's `SendRefused`; the edges turn them into HTTP statuses and `/ws` error codes.
+where in the tree they go. Every error is a `ConversationError` (`chatui.conversations.errors`); the edges turn
+them into HTTP statuses and `/ws` error codes. The rules values obey are in `chatui.conversations.rules`.
 
     send            a user message after the active leaf, then its reply
     regenerate      another reply to the user message that ends the active path (also: retry a failed reply)
@@ -16,18 +16,34 @@ engine's `SendRefused`; the edges turn them into HTTP statuses and `/ws` error c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import math
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from chatui.conversations.errors import (
+    ConversationNotFound,
+    InvalidInput,
+    MessageNotFound,
+    Refusal,
+    SendRefused,
+    TooManyConversations,
+)
+from chatui.conversations.rules import (
+    check_message,
+    clean_model,
+    clean_system_prompt,
+    clean_temperature,
+    clean_title,
+    title_from_message,
+)
 from chatui.conversations.titles import TitleWriter
 from chatui.coordination.throttles import Throttle
-from chatui.engine.engine import GenerationEngine, Refusal, SendRefused
+from chatui.engine.engine import GenerationEngine
+from chatui.engine.errors import ReplyRefused
 from chatui.engine.events import ConversationEvents, PathChanged, Subscriber, TitleChanged
 from chatui.engine.generation import Generation
-from providers.registry import ModelRegistry, qualify_model_id
+from providers.registry import ModelRegistry
 from storage import (
     UNSET,
     AccountRepository,
@@ -42,89 +58,6 @@ from storage import (
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 200
-SYSTEM_PROMPT_MAX = 8_000
-TEMPERATURE_RANGE = (0.0, 2.0)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class ConversationError(Exception):
-    """Refused by the service; `message` can be shown as is."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotFound(ConversationError):
-    """The conversation (or the message) does not exist for this user: someone else's looks exactly the same."""
-
-
-class ConversationNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__("This conversation does not exist.")
-
-
-class MessageNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__("That message is not in this conversation.")
-
-
-class InvalidInput(ConversationError):
-    """A value breaks a rule (`field` names which)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class TooManyConversations(ConversationError):
-    """More new conversations than `CHATUI_CONVERSATIONS_PER_MINUTE` allows; nothing was created."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"Too many new conversations; try again in {retry_after:g} s.")
-        self.retry_after = retry_after
-
-
-def clean_title(title: str) -> str:
-    """A title as stored: trimmed, 1 to 200 characters, no control characters (PostgreSQL refuses NUL in text)."""
-    cleaned = title.strip()
-    if not cleaned:
-        raise InvalidInput("title", "The title is empty.")
-    if len(cleaned) > TITLE_MAX:
-        raise InvalidInput("title", f"The title is longer than {TITLE_MAX} characters.")
-    if _CONTROL.search(cleaned):
-        raise InvalidInput("title", "The title contains control characters.")
-    return cleaned
-
-
-def clean_system_prompt(prompt: str | None) -> str | None:
-    """A system prompt as stored: at most 8,000 characters, no NUL; blank means none."""
-    if prompt is None or not prompt.strip():
-        return None
-    if len(prompt) > SYSTEM_PROMPT_MAX:
-        raise InvalidInput("system_prompt", f"The system prompt is longer than {SYSTEM_PROMPT_MAX:,} characters.")
-    if "\x00" in prompt:
-        raise InvalidInput("system_prompt", "The system prompt contains a NUL character.")
-    return prompt
-
-
-def clean_temperature(temperature: float | None) -> float | None:
-    """None (the provider's default) or a number from 0 to 2."""
-    if temperature is None:
-        return None
-    low, high = TEMPERATURE_RANGE
-    if isinstance(temperature, bool) or not math.isfinite(temperature) or not low <= temperature <= high:
-        raise InvalidInput("temperature", f"The temperature must be between {low:g} and {high:g}.")
-    return float(temperature)
-
-
-def clean_model(model: str) -> str:
-    cleaned = model.strip()
-    if not cleaned or len(cleaned) > TITLE_MAX or _CONTROL.search(cleaned):
-        raise InvalidInput("model", "That is not a model id.")
-    return qualify_model_id(cleaned)
-
 
 class ConversationService:
     def __init__(
@@ -137,11 +70,13 @@ class ConversationService:
         *,
         accounts: AccountRepository,
         creations: Throttle | None = None,
+        max_message_chars: int,
     ) -> None:
         self.chats = chats
         self.accounts = accounts
         self.creations = creations
         """New conversations per user (None: unlimited), counted wherever they are created: API and pages."""
+        self.max_message_chars = max_message_chars
         self.engine = engine
         self.models = models
         self.events = events
@@ -237,9 +172,16 @@ class ConversationService:
         session_id: str | None = None,
     ) -> Generation:
         """The user's message after the active leaf, then its reply (`model` also becomes the conversation's)."""
+        model = clean_model(model) if model else None
+        check_message(content, self.max_message_chars)
         with _translated():
             return await self.engine.send(
-                user_id, conversation_id, content, clean_model(model) if model else None, session_id=session_id
+                user_id,
+                conversation_id,
+                content,
+                model,
+                session_id=session_id,
+                title=title_from_message(content),
             )
 
     async def regenerate(
@@ -260,9 +202,16 @@ class ConversationService:
         self, user_id: str, conversation_id: str, message_id: str, content: str, *, session_id: str | None = None
     ) -> Generation:
         """A new version of a user message (beside it), made active, then its reply."""
+        check_message(content, self.max_message_chars)
         with _translated():
             return await self.engine.send(
-                user_id, conversation_id, content, anchor=Anchor.EDIT, edited_id=message_id, session_id=session_id
+                user_id,
+                conversation_id,
+                content,
+                anchor=Anchor.EDIT,
+                edited_id=message_id,
+                session_id=session_id,
+                title=title_from_message(content),
             )
 
     def stop(self, user_id: str, conversation_id: str) -> Generation | None:
@@ -277,7 +226,7 @@ class ConversationService:
     async def switch_version(self, user_id: str, conversation_id: str, message_id: str) -> PathPage:
         """Make the path through `message_id` active, down to its newest leaf; answers the new active path."""
         if self.engine.busy(conversation_id):
-            raise SendRefused(Refusal.BUSY, "A reply is still being written; wait for it or stop it.")
+            raise SendRefused.by_engine(ReplyRefused(Refusal.BUSY))
         with _translated():
             leaf = await self.chats.set_active(user_id, conversation_id, message_id)
         self.events.publish(conversation_id, PathChanged(leaf))
@@ -361,14 +310,14 @@ class ConversationService:
         return page
 
 
-class _translated:
-    """Storage's not-found exceptions become the service's own."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, ConversationGone):
-            raise ConversationNotFound from exc
-        if isinstance(exc, MessageGone):
-            raise MessageNotFound from exc
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """The engine's refusals and storage's not-found exceptions become the service's own."""
+    try:
+        yield
+    except ReplyRefused as exc:
+        raise SendRefused.by_engine(exc) from None
+    except ConversationGone as exc:
+        raise ConversationNotFound from exc
+    except MessageGone as exc:
+        raise MessageNotFound from exc

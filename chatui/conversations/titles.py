@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 
-from chatui.engine.engine import title_from_message
+from chatui.conversations.rules import AI_TITLE_CHARS, title_from_message
 from chatui.engine.generation import Generation
 from providers import ChatMessage, GenerationParams, ProviderError, TextDelta
 from providers.registry import ModelRegistry
@@ -20,7 +20,6 @@ from storage import ConversationRepository, MessageStatus
 
 log = logging.getLogger(__name__)
 
-TITLE_CHARS = 60
 TITLES_AT_ONCE = 8
 """Title requests under way at one time. Titles are a background nicety: when many replies end together (issue 13:
 200 people arriving in the same second), their titles wait their turn instead of starting 200 provider requests at
@@ -39,10 +38,10 @@ def clean_ai_title(text: str) -> str | None:
     line = re.sub(r"[*_`#\x00-\x1f\x7f]", "", line)
     line = re.sub(r"^\s*title\s*:\s*", "", line, flags=re.IGNORECASE)
     line = re.sub(r"\s+", " ", line).strip().strip("\"'“”‘’«»").strip()
-    if len(line) > TITLE_CHARS:
-        cut = line[:TITLE_CHARS]
+    if len(line) > AI_TITLE_CHARS:
+        cut = line[:AI_TITLE_CHARS]
         space = cut.rfind(" ")
-        line = (cut[:space] if space > TITLE_CHARS // 2 else cut).rstrip(" ,;:-")
+        line = (cut[:space] if space > AI_TITLE_CHARS // 2 else cut).rstrip(" ,;:-")
     return line or None
 
 

@@ -4,7 +4,7 @@ It owns every reply from the moment the user's message is saved to the moment th
 Pages and `/ws` sockets only *send* (through `send`) and *follow* (through `Generation.follow`); a reader that goes
 away, or arrives late, changes nothing for the reply.
 
-    send() ─ validate, rate-limit, reserve the conversation, wait for a start-up slot
+    send() ─ rate-limit, reserve the conversation, wait for a start-up slot
            ─ read where the reply goes in the tree and the path above it (one transaction)
            ─ save user message (unless regenerating) + empty `streaming` assistant message (one transaction)
            ─ start _run() as a task ─ provider deltas → Generation.publish() → followers
@@ -17,14 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from chatui.coordination.base import Coordination, CoordinationUnavailable
 from chatui.coordination.local import LocalCoordination
 from chatui.coordination.throttles import Throttle
+from chatui.engine.errors import Refusal, ReplyRefused
 from chatui.engine.events import ConversationEvents, ReplyStarted
 from chatui.engine.generation import CancelReason, Generation
 from providers import ChatMessage, GenerationParams, ProviderError, Queued, TextDelta, Usage
@@ -35,44 +34,13 @@ from storage.models import new_id
 
 log = logging.getLogger(__name__)
 
-TITLE_LENGTH = 50
 DELETE_WAIT_SECONDS = 10.0
 """How long a deletion waits for another instance to drop the reply it writes (if that one is gone, the deletion
 goes ahead after this)."""
 
 
-def title_from_message(content: str) -> str:
-    """The first 50 characters of the first message, then "..." when it was longer (whitespace collapsed)."""
-    text = re.sub(r"\s+", " ", content).strip()
-    return text if len(text) <= TITLE_LENGTH else text[:TITLE_LENGTH] + "..."
-
-
-class Refusal(StrEnum):
-    """Why a message (or a regenerate, or an edit) was not accepted."""
-
-    EMPTY = "empty"
-    INVALID = "invalid"
-    TOO_LONG = "too_long"
-    BUSY = "busy"
-    RATE_LIMITED = "rate_limited"
-    UNAVAILABLE = "unavailable"
-    """The busy guard shared by several instances cannot be checked."""
-    NOTHING_TO_REGENERATE = "nothing_to_regenerate"
-
-
-class SendRefused(Exception):
-    """A message was not accepted; nothing was saved. `message` can be shown as is; the edges map `reason`."""
-
-    def __init__(self, reason: Refusal, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.retry_after = retry_after
-
-
 @dataclass(frozen=True, slots=True)
 class EngineOptions:
-    max_message_chars: int = 32_000
     checkpoint_seconds: float = 1.0
     provider_retries: int = 2
     retry_backoff: float = 0.5
@@ -157,53 +125,35 @@ class GenerationEngine:
         anchor: Anchor = Anchor.SEND,
         edited_id: str | None = None,
         session_id: str | None = None,
+        title: str | None = None,
     ) -> Generation:
-        """Save the user's message (if any) and start the reply where `anchor` says (`edited_id`: the user message
-        an EDIT replaces). Raises `SendRefused` (nothing saved), `ConversationGone` or `MessageGone`."""
-        if content is not None:
-            self.check_message(content)
+        """Save the user's message (if any; the caller checked it) and start the reply where `anchor` says
+        (`edited_id`: the user message an EDIT replaces; `title`: the conversation's, if it has none yet).
+        Raises `ReplyRefused` (nothing saved), `ConversationGone` or `MessageGone`."""
         if self.busy(conversation_id):
-            raise SendRefused(
-                Refusal.BUSY, "A reply is still being written in this conversation; wait for it or stop it."
-            )
+            raise ReplyRefused(Refusal.BUSY)
         self._reserved.add(conversation_id)
         started = False
         try:
             try:
                 if not await self.coordination.reserve(conversation_id):
-                    raise SendRefused(
-                        Refusal.BUSY, "A reply is still being written in this conversation; wait for it or stop it."
-                    )
+                    raise ReplyRefused(Refusal.BUSY)
             except CoordinationUnavailable:
                 log.exception("the busy guard could not be checked")
-                raise SendRefused(
-                    Refusal.UNAVAILABLE, "The server cannot start a reply right now; try again."
-                ) from None
+                raise ReplyRefused(Refusal.UNAVAILABLE) from None
             wait = await self._throttle.hit(user_id)
             if wait:
-                raise SendRefused(
-                    Refusal.RATE_LIMITED, f"Too many messages; try again in {wait:g} s.", retry_after=wait
-                )
+                raise ReplyRefused(Refusal.RATE_LIMITED, retry_after=wait)
             async with self._starting:
-                generation = await self._start(user_id, conversation_id, content, model, anchor, edited_id, session_id)
+                generation = await self._start(
+                    user_id, conversation_id, content, model, anchor, edited_id, session_id, title
+                )
                 started = True
                 return generation
         finally:
             self._reserved.discard(conversation_id)
             if not started:
                 await self.coordination.release(conversation_id)
-
-    def check_message(self, content: str) -> None:
-        """`SendRefused` unless `content` is a message the engine accepts."""
-        if not content.strip():
-            raise SendRefused(Refusal.EMPTY, "The message is empty.")
-        if "\x00" in content or not _encodable(content):
-            raise SendRefused(Refusal.INVALID, "The message contains characters that are not text.")
-        if len(content) > self.options.max_message_chars:
-            raise SendRefused(
-                Refusal.TOO_LONG,
-                f"The message is {len(content):,} characters long; the limit is {self.options.max_message_chars:,}.",
-            )
 
     async def _start(
         self,
@@ -214,6 +164,7 @@ class GenerationEngine:
         anchor: Anchor,
         edited_id: str | None,
         session_id: str | None,
+        title: str | None,
     ) -> Generation:
         """Read the path above the reply, then ask the provider *while* the new messages are being written.
 
@@ -227,7 +178,7 @@ class GenerationEngine:
             budget = max(0, self.options.prompt_max_chars - len(content or ""))
             context = await self.chats.reply_context(user_id, conversation_id, anchor, edited_id, max_chars=budget)
         except NothingToRegenerate:
-            raise SendRefused(Refusal.NOTHING_TO_REGENERATE, "There is no message to answer again.") from None
+            raise ReplyRefused(Refusal.NOTHING_TO_REGENERATE) from None
         user_message_id = new_id() if content is not None else None
         generation = Generation(
             conversation_id=conversation_id,
@@ -254,7 +205,7 @@ class GenerationEngine:
                 conversation_id,
                 content,
                 generation.model,
-                title_from_message(content) if content is not None else None,
+                title,
                 parent_id=context.parent_id,
                 remember_model=anchor is not Anchor.REGENERATE,
                 user_message_id=user_message_id,
@@ -421,15 +372,6 @@ _ENDED_BY = {
     CancelReason.DELETED: MessageStatus.DELETED,
     CancelReason.SHUTDOWN: MessageStatus.INTERRUPTED,
 }
-
-
-def _encodable(text: str) -> bool:
-    """False for strings JSON let through but no database can store (lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _prompt(history: list[tuple[str, str]]) -> list[ChatMessage]:

@@ -20,8 +20,7 @@ from nicegui import Client, ui
 
 from chatui.accounts.auth import COOKIE_NAME
 from chatui.bootstrap import Services
-from chatui.conversations.service import ConversationError, ConversationNotFound, TooManyConversations
-from chatui.engine.engine import SendRefused
+from chatui.conversations.errors import BUSY, ConversationError, ConversationNotFound, TooManyConversations
 from chatui.engine.events import ConversationEvent, PathChanged, ReplyStarted, TitleChanged
 from chatui.engine.generation import Generation
 from chatui.ui import dialogs
@@ -265,7 +264,7 @@ class ChatView:
         if not content.strip():
             return
         if self.live is not None:
-            ui.notify("A reply is still being written: wait for it, or stop it first (Esc).", type="info")
+            ui.notify(BUSY, type="info")
             return
         if await self.services.auth.resolve(self.token) is None:
             ui.navigate.to("/login")
@@ -285,14 +284,14 @@ class ChatView:
             await self.conversations.send(
                 self.user.id, self.conversation.id, content, self.model, session_id=self.signed_in.session.id
             )
-        except SendRefused as exc:
-            ui.notify(exc.message, type="warning")
-            if created:  # refused (too long, too fast): leave no empty "New chat" behind
-                await self._forget_new_conversation()
-            return
         except ConversationNotFound:
             ui.notify("This conversation was deleted.", type="warning")
             ui.navigate.to("/")
+            return
+        except ConversationError as exc:
+            ui.notify(exc.message, type="warning")
+            if created:  # refused (too long, too fast): leave no empty "New chat" behind
+                await self._forget_new_conversation()
             return
         self.composer.value = ""
         ui.run_javascript("chatui.toBottom()")  # the reader sees what was just sent, wherever they were
@@ -333,7 +332,7 @@ class ChatView:
         assert self.conversation is not None
         try:
             await self.conversations.switch_version(self.user.id, self.conversation.id, message_id)
-        except (SendRefused, ConversationError) as exc:
+        except ConversationError as exc:
             ui.notify(exc.message, type="warning")
 
     async def _regenerate(self, model: str | None = None) -> None:
@@ -344,13 +343,13 @@ class ChatView:
             await self.conversations.regenerate(
                 self.user.id, self.conversation.id, model, session_id=self.signed_in.session.id
             )
-        except (SendRefused, ConversationError) as exc:
+        except ConversationError as exc:
             ui.notify(exc.message, type="warning")
 
     async def _edit(self, message_id: str, content: str) -> bool:
         """Send a new version of a message; True once it is on its way (the editor then closes)."""
         if self.live is not None:
-            ui.notify("A reply is still being written; wait for it or stop it.", type="warning")
+            ui.notify(BUSY, type="warning")
             return False
         if not await self._may_act():
             return False
@@ -359,7 +358,7 @@ class ChatView:
             await self.conversations.edit(
                 self.user.id, self.conversation.id, message_id, content, session_id=self.signed_in.session.id
             )
-        except (SendRefused, ConversationError) as exc:
+        except ConversationError as exc:
             ui.notify(exc.message, type="warning")
             return False
         return True

@@ -21,7 +21,7 @@ from typing import Any
 from nicegui import ui
 
 from chatui.bootstrap import Services
-from chatui.conversations.service import MessageNotFound
+from chatui.conversations.errors import MessageNotFound
 from chatui.engine.generation import Generation
 from chatui.ui.bubbles import AssistantBubble, stored_reply, user_bubble
 from chatui.ui.rendering import cached_message, render_message

@@ -9,7 +9,7 @@ from nicegui import ui
 
 from chatui.accounts.auth import COOKIE_NAME
 from chatui.bootstrap import Services
-from chatui.conversations.service import ConversationNotFound
+from chatui.conversations.errors import ConversationNotFound
 from chatui.ui.admin import AdminView
 from chatui.ui.chat import ChatView
 from chatui.ui.guard import PageGuard

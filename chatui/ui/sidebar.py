@@ -14,7 +14,7 @@ from datetime import datetime
 from nicegui import ui
 
 from chatui.bootstrap import Services
-from chatui.conversations.service import ConversationError
+from chatui.conversations.errors import ConversationError
 from chatui.ui import dialogs
 from chatui.ui.undo import delete_with_undo, offer_undo
 from storage import Conversation, SignedIn

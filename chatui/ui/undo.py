@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from nicegui import ui
 
 from chatui.bootstrap import Services
-from chatui.conversations.service import ConversationNotFound
+from chatui.conversations.errors import ConversationNotFound
 from storage.transfer import ConversationRecord
 
 UNDO_SECONDS = 8.0

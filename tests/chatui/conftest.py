@@ -79,7 +79,7 @@ async def fast(tmp_path: Path) -> AsyncIterator[Fast]:
         EngineOptions(checkpoint_seconds=0.05, provider_retries=0),
         events,
     )
-    conversations = ConversationService(chats, engine, models, events, accounts=accounts)
+    conversations = ConversationService(chats, engine, models, events, accounts=accounts, max_message_chars=32_000)
     await engine.start()
     yield Fast(db, accounts, chats, engine, conversations, provider, events)
     await conversations.aclose()
@@ -92,7 +92,13 @@ async def fast_titled(fast: Fast) -> AsyncIterator[Fast]:
     """`fast` with AI titles on, capped at 0.5 s."""
     titles = TitleWriter(fast.chats, fast.engine.models, timeout=0.5)
     conversations = ConversationService(
-        fast.chats, fast.engine, fast.engine.models, fast.events, titles, accounts=fast.accounts
+        fast.chats,
+        fast.engine,
+        fast.engine.models,
+        fast.events,
+        titles,
+        accounts=fast.accounts,
+        max_message_chars=32_000,
     )
     yield replace(fast, conversations=conversations)
     await conversations.aclose()

@@ -8,8 +8,7 @@ import dataclasses
 
 import pytest
 
-from chatui.conversations.service import ConversationNotFound, InvalidInput, MessageNotFound
-from chatui.engine.engine import SendRefused
+from chatui.conversations.errors import ConversationNotFound, InvalidInput, MessageNotFound, SendRefused
 from chatui.engine.events import PathChanged, ReplyStarted, TitleChanged
 from providers import ChatMessage, GenerationParams, Usage
 from storage import MessageStatus

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from chatui.bootstrap import Services
-from chatui.engine.engine import SendRefused
+from chatui.engine.errors import ReplyRefused
 from chatui.engine.generation import Generation
 from storage import MessageStatus
 from testing.fakes.server import Script, ScriptedProvider
@@ -59,7 +59,7 @@ async def test_second_message_while_streaming_is_refused_as_busy(services, alice
     try:
         await services.engine.send(alice.id, conversation.id, "second")
         raise AssertionError("expected busy")
-    except SendRefused as refused:
+    except ReplyRefused as refused:
         assert refused.reason == "busy"
     await generation.wait()
     assert [m.content for m in await services.chats.messages(conversation.id) if m.role == "user"] == ["first"]
@@ -72,7 +72,7 @@ async def test_double_send_without_awaiting_saves_one_message(services, alice, f
         services.engine.send(alice.id, conversation.id, "click"),
         return_exceptions=True,
     )
-    assert sorted(type(r).__name__ for r in results) == ["Generation", "SendRefused"]
+    assert sorted(type(r).__name__ for r in results) == ["Generation", "ReplyRefused"]
     await next(r for r in results if isinstance(r, Generation)).wait()
     assert [m.role for m in await services.chats.messages(conversation.id)] == ["user", "assistant"]
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from chatui.engine.engine import title_from_message
+from chatui.conversations.rules import title_from_message
 from testing.fakes.server import Script
 from tests.browser.conftest import create_account_and_sign_in
 from tests.security.conftest import Tracker, Watch

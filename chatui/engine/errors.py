@@ -1,0 +1,28 @@
+"""Why the engine did not start a reply. The engine says *why* (a `Refusal`); the conversation service turns that
+into its own `SendRefused`, with the words a person reads (`chatui.conversations.errors`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Refusal(StrEnum):
+    """Why a message (or a regenerate, or an edit) was not accepted; nothing was saved."""
+
+    EMPTY = "empty"
+    INVALID = "invalid"
+    TOO_LONG = "too_long"
+    BUSY = "busy"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    """The busy guard shared by several instances cannot be checked."""
+    NOTHING_TO_REGENERATE = "nothing_to_regenerate"
+
+
+class ReplyRefused(Exception):
+    """The engine started no reply (and saved nothing) for `reason`; `retry_after` seconds when waiting helps."""
+
+    def __init__(self, reason: Refusal, *, retry_after: float | None = None) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.retry_after = retry_after
