@@ -10,7 +10,9 @@ from pathlib import Path
 
 from chatui.accounts.auth import AuthLimits, AuthService, SessionPolicy
 from chatui.accounts.passwords import PasswordHasher
+from chatui.accounts.service import AccountService
 from chatui.config import Settings
+from chatui.conversations.exports import Exports
 from chatui.conversations.service import ConversationService
 from chatui.conversations.titles import TitleWriter
 from chatui.coordination.base import Coordination, InstanceHooks
@@ -33,20 +35,32 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Services:
-    settings: Settings
+class Store:
+    """The database and its repositories: for the bootstrap, the commands and tests. The edges (pages, REST,
+    `/ws`) never reach in here: they call the services (`tests/test_layering.py` keeps it so)."""
+
     db: Database
     accounts: AccountRepository
     chats: ConversationRepository
-    auth: AuthService
-    engine: GenerationEngine
-    models: ModelRegistry
-    sockets: SocketSlots
     search: SearchRepository
     transfer: TransferRepository
-    imports: ImportJobs
+
+
+@dataclass
+class Services:
+    """What pages, REST and `/ws` call: services only, each with its rules inside."""
+
+    settings: Settings
+    auth: AuthService
+    accounts: AccountService
     conversations: ConversationService
-    """What pages, REST and `/ws` call for anything about a conversation (never `chats` directly)."""
+    """Everything about a conversation: reading, sending, changing, deleting, searching."""
+    exports: Exports
+    imports: ImportJobs
+    models: ModelRegistry
+    sockets: SocketSlots
+    engine: GenerationEngine
+    store: Store
 
     def prepare(self) -> int:
         """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`.
@@ -54,9 +68,9 @@ class Services:
         A SQLite database is locked first (`storage.lock`): `restore` and `migrate-db` then know the app runs, and a
         second app on the same file stops here instead of cutting off the first one's replies.
         """
-        lock.hold(self.db.url)
+        lock.hold(self.store.db.url)
         self.imports.clear_leftovers()
-        interrupted = self.db.prepare(self.engine.coordination.recover_at_start)
+        interrupted = self.store.db.prepare(self.engine.coordination.recover_at_start)
         if interrupted:
             log.warning("%d replies were cut off by the last shutdown; kept as 'interrupted'", interrupted)
         return interrupted
@@ -79,7 +93,7 @@ class Services:
         await self.engine.shutdown()
         await self.engine.coordination.stop()  # after the engine stored the end of every reply
         await self.models.aclose()
-        await self.db.close()
+        await self.store.db.close()
         self.auth.hasher.close()
 
 
@@ -210,6 +224,7 @@ def build_services(settings: Settings) -> Services:
     )
     titles = TitleWriter(chats, models) if settings.ai_titles else None
     creations = Throttle("conversations", settings.conversations_per_minute, 60, coordination.limit_storage)
+    search = SearchRepository(db)
     conversations = ConversationService(
         chats,
         engine,
@@ -219,21 +234,20 @@ def build_services(settings: Settings) -> Services:
         accounts=accounts,
         creations=creations,
         max_message_chars=settings.max_message_chars,
+        search=search,
     )
     sockets = coordination.socket_slots(settings.max_sockets_per_user, settings.max_sockets_per_session)
     transfer = TransferRepository(db)
     imports = ImportJobs(transfer, settings.data_dir / "imports", models.default_model)
     return Services(
         settings,
-        db,
-        accounts,
-        chats,
         auth,
-        engine,
+        AccountService(accounts, auth),
+        conversations,
+        Exports(transfer),
+        imports,
         models,
         sockets,
-        SearchRepository(db),
-        transfer,
-        imports,
-        conversations,
+        engine,
+        Store(db, accounts, chats, search, transfer),
     )

@@ -148,12 +148,12 @@ def _read_new_password(from_stdin: bool) -> str:
 
 
 async def _reset_password(settings: Settings, username: str, password: str) -> str:
-    from chatui.accounts.auth import AuthError
+    from chatui.accounts.errors import AuthError
     from chatui.bootstrap import build_services
 
     services = build_services(settings)
     try:
-        services.db.prepare(lambda _: None)  # the schema at the newest migration (nothing else: the app may run)
+        services.store.db.prepare(lambda _: None)  # the schema at the newest migration (nothing else: the app may run)
         user = await services.auth.user_named(username)
         if user is None:
             raise CommandFailed(f"there is no account named {username!r}")

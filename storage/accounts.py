@@ -66,7 +66,12 @@ class AccountRepository(Repository):
 
     @transaction
     def set_password_hash(self, s: OrmSession, user_id: str, password_hash: str) -> bool:
-        return _update_user(s, user_id, password_hash=password_hash)
+        """Set a new password and end every session of the account, in one transaction: no crash can leave the new
+        password set with the old sessions still alive. False when there is no such account."""
+        if not _update_user(s, user_id, password_hash=password_hash):
+            return False
+        _revoke_sessions(s, user_id)
+        return True
 
     @transaction
     def set_theme(self, s: OrmSession, user_id: str, theme: str) -> bool:
@@ -150,10 +155,15 @@ class AccountRepository(Repository):
 
     @transaction
     def revoke_user_sessions(self, s: OrmSession, user_id: str) -> int:
-        result = s.execute(
-            update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None)).values(revoked_at=utcnow())
-        )
-        return rows_changed(result)
+        return _revoke_sessions(s, user_id)
+
+
+def _revoke_sessions(s: OrmSession, user_id: str) -> int:
+    """End every live session of one account; how many there were."""
+    result = s.execute(
+        update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return rows_changed(result)
 
 
 def _update_user(s: OrmSession, user_id: str, **values: object) -> bool:

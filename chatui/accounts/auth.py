@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from chatui.accounts.errors import AuthError, AuthRefusal
 from chatui.accounts.live_sessions import TOUCH_INTERVAL, LiveSessions
 from chatui.accounts.passwords import PasswordHasher, PasswordRejected, check_policy, normalize_password
 from chatui.coordination.base import Coordination, RevocationKind
@@ -59,39 +60,6 @@ def display_username(username: str) -> str:
 def username_key(username: str) -> str:
     """What names are compared by: NFKC, then casefold ("Kevin" with a Kelvin sign is "kevin")."""
     return display_username(username).casefold()
-
-
-class AuthError(Exception):
-    """Registration or sign-in refused; the message can be shown as is."""
-
-    status = 400
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
-
-
-class InvalidCredentials(AuthError):
-    status = 401
-
-
-class TooManyAttempts(AuthError):
-    status = 429
-
-
-class InvalidRegistration(AuthError):
-    status = 422
-
-
-class NameTaken(AuthError):
-    status = 409
-
-
-class WrongPassword(AuthError):
-    """The current password given to change it was wrong."""
-
-    status = 403
 
 
 @dataclass
@@ -170,29 +138,33 @@ class AuthService:
         """Create an account. `ip` is the client's address, whose sign-ups are limited (None: not a client's)."""
         username = display_username(username)
         if not USERNAME_PATTERN.match(username):
-            raise InvalidRegistration("The username must be 3 to 32 letters, digits, '.', '_' or '-'.")
+            raise AuthError(
+                AuthRefusal.INVALID_REGISTRATION, "The username must be 3 to 32 letters, digits, '.', '_' or '-'."
+            )
         try:
             check_policy(normalize_password(password))
         except PasswordRejected as exc:
-            raise InvalidRegistration(str(exc)) from exc
+            raise AuthError(AuthRefusal.INVALID_REGISTRATION, str(exc)) from exc
         if ip is not None and (wait := await self.limits.registrations.hit(ip)):
-            raise TooManyAttempts(
-                f"Too many new accounts from this address; try again in {wait:g} s.", retry_after=wait
+            raise AuthError(
+                AuthRefusal.TOO_MANY_ATTEMPTS,
+                f"Too many new accounts from this address; try again in {wait:g} s.",
+                retry_after=wait,
             )
         password_hash = await self.hasher.hash(password)
         try:
             return await self.accounts.create_user(username, password_hash)
         except UsernameTaken:
-            raise NameTaken("That username is taken.") from None
+            raise AuthError(AuthRefusal.NAME_TAKEN, "That username is taken.") from None
 
     async def authenticate(self, username: str, password: str, ip: str) -> User:
         """Check a sign-in; failures count against both the address and the name, and read the same either way."""
         name = username_key(username)[:64]
         user = await self.user_named(username)
         if not await self._check_password(name, user, password, ip, "Too many sign-in attempts") or user is None:
-            raise InvalidCredentials("Wrong username or password.")
+            raise AuthError(AuthRefusal.INVALID_CREDENTIALS, "Wrong username or password.")
         if user.is_disabled:
-            raise InvalidCredentials("This account is disabled; ask an administrator.")
+            raise AuthError(AuthRefusal.INVALID_CREDENTIALS, "This account is disabled; ask an administrator.")
         await self.limits.known.add(f"{name}|{ip}")
         return user
 
@@ -205,11 +177,11 @@ class AuthService:
         try:
             check_policy(normalize_password(new_password))
         except PasswordRejected as exc:
-            raise InvalidRegistration(str(exc)) from exc
+            raise AuthError(AuthRefusal.INVALID_REGISTRATION, str(exc)) from exc
         user = await self.accounts.user_by_id(user_id)
         name = username_key(user.username) if user else user_id
         if not await self._check_password(name, user, current_password, ip, "Too many wrong passwords"):
-            raise WrongPassword("The current password is wrong.")
+            raise AuthError(AuthRefusal.WRONG_PASSWORD, "The current password is wrong.")
         await self.change_password(user_id, new_password)
 
     async def _check_password(self, name: str, user: User | None, password: str, ip: str, refusal: str) -> bool:
@@ -228,8 +200,10 @@ class AuthService:
                     return True
                 return False
         except RateLimited as limited:
-            raise TooManyAttempts(
-                f"{refusal}; try again in {limited.retry_after:g} s.", retry_after=limited.retry_after
+            raise AuthError(
+                AuthRefusal.TOO_MANY_ATTEMPTS,
+                f"{refusal}; try again in {limited.retry_after:g} s.",
+                retry_after=limited.retry_after,
             ) from None
 
     async def change_password(self, user_id: str, new_password: str) -> None:
@@ -237,9 +211,9 @@ class AuthService:
         try:
             password_hash = await self.hasher.hash(new_password)
         except PasswordRejected as exc:
-            raise InvalidRegistration(str(exc)) from exc
-        await self.accounts.set_password_hash(user_id, password_hash)
-        await self.revoke_user(user_id)
+            raise AuthError(AuthRefusal.INVALID_REGISTRATION, str(exc)) from exc
+        await self.accounts.set_password_hash(user_id, password_hash)  # and ends its sessions: one transaction
+        await self._user_revoked(user_id)
 
     async def set_disabled(self, user_id: str, disabled: bool) -> bool:
         changed = await self.accounts.set_disabled(user_id, disabled)
@@ -348,6 +322,10 @@ class AuthService:
     async def revoke_user(self, user_id: str) -> None:
         """End every session of an account now: pages go to sign-in, sockets close, replies stop."""
         await self.accounts.revoke_user_sessions(user_id)
+        await self._user_revoked(user_id)
+
+    async def _user_revoked(self, user_id: str) -> None:
+        """The account's sessions were revoked in the database: carry it out here and on every other instance."""
         self.user_revoked_here(user_id)
         if self.coordination is not None:
             await self.coordination.revoked(RevocationKind.USER, user_id)

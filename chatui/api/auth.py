@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from chatui.accounts.auth import COOKIE_NAME, AuthError
+from chatui.accounts.auth import COOKIE_NAME
 from chatui.api.deps import CurrentUser, ServicesDep
 from chatui.api.schemas import Credentials, PasswordChange, Registration, UserPublic
 from chatui.config import Settings
@@ -37,11 +37,6 @@ def clear_session_cookie(response: Response, request: Request, settings: Setting
     )
 
 
-def _refusal(exc: AuthError) -> HTTPException:
-    headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else None
-    return HTTPException(exc.status, exc.message, headers=headers)
-
-
 @router.post(
     "/api/auth/register",
     status_code=status.HTTP_201_CREATED,
@@ -50,10 +45,7 @@ def _refusal(exc: AuthError) -> HTTPException:
 )
 async def register(body: Registration, request: Request, services: ServicesDep) -> UserPublic:
     """Create an account (the first one becomes the administrator). Does not sign in. Limited per address."""
-    try:
-        user = await services.auth.register(body.username, body.password, client_ip(request))
-    except AuthError as exc:
-        raise _refusal(exc) from None
+    user = await services.auth.register(body.username, body.password, client_ip(request))
     return UserPublic(id=user.id, username=user.username)
 
 
@@ -64,10 +56,7 @@ async def register(body: Registration, request: Request, services: ServicesDep) 
 )
 async def login(body: Credentials, request: Request, services: ServicesDep) -> JSONResponse:
     """Sign in: sets the `chatui_session` cookie (HttpOnly, SameSite=Strict). The token is never in the body."""
-    try:
-        user = await services.auth.authenticate(body.username, body.password, client_ip(request))
-    except AuthError as exc:
-        raise _refusal(exc) from None
+    user = await services.auth.authenticate(body.username, body.password, client_ip(request))
     token = await services.auth.start_session(user)
     response = JSONResponse(UserPublic(id=user.id, username=user.username).model_dump())
     set_session_cookie(response, token, request, services.settings)
@@ -97,12 +86,9 @@ async def change_password(
     body: PasswordChange, signed_in: CurrentUser, request: Request, services: ServicesDep
 ) -> Response:
     """Change the password; every session of the account ends, this one included. Wrong guesses are limited."""
-    try:
-        await services.auth.change_own_password(
-            signed_in.user.id, body.current_password, body.new_password, client_ip(request)
-        )
-    except AuthError as exc:
-        raise _refusal(exc) from None
+    await services.auth.change_own_password(
+        signed_in.user.id, body.current_password, body.new_password, client_ip(request)
+    )
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_session_cookie(response, request, services.settings)
     return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
+from chatui.accounts.errors import AuthError, AuthRefusal
 from chatui.conversations.errors import ConversationError, InvalidInput, NotFound, Refusal, SendRefused
 
 _REFUSAL_STATUS = {
@@ -12,6 +13,17 @@ _REFUSAL_STATUS = {
     Refusal.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
     Refusal.UNAVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE,
     Refusal.NOTHING_TO_REGENERATE: status.HTTP_409_CONFLICT,
+}
+
+_AUTH_STATUS = {
+    AuthRefusal.INVALID_CREDENTIALS: status.HTTP_401_UNAUTHORIZED,
+    AuthRefusal.TOO_MANY_ATTEMPTS: status.HTTP_429_TOO_MANY_REQUESTS,
+    AuthRefusal.INVALID_REGISTRATION: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    AuthRefusal.NAME_TAKEN: status.HTTP_409_CONFLICT,
+    AuthRefusal.WRONG_PASSWORD: status.HTTP_403_FORBIDDEN,
+    AuthRefusal.NO_SUCH_USER: status.HTTP_404_NOT_FOUND,
+    AuthRefusal.NOT_YOURSELF: status.HTTP_409_CONFLICT,
+    AuthRefusal.ADMINS_ONLY: status.HTTP_403_FORBIDDEN,
 }
 
 
@@ -32,6 +44,13 @@ async def _conversation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
+async def _auth_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthError)
+    headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else None
+    return JSONResponse({"detail": exc.message}, status_code=_AUTH_STATUS[exc.reason], headers=headers)
+
+
 def install(app: FastAPI) -> None:
     """Answer the services' refusals with their statuses wherever a route lets one through."""
     app.add_exception_handler(ConversationError, _conversation_error)
+    app.add_exception_handler(AuthError, _auth_error)

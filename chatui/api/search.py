@@ -45,7 +45,7 @@ async def search(
     ends with a space. Every other character (`*`, `-`, `(`, `NEAR`, `OR`) is searched as text: no query fails.
     """
     offset = decode_cursor(cursor) if cursor else 0
-    hits = await services.search.search(signed_in.user.id, q, limit=limit + 1, offset=offset)
+    hits = await services.conversations.search(signed_in.user.id, q, limit=limit + 1, offset=offset)
     more = len(hits) > limit and offset + limit < MAX_OFFSET
     return SearchPage(
         results=[SearchResult.model_validate(hit, from_attributes=True) for hit in hits[:limit]],

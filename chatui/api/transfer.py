@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from chatui.api.deps import CurrentUser, ServicesDep
 from chatui.api.schemas import ImportJobPublic, ImportStarted
-from chatui.transfer.exporting import account_json, document_json, markdown
+from chatui.transfer.exporting import document_json, markdown
 from chatui.transfer.jobs import UploadRefused
 from chatui.transfer.reading import UnreadableFile, inspect
 
@@ -48,7 +48,7 @@ async def export_conversation(
 ) -> Response:
     """Markdown: the title, then each message of the active path with its role, model and time. JSON: chatui/1 (the
     whole tree, settings and usage), which `POST /api/import` reads back."""
-    record = await services.transfer.export_conversation(signed_in.user.id, conversation_id)
+    record = await services.exports.conversation(signed_in.user.id, conversation_id)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Conversation not found.")
     if format == "markdown":
@@ -62,7 +62,7 @@ async def export_conversation(
 async def export_account(signed_in: CurrentUser, services: ServicesDep) -> StreamingResponse:
     """Every conversation of the account as one chatui/1 document, streamed (never held in memory whole)."""
     return StreamingResponse(
-        account_json(services.transfer, signed_in.user.id),
+        services.exports.account(signed_in.user.id),
         media_type="application/json",
         headers=attachment("all", "json"),
     )

@@ -10,7 +10,7 @@ them into HTTP statuses and `/ws` error codes. The rules values obey are in `cha
     regenerate      another reply to the user message that ends the active path (also: retry a failed reply)
     edit            a new version of a user message beside it, then its reply
     switch_version  make the path through a message active, down to its newest leaf
-    rename, update_settings, delete, create, list, get, path, tree, stop
+    rename, update_settings, delete, create, list, get, path, tree, search, stop
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ from storage import (
     ConversationRepository,
     MessageGone,
     PathPage,
+    SearchHit,
+    SearchRepository,
 )
 
 log = logging.getLogger(__name__)
@@ -71,11 +73,13 @@ class ConversationService:
         accounts: AccountRepository,
         creations: Throttle | None = None,
         max_message_chars: int,
+        search: SearchRepository,
     ) -> None:
         self.chats = chats
         self.accounts = accounts
         self.creations = creations
         """New conversations per user (None: unlimited), counted wherever they are created: API and pages."""
+        self._search = search
         self.max_message_chars = max_message_chars
         self.engine = engine
         self.models = models
@@ -147,6 +151,10 @@ class ConversationService:
         with _translated():
             page = await self.chats.tree(user_id, conversation_id)
         return self._with_live_text(conversation_id, page)
+
+    async def search(self, user_id: str, query: str, *, limit: int, offset: int = 0) -> list[SearchHit]:
+        """The user's messages and conversation titles that match `query`, best first (`SearchRepository.search`)."""
+        return await self._search.search(user_id, query, limit=limit, offset=offset)
 
     def current(self, conversation_id: str) -> Generation | None:
         """The reply streaming in this conversation now (the caller has checked the conversation is the user's)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from chatui.accounts.auth import AuthError
+from chatui.accounts.errors import AuthError
 from chatui.bootstrap import Services
 from chatui.ui import dialogs
 from chatui.ui.frame import page_frame
@@ -32,7 +32,7 @@ class AdminView:
 
     @ui.refreshable_method
     async def users(self) -> None:
-        users = [u for u in await self.services.accounts.list_users() if self.query in u.username.lower()]
+        users = [u for u in await self.services.accounts.list_users(by=self.admin) if self.query in u.username.lower()]
         if not users:
             ui.label("No user matches.").classes("text-grey-7")
             return
@@ -54,14 +54,18 @@ class AdminView:
                     ui.button("Reset password", on_click=lambda u=user: self._reset(u)).props("flat dense no-caps")
 
     async def _toggle(self, user: User) -> None:
-        await self.services.auth.set_disabled(user.id, not user.is_disabled)
+        try:
+            await self.services.accounts.set_disabled(user.id, not user.is_disabled, by=self.admin)
+        except AuthError as exc:
+            ui.notify(exc.message, type="warning")
+            return
         ui.notify(f"{user.username} is {'enabled' if user.is_disabled else 'disabled'}.")
         await self.users.refresh()
 
     async def _reset(self, user: User) -> None:
         async def check(values: dict[str, str]) -> str | None:
             try:
-                await self.services.auth.change_password(user.id, values["value"])
+                await self.services.accounts.reset_password(user.id, values["value"], by=self.admin)
             except AuthError as exc:
                 return exc.message
             return None

@@ -18,7 +18,6 @@ from urllib.parse import quote
 from fastapi import Request
 from nicegui import Client, ui
 
-from chatui.accounts.auth import COOKIE_NAME
 from chatui.bootstrap import Services
 from chatui.conversations.errors import BUSY, ConversationError, ConversationNotFound, TooManyConversations
 from chatui.engine.events import ConversationEvent, PathChanged, ReplyStarted, TitleChanged
@@ -56,7 +55,6 @@ class ChatView:
         self.conversations = services.conversations
         self.user = signed_in.user
         self.signed_in = signed_in
-        self.token = request.cookies.get(COOKIE_NAME)
         self.conversation = conversation
         self.model = conversation.model if conversation else services.models.default_model
         self.client: Client = ui.context.client
@@ -109,9 +107,7 @@ class ChatView:
                 on_deleted=self._deleted,
             )
             self.sidebar.build()
-            SearchPanel(self.services.search, self.user.id, signed_in=self._signed_in).attach(
-                self.sidebar.filter, before=self.sidebar.list
-            )
+            SearchPanel(self.conversations, self.user.id).attach(self.sidebar.filter, before=self.sidebar.list)
             await self.sidebar.refresh()
         self.messages = MessageList(
             self.services,
@@ -130,9 +126,6 @@ class ChatView:
         if self.undo_token:
             offer_undo(self.services, self.user.id, self.undo_token)
             ui.navigate.history.replace("/")
-
-    async def _signed_in(self) -> bool:
-        return await self.services.auth.resolve(self.token) is not None
 
     def _export(self, kind: str) -> None:
         """The browser downloads the export from the API, which checks the session cookie itself."""
@@ -266,9 +259,6 @@ class ChatView:
         if self.live is not None:
             ui.notify(BUSY, type="info")
             return
-        if await self.services.auth.resolve(self.token) is None:
-            ui.navigate.to("/login")
-            return
         created = self.conversation is None
         if self.conversation is None:  # a conversation exists from its first message on, never before
             try:
@@ -318,27 +308,18 @@ class ChatView:
 
     # -- versions, regenerate, edit -------------------------------------------------------------------------------
 
-    async def _may_act(self) -> bool:
-        """Every action on the conversation checks the session on the server first."""
-        if await self.services.auth.resolve(self.token) is None:
-            ui.navigate.to("/login")
-            return False
-        return self.conversation is not None
-
     async def _switch(self, message_id: str) -> None:
         """Another version: the service tells every page of the conversation (this one too), and each redraws."""
-        if not await self._may_act():
+        if self.conversation is None:
             return
-        assert self.conversation is not None
         try:
             await self.conversations.switch_version(self.user.id, self.conversation.id, message_id)
         except ConversationError as exc:
             ui.notify(exc.message, type="warning")
 
     async def _regenerate(self, model: str | None = None) -> None:
-        if self.live is not None or not await self._may_act():
+        if self.live is not None or self.conversation is None:
             return
-        assert self.conversation is not None
         try:
             await self.conversations.regenerate(
                 self.user.id, self.conversation.id, model, session_id=self.signed_in.session.id
@@ -351,9 +332,8 @@ class ChatView:
         if self.live is not None:
             ui.notify(BUSY, type="warning")
             return False
-        if not await self._may_act():
+        if self.conversation is None:
             return False
-        assert self.conversation is not None
         try:
             await self.conversations.edit(
                 self.user.id, self.conversation.id, message_id, content, session_id=self.signed_in.session.id
@@ -405,15 +385,12 @@ class ChatView:
 
     async def _chat_settings(self) -> None:
         """The conversation's system prompt and temperature (the next reply uses them)."""
-        if not await self._may_act():
+        if self.conversation is None:
             return
-        assert self.conversation is not None
         conversation = await self.conversations.get(self.user.id, self.conversation.id)
         temperature = "" if conversation.temperature is None else f"{conversation.temperature:g}"
 
         async def save(values: dict[str, str]) -> str | None:
-            if not await self._may_act():
-                return "Your session has ended."
             text = values["temperature"].strip().replace(",", ".")
             try:
                 number = float(text) if text else None

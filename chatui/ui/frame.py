@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from nicegui import Client, ui
 
-from chatui.accounts.auth import AuthError
+from chatui.accounts.errors import AuthError
 from chatui.bootstrap import Services
 from chatui.ui import dialogs, transfer
 from chatui.ui.theme import THEMES, page_head

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import Request
 from nicegui import ui
 
-from chatui.accounts.auth import AuthError
+from chatui.accounts.errors import AuthError
 from chatui.bootstrap import Services
 from chatui.ui.frame import page_frame
 from chatui.web.client import client_ip

@@ -3,6 +3,10 @@ itself to that session (`PageGuard.enter`): its UI events then run only while th
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
@@ -16,6 +20,32 @@ from chatui.ui.guard import PageGuard
 from chatui.ui.login import LoginView
 from chatui.ui.pacing import UpdatePacer
 from chatui.ui.theme import mount_static
+from storage import SignedIn
+
+PageBuilder = Callable[..., Awaitable[None]]
+
+
+def signed_in_page(guard: PageGuard, path: str) -> Callable[[PageBuilder], PageBuilder]:
+    """`@ui.page(path)` for a page only a signed-in person sees: `build(request, who, **params)` runs once the
+    session is checked and the page bound to it (`PageGuard.enter`); without a live session (or with too many pages
+    open) the guard's response is sent instead. `who` is not a parameter of the route."""
+
+    def decorate(build: PageBuilder) -> PageBuilder:
+        async def page(request: Request, **params: Any) -> Response | None:
+            who = await guard.enter(request)
+            if isinstance(who, Response):
+                return who
+            await build(request, who, **params)
+            return None
+
+        signature = inspect.signature(build, eval_str=True)
+        params = [p for name, p in signature.parameters.items() if name != "who"]
+        page.__signature__ = signature.replace(parameters=params, return_annotation=Response | None)  # type: ignore[attr-defined]
+        page.__name__ = page.__qualname__ = build.__name__
+        ui.page(path)(page)
+        return build
+
+    return decorate
 
 
 def register_pages(services: Services) -> None:
@@ -39,35 +69,23 @@ def register_pages(services: Services) -> None:
         LoginView(services, request).build()
         return None
 
-    @ui.page("/")
-    async def new_chat_page(request: Request) -> Response | None:
-        who = await guard.enter(request)
-        if isinstance(who, Response):
-            return who
+    @signed_in_page(guard, "/")
+    async def new_chat_page(request: Request, who: SignedIn) -> None:
         await ChatView(services, who, request, None, pacer).build()
-        return None
 
-    @ui.page("/chat/{conversation_id}")
-    async def chat_page(request: Request, conversation_id: str, message: str | None = None) -> Response | None:
-        who = await guard.enter(request)
-        if isinstance(who, Response):
-            return who
+    @signed_in_page(guard, "/chat/{conversation_id}")
+    async def chat_page(request: Request, who: SignedIn, conversation_id: str, message: str | None = None) -> None:
         try:
             conversation = await services.conversations.get(who.user.id, conversation_id[:64])
         except ConversationNotFound:  # someone else's conversation looks exactly like a missing one
             not_found("This conversation does not exist.")
-            return None
+            return
         at = message[:64] if message else None  # `?message=<id>` opens the conversation at that message
         await ChatView(services, who, request, conversation, pacer, at_message=at).build()
-        return None
 
-    @ui.page("/admin")
-    async def admin_page(request: Request) -> Response | None:
-        who = await guard.enter(request)
-        if isinstance(who, Response):
-            return who
+    @signed_in_page(guard, "/admin")
+    async def admin_page(request: Request, who: SignedIn) -> None:
         if not who.user.is_admin:  # the page does not exist for anyone else
             not_found("This page does not exist.")
-            return None
+            return
         await AdminView(services, who).build()
-        return None

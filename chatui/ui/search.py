@@ -11,11 +11,11 @@ arrives after a newer query's is dropped.
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from storage import SearchHit, SearchRepository
+from chatui.conversations.service import ConversationService
+from storage import SearchHit
 
 RESULTS = 20
 ROLE_NAMES = {"user": "You", "assistant": "Assistant"}
@@ -42,10 +42,9 @@ def hit_url(hit: SearchHit) -> str:
 class SearchPanel:
     """The "Messages" results under a search box; hidden while the box is empty."""
 
-    def __init__(self, search: SearchRepository, user_id: str, *, signed_in: Callable[[], Awaitable[bool]]) -> None:
+    def __init__(self, search: ConversationService, user_id: str) -> None:
         self.search = search
         self.user_id = user_id
-        self.signed_in = signed_in
         self._asked = 0
 
     def attach(self, box: ui.input, *, before: ui.element) -> None:
@@ -65,9 +64,6 @@ class SearchPanel:
         asked = self._asked
         if not query.strip():
             self._show(None, [])
-            return
-        if not await self.signed_in():
-            ui.navigate.to("/login")
             return
         hits = [h for h in await self.search.search(self.user_id, query, limit=RESULTS) if h.message_id]
         if asked == self._asked:  # a newer query may have been answered first

@@ -71,7 +71,7 @@ SHELF = UndoShelf()
 
 async def delete_with_undo(services: Services, user_id: str, conversation_id: str) -> str | None:
     """Delete the conversation; a token for `offer_undo`, or None if nothing was deleted."""
-    record = await services.transfer.export_conversation(user_id, conversation_id)
+    record = await services.exports.conversation(user_id, conversation_id)
     if record is None:
         return None
     try:
@@ -97,7 +97,7 @@ def offer_undo(services: Services, user_id: str, token: str) -> None:
             if record is None:
                 ui.notify("Too late to undo: the conversation is gone.", type="warning")
                 return
-            restored = await services.transfer.import_conversation(user_id, record, f"undo:{token}")
+            restored = await services.store.transfer.import_conversation(user_id, record, f"undo:{token}")
             if restored is not None:
                 ui.navigate.to(f"/chat/{restored}")
 

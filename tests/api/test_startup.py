@@ -85,7 +85,7 @@ async def test_data_folder_database_and_secret_are_private(tmp_path, fake_ollama
     try:
         services = build_services(settings)
         services.prepare()
-        await services.accounts.create_user("someone", "!")  # a write: SQLite's -wal and -shm files exist now
+        await services.store.accounts.create_user("someone", "!")  # a write: SQLite's -wal and -shm files exist now
         modes = {p.name: (p.is_dir(), stat.S_IMODE(p.stat().st_mode)) for p in data.iterdir()}
         await services.stop()
     finally:

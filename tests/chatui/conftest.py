@@ -17,7 +17,7 @@ from chatui.coordination.throttles import Throttle
 from chatui.engine.engine import EngineOptions, GenerationEngine
 from chatui.engine.events import ConversationEvents
 from providers.registry import ModelRegistry
-from storage import AccountRepository, ConversationRepository, Database, User, mark_interrupted
+from storage import AccountRepository, ConversationRepository, Database, SearchRepository, User, mark_interrupted
 from testing.fakes.inprocess import InProcessProvider
 from testing.fakes.server import ScriptedProvider
 
@@ -44,7 +44,7 @@ async def services(tmp_path: Path, fake_ollama: ScriptedProvider) -> AsyncIterat
 
 @pytest.fixture
 async def alice(services: Services):
-    return await services.accounts.create_user("alice", await services.auth.hasher.hash("password123"))
+    return await services.store.accounts.create_user("alice", await services.auth.hasher.hash("password123"))
 
 
 @dataclass
@@ -79,7 +79,9 @@ async def fast(tmp_path: Path) -> AsyncIterator[Fast]:
         EngineOptions(checkpoint_seconds=0.05, provider_retries=0),
         events,
     )
-    conversations = ConversationService(chats, engine, models, events, accounts=accounts, max_message_chars=32_000)
+    conversations = ConversationService(
+        chats, engine, models, events, accounts=accounts, max_message_chars=32_000, search=SearchRepository(db)
+    )
     await engine.start()
     yield Fast(db, accounts, chats, engine, conversations, provider, events)
     await conversations.aclose()
@@ -99,6 +101,7 @@ async def fast_titled(fast: Fast) -> AsyncIterator[Fast]:
         titles,
         accounts=fast.accounts,
         max_message_chars=32_000,
+        search=SearchRepository(fast.db),
     )
     yield replace(fast, conversations=conversations)
     await conversations.aclose()

@@ -19,7 +19,7 @@ async def read_all(generation: Generation, start: int = 0) -> list[str]:
 
 
 async def stored_reply(services: Services, conversation_id: str):
-    return (await services.chats.messages(conversation_id))[-1]
+    return (await services.store.chats.messages(conversation_id))[-1]
 
 
 async def streamed(generation: Generation, count: int) -> None:
@@ -32,7 +32,7 @@ async def streamed(generation: Generation, count: int) -> None:
 
 async def test_reply_is_stored_with_text_tokens_and_usage(services, alice, fake_ollama: ScriptedProvider):
     fake_ollama.then(Script(tokens=["8", "."], prompt_tokens=33, completion_tokens=2))
-    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     generation = await services.engine.send(alice.id, conversation.id, "What is 5 plus 3?")
     assert await read_all(generation) == ["8", "."]
     await generation.wait()
@@ -43,7 +43,7 @@ async def test_reply_is_stored_with_text_tokens_and_usage(services, alice, fake_
 async def test_late_reader_gets_everything_once_and_in_order(services, alice, fake_ollama):
     tokens = [f"t{i} " for i in range(40)]
     fake_ollama.then(Script(tokens=tokens, delay=0.01))
-    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     generation = await services.engine.send(alice.id, conversation.id, "count")
     early = asyncio.create_task(read_all(generation))
     await streamed(generation, 10)
@@ -54,7 +54,7 @@ async def test_late_reader_gets_everything_once_and_in_order(services, alice, fa
 
 async def test_second_message_while_streaming_is_refused_as_busy(services, alice, fake_ollama):
     fake_ollama.then(Script(tokens=["a"] * 10, delay=0.02))
-    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     generation = await services.engine.send(alice.id, conversation.id, "first")
     try:
         await services.engine.send(alice.id, conversation.id, "second")
@@ -62,11 +62,11 @@ async def test_second_message_while_streaming_is_refused_as_busy(services, alice
     except ReplyRefused as refused:
         assert refused.reason == "busy"
     await generation.wait()
-    assert [m.content for m in await services.chats.messages(conversation.id) if m.role == "user"] == ["first"]
+    assert [m.content for m in await services.store.chats.messages(conversation.id) if m.role == "user"] == ["first"]
 
 
 async def test_double_send_without_awaiting_saves_one_message(services, alice, fake_ollama):
-    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     results = await asyncio.gather(
         services.engine.send(alice.id, conversation.id, "click"),
         services.engine.send(alice.id, conversation.id, "click"),
@@ -74,12 +74,12 @@ async def test_double_send_without_awaiting_saves_one_message(services, alice, f
     )
     assert sorted(type(r).__name__ for r in results) == ["Generation", "ReplyRefused"]
     await next(r for r in results if isinstance(r, Generation)).wait()
-    assert [m.role for m in await services.chats.messages(conversation.id)] == ["user", "assistant"]
+    assert [m.role for m in await services.store.chats.messages(conversation.id)] == ["user", "assistant"]
 
 
 async def test_stop_closes_the_provider_stream_and_keeps_the_partial(services, alice, fake_ollama):
     fake_ollama.then(Script(tokens=[f"w{i} " for i in range(200)], delay=0.02))
-    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     generation = await services.engine.send(alice.id, conversation.id, "long answer please")
     await streamed(generation, 5)
     services.engine.stop(conversation.id)
@@ -92,7 +92,7 @@ async def test_stop_closes_the_provider_stream_and_keeps_the_partial(services, a
 
 async def test_checkpoints_write_the_text_so_far_while_streaming(services, alice, fake_ollama):
     fake_ollama.then(Script(tokens=[f"w{i} " for i in range(60)], delay=0.02))
-    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     generation = await services.engine.send(alice.id, conversation.id, "go")
     seen: set[str] = set()
     while not generation.finished:
@@ -106,20 +106,20 @@ async def test_checkpoints_write_the_text_so_far_while_streaming(services, alice
 
 async def test_delete_mid_stream_cancels_and_writes_nothing(services, alice, fake_ollama):
     fake_ollama.then(Script(tokens=[f"w{i} " for i in range(200)], delay=0.02))
-    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     generation = await services.engine.send(alice.id, conversation.id, "go")
     await streamed(generation, 3)
     assert await services.engine.delete_conversation(alice.id, conversation.id)
     assert generation.finished and generation.status == "deleted"
     assert await fake_ollama.wait_disconnected(5)
     await services.engine.checkpoint()
-    assert await services.chats.messages(conversation.id) == []
-    assert await services.chats.get_conversation(alice.id, conversation.id) is None
+    assert await services.store.chats.messages(conversation.id) == []
+    assert await services.store.chats.get_conversation(alice.id, conversation.id) is None
 
 
 async def test_provider_error_mid_stream_keeps_partial_with_status_error(services, alice, fake_ollama):
     fake_ollama.then(Script(tokens=["par", "tial", "!"], error_after=2, error="GPU fell off the bus"))
-    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     generation = await services.engine.send(alice.id, conversation.id, "go")
     await generation.wait()
     reply = await stored_reply(services, conversation.id)
@@ -133,7 +133,7 @@ async def test_provider_error_mid_stream_keeps_partial_with_status_error(service
 
 async def test_shutdown_stores_streaming_replies_as_interrupted(services, alice, fake_ollama):
     fake_ollama.then(Script(tokens=[f"w{i} " for i in range(200)], delay=0.02))
-    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     generation = await services.engine.send(alice.id, conversation.id, "go")
     await streamed(generation, 3)
     await services.engine.shutdown()
@@ -143,7 +143,7 @@ async def test_shutdown_stores_streaming_replies_as_interrupted(services, alice,
 
 async def test_revoking_a_user_stops_their_replies(services, alice, fake_ollama):
     fake_ollama.then(Script(tokens=[f"w{i} " for i in range(200)], delay=0.02))
-    conversation = await services.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
+    conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     generation = await services.engine.send(alice.id, conversation.id, "go")
     await streamed(generation, 3)
     await services.auth.revoke_user(alice.id)
@@ -154,8 +154,8 @@ async def test_revoking_a_user_stops_their_replies(services, alice, fake_ollama)
 async def test_fifty_concurrent_replies_all_complete_and_are_stored(services, fake_ollama):
     tokens = [f"tok{i} " for i in range(50)]
     fake_ollama.default = Script(tokens=tokens, delay=0.005)
-    users = [await services.accounts.create_user(f"user{i}", "x") for i in range(50)]
-    conversations = [await services.chats.create_conversation(u.id, "ollama:llama3.2:3b") for u in users]
+    users = [await services.store.accounts.create_user(f"user{i}", "x") for i in range(50)]
+    conversations = [await services.store.chats.create_conversation(u.id, "ollama:llama3.2:3b") for u in users]
     generations = await asyncio.gather(
         *(
             services.engine.send(u.id, c.id, f"hello {i}")
@@ -176,10 +176,10 @@ async def test_a_burst_of_sends_starts_a_few_replies_at_a_time_and_all_complete(
     fake_ollama.default = Script(tokens=["ok"], delay=0)
     limit = services.engine.options.starting_at_once
     burst = limit * 3
-    users = [await services.accounts.create_user(f"user{i}", "x") for i in range(burst)]
-    conversations = [await services.chats.create_conversation(u.id, "ollama:llama3.2:3b") for u in users]
+    users = [await services.store.accounts.create_user(f"user{i}", "x") for i in range(burst)]
+    conversations = [await services.store.chats.create_conversation(u.id, "ollama:llama3.2:3b") for u in users]
     starting, most = 0, 0
-    read_history, write_exchange = services.chats.reply_context, services.chats.start_exchange
+    read_history, write_exchange = services.store.chats.reply_context, services.store.chats.start_exchange
 
     async def counted_read(*args, **kwargs):
         nonlocal starting, most
@@ -194,8 +194,8 @@ async def test_a_burst_of_sends_starts_a_few_replies_at_a_time_and_all_complete(
         finally:
             starting -= 1
 
-    monkeypatch.setattr(services.chats, "reply_context", counted_read)
-    monkeypatch.setattr(services.chats, "start_exchange", counted_write)
+    monkeypatch.setattr(services.store.chats, "reply_context", counted_read)
+    monkeypatch.setattr(services.store.chats, "start_exchange", counted_write)
     generations = await asyncio.gather(
         *(services.engine.send(u.id, c.id, "hi") for u, c in zip(users, conversations, strict=True))
     )

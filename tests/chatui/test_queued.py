@@ -38,7 +38,7 @@ class _Line(Provider):
 async def test_readers_see_the_place_in_line_then_the_text(services, alice) -> None:
     line = _Line()
     services.models.providers["local"] = line
-    conversation = await services.chats.create_conversation(alice.id, "local:line")
+    conversation = await services.store.chats.create_conversation(alice.id, "local:line")
     generation = await services.engine.send(alice.id, conversation.id, "hi")
     seen: list[tuple[int | None, list[str]]] = []
 
@@ -51,5 +51,5 @@ async def test_readers_see_the_place_in_line_then_the_text(services, alice) -> N
     await asyncio.wait_for(read(), 10)
     assert seen == [(2, []), (1, []), (None, []), (None, ["Hello"])]  # its turn, then the text
     await generation.wait()
-    messages = await services.chats.messages(conversation.id)
+    messages = await services.store.chats.messages(conversation.id)
     assert (messages[-1].content, messages[-1].status) == ("Hello", "done")

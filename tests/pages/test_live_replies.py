@@ -74,9 +74,11 @@ async def test_interrupted_reply_is_shown_with_a_notice(user: User) -> None:
     await register_and_sign_in(user)
     services = app.state.services
     me = (await user.http_client.get("/api/auth/me")).json()
-    conversation = await services.chats.create_conversation(me["id"], "ollama:llama3.2:3b")
-    _, reply_id = await services.chats.start_exchange(me["id"], conversation.id, "tell me", "ollama:llama3.2:3b", "x")
-    await services.chats.finish_message(
+    conversation = await services.store.chats.create_conversation(me["id"], "ollama:llama3.2:3b")
+    _, reply_id = await services.store.chats.start_exchange(
+        me["id"], conversation.id, "tell me", "ollama:llama3.2:3b", "x"
+    )
+    await services.store.chats.finish_message(
         reply_id, content="Half of an answ", status=MessageStatus.INTERRUPTED, completion_tokens=4
     )
     await user.open(f"/chat/{conversation.id}")

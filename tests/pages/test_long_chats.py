@@ -44,7 +44,7 @@ async def test_sidebar_shows_a_page_then_more_and_filters_old_ones(user: User) -
     await register_and_sign_in(user)
     services = app.state.services
     user_id = await me(user)
-    await services.db.run_statements(lambda c: seed_conversations(c, user_id, 2 * SIDEBAR_PAGE + 10))
+    await services.store.db.run_statements(lambda c: seed_conversations(c, user_id, 2 * SIDEBAR_PAGE + 10))
     await user.open("/")
     await user.should_see("Conversation 109")  # the newest first
     assert count(user, "conversation-item") == SIDEBAR_PAGE  # not all 110: the old sidebar built every one
@@ -74,7 +74,9 @@ async def test_sidebar_groups_by_day_and_highlights_the_open_one(user: User) -> 
     now = utcnow().astimezone()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     for when in (midnight - timedelta(days=20), midnight - timedelta(days=3), midnight - timedelta(hours=2), now):
-        (opened,) = await services.db.run_statements(lambda c, when=when: seed_conversations(c, user_id, 1, now=when))
+        (opened,) = await services.store.db.run_statements(
+            lambda c, when=when: seed_conversations(c, user_id, 1, now=when)
+        )
     await user.open(f"/chat/{opened}")
     await user.should_see("Today")
     assert texts(user, "conversation-group") == ["Today", "Yesterday", "Previous 7 days", "Older"]
@@ -88,7 +90,7 @@ async def test_row_menu_renames_and_deletes_another_conversation(user: User) -> 
     await register_and_sign_in(user)
     services = app.state.services
     user_id = await me(user)
-    ids = await services.db.run_statements(lambda c: seed_conversations(c, user_id, 2))
+    ids = await services.store.db.run_statements(lambda c: seed_conversations(c, user_id, 2))
     await user.open(f"/chat/{ids[1]}")  # "Conversation 1" is open; its neighbour is changed from the list
     user.find(marker=f"row-menu-{ids[0]}").click()
     user.find(marker="rename-conversation").click()
@@ -112,7 +114,7 @@ async def test_rest_and_sidebar_agree_on_a_big_account(user: User) -> None:
     await register_and_sign_in(user)
     services = app.state.services
     user_id = await me(user)
-    await services.db.run_statements(lambda c: seed_conversations(c, user_id, 60))
+    await services.store.db.run_statements(lambda c: seed_conversations(c, user_id, 60))
     page = await user.http_client.get("/api/conversations?limit=50")
     await user.open("/")
     names = texts(user, "conversation-item")
@@ -126,7 +128,7 @@ async def signed_in_with_conversation(user: User, messages: int) -> tuple[str, l
     """A new account holding one conversation of `messages` messages: its id and the messages' ids."""
     await register_and_sign_in(user)
     user_id = await me(user)
-    return await app.state.services.db.run_statements(lambda c: seed_conversation(c, user_id, messages))
+    return await app.state.services.store.db.run_statements(lambda c: seed_conversation(c, user_id, messages))
 
 
 async def test_a_long_conversation_opens_at_its_end_with_one_page(user: User) -> None:
