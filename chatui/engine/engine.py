@@ -39,21 +39,26 @@ DELETE_WAIT_SECONDS = 10.0
 goes ahead after this)."""
 
 
+RETRY_BACKOFF_SECONDS = 0.5
+"""The first wait before a provider is asked again (it doubles each time; `providers.retry`)."""
+STARTING_AT_ONCE = 16
+"""Replies in their start-up (history read, first write, first bubbles) at one moment; the rest of a burst waits its
+turn. Two hundred messages arriving together otherwise fill every turn of the event loop with start-up work, and
+everything else waits: in `python -m bench.ui_pages --n 200` the worst HTTP latency of the first second fell from
+68-71 ms to 20-29 ms with this limit, for ~0.1 s more on the median reply."""
+
+
 @dataclass(frozen=True, slots=True)
 class EngineOptions:
-    checkpoint_seconds: float = 1.0
-    provider_retries: int = 2
-    retry_backoff: float = 0.5
-    prompt_max_chars: int = 120_000
+    """The engine's settings, from `Settings` (the one home of their defaults)."""
+
+    checkpoint_seconds: float
+    provider_retries: int
+    prompt_max_chars: int
     """The history a reply is asked with: the newest messages of the path whose texts, with the new message, add up
     to at most this many characters (about 30,000 tokens). Older ones stay in the conversation but are not sent:
     every model's context is finite, and reading and sending a 10,000-message path for each reply made streaming
     into a long conversation cost what its whole history costs."""
-    starting_at_once: int = 16
-    """Replies in their start-up (history read, first write, first bubbles) at one moment; the rest of a burst waits
-    its turn. Two hundred messages arriving together otherwise fill every turn of the event loop with start-up work,
-    and everything else waits: in `python -m bench.ui_pages --n 200` the worst HTTP latency of the first second fell
-    from 68-71 ms to 20-29 ms with this limit, for ~0.1 s more on the median reply."""
 
 
 class GenerationEngine:
@@ -62,7 +67,7 @@ class GenerationEngine:
         chats: ConversationRepository,
         models: ModelRegistry,
         message_throttle: Throttle,
-        options: EngineOptions | None = None,
+        options: EngineOptions,
         events: ConversationEvents | None = None,
         coordination: Coordination[Generation] | None = None,
     ) -> None:
@@ -71,7 +76,7 @@ class GenerationEngine:
         """What is shared with other instances (nothing, by default: one process). Started and stopped by the
         bootstrap, around the engine (`Services.start/stop`)."""
         self.models = models
-        self.options = options or EngineOptions()
+        self.options = options
         self.events = events or ConversationEvents()
         self.on_finished: list[Callable[[Generation], None]] = []
         """Called with each reply once its final state is stored (AI titles start from here)."""
@@ -79,7 +84,7 @@ class GenerationEngine:
         self._active: dict[str, Generation] = {}
         self._reserved: set[str] = set()
         self._checkpointer: asyncio.Task[None] | None = None
-        self._starting = asyncio.Semaphore(self.options.starting_at_once)
+        self._starting = asyncio.Semaphore(STARTING_AT_ONCE)
 
     # -- life cycle ---------------------------------------------------------------------------------------------
 
@@ -292,7 +297,7 @@ class GenerationEngine:
                 name,
                 params,
                 retries=self.options.provider_retries,
-                backoff=self.options.retry_backoff,
+                backoff=RETRY_BACKOFF_SECONDS,
             )
             async for event in stream:
                 if isinstance(event, TextDelta):

@@ -76,7 +76,7 @@ async def fast(tmp_path: Path) -> AsyncIterator[Fast]:
         chats,
         models,
         Throttle("messages", 1000, 60, MemoryStorage()),
-        EngineOptions(checkpoint_seconds=0.05, provider_retries=0),
+        EngineOptions(checkpoint_seconds=0.05, provider_retries=0, prompt_max_chars=120_000),
         events,
     )
     conversations = ConversationService(

@@ -18,6 +18,7 @@ from chatui.accounts.auth import AuthLimits, AuthService, SessionPolicy
 from chatui.accounts.errors import AuthError, AuthRefusal
 from chatui.accounts.passwords import PasswordHasher
 from chatui.bootstrap import Services
+from chatui.config import Settings
 from chatui.coordination.local import LocalCoordination
 from storage.models import utcnow
 
@@ -176,7 +177,7 @@ async def test_megabyte_password_is_refused_without_hashing(services):
 
 
 async def test_default_cost_is_at_least_12(services):
-    stored = await PasswordHasher().hash("password123")
+    stored = await PasswordHasher(Settings.model_fields["bcrypt_rounds"].default).hash("password123")
     assert stored.startswith("$2b$12$")
     assert bcrypt.checkpw(b"anything", stored.encode()) is False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from chatui.bootstrap import Services
+from chatui.engine.engine import STARTING_AT_ONCE
 from chatui.engine.errors import ReplyRefused
 from chatui.engine.generation import Generation
 from storage import MessageStatus
@@ -171,10 +172,10 @@ async def test_fifty_concurrent_replies_all_complete_and_are_stored(services, fa
 
 
 async def test_a_burst_of_sends_starts_a_few_replies_at_a_time_and_all_complete(services, fake_ollama, monkeypatch):
-    """Start-up (history read, first write, the bubbles) is admitted `starting_at_once` at a time, so a burst of
+    """Start-up (history read, first write, the bubbles) is admitted `STARTING_AT_ONCE` at a time, so a burst of
     messages cannot fill every turn of the event loop at once; the rest wait their turn and nothing is refused."""
     fake_ollama.default = Script(tokens=["ok"], delay=0)
-    limit = services.engine.options.starting_at_once
+    limit = STARTING_AT_ONCE
     burst = limit * 3
     users = [await services.store.accounts.create_user(f"user{i}", "x") for i in range(burst)]
     conversations = [await services.store.chats.create_conversation(u.id, "ollama:llama3.2:3b") for u in users]
