@@ -18,7 +18,7 @@ _REFUSAL_STATUS = {
 _AUTH_STATUS = {
     AuthRefusal.INVALID_CREDENTIALS: status.HTTP_401_UNAUTHORIZED,
     AuthRefusal.TOO_MANY_ATTEMPTS: status.HTTP_429_TOO_MANY_REQUESTS,
-    AuthRefusal.INVALID_REGISTRATION: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    AuthRefusal.INVALID_REGISTRATION: status.HTTP_422_UNPROCESSABLE_CONTENT,
     AuthRefusal.NAME_TAKEN: status.HTTP_409_CONFLICT,
     AuthRefusal.WRONG_PASSWORD: status.HTTP_403_FORBIDDEN,
     AuthRefusal.NO_SUCH_USER: status.HTTP_404_NOT_FOUND,
@@ -34,14 +34,14 @@ def _retry_after(seconds: float | None) -> dict[str, str] | None:
 async def _conversation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ConversationError)
     if isinstance(exc, SendRefused):
-        code = _REFUSAL_STATUS.get(exc.reason, status.HTTP_422_UNPROCESSABLE_ENTITY)
+        code = _REFUSAL_STATUS.get(exc.reason, status.HTTP_422_UNPROCESSABLE_CONTENT)
         body = {"detail": exc.message, "reason": exc.reason.value}
         return JSONResponse(body, status_code=code, headers=_retry_after(exc.retry_after))
     if isinstance(exc, NotFound):
         return JSONResponse({"detail": exc.message}, status_code=status.HTTP_404_NOT_FOUND)
     field = exc.field if isinstance(exc, InvalidInput) else None
     body = {"detail": [{"type": "value_error", "loc": ["body", field] if field else ["body"], "msg": exc.message}]}
-    return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 async def _auth_error(_: Request, exc: Exception) -> JSONResponse:

@@ -116,6 +116,7 @@ async def test_ollama_not_running_then_started(ollama_port: int, user: User) -> 
         f"cannot reach Ollama at http://127.0.0.1:{ollama_port}; start it with `ollama serve` or set OLLAMA_BASE_URL",
         retries=30,
     )
+    await user.should_see(marker="reply-error", retries=30)  # the reply has ended (the banner says the same earlier)
     await user.should_see(marker="user-message")
     # Ollama comes up on that port: the next try works
     state = ScriptedProvider()
