@@ -30,6 +30,7 @@ from providers.registry import ModelRegistry
 from storage import AccountRepository, ConversationRepository, Database, SearchRepository, lock
 from storage.orphans import StreamingReplies
 from storage.transfer import TransferRepository
+from storage.undo import UndoShelf
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,7 @@ def build_services(settings: Settings) -> Services:
         creations=creations,
         max_message_chars=settings.max_message_chars,
         search=search,
+        shelf=UndoShelf(db),
     )
     sockets = coordination.socket_slots(settings.max_sockets_per_user, settings.max_sockets_per_session)
     transfer = TransferRepository(db)

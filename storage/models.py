@@ -169,3 +169,18 @@ class ConversationSource(Base):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("user_id", "source", name="uq_conversation_sources_user_source"),)
+
+
+class DeletedConversation(Base):
+    """A conversation just deleted, kept for a few seconds so its owner can undo the deletion (`storage.undo`).
+
+    Kept in the database rather than in one process's memory, so the undo works from whichever instance serves the
+    page that asks. `record` is the whole conversation as JSON; rows past `expires_at` are swept.
+    """
+
+    __tablename__ = "deleted_conversations"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    record: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

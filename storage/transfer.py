@@ -78,15 +78,7 @@ class TransferRepository(Repository):
     @statements
     def export_conversation(self, c: Connection, user_id: str, conversation_id: str) -> ConversationRecord | None:
         """The conversation as a record, or None if it is not the user's."""
-        conversation = c.execute(
-            select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
-        ).one_or_none()
-        if conversation is None:
-            return None
-        rows = c.execute(
-            select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at, Message.id)
-        ).all()
-        return _record(conversation, rows)
+        return read_conversation(c, user_id, conversation_id)
 
     @statements
     def import_conversation(
@@ -97,40 +89,7 @@ class TransferRepository(Repository):
         Already here: `source` was imported before, or `same_as` names a conversation of this user (an export of
         this very account).
         """
-        known = select(ConversationSource.conversation_id).where(
-            ConversationSource.user_id == user_id, ConversationSource.source == source
-        )
-        if c.execute(known).first() is not None:
-            return None
-        if same_as is not None:
-            mine = select(Conversation.id).where(Conversation.id == same_as, Conversation.user_id == user_id)
-            if c.execute(mine).first() is not None:
-                return None
-        conversation_id = new_id()
-        ids = {m.id: new_id() for m in record.messages}
-        try:
-            with c.begin_nested():
-                c.execute(
-                    insert(Conversation).values(
-                        id=conversation_id,
-                        user_id=user_id,
-                        title=record.title,
-                        model=record.model,
-                        created_at=record.created_at,
-                        updated_at=record.updated_at,
-                        **_conversation_tree_values(record, ids),
-                    )
-                )
-                if record.messages:
-                    c.execute(insert(Message), [_message_values(m, conversation_id, ids) for m in record.messages])
-                c.execute(
-                    insert(ConversationSource).values(
-                        conversation_id=conversation_id, user_id=user_id, source=source, imported_at=record.updated_at
-                    )
-                )
-        except IntegrityError:  # the same source imported by a concurrent job a moment ago
-            return None
-        return conversation_id
+        return write_conversation(c, user_id, record, source, same_as=same_as)
 
     @statements
     def refresh_statistics(self, c: Connection) -> None:
@@ -138,6 +97,62 @@ class TransferRepository(Repository):
         rather than whenever autovacuum gets to it. Nothing to do on SQLite."""
         if c.dialect.name == "postgresql":
             c.exec_driver_sql("ANALYZE messages, conversations")
+
+
+# -- one conversation, inside a transaction of the caller's (the export, the import, and the undo of a deletion) ------
+
+
+def read_conversation(c: Connection, user_id: str, conversation_id: str) -> ConversationRecord | None:
+    """The conversation as a record, or None if it is not the user's."""
+    conversation = c.execute(
+        select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
+    ).one_or_none()
+    if conversation is None:
+        return None
+    rows = c.execute(
+        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at, Message.id)
+    ).all()
+    return _record(conversation, rows)
+
+
+def write_conversation(
+    c: Connection, user_id: str, record: ConversationRecord, source: str, *, same_as: str | None = None
+) -> str | None:
+    """Write the conversation with new ids; its id, or None (and nothing written) if it is already here."""
+    known = select(ConversationSource.conversation_id).where(
+        ConversationSource.user_id == user_id, ConversationSource.source == source
+    )
+    if c.execute(known).first() is not None:
+        return None
+    if same_as is not None:
+        mine = select(Conversation.id).where(Conversation.id == same_as, Conversation.user_id == user_id)
+        if c.execute(mine).first() is not None:
+            return None
+    conversation_id = new_id()
+    ids = {m.id: new_id() for m in record.messages}
+    try:
+        with c.begin_nested():
+            c.execute(
+                insert(Conversation).values(
+                    id=conversation_id,
+                    user_id=user_id,
+                    title=record.title,
+                    model=record.model,
+                    created_at=record.created_at,
+                    updated_at=record.updated_at,
+                    **_conversation_tree_values(record, ids),
+                )
+            )
+            if record.messages:
+                c.execute(insert(Message), [_message_values(m, conversation_id, ids) for m in record.messages])
+            c.execute(
+                insert(ConversationSource).values(
+                    conversation_id=conversation_id, user_id=user_id, source=source, imported_at=record.updated_at
+                )
+            )
+    except IntegrityError:  # the same source imported by a concurrent job a moment ago
+        return None
+    return conversation_id
 
 
 # -- the tree's columns -----------------------------------------------------------------------------------------------

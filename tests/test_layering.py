@@ -7,7 +7,8 @@
 - The engine never imports the conversation service (the service composes the engine, not the other way).
 - Coordination never imports the engine (the engine calls the coordination; what the coordination needs of a reply
   is the `Reply` protocol in `chatui.coordination.reply`).
-- Only the bootstrap, the app, the command line and the two edges see the services container (`chatui.bootstrap`).
+- Only the bootstrap, the app, the command line and the two edges see the services container (`chatui.bootstrap`),
+  and the edges call services only: never `Services.store`, the database and its repositories.
 - The HTTP edge (`chatui.web`) is plain ASGI: no NiceGUI. The framework patches (`chatui._patches`) are mechanism
   only: they import no chatui code but each other (the page guard hands its policy in as a function).
 - The shipped packages never import the test support (`testing/`), the tests or the benchmarks; the benchmarks and
@@ -98,6 +99,17 @@ def test_only_the_edges_see_the_services_container() -> None:
     seen = reaching(CHATUI, "chatui.bootstrap")
     outside = {path: names for path, names in seen.items() if not any(path.startswith(s) for s in SEES_SERVICES)}
     assert outside == {}
+
+
+def test_the_edges_never_reach_the_repositories() -> None:
+    found = {
+        str(path.relative_to(ROOT)): node.lineno
+        for edge in ("api", "ui")
+        for path in sorted((CHATUI / edge).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr == "store"
+    }
+    assert found == {}
 
 
 def test_chatui_keeps_few_loose_modules() -> None:

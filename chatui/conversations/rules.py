@@ -18,6 +18,8 @@ AI_TITLE_CHARS = 60
 MODEL_ID_MAX = 200
 SYSTEM_PROMPT_MAX = 8_000
 TEMPERATURE_RANGE = (0.0, 2.0)
+UNDO_SECONDS = 8.0
+"""How long a deleted conversation can be brought back."""
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 """What a title or a model id may hold: no control characters (PostgreSQL refuses NUL in text)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -6,11 +6,14 @@ watchers what changed (`chatui.engine.events`). Replies themselves belong to the
 where in the tree they go. Every error is a `ConversationError` (`chatui.conversations.errors`); the edges turn
 them into HTTP statuses and `/ws` error codes. The rules values obey are in `chatui.conversations.rules`.
 
+    start           a new conversation with its first message and the reply: it exists from that message on
     send            a user message after the active leaf, then its reply
     regenerate      another reply to the user message that ends the active path (also: retry a failed reply)
     edit            a new version of a user message beside it, then its reply
     switch_version  make the path through a message active, down to its newest leaf
-    rename, update_settings, delete, create, list, get, path, tree, search, stop
+    delete          stop its reply, delete it; with `undo`, keep it a few seconds in the same transaction
+    restore         bring a deleted conversation back (from any instance: it is kept in the database)
+    rename, update_settings, create, list, get, path, tree, search, stop
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from chatui.conversations.errors import (
+    ConversationError,
     ConversationNotFound,
     InvalidInput,
     MessageNotFound,
@@ -30,6 +36,7 @@ from chatui.conversations.errors import (
     TooManyConversations,
 )
 from chatui.conversations.rules import (
+    UNDO_SECONDS,
     check_message,
     clean_model,
     clean_system_prompt,
@@ -57,6 +64,8 @@ from storage import (
     SearchHit,
     SearchRepository,
 )
+from storage.models import utcnow
+from storage.undo import UndoShelf
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +83,14 @@ class ConversationService:
         creations: Throttle | None = None,
         max_message_chars: int,
         search: SearchRepository,
+        shelf: UndoShelf,
     ) -> None:
         self.chats = chats
         self.accounts = accounts
         self.creations = creations
         """New conversations per user (None: unlimited), counted wherever they are created: API and pages."""
         self._search = search
+        self._shelf = shelf
         self.max_message_chars = max_message_chars
         self.engine = engine
         self.models = models
@@ -169,6 +180,21 @@ class ConversationService:
         return self.events.subscribe(conversation_id, subscriber)
 
     # -- replies --------------------------------------------------------------------------------------------------
+
+    async def start(
+        self, user_id: str, content: str, model: str | None = None, *, session_id: str | None = None
+    ) -> tuple[Conversation, Generation]:
+        """A new conversation, its first message and the reply to it: a conversation exists from its first message
+        on, so a message refused (too long, too fast, the reply could not start) leaves no empty conversation."""
+        model = clean_model(model) if model else None
+        check_message(content, self.max_message_chars)
+        conversation = await self.create(user_id, model)
+        try:
+            generation = await self.send(user_id, conversation.id, content, session_id=session_id)
+        except ConversationError:
+            await self.chats.delete_conversation(user_id, conversation.id)  # one transaction: as if never made
+            raise
+        return conversation, generation
 
     async def send(
         self,
@@ -271,10 +297,32 @@ class ConversationService:
             raise ConversationNotFound
         return conversation
 
-    async def delete(self, user_id: str, conversation_id: str) -> None:
-        """Stop a reply streaming in it (writing nothing more), then delete it with every message."""
-        if not await self.engine.delete_conversation(user_id, conversation_id):
+    async def delete(self, user_id: str, conversation_id: str, *, undo: bool = False) -> str | None:
+        """Stop a reply streaming in it (writing nothing more), then delete it with every message.
+
+        With `undo`, the conversation is kept for `UNDO_SECONDS`, in the deletion's own transaction: the answer is
+        the token `restore` takes (None without `undo`).
+        """
+        if not undo:
+            if not await self.engine.delete_conversation(user_id, conversation_id):
+                raise ConversationNotFound
+            return None
+        await self.engine.drop_reply(user_id, conversation_id)
+        token = secrets.token_urlsafe(12)
+        until = utcnow() + timedelta(seconds=UNDO_SECONDS)
+        if not await self._shelf.delete_keeping(user_id, conversation_id, token, until):
             raise ConversationNotFound
+        return token
+
+    async def undo_seconds_left(self, user_id: str, token: str) -> float:
+        """How long the deletion under `token` can still be undone (0: it cannot, or it is someone else's)."""
+        until = await self._shelf.kept_until(user_id, token[:32])
+        return max(0.0, (until - utcnow()).total_seconds()) if until is not None else 0.0
+
+    async def restore(self, user_id: str, token: str) -> str | None:
+        """Bring the deleted conversation back (new ids; the same title, settings, messages and times); its id, or
+        None when it is too late (or the token is someone else's)."""
+        return await self._shelf.restore(user_id, token[:32])
 
     async def default_system_prompt(self, user_id: str) -> str | None:
         """The system prompt the user's new conversations start with."""

@@ -249,6 +249,11 @@ class GenerationEngine:
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> bool:
         """Cancel any reply in the conversation without writing anything more, then delete it with its messages."""
+        await self.drop_reply(user_id, conversation_id)
+        return await self.chats.delete_conversation(user_id, conversation_id)
+
+    async def drop_reply(self, user_id: str, conversation_id: str) -> None:
+        """Cancel the user's reply streaming in the conversation, writing nothing more (it is being deleted)."""
         generation = self.current(conversation_id)
         if generation is not None and generation.user_id == user_id:
             if generation.task is not None:
@@ -258,7 +263,6 @@ class GenerationEngine:
                 self.coordination.request_stop(conversation_id, CancelReason.DELETED)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(generation.wait(), DELETE_WAIT_SECONDS)
-        return await self.chats.delete_conversation(user_id, conversation_id)
 
     def stop_user(self, user_id: str) -> None:
         """Stop every reply of a user (all their sessions were revoked)."""

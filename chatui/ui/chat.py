@@ -19,7 +19,7 @@ from fastapi import Request
 from nicegui import Client, ui
 
 from chatui.bootstrap import Services
-from chatui.conversations.errors import BUSY, ConversationError, ConversationNotFound, TooManyConversations
+from chatui.conversations.errors import BUSY, ConversationError, ConversationNotFound
 from chatui.engine.events import ConversationEvent, PathChanged, ReplyStarted, TitleChanged
 from chatui.engine.generation import Generation
 from chatui.ui import dialogs
@@ -33,7 +33,7 @@ from chatui.ui.pacing import UpdatePacer
 from chatui.ui.provider_banner import model_problem, show_problem
 from chatui.ui.search import SearchPanel
 from chatui.ui.sidebar import Sidebar, delete_dialog, rename_dialog
-from chatui.ui.undo import SHELF, offer_undo
+from chatui.ui.undo import offer_undo
 from providers.registry import ModelInfo, ProviderStatus
 from storage import Conversation, MessageStatus, SignedIn
 
@@ -124,7 +124,7 @@ class ChatView:
             await self._show_conversation(self.conversation.id)
         self._track(asyncio.create_task(self._load_models()))
         if self.undo_token:
-            offer_undo(self.services, self.user.id, self.undo_token)
+            await offer_undo(self.services, self.user.id, self.undo_token)
             ui.navigate.history.replace("/")
 
     def _export(self, kind: str) -> None:
@@ -259,30 +259,21 @@ class ChatView:
         if self.live is not None:
             ui.notify(BUSY, type="info")
             return
-        created = self.conversation is None
-        if self.conversation is None:  # a conversation exists from its first message on, never before
-            try:
-                self.conversation = await self.conversations.create(self.user.id, self.model)
-            except TooManyConversations as exc:
-                ui.notify(exc.message, type="warning")
-                return
-            ui.navigate.history.replace(f"/chat/{self.conversation.id}")
-            self.sidebar.set_current(self.conversation.id)
-            self.conversation_actions.visible = True
-            await self._show_conversation(self.conversation.id)
         try:
-            await self.conversations.send(
-                self.user.id, self.conversation.id, content, self.model, session_id=self.signed_in.session.id
-            )
+            if self.conversation is None:
+                await self._start(content)
+            else:
+                await self.conversations.send(
+                    self.user.id, self.conversation.id, content, self.model, session_id=self.signed_in.session.id
+                )
         except ConversationNotFound:
             ui.notify("This conversation was deleted.", type="warning")
             ui.navigate.to("/")
             return
-        except ConversationError as exc:
+        except ConversationError as exc:  # refused (too long, too fast): a new chat is not even made
             ui.notify(exc.message, type="warning")
-            if created:  # refused (too long, too fast): leave no empty "New chat" behind
-                await self._forget_new_conversation()
             return
+        assert self.conversation is not None
         self.composer.value = ""
         ui.run_javascript("chatui.toBottom()")  # the reader sees what was just sent, wherever they were
         if self.conversation.title is None:
@@ -291,16 +282,15 @@ class ChatView:
                 self.frame.set_title(self.conversation.title or "New chat")
         await self.sidebar.moved_to_top(self.conversation)
 
-    async def _forget_new_conversation(self) -> None:
-        assert self.conversation is not None
-        if self._unwatch is not None:
-            self._unwatch()
-            self._unwatch = None
-        with contextlib.suppress(ConversationNotFound):
-            await self.conversations.delete(self.user.id, self.conversation.id)
-        self.conversation = None
-        self.conversation_actions.visible = False
-        ui.navigate.history.replace("/")
+    async def _start(self, content: str) -> None:
+        """The first message: the conversation and its reply begin together, then the page shows them."""
+        self.conversation, _ = await self.conversations.start(
+            self.user.id, content, self.model, session_id=self.signed_in.session.id
+        )
+        ui.navigate.history.replace(f"/chat/{self.conversation.id}")
+        self.sidebar.set_current(self.conversation.id)
+        self.conversation_actions.visible = True
+        await self._show_conversation(self.conversation.id)  # the reply streaming already is shown and followed
 
     def stop(self) -> None:
         if self.conversation is not None:
@@ -428,13 +418,14 @@ class ChatView:
         self.frame.set_title(conversation.title or "New chat")
 
     async def _delete(self) -> None:
-        if self.conversation is not None and await delete_dialog(self.services, self.user.id, self.conversation.id):
-            await self._deleted(self.conversation.id)
+        if self.conversation is not None:
+            token = await delete_dialog(self.services, self.user.id, self.conversation.id)
+            if token is not None:
+                await self._deleted(token)
 
-    async def _deleted(self, conversation_id: str) -> None:
+    async def _deleted(self, undo_token: str) -> None:
         """The open conversation was deleted: a new chat, where the Undo offer follows (`chatui.ui.undo`)."""
-        token = SHELF.token_for(self.user.id, conversation_id)
-        ui.navigate.to(f"/?undo={quote(token)}" if token else "/")
+        ui.navigate.to(f"/?undo={quote(undo_token)}")
 
     # -- life cycle -----------------------------------------------------------------------------------------------
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from nicegui import ui
 
 from chatui.bootstrap import Services
-from chatui.conversations.errors import ConversationError
+from chatui.conversations.errors import ConversationError, ConversationNotFound
 from chatui.ui import dialogs
-from chatui.ui.undo import delete_with_undo, offer_undo
+from chatui.ui.undo import offer_undo
 from storage import Conversation, SignedIn
 
 PAGE_SIZE = 50
@@ -59,9 +59,9 @@ async def rename_dialog(services: Services, user_id: str, conversation: Conversa
         return None
 
 
-async def delete_dialog(services: Services, user_id: str, conversation_id: str) -> bool:
-    """Ask, then delete the conversation (a reply streaming in it is stopped first) with an Undo offer; True if it
-    was deleted."""
+async def delete_dialog(services: Services, user_id: str, conversation_id: str) -> str | None:
+    """Ask, then delete the conversation (a reply streaming in it is stopped first) with an Undo offer; the undo
+    token if it was deleted."""
     with page_level():
         confirmed = await dialogs.confirm(
             "Delete conversation?",
@@ -71,16 +71,19 @@ async def delete_dialog(services: Services, user_id: str, conversation_id: str) 
             marker="confirm-delete",
         )
     if not confirmed:
-        return False
-    token = await delete_with_undo(services, user_id, conversation_id)
-    if token is not None:
-        offer_undo(services, user_id, token)  # a few seconds to take it back (chatui.ui.undo)
-    return token is not None
+        return None
+    try:
+        token = await services.conversations.delete(user_id, conversation_id, undo=True)
+    except ConversationNotFound:
+        return None
+    assert token is not None
+    await offer_undo(services, user_id, token)  # a few seconds to take it back (chatui.ui.undo)
+    return token
 
 
 class Sidebar:
-    """The filter box, the grouped rows and "Show more". `on_renamed`/`on_deleted` tell the page about its own
-    conversation; `refresh()` starts again from the newest (after a send moved a conversation to the top)."""
+    """The filter box, the grouped rows and "Show more". `on_renamed`/`on_deleted` (with the undo token) tell the page
+    about its own conversation; `refresh()` starts again from the newest (after a send moved one to the top)."""
 
     def __init__(
         self,
@@ -204,9 +207,10 @@ class Sidebar:
             await self.refresh()
 
     async def _delete(self, conversation_id: str) -> None:
-        if await delete_dialog(self.services, self.user_id, conversation_id):
+        token = await delete_dialog(self.services, self.user_id, conversation_id)
+        if token is not None:
             if conversation_id == self.current_id:
-                await self.on_deleted(conversation_id)
+                await self.on_deleted(token)
             else:
                 await self.refresh()
 

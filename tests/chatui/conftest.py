@@ -18,6 +18,7 @@ from chatui.engine.engine import EngineOptions, GenerationEngine
 from chatui.engine.events import ConversationEvents
 from providers.registry import ModelRegistry
 from storage import AccountRepository, ConversationRepository, Database, SearchRepository, User, mark_interrupted
+from storage.undo import UndoShelf
 from testing.fakes.inprocess import InProcessProvider
 from testing.fakes.server import ScriptedProvider
 
@@ -80,7 +81,14 @@ async def fast(tmp_path: Path) -> AsyncIterator[Fast]:
         events,
     )
     conversations = ConversationService(
-        chats, engine, models, events, accounts=accounts, max_message_chars=32_000, search=SearchRepository(db)
+        chats,
+        engine,
+        models,
+        events,
+        accounts=accounts,
+        max_message_chars=32_000,
+        search=SearchRepository(db),
+        shelf=UndoShelf(db),
     )
     await engine.start()
     yield Fast(db, accounts, chats, engine, conversations, provider, events)
@@ -102,6 +110,7 @@ async def fast_titled(fast: Fast) -> AsyncIterator[Fast]:
         accounts=fast.accounts,
         max_message_chars=32_000,
         search=SearchRepository(fast.db),
+        shelf=UndoShelf(fast.db),
     )
     yield replace(fast, conversations=conversations)
     await conversations.aclose()

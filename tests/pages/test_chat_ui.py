@@ -3,15 +3,9 @@ empty conversation, and sending while a reply streams says so."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
-
 import pytest
 from nicegui.testing import User
 
-from chatui.ui import undo
-from chatui.ui.undo import UndoShelf
-from storage.transfer import ConversationRecord
 from testing.fakes.server import Script
 from tests.pages.test_chat_flow import register_and_sign_in, send
 
@@ -78,15 +72,3 @@ async def test_delete_asks_then_offers_undo_for_a_few_seconds(user: User, fake_o
         ("user", "remember this"),
         ("assistant", "Kept reply"),
     ]
-
-
-def test_undo_is_only_for_its_owner_and_only_for_a_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = datetime.now(UTC)
-    record = ConversationRecord(id="c1", title="mine only", model="ollama:m", created_at=now, updated_at=now)
-    shelf = UndoShelf()
-    token = shelf.keep("alice", record)
-    assert shelf.token_for("alice", "c1") == token and shelf.token_for("mallory", "c1") is None
-    assert shelf.take("mallory", token) is None  # someone else's token opens nothing
-    clock = time.monotonic() + undo.UNDO_SECONDS + 1
-    monkeypatch.setattr(undo.time, "monotonic", lambda: clock)
-    assert shelf.take("alice", token) is None  # too late
