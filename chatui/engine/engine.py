@@ -26,6 +26,7 @@ from chatui.coordination.throttles import Throttle
 from chatui.engine.errors import Refusal, ReplyRefused
 from chatui.engine.events import ConversationEvents, ReplyStarted
 from chatui.engine.generation import CancelReason, Generation
+from chatui.engine.prompt import build_prompt, history_budget
 from providers import ChatMessage, GenerationParams, ProviderError, Queued, TextDelta, Usage
 from providers.registry import ModelRegistry, qualify_model_id
 from providers.retry import stream_with_retries
@@ -180,7 +181,7 @@ class GenerationEngine:
         being written to it in between.
         """
         try:
-            budget = max(0, self.options.prompt_max_chars - len(content or ""))
+            budget = history_budget(self.options.prompt_max_chars, content)
             context = await self.chats.reply_context(user_id, conversation_id, anchor, edited_id, max_chars=budget)
         except NothingToRegenerate:
             raise ReplyRefused(Refusal.NOTHING_TO_REGENERATE) from None
@@ -197,9 +198,7 @@ class GenerationEngine:
             session_id=session_id,
         )
         self._active[conversation_id] = generation
-        prompt = _prompt(context.turns)
-        if content is not None:
-            prompt.append(ChatMessage("user", content))
+        prompt = build_prompt(context.turns, content)
         params = GenerationParams(temperature=context.temperature, system=context.system_prompt or None)
         generation.task = asyncio.create_task(
             self._run(generation, prompt, params), name=f"reply-{generation.message_id}"
@@ -381,18 +380,3 @@ _ENDED_BY = {
     CancelReason.DELETED: MessageStatus.DELETED,
     CancelReason.SHUTDOWN: MessageStatus.INTERRUPTED,
 }
-
-
-def _prompt(history: list[tuple[str, str]]) -> list[ChatMessage]:
-    """What the model sees: every turn of the path that has text (partial replies included), in order.
-
-    A history cut to the prompt's budget may begin with a reply; it then begins at the next user message instead
-    (Anthropic refuses a conversation that opens with the assistant, and a reply without its question misleads).
-    """
-    turns = [
-        ChatMessage(role, content)  # type: ignore[arg-type]
-        for role, content in history
-        if content and role in ("user", "assistant", "system")
-    ]
-    first_user = next((i for i, turn in enumerate(turns) if turn.role != "assistant"), len(turns))
-    return turns[first_user:]

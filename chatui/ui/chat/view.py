@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
-from functools import partial
 from urllib.parse import quote
 
 from fastapi import Request
@@ -22,9 +21,9 @@ from chatui.bootstrap import Services
 from chatui.conversations.errors import BUSY, ConversationError, ConversationNotFound
 from chatui.engine.events import ConversationEvent, PathChanged, ReplyStarted, TitleChanged
 from chatui.engine.generation import Generation
-from chatui.ui import dialogs
-from chatui.ui.actions import Action, ReplyActions, question_row, reply_row
 from chatui.ui.bubbles import AssistantBubble
+from chatui.ui.chat.menu import ConversationMenu
+from chatui.ui.chat.rows import MessageRows
 from chatui.ui.composer import composer
 from chatui.ui.frame import page_frame
 from chatui.ui.message_list import MessageList
@@ -32,7 +31,7 @@ from chatui.ui.model_picker import ModelPicker
 from chatui.ui.pacing import UpdatePacer
 from chatui.ui.provider_banner import model_problem, show_problem
 from chatui.ui.search import SearchPanel
-from chatui.ui.sidebar import Sidebar, delete_dialog, rename_dialog
+from chatui.ui.sidebar import Sidebar
 from chatui.ui.undo import offer_undo
 from providers.registry import ModelInfo, ProviderStatus
 from storage import Conversation, MessageStatus, SignedIn
@@ -64,9 +63,6 @@ class ChatView:
         self._unwatch = None
         self.listing: tuple[list[ModelInfo], list[ProviderStatus]] | None = None
         self.banner: ui.element | None = None
-        self.reply_rows: dict[str, tuple[ui.row, ReplyActions]] = {}
-        self.last_reply: str | None = None
-        """The reply whose row offers Regenerate (or Retry): the last one of the active path."""
         self.model_ids: list[str] = []
         self.fallback: str | None = None
         """The model a new chat started on because the default cannot answer (`ModelRegistry.model_for_new_chat`)."""
@@ -82,18 +78,7 @@ class ChatView:
         with self.frame.actions:
             self.picker = ModelPicker(self.model, self._model_changed)
             self.model_select = self.picker.select
-            with (
-                ui.button(icon="more_vert")
-                .props("flat round dense aria-label='Conversation menu'")
-                .mark("conversation-menu") as self.conversation_actions,
-                ui.menu() as self.conversation_menu,
-            ):
-                ui.menu_item("Rename", on_click=self._rename).mark("rename")
-                ui.menu_item("Chat settings", on_click=self._chat_settings).mark("chat-settings")
-                ui.menu_item("Export as Markdown", on_click=lambda: self._export("markdown")).mark("export-markdown")
-                ui.menu_item("Export as JSON", on_click=lambda: self._export("json")).mark("export-json")
-                ui.menu_item("Delete", on_click=self._delete).mark("delete")
-            self.conversation_actions.visible = self.conversation is not None
+            self.menu = ConversationMenu(self)
         assert self.frame.drawer is not None
         with self.frame.drawer:
             ui.button("New chat", icon="add", on_click=lambda: ui.navigate.to("/")).props("unelevated no-caps").classes(
@@ -103,8 +88,8 @@ class ChatView:
                 self.services,
                 self.signed_in,
                 self.conversation.id if self.conversation else None,
-                on_renamed=self._renamed,
-                on_deleted=self._deleted,
+                on_renamed=self.renamed,
+                on_deleted=self.deleted,
             )
             self.sidebar.build()
             SearchPanel(self.conversations, self.user.id).attach(self.sidebar.filter, before=self.sidebar.list)
@@ -114,9 +99,17 @@ class ChatView:
             self.user.id,
             on_live=self._follow,
             spawn=lambda job: self._track(asyncio.create_task(job)),
-            on_row=self._row,
+            on_row=lambda *row: self.rows.draw(*row),
         )
         self.messages.build()
+        self.rows = MessageRows(
+            self.messages,
+            edit=self._edit,
+            switch=self._switch,
+            regenerate=self._regenerate,
+            models=lambda: self.model_ids,
+            streaming=lambda: self.live is not None,
+        )
         self.box = composer(self.send, self.stop, self.services.settings.max_message_chars)
         self.composer = self.box.textarea
         self._shortcuts()
@@ -127,18 +120,13 @@ class ChatView:
             await offer_undo(self.services, self.user.id, self.undo_token)
             ui.navigate.history.replace("/")
 
-    def _export(self, kind: str) -> None:
-        """The browser downloads the export from the API, which checks the session cookie itself."""
-        if self.conversation is not None:
-            ui.download.from_url(f"/api/conversations/{self.conversation.id}/export?format={kind}")
-
     async def _show_conversation(self, conversation_id: str) -> None:
         """Show the stored messages (a page of them), live replies from the engine, and follow whatever starts next."""
         self._unwatch = self.conversations.subscribe(conversation_id, self._on_event)
         live = self.conversations.current(conversation_id)  # taken before reading: a reply ending meanwhile is seen
         if not await self.messages.open(conversation_id, live, at=self.at_message):
             ui.notify("That message is not in this conversation any more.", type="warning")
-        self._mark_last()
+        self.rows.mark_last()
 
     def _shortcuts(self) -> None:
         """Keys handled in the browser (`static/chatui.js`); only the ones that need the server come here."""
@@ -175,7 +163,7 @@ class ChatView:
         if self.conversation is not None:
             with self.client:
                 await self.messages.open(self.conversation.id, live or self.conversations.current(self.conversation.id))
-                self._mark_last()
+                self.rows.mark_last()
 
     def _on_generation(self, generation: Generation) -> None:
         if self.messages.has(generation.message_id):
@@ -185,7 +173,7 @@ class ChatView:
             return
         bubble = self.messages.add_exchange(generation)
         if bubble is not None:
-            self._mark_last()
+            self.rows.mark_last()
             self._follow(generation, bubble)
 
     def _follow(self, generation: Generation, bubble: AssistantBubble) -> None:
@@ -209,45 +197,8 @@ class ChatView:
         entry = self.messages.entry(generation.message_id)
         if entry is not None and not entry.is_deleted:
             with entry:
-                self._row(generation.message_id, "assistant", generation.text, generation.status)
-            self._mark_last()
-
-    # -- the rows under messages ----------------------------------------------------------------------------------
-
-    def _row(self, message_id: str, role: str, content: str, status: str) -> None:
-        """The row of actions under a message (drawn inside its entry of the message list)."""
-        versions, previous, following = self._versions(message_id)
-        if role == "user":
-            question_row(content, partial(self._edit, message_id), versions, previous, following)
-        else:
-            actions = ReplyActions(content, status, versions, previous, following)
-            self.reply_rows[message_id] = (reply_row(actions), actions)
-
-    def _versions(self, message_id: str) -> tuple[tuple[int, int] | None, Action | None, Action | None]:
-        """(position, count), previous, next — for the version switcher of a message with siblings."""
-        siblings = self.messages.siblings.get(message_id, [message_id])
-        if len(siblings) < 2 or message_id not in siblings:
-            return (None, None, None)
-        index = siblings.index(message_id)
-        previous = partial(self._switch, siblings[index - 1]) if index > 0 else None
-        following = partial(self._switch, siblings[index + 1]) if index + 1 < len(siblings) else None
-        return ((index + 1, len(siblings)), previous, following)
-
-    def _mark_last(self) -> None:
-        """Only the last reply of the path can be regenerated (or retried): move the button there."""
-        if self.last_reply is not None and self.last_reply in self.reply_rows:
-            row, actions = self.reply_rows[self.last_reply]
-            if not row.is_deleted:
-                reply_row(actions, row)
-        self.last_reply = None
-        entries = self.messages.entries
-        last = entries[-1][0] if entries and self.messages.at_end else None
-        if last is None or last not in self.reply_rows or self.live is not None:
-            return
-        row, actions = self.reply_rows[last]
-        if not row.is_deleted:
-            reply_row(replace(actions, on_regenerate=self._regenerate, models=lambda: self.model_ids), row)
-            self.last_reply = last
+                self.rows.draw(generation.message_id, "assistant", generation.text, generation.status)
+            self.rows.mark_last()
 
     def _set_streaming(self, streaming: bool) -> None:
         self.box.set_streaming(streaming)
@@ -289,7 +240,7 @@ class ChatView:
         )
         ui.navigate.history.replace(f"/chat/{self.conversation.id}")
         self.sidebar.set_current(self.conversation.id)
-        self.conversation_actions.visible = True
+        self.menu.button.visible = True
         await self._show_conversation(self.conversation.id)  # the reply streaming already is shown and followed
 
     def stop(self) -> None:
@@ -373,57 +324,11 @@ class ChatView:
             except ConversationError as exc:
                 ui.notify(exc.message, type="warning")
 
-    async def _chat_settings(self) -> None:
-        """The conversation's system prompt and temperature (the next reply uses them)."""
-        if self.conversation is None:
-            return
-        conversation = await self.conversations.get(self.user.id, self.conversation.id)
-        temperature = "" if conversation.temperature is None else f"{conversation.temperature:g}"
-
-        async def save(values: dict[str, str]) -> str | None:
-            text = values["temperature"].strip().replace(",", ".")
-            try:
-                number = float(text) if text else None
-            except ValueError:
-                return "The temperature must be a number from 0 to 2, or empty for the model's default."
-            try:
-                self.conversation = await self.conversations.update_settings(
-                    self.user.id, conversation.id, system_prompt=values["system_prompt"], temperature=number
-                )
-            except ConversationError as exc:
-                return exc.message
-            return None
-
-        await dialogs.form(
-            "Chat settings",
-            [
-                dialogs.Field("system_prompt", "System prompt", conversation.system_prompt or ""),
-                dialogs.Field("temperature", "Temperature", temperature),
-            ],
-            "Save",
-            text="The system prompt and temperature of this conversation's next replies (empty: the model's own).",
-            check=save,
-            marker="save-settings",
-        )
-
-    async def _rename(self) -> None:
-        if self.conversation is not None:
-            updated = await rename_dialog(self.services, self.user.id, self.conversation)
-            if updated is not None:
-                self._renamed(updated)
-                await self.sidebar.refresh()
-
-    def _renamed(self, conversation: Conversation) -> None:
+    def renamed(self, conversation: Conversation) -> None:
         self.conversation = conversation
         self.frame.set_title(conversation.title or "New chat")
 
-    async def _delete(self) -> None:
-        if self.conversation is not None:
-            token = await delete_dialog(self.services, self.user.id, self.conversation.id)
-            if token is not None:
-                await self._deleted(token)
-
-    async def _deleted(self, undo_token: str) -> None:
+    async def deleted(self, undo_token: str) -> None:
         """The open conversation was deleted: a new chat, where the Undo offer follows (`chatui.ui.undo`)."""
         ui.navigate.to(f"/?undo={quote(undo_token)}")
 

@@ -1,0 +1,67 @@
+"""The row of actions under each message of the chat page: Copy and Edit under a question; Copy, the version
+switcher, and Regenerate (or Retry) under a reply, the last reply of the path only, and not while one streams."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from functools import partial
+
+from nicegui import ui
+
+from chatui.ui.actions import Action, ReplyActions, question_row, reply_row
+from chatui.ui.message_list import MessageList
+
+
+class MessageRows:
+    def __init__(
+        self,
+        messages: MessageList,
+        *,
+        edit: Callable[[str, str], Awaitable[bool]],
+        switch: Callable[[str], Awaitable[None]],
+        regenerate: Callable[[str | None], Awaitable[None]],
+        models: Callable[[], list[str]],
+        streaming: Callable[[], bool],
+    ) -> None:
+        self.messages = messages
+        self._edit, self._switch, self._regenerate = edit, switch, regenerate
+        self._models, self._streaming = models, streaming
+        self.reply_rows: dict[str, tuple[ui.row, ReplyActions]] = {}
+        self.last_reply: str | None = None
+        """The reply whose row offers Regenerate (or Retry): the last one of the active path."""
+
+    def draw(self, message_id: str, role: str, content: str, status: str) -> None:
+        """The row of actions under a message (drawn inside its entry of the message list)."""
+        versions, previous, following = self._versions(message_id)
+        if role == "user":
+            question_row(content, partial(self._edit, message_id), versions, previous, following)
+        else:
+            actions = ReplyActions(content, status, versions, previous, following)
+            self.reply_rows[message_id] = (reply_row(actions), actions)
+
+    def _versions(self, message_id: str) -> tuple[tuple[int, int] | None, Action | None, Action | None]:
+        """(position, count), previous, next — for the version switcher of a message with siblings."""
+        siblings = self.messages.siblings.get(message_id, [message_id])
+        if len(siblings) < 2 or message_id not in siblings:
+            return (None, None, None)
+        index = siblings.index(message_id)
+        previous = partial(self._switch, siblings[index - 1]) if index > 0 else None
+        following = partial(self._switch, siblings[index + 1]) if index + 1 < len(siblings) else None
+        return ((index + 1, len(siblings)), previous, following)
+
+    def mark_last(self) -> None:
+        """Only the last reply of the path can be regenerated (or retried): move the button there."""
+        if self.last_reply is not None and self.last_reply in self.reply_rows:
+            row, actions = self.reply_rows[self.last_reply]
+            if not row.is_deleted:
+                reply_row(actions, row)
+        self.last_reply = None
+        entries = self.messages.entries
+        last = entries[-1][0] if entries and self.messages.at_end else None
+        if last is None or last not in self.reply_rows or self._streaming():
+            return
+        row, actions = self.reply_rows[last]
+        if not row.is_deleted:
+            reply_row(replace(actions, on_regenerate=self._regenerate, models=self._models), row)
+            self.last_reply = last
