@@ -19,6 +19,7 @@ them into HTTP statuses and `/ws` error codes. The rules values obey are in `cha
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import secrets
@@ -163,7 +164,7 @@ class ConversationService:
             page = await self.chats.tree(user_id, conversation_id)
         return self._with_live_text(conversation_id, page)
 
-    async def search(self, user_id: str, query: str, *, limit: int, offset: int = 0) -> list[SearchHit]:
+    async def search(self, user_id: str, query: str, *, limit: int, offset: int = 0) -> builtins.list[SearchHit]:
         """The user's messages and conversation titles that match `query`, best first (`SearchRepository.search`)."""
         return await self._search.search(user_id, query, limit=limit, offset=offset)
 
