@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -187,14 +188,20 @@ def build_local_provider(settings: Settings) -> LocalProvider | None:
     )
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, *, providers: Mapping[str, Provider] | None = None) -> Services:
+    """Every long-lived object of the app, wired once. `providers` replaces the model providers the settings
+    describe (like an HTTP client's injected transport): tests pass an in-process one and keep the real wiring."""
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret = settings.signing_secret()  # first: an unusable secret stops the start before anything is opened
     db = Database(settings.sqlalchemy_url)
     accounts = AccountRepository(db)
     chats = ConversationRepository(db)
     coordination = build_coordination(settings, db)
-    models = ModelRegistry(build_providers(settings), settings.default_model, timeout=settings.model_list_timeout)
+    models = ModelRegistry(
+        dict(providers) if providers is not None else build_providers(settings),
+        settings.default_model,
+        timeout=settings.model_list_timeout,
+    )
     events = ConversationEvents()
     engine = GenerationEngine(
         chats,
@@ -223,7 +230,7 @@ def build_services(settings: Settings) -> Services:
         on_user_revoked=[engine.stop_user],
         on_session_revoked=[engine.stop_session],
     )
-    titles = TitleWriter(chats, models) if settings.ai_titles else None
+    titles = TitleWriter(chats, models, timeout=settings.ai_title_seconds) if settings.ai_titles else None
     creations = Throttle("conversations", settings.conversations_per_minute, 60, coordination.limit_storage)
     search = SearchRepository(db)
     conversations = ConversationService(

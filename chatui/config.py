@@ -100,6 +100,8 @@ class Settings(BaseSettings):
 
     ai_titles: bool = Field(True, validation_alias=AliasChoices("CHATUI_AI_TITLES", "ai_titles"))
     """After a conversation's first reply, ask its model for a short title."""
+    ai_title_seconds: float = Field(10.0, gt=0, validation_alias=AliasChoices("CHATUI_AI_TITLE_SECONDS"))
+    """How long a title may take; after that the first-50-characters title stays."""
 
     checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=AliasChoices("CHATUI_CHECKPOINT_SECONDS"))
     ui_flush_seconds: float = Field(0.1, gt=0, validation_alias=AliasChoices("CHATUI_UI_FLUSH_SECONDS"))

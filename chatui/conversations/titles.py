@@ -53,7 +53,7 @@ class TitleWriter:
         chats: ConversationRepository,
         models: ModelRegistry,
         *,
-        timeout: float = 10.0,
+        timeout: float,
         at_once: int = TITLES_AT_ONCE,
     ) -> None:
         self.chats = chats

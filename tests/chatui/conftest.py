@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from limits.aio.storage import MemoryStorage
 
 from chatui.bootstrap import Services, build_services
 from chatui.config import Settings
 from chatui.conversations.service import ConversationService
-from chatui.conversations.titles import TitleWriter
-from chatui.coordination.throttles import Throttle
-from chatui.engine.engine import EngineOptions, GenerationEngine
-from chatui.engine.events import ConversationEvents
-from providers.registry import ModelRegistry
-from storage import AccountRepository, ConversationRepository, Database, SearchRepository, User, mark_interrupted
-from storage.undo import UndoShelf
+from chatui.engine.engine import GenerationEngine
+from storage import ConversationRepository, Database, User
 from testing.fakes.inprocess import InProcessProvider
 from testing.fakes.server import ScriptedProvider
 
@@ -49,68 +44,63 @@ async def alice(services: Services):
 
 
 @dataclass
-class Fast:
-    """The conversation service and engine on a real SQLite file, with the in-process fake provider."""
+class EngineOnly:
+    """The app's own wiring (`build_services`) on a real SQLite file, with the in-process fake provider in place of
+    the configured ones: no HTTP, no server, no pages."""
 
-    db: Database
-    accounts: AccountRepository
-    chats: ConversationRepository
-    engine: GenerationEngine
-    conversations: ConversationService
+    services: Services
     provider: InProcessProvider
-    events: ConversationEvents
+
+    @property
+    def conversations(self) -> ConversationService:
+        return self.services.conversations
+
+    @property
+    def engine(self) -> GenerationEngine:
+        return self.services.engine
+
+    @property
+    def chats(self) -> ConversationRepository:
+        return self.services.store.chats
+
+    @property
+    def db(self) -> Database:
+        return self.services.store.db
 
     async def user(self, name: str = "alice") -> User:
-        return await self.accounts.create_user(name, "hash")
+        return await self.services.store.accounts.create_user(name, "hash")
 
 
-@pytest.fixture
-async def fast(tmp_path: Path) -> AsyncIterator[Fast]:
-    """Fast service tests: no HTTP, no server; 1,000 messages a minute; no AI titles (see `fast_titled`)."""
-    db = Database(f"sqlite:///{tmp_path / 'database.db'}")
-    db.prepare(mark_interrupted)
-    accounts, chats = AccountRepository(db), ConversationRepository(db)
+async def engine_only_services(tmp_path: Path, **settings: Any) -> AsyncIterator[EngineOnly]:
     provider = InProcessProvider()
-    models = ModelRegistry({"ollama": provider}, "ollama:llama3.2:3b")
-    events = ConversationEvents()
-    engine = GenerationEngine(
-        chats,
-        models,
-        Throttle("messages", 1000, 60, MemoryStorage()),
-        EngineOptions(checkpoint_seconds=0.05, provider_retries=0, prompt_max_chars=120_000),
-        events,
+    built = build_services(
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            **{
+                "data_dir": tmp_path / "data",
+                "checkpoint_seconds": 0.05,
+                "provider_retries": 0,
+                "messages_per_minute": 1000,
+                **settings,
+            },
+        ),
+        providers={"ollama": provider},
     )
-    conversations = ConversationService(
-        chats,
-        engine,
-        models,
-        events,
-        accounts=accounts,
-        max_message_chars=32_000,
-        search=SearchRepository(db),
-        shelf=UndoShelf(db),
-    )
-    await engine.start()
-    yield Fast(db, accounts, chats, engine, conversations, provider, events)
-    await conversations.aclose()
-    await engine.shutdown()
-    await db.close()
+    built.prepare()
+    await built.start()
+    yield EngineOnly(built, provider)
+    await built.stop()
 
 
 @pytest.fixture
-async def fast_titled(fast: Fast) -> AsyncIterator[Fast]:
-    """`fast` with AI titles on, capped at 0.5 s."""
-    titles = TitleWriter(fast.chats, fast.engine.models, timeout=0.5)
-    conversations = ConversationService(
-        fast.chats,
-        fast.engine,
-        fast.engine.models,
-        fast.events,
-        titles,
-        accounts=fast.accounts,
-        max_message_chars=32_000,
-        search=SearchRepository(fast.db),
-        shelf=UndoShelf(fast.db),
-    )
-    yield replace(fast, conversations=conversations)
-    await conversations.aclose()
+async def engine_only(tmp_path: Path) -> AsyncIterator[EngineOnly]:
+    """Fast service tests: 1,000 messages a minute; no AI titles (see `engine_only_titled`)."""
+    async for built in engine_only_services(tmp_path, ai_titles=False):
+        yield built
+
+
+@pytest.fixture
+async def engine_only_titled(tmp_path: Path) -> AsyncIterator[EngineOnly]:
+    """`engine_only` with AI titles on, capped at 0.5 s."""
+    async for built in engine_only_services(tmp_path, ai_titles=True, ai_title_seconds=0.5):
+        yield built

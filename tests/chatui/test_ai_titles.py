@@ -11,23 +11,25 @@ from chatui.config import Settings
 from chatui.conversations.titles import clean_ai_title
 from chatui.engine.events import TitleChanged
 from testing.fakes.inprocess import Reply
-from tests.chatui.conftest import Fast
+from tests.chatui.conftest import EngineOnly
 
 QUESTION = "Could you explain how the tides work, and why there are two of them each day?"
 TRUNCATED = "Could you explain how the tides work, and why ther..."
 
 
-async def titles_told(fast: Fast, conversation_id: str) -> list[str]:
+async def titles_told(engine_only: EngineOnly, conversation_id: str) -> list[str]:
     told: list[str] = []
-    fast.conversations.subscribe(conversation_id, lambda e: told.append(e.title) if isinstance(e, TitleChanged) else 0)
+    engine_only.conversations.subscribe(
+        conversation_id, lambda e: told.append(e.title) if isinstance(e, TitleChanged) else 0
+    )
     return told
 
 
-async def settled(fast: Fast) -> None:
+async def settled(engine_only: EngineOnly) -> None:
     """Until every title task of the service has ended."""
     async with asyncio.timeout(5):
-        while fast.conversations._title_tasks:
-            await asyncio.gather(*fast.conversations._title_tasks, return_exceptions=True)
+        while engine_only.conversations._title_tasks:
+            await asyncio.gather(*engine_only.conversations._title_tasks, return_exceptions=True)
 
 
 @pytest.mark.parametrize(
@@ -48,60 +50,60 @@ def test_the_answer_is_cleaned_to_one_short_line(answer, title):
     assert cleaned is None or (len(cleaned) <= 60 and "\n" not in cleaned)
 
 
-async def test_the_first_reply_brings_an_ai_title_once(fast_titled: Fast):
-    fast = fast_titled
-    alice = await fast.user()
-    conversation = await fast.conversations.create(alice.id)
-    told = await titles_told(fast, conversation.id)
-    fast.provider.then(Reply(tokens=["High tide comes twice."]), Reply(tokens=['"Why ', 'Two Tides?"']))
-    await (await fast.conversations.send(alice.id, conversation.id, QUESTION)).wait()
-    assert (await fast.conversations.get(alice.id, conversation.id)).title in (TRUNCATED, "Why Two Tides?")
-    await settled(fast)
-    assert (await fast.conversations.get(alice.id, conversation.id)).title == "Why Two Tides?"
+async def test_the_first_reply_brings_an_ai_title_once(engine_only_titled: EngineOnly):
+    engine_only = engine_only_titled
+    alice = await engine_only.user()
+    conversation = await engine_only.conversations.create(alice.id)
+    told = await titles_told(engine_only, conversation.id)
+    engine_only.provider.then(Reply(tokens=["High tide comes twice."]), Reply(tokens=['"Why ', 'Two Tides?"']))
+    await (await engine_only.conversations.send(alice.id, conversation.id, QUESTION)).wait()
+    assert (await engine_only.conversations.get(alice.id, conversation.id)).title in (TRUNCATED, "Why Two Tides?")
+    await settled(engine_only)
+    assert (await engine_only.conversations.get(alice.id, conversation.id)).title == "Why Two Tides?"
     assert told == ["Why Two Tides?"]
-    title_request = fast.provider.calls[1].messages[0].content
+    title_request = engine_only.provider.calls[1].messages[0].content
     assert QUESTION in title_request and "High tide comes twice." in title_request
-    calls = len(fast.provider.calls)
-    await (await fast.conversations.send(alice.id, conversation.id, "And the moon?")).wait()
-    await (await fast.conversations.regenerate(alice.id, conversation.id)).wait()
-    await settled(fast)
-    assert len(fast.provider.calls) == calls + 2  # the two replies, no title request
+    calls = len(engine_only.provider.calls)
+    await (await engine_only.conversations.send(alice.id, conversation.id, "And the moon?")).wait()
+    await (await engine_only.conversations.regenerate(alice.id, conversation.id)).wait()
+    await settled(engine_only)
+    assert len(engine_only.provider.calls) == calls + 2  # the two replies, no title request
 
 
-async def test_a_rename_meanwhile_wins(fast_titled: Fast):
-    fast = fast_titled
-    alice = await fast.user()
-    conversation = await fast.conversations.create(alice.id)
-    fast.provider.then(Reply(tokens=["answer"]), Reply(tokens=["AI", " title"], hold=1))
-    await (await fast.conversations.send(alice.id, conversation.id, QUESTION)).wait()
-    await fast.provider.holding()
-    await fast.conversations.rename(alice.id, conversation.id, "My own")
-    fast.provider.release()
-    await settled(fast)
-    assert (await fast.conversations.get(alice.id, conversation.id)).title == "My own"
+async def test_a_rename_meanwhile_wins(engine_only_titled: EngineOnly):
+    engine_only = engine_only_titled
+    alice = await engine_only.user()
+    conversation = await engine_only.conversations.create(alice.id)
+    engine_only.provider.then(Reply(tokens=["answer"]), Reply(tokens=["AI", " title"], hold=1))
+    await (await engine_only.conversations.send(alice.id, conversation.id, QUESTION)).wait()
+    await engine_only.provider.holding()
+    await engine_only.conversations.rename(alice.id, conversation.id, "My own")
+    engine_only.provider.release()
+    await settled(engine_only)
+    assert (await engine_only.conversations.get(alice.id, conversation.id)).title == "My own"
 
 
-async def test_a_slow_title_is_given_up_and_the_truncation_stays(fast_titled: Fast):
-    fast = fast_titled
-    alice = await fast.user()
-    conversation = await fast.conversations.create(alice.id)
-    fast.provider.then(Reply(tokens=["answer"]), Reply(tokens=["Too", " late"], hold=1))
-    await (await fast.conversations.send(alice.id, conversation.id, QUESTION)).wait()
-    await fast.provider.holding()
-    await settled(fast)  # the 0.5 s cap of the fixture
-    fast.provider.release()
-    assert (await fast.conversations.get(alice.id, conversation.id)).title == TRUNCATED
-    assert fast.provider.closed_early == 1  # the title request's stream was closed
+async def test_a_slow_title_is_given_up_and_the_truncation_stays(engine_only_titled: EngineOnly):
+    engine_only = engine_only_titled
+    alice = await engine_only.user()
+    conversation = await engine_only.conversations.create(alice.id)
+    engine_only.provider.then(Reply(tokens=["answer"]), Reply(tokens=["Too", " late"], hold=1))
+    await (await engine_only.conversations.send(alice.id, conversation.id, QUESTION)).wait()
+    await engine_only.provider.holding()
+    await settled(engine_only)  # the 0.5 s cap of the fixture
+    engine_only.provider.release()
+    assert (await engine_only.conversations.get(alice.id, conversation.id)).title == TRUNCATED
+    assert engine_only.provider.closed_early == 1  # the title request's stream was closed
 
 
-async def test_a_failed_first_reply_brings_no_title_request(fast_titled: Fast):
-    fast = fast_titled
-    alice = await fast.user()
-    conversation = await fast.conversations.create(alice.id)
-    fast.provider.then(Reply(tokens=["a", "b"], error_after=1))
-    await (await fast.conversations.send(alice.id, conversation.id, QUESTION)).wait()
-    await settled(fast)
-    assert len(fast.provider.calls) == 1
+async def test_a_failed_first_reply_brings_no_title_request(engine_only_titled: EngineOnly):
+    engine_only = engine_only_titled
+    alice = await engine_only.user()
+    conversation = await engine_only.conversations.create(alice.id)
+    engine_only.provider.then(Reply(tokens=["a", "b"], error_after=1))
+    await (await engine_only.conversations.send(alice.id, conversation.id, QUESTION)).wait()
+    await settled(engine_only)
+    assert len(engine_only.provider.calls) == 1
 
 
 def test_ai_titles_can_be_turned_off(tmp_path):

@@ -13,27 +13,29 @@ from storage import Database
 from storage.models import utcnow
 from storage.undo import UndoShelf
 from testing.fakes.inprocess import Reply
-from tests.chatui.conftest import Fast
+from tests.chatui.conftest import EngineOnly
 
 
-async def kept_conversation(fast: Fast, user_id: str) -> str:
-    conversation = await fast.conversations.create(user_id)
-    await fast.conversations.update_settings(user_id, conversation.id, system_prompt="Be brief.", temperature=0.3)
-    fast.provider.then(Reply(tokens=["Kept ", "reply"]))
-    await (await fast.conversations.send(user_id, conversation.id, "remember this")).wait()
+async def kept_conversation(engine_only: EngineOnly, user_id: str) -> str:
+    conversation = await engine_only.conversations.create(user_id)
+    await engine_only.conversations.update_settings(
+        user_id, conversation.id, system_prompt="Be brief.", temperature=0.3
+    )
+    engine_only.provider.then(Reply(tokens=["Kept ", "reply"]))
+    await (await engine_only.conversations.send(user_id, conversation.id, "remember this")).wait()
     return conversation.id
 
 
-async def test_a_deleted_conversation_comes_back_whole_once(fast: Fast):
-    alice = await fast.user()
-    conversation_id = await kept_conversation(fast, alice.id)
-    before = await fast.conversations.get(alice.id, conversation_id)
-    token = await fast.conversations.delete(alice.id, conversation_id, undo=True)
-    assert token is not None and 7 < await fast.conversations.undo_seconds_left(alice.id, token) <= 8
-    assert (await fast.conversations.list(alice.id)).conversations == []
-    restored = await fast.conversations.restore(alice.id, token)
+async def test_a_deleted_conversation_comes_back_whole_once(engine_only: EngineOnly):
+    alice = await engine_only.user()
+    conversation_id = await kept_conversation(engine_only, alice.id)
+    before = await engine_only.conversations.get(alice.id, conversation_id)
+    token = await engine_only.conversations.delete(alice.id, conversation_id, undo=True)
+    assert token is not None and 7 < await engine_only.conversations.undo_seconds_left(alice.id, token) <= 8
+    assert (await engine_only.conversations.list(alice.id)).conversations == []
+    restored = await engine_only.conversations.restore(alice.id, token)
     assert restored is not None and restored != conversation_id
-    again = await fast.conversations.get(alice.id, restored)
+    again = await engine_only.conversations.get(alice.id, restored)
     assert (again.title, again.model, again.system_prompt, again.temperature, again.created_at) == (
         before.title,
         before.model,
@@ -41,68 +43,68 @@ async def test_a_deleted_conversation_comes_back_whole_once(fast: Fast):
         before.temperature,
         before.created_at,
     )
-    path = await fast.conversations.path(alice.id, restored)
+    path = await engine_only.conversations.path(alice.id, restored)
     assert [(m.role, m.content) for m in path.messages] == [("user", "remember this"), ("assistant", "Kept reply")]
-    assert await fast.conversations.restore(alice.id, token) is None  # once
-    assert await fast.conversations.undo_seconds_left(alice.id, token) == 0
+    assert await engine_only.conversations.restore(alice.id, token) is None  # once
+    assert await engine_only.conversations.undo_seconds_left(alice.id, token) == 0
 
 
-async def test_only_the_owner_can_undo(fast: Fast):
-    alice, mallory = await fast.user(), await fast.user("mallory")
-    token = await fast.conversations.delete(alice.id, await kept_conversation(fast, alice.id), undo=True)
+async def test_only_the_owner_can_undo(engine_only: EngineOnly):
+    alice, mallory = await engine_only.user(), await engine_only.user("mallory")
+    token = await engine_only.conversations.delete(alice.id, await kept_conversation(engine_only, alice.id), undo=True)
     assert token is not None
-    assert await fast.conversations.undo_seconds_left(mallory.id, token) == 0
-    assert await fast.conversations.restore(mallory.id, token) is None  # someone else's token opens nothing
-    assert (await fast.conversations.list(mallory.id)).conversations == []
-    assert await fast.conversations.restore(alice.id, token) is not None  # and it is still there for alice
+    assert await engine_only.conversations.undo_seconds_left(mallory.id, token) == 0
+    assert await engine_only.conversations.restore(mallory.id, token) is None  # someone else's token opens nothing
+    assert (await engine_only.conversations.list(mallory.id)).conversations == []
+    assert await engine_only.conversations.restore(alice.id, token) is not None  # and it is still there for alice
     with pytest.raises(ConversationNotFound):
-        await fast.conversations.delete(mallory.id, "no-such-conversation", undo=True)
+        await engine_only.conversations.delete(mallory.id, "no-such-conversation", undo=True)
 
 
-async def test_too_late_is_too_late_and_the_old_ones_are_swept(fast: Fast):
-    alice = await fast.user()
-    shelf = UndoShelf(fast.db)
-    first = await kept_conversation(fast, alice.id)
+async def test_too_late_is_too_late_and_the_old_ones_are_swept(engine_only: EngineOnly):
+    alice = await engine_only.user()
+    shelf = UndoShelf(engine_only.db)
+    first = await kept_conversation(engine_only, alice.id)
     assert await shelf.delete_keeping(alice.id, first, "expired", utcnow() - timedelta(seconds=1))
     assert await shelf.restore(alice.id, "expired") is None
     assert await shelf.kept_until(alice.id, "expired") is not None  # still there, past its time...
-    await fast.conversations.delete(alice.id, await kept_conversation(fast, alice.id), undo=True)
+    await engine_only.conversations.delete(alice.id, await kept_conversation(engine_only, alice.id), undo=True)
     assert await shelf.kept_until(alice.id, "expired") is None  # ...until the next deletion sweeps it
 
 
-async def test_the_deletion_and_the_keeping_are_one_transaction(fast: Fast):
-    alice = await fast.user()
-    shelf = UndoShelf(fast.db)
-    kept = await kept_conversation(fast, alice.id)
+async def test_the_deletion_and_the_keeping_are_one_transaction(engine_only: EngineOnly):
+    alice = await engine_only.user()
+    shelf = UndoShelf(engine_only.db)
+    kept = await kept_conversation(engine_only, alice.id)
     assert await shelf.delete_keeping(alice.id, kept, "taken", utcnow() + timedelta(seconds=8))
-    other = await kept_conversation(fast, alice.id)
+    other = await kept_conversation(engine_only, alice.id)
     with pytest.raises(sqlalchemy.exc.IntegrityError):  # the keeping fails (its token is taken)...
         await shelf.delete_keeping(alice.id, other, "taken", utcnow() + timedelta(seconds=8))
-    assert (await fast.conversations.get(alice.id, other)).id == other  # ...so nothing was deleted
+    assert (await engine_only.conversations.get(alice.id, other)).id == other  # ...so nothing was deleted
 
 
-async def test_another_instance_can_undo(fast: Fast):
+async def test_another_instance_can_undo(engine_only: EngineOnly):
     """Two instances share the database, not their memory: the undo asked of the other one works."""
-    alice = await fast.user()
-    token = await fast.conversations.delete(alice.id, await kept_conversation(fast, alice.id), undo=True)
+    alice = await engine_only.user()
+    token = await engine_only.conversations.delete(alice.id, await kept_conversation(engine_only, alice.id), undo=True)
     assert token is not None
-    elsewhere = Database(fast.db.url)
+    elsewhere = Database(engine_only.db.url)
     try:
         restored = await UndoShelf(elsewhere).restore(alice.id, token)
     finally:
         await elsewhere.close()
     assert restored is not None
-    assert (await fast.conversations.get(alice.id, restored)).title == "remember this"
+    assert (await engine_only.conversations.get(alice.id, restored)).title == "remember this"
 
 
-async def test_deleting_stops_the_reply_and_keeps_what_was_stored(fast: Fast):
-    alice = await fast.user()
-    conversation = await fast.conversations.create(alice.id)
-    fast.provider.then(Reply(tokens=["never", " stored"], hold=1))
-    generation = await fast.conversations.send(alice.id, conversation.id, "stop me")
-    await fast.provider.holding()
-    token = await fast.conversations.delete(alice.id, conversation.id, undo=True)
+async def test_deleting_stops_the_reply_and_keeps_what_was_stored(engine_only: EngineOnly):
+    alice = await engine_only.user()
+    conversation = await engine_only.conversations.create(alice.id)
+    engine_only.provider.then(Reply(tokens=["never", " stored"], hold=1))
+    generation = await engine_only.conversations.send(alice.id, conversation.id, "stop me")
+    await engine_only.provider.holding()
+    token = await engine_only.conversations.delete(alice.id, conversation.id, undo=True)
     assert token is not None and generation.finished
-    restored = await fast.conversations.restore(alice.id, token)
+    restored = await engine_only.conversations.restore(alice.id, token)
     assert restored is not None
-    assert (await fast.conversations.path(alice.id, restored)).messages[0].content == "stop me"
+    assert (await engine_only.conversations.path(alice.id, restored)).messages[0].content == "stop me"
