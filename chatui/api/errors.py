@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from chatui.accounts.errors import AuthError, AuthRefusal
 from chatui.conversations.errors import ConversationError, InvalidInput, NotFound, Refusal, SendRefused
+from chatui.transfer.jobs import UploadProblem, UploadRefused
 
 _REFUSAL_STATUS = {
     Refusal.BUSY: status.HTTP_409_CONFLICT,
@@ -24,6 +25,12 @@ _AUTH_STATUS = {
     AuthRefusal.NO_SUCH_USER: status.HTTP_404_NOT_FOUND,
     AuthRefusal.NOT_YOURSELF: status.HTTP_409_CONFLICT,
     AuthRefusal.ADMINS_ONLY: status.HTTP_403_FORBIDDEN,
+}
+
+_UPLOAD_STATUS = {
+    UploadProblem.NOT_MULTIPART: status.HTTP_400_BAD_REQUEST,
+    UploadProblem.MALFORMED: status.HTTP_400_BAD_REQUEST,
+    UploadProblem.NO_FILE: status.HTTP_400_BAD_REQUEST,
 }
 
 
@@ -50,7 +57,13 @@ async def _auth_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.message}, status_code=_AUTH_STATUS[exc.reason], headers=headers)
 
 
+async def _upload_refused(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UploadRefused)
+    return JSONResponse({"detail": exc.message}, status_code=_UPLOAD_STATUS[exc.reason])
+
+
 def install(app: FastAPI) -> None:
     """Answer the services' refusals with their statuses wherever a route lets one through."""
     app.add_exception_handler(ConversationError, _conversation_error)
     app.add_exception_handler(AuthError, _auth_error)
+    app.add_exception_handler(UploadRefused, _upload_refused)

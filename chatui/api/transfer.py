@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from chatui.api.deps import CurrentUser, ServicesDep
 from chatui.api.schemas import ImportJobPublic, ImportStarted
 from chatui.transfer.exporting import document_json, markdown
-from chatui.transfer.jobs import UploadRefused
 from chatui.transfer.reading import UnreadableFile, inspect
 
 router = APIRouter(tags=["import and export"])
@@ -89,10 +88,7 @@ async def start_import(request: Request, signed_in: CurrentUser, services: Servi
     jobs = services.imports
     if jobs.running_for(signed_in.user.id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, "An import is already running; wait for it to end.")
-    try:
-        path = await jobs.receive(request.headers.get("content-type", ""), request.stream())
-    except UploadRefused as exc:
-        raise HTTPException(exc.status, exc.message) from None
+    path = await jobs.receive(request.headers.get("content-type", ""), request.stream())  # UploadRefused: api.errors
     try:
         export = inspect(path)
     except UnreadableFile as exc:

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,18 @@ ANALYZE_AFTER = 10_000
 """Messages imported after which PostgreSQL's statistics are renewed at once."""
 
 
-class UploadRefused(Exception):
-    """The upload is not a multipart form with one `file`, or is too large (`status` 400/413)."""
+class UploadProblem(StrEnum):
+    NOT_MULTIPART = "not_multipart"
+    MALFORMED = "malformed"
+    NO_FILE = "no_file"
 
-    def __init__(self, status: int, message: str) -> None:
+
+class UploadRefused(Exception):
+    """The upload is not a multipart form with one `file`: a reason, mapped to a status in `chatui.api.errors`."""
+
+    def __init__(self, reason: UploadProblem, message: str) -> None:
         super().__init__(message)
-        self.status = status
+        self.reason = reason
         self.message = message
 
 
@@ -189,7 +196,9 @@ async def _receive_file(content_type: str, body: AsyncIterator[bytes], path: Pat
     media_type, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if media_type != b"multipart/form-data" or not boundary:
-        raise UploadRefused(400, "Send the file as multipart/form-data, in a field named 'file'.")
+        raise UploadRefused(
+            UploadProblem.NOT_MULTIPART, "Send the file as multipart/form-data, in a field named 'file'."
+        )
     part = _Part()
     with path.open("wb") as out:
         pending: list[bytes] = []
@@ -227,10 +236,10 @@ async def _receive_file(content_type: str, body: AsyncIterator[bytes], path: Pat
                     await asyncio.to_thread(flush)
             parser.finalize()
         except ValueError as exc:  # python-multipart's parse errors derive from it
-            raise UploadRefused(400, f"The upload is not a valid multipart form: {exc}") from None
+            raise UploadRefused(UploadProblem.MALFORMED, f"The upload is not a valid multipart form: {exc}") from None
         await asyncio.to_thread(flush)
     if not part.found:
-        raise UploadRefused(400, "The upload has no field named 'file'.")
+        raise UploadRefused(UploadProblem.NO_FILE, "The upload has no field named 'file'.")
 
 
 class _Part:
