@@ -44,7 +44,13 @@ def stream(text: str, cuts: list[int]) -> list[str]:
 def test_streamed_blocks_equal_the_blocks_of_the_whole_text(pieces: list[str], cuts: list[int]) -> None:
     text = "".join(pieces)
     assert stream(text, cuts) == split_blocks(text)
-    assert "".join("".join(split_blocks(text)).split()) == "".join(text.split())  # nothing lost, nothing added
+    # Nothing lost, nothing added but fences: a code block cut between two blocks is closed at the end of the first
+    # and opened again at the start of the next (each block renders on its own), so those markers may be added.
+    assert _without_fences(split_blocks(text)) == _without_fences([text])
+
+
+def _without_fences(blocks: list[str]) -> str:
+    return "".join(c for c in "".join("".join(blocks).split()) if c not in "`~")
 
 
 def test_the_growing_tail_stays_small_in_a_long_reply() -> None:
@@ -188,7 +194,13 @@ def test_known_pathological_messages_render_fast_and_inert(budget: float, text: 
 def test_streamed_blocks_equal_whole_text_blocks_for_nasty_and_long_lines(pieces: list[str], cuts: list[int]) -> None:
     text = "".join(pieces)
     assert stream(text, cuts) == split_blocks(text)
-    assert "".join("".join(split_blocks(text)).split()) == "".join(text.split())  # nothing lost, nothing added
+    # Nothing lost, nothing added but fences: a code block cut between two blocks is closed at the end of the first
+    # and opened again at the start of the next (each block renders on its own), so those markers may be added.
+    assert _without_fences(split_blocks(text)) == _without_fences([text])
+
+
+def _without_fences(blocks: list[str]) -> str:
+    return "".join(c for c in "".join("".join(blocks).split()) if c not in "`~")
 
 
 def test_ordinary_formatted_prose_keeps_its_markdown() -> None:
