@@ -6,6 +6,7 @@ Everything listens on 127.0.0.1 only. Every wait has a deadline; every loop has 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -96,6 +97,7 @@ class ChatServer(Loopback):
             "CHATUI_CONVERSATIONS_PER_MINUTE": "1000000",
             "CHATUI_LOGIN_ATTEMPTS": "1000000",
             "CHATUI_REGISTRATIONS_PER_HOUR": "1000000",
+            "CHATUI_SIGNUP": "open",  # the benchmarks sign many accounts up
             "CHATUI_BCRYPT_ROUNDS": "4",
             "CHATUI_PROVIDER_RETRIES": "0",
             "NICEGUI_STORAGE_PATH": str(workdir / "nicegui-storage"),
@@ -174,6 +176,7 @@ def environment(
     profile: str | None = None,
     server_cpu_share: float | None = None,
     workdir: Path | None = None,
+    root: Path | None = None,
 ) -> Iterator[tuple[FakeProvider, ChatServer]]:
     """A fake provider and a chatui server in a temporary folder; both stopped, the server log kept in results.
 
@@ -182,6 +185,8 @@ def environment(
     stops, into `results/<name>-pyspy.txt`.
     With `server_cpu_share`, the server runs under a `CpuCap` once started.
     With `workdir`, the server's data folder is that folder's `data` and is kept (to run again on the same data).
+    With `root`, the server runs that checkout's `main.py` with this virtualenv (the code before a change, for a
+    before/after by the same benchmark in the same hour: `--code DIR`, see `code_option`).
     """
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` below stops the servers
     keep = workdir is not None
@@ -189,7 +194,8 @@ def environment(
         workdir = Path(tempfile.mkdtemp(prefix=f"chatui-bench-{name}-"))
     workdir.mkdir(parents=True, exist_ok=True)
     provider = FakeProvider(workdir)
-    server = ChatServer(workdir, provider.url, server_env, trace=RESULTS / f"{name}-trace.jsonl" if trace else None)
+    trace_file = RESULTS / f"{name}-trace.jsonl" if trace else None
+    server = ChatServer(workdir, provider.url, server_env, trace=trace_file, root=(root or ROOT).resolve())
     if server.trace:
         RESULTS.mkdir(parents=True, exist_ok=True)
         server.trace.unlink(missing_ok=True)
@@ -220,3 +226,8 @@ def environment(
 def parse_env(pairs: Sequence[str]) -> dict[str, str]:
     """`KEY=VALUE` strings (the `--server-env` option) as a dict."""
     return dict(pair.split("=", 1) for pair in pairs)
+
+
+def code_option(parser: argparse.ArgumentParser) -> None:
+    """`--code DIR`: run that checkout's server instead of this one's (a before/after in one run, BENCHMARKS.md)."""
+    parser.add_argument("--code", type=Path, help="the checkout whose main.py runs (default: this one)")

@@ -57,7 +57,7 @@ from bench._clients import (
 )
 from bench._measure import Probe, Sampler, wait_quiet
 from bench._report import markdown_table, save, trace_summary
-from bench._servers import environment
+from bench._servers import code_option, environment
 
 RATIO_TARGET = 1.3
 
@@ -182,11 +182,12 @@ def main() -> None:
     parser.add_argument("--per-user", type=int, default=25, help="arrivals: conversations (sockets) per user")
     parser.add_argument("--sessions-per-user", dest="sessions", type=int, default=2, help="arrivals: sign-ins per user")
     parser.add_argument("--rounds", type=int, default=3, help="arrivals: rounds of direct, bare relay and chatui")
+    code_option(parser)
     args = parser.parse_args()
     tokens = [f" w{i}" for i in range(args.tokens)]
     if args.users:
         name = args.name if args.name != "concurrent_ws" else "concurrent_ws-arrivals"
-        with environment(name, trace=args.trace, profile=args.profile) as (provider, server):
+        with environment(name, trace=args.trace, profile=args.profile, root=args.code) as (provider, server):
             provider.script(tokens, delay=args.delay, by_prompt={title_prompt(tokens): (TITLE, args.delay)})
             with BareRelay(provider.url, server.log_path.with_name("bare-relay.log")) as relay:
                 result = asyncio.run(run_arrivals(provider, server, relay, args, tokens))
@@ -195,7 +196,7 @@ def main() -> None:
         print_arrivals(result)
         print(f"-> {path}")
         return
-    with environment(args.name, trace=args.trace, profile=args.profile) as (provider, server):
+    with environment(args.name, trace=args.trace, profile=args.profile, root=args.code) as (provider, server):
         provider.script(tokens, delay=args.delay)
         result = asyncio.run(run(provider, server, args.n, tokens))
     result["tokens_per_reply"], result["delay_s"], result["client_pid"] = args.tokens, args.delay, os.getpid()

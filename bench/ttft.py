@@ -29,7 +29,7 @@ from websockets.asyncio.client import connect
 from bench._clients import Reply, create_accounts, create_conversations, direct_reply, ws_reply
 from bench._measure import machine_busy_seconds, wait_quiet
 from bench._report import ms, save
-from bench._servers import environment
+from bench._servers import code_option, environment
 from bench.concurrent_ws import BareRelay
 
 TOKENS = ["Hello", ",", " this", " is", " a", " short", " benchmark", " reply", ".", " Bye"]
@@ -145,9 +145,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--trace", action="store_true", help="run the server under bench.trace_server; print steps")
     parser.add_argument("--name", help="results name (default ttft, or ttft-trace with --trace)")
+    code_option(parser)
     args = parser.parse_args()
     name = args.name or ("ttft-trace" if args.trace else "ttft")
-    with environment(name, trace=args.trace) as (provider, server):
+    with environment(name, trace=args.trace, root=args.code) as (provider, server):
         provider.script(TOKENS, delay=0.0)
         with BareRelay(provider.url, server.log_path.with_name("bare-relay.log")) as relay:
             result = asyncio.run(measure(server.url, server.ws_url, provider.url, relay.ws_url, args.runs, args.warmup))

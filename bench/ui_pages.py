@@ -45,7 +45,7 @@ from bench._clients import Account, create_accounts, create_conversations
 from bench._measure import Probe, Sampler, wait_quiet
 from bench._profile import PySpy
 from bench._report import markdown_table, ms, percentile, save, trace_summary
-from bench._servers import environment, parse_env, seed_database
+from bench._servers import code_option, environment, parse_env, seed_database
 from bench._ui_page import Page, markdown_reply, tokenize, words_present
 from chatui.ui.rendering import render_markdown
 from testing.seed import seed_messages
@@ -236,9 +236,13 @@ def main() -> None:
         metavar="SHARE",
         help="hold the server to this share of one core (e.g. 0.36), as on a slower machine (cgroup v1, root)",
     )
+    code_option(parser)
     args = parser.parse_args()
     server_env = parse_env(args.server_env)
-    with environment(args.name, server_env, args.trace, server_cpu_share=args.server_cpu_share) as (provider, server):
+    with environment(args.name, server_env, args.trace, server_cpu_share=args.server_cpu_share, root=args.code) as (
+        provider,
+        server,
+    ):
         profile = args.name if args.profile else None
         result = asyncio.run(run(provider, server, args.n, args.tokens, args.rate, profile, args.stagger, args.history))
         result["stagger_seconds"] = args.stagger

@@ -15,11 +15,10 @@ from fastapi.responses import JSONResponse
 from nicegui import app, helpers
 
 from chatui import _patches
-from chatui.api import admin, auth, conversations, errors, models, search, transfer, ws
+from chatui.api import admin, auth, conversations, errors, feedback, files, folders, models, search, tools, transfer, ws
 from chatui.api import settings as account_settings
 from chatui.bootstrap import Services, build_services
 from chatui.config import Settings
-from chatui.transfer.jobs import MAX_IMPORT_BYTES
 from chatui.ui.routes import register_pages
 from chatui.web.body_limits import BodyLimits
 from chatui.web.csp import SecurityHeaders
@@ -37,13 +36,31 @@ def create_app(settings: Settings) -> Services:
     if settings.single_user:
         app.add_middleware(LoopbackHostOnly)
     app.add_middleware(SignInBinding, secure_cookies=settings.secure_cookies)
-    app.add_middleware(BodyLimits, large_bodies={"/api/import": MAX_IMPORT_BYTES})  # only the import may be large
+    # Only the import and the attachments may be large (a file's limit plus room for its multipart framing).
+    large_bodies = {
+        "/api/import": services.imports.limits.max_bytes,
+        "/api/files": files.body_limit(services.files.limits.max_bytes),
+    }
+    app.add_middleware(BodyLimits, large_bodies=large_bodies)
     app.add_middleware(CrossSiteRefusal)
     app.add_middleware(SecurityHeaders)  # added last = outermost: its headers go on every answer, refusals included
     _patches.install(app)
-    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     errors.install(app)
-    routers = (admin, auth, conversations, models, search, transfer, account_settings, ws)
+    routers = (
+        admin,
+        auth,
+        conversations,
+        folders,
+        feedback,
+        files,
+        models,
+        search,
+        tools,
+        transfer,
+        account_settings,
+        ws,
+    )
     _patches.include_routers(app, (module.router for module in routers))
     register_pages(services)
 
@@ -65,16 +82,21 @@ def _tune_garbage_collector() -> None:
     process) is frozen out of every later collection, and a full collection is considered after 100 rather than 10
     middle-generation ones. Cycles are still collected; they are just looked for less often. (Not under the test
     `user` fixture, which starts the app again in the same process for every test.)
+
+    Only the young generations are collected before the freeze: a full collection here walked all 174,000 objects
+    for 0.1-0.26 s of every start, before the server answered, to free ~20 (BENCHMARKS.md §12); start-up's older
+    garbage, if any, stays frozen with the rest.
     """
     if helpers.is_user_simulation():
         return
-    gc.collect()
+    gc.collect(1)
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
 
 
-async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     """422 that names what is wrong without echoing the input (a password, a megabyte, text JSON cannot encode)."""
+    assert isinstance(exc, RequestValidationError)  # registered for that class only (Starlette types handlers wide)
     detail = [{"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=422)

@@ -9,26 +9,36 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from chatui.accounts.auth import AuthLimits, AuthService, SessionPolicy
+from chatui.accounts.auth import AuthService, SessionPolicy
+from chatui.accounts.guesses import AuthLimits
 from chatui.accounts.passwords import PasswordHasher
 from chatui.accounts.service import AccountService
-from chatui.config import Settings
+from chatui.accounts.signup import SignUp, SignupMode
+from chatui.config import FIRST_CHOICE_MODEL, Settings
 from chatui.conversations.exports import Exports
+from chatui.conversations.organizer import Organizer
 from chatui.conversations.service import ConversationService
 from chatui.conversations.titles import TitleWriter
 from chatui.coordination.base import Coordination, InstanceHooks
 from chatui.coordination.local import LocalCoordination
 from chatui.coordination.sockets import SocketSlots
 from chatui.coordination.throttles import Throttle
+from chatui.engine.attachments import AttachmentOptions, Attachments
 from chatui.engine.engine import EngineOptions, GenerationEngine
 from chatui.engine.events import ConversationEvents
 from chatui.engine.generation import Generation
-from chatui.transfer.jobs import ImportJobs
+from chatui.engine.tool_loop import ToolRunner
+from chatui.files.service import FileLimits, FileService
+from chatui.tools import ToolLimits, ToolRegistry, parse_servers
+from chatui.transfer.attached import FileBounds
+from chatui.transfer.board import ImportBoard, LocalImportBoard
+from chatui.transfer.jobs import ImportJobs, ImportLimits
 from providers.base import Provider
 from providers.local import LocalProvider, default_model_path, runtime_installed
 from providers.ollama import OllamaProvider
 from providers.registry import ModelRegistry
-from storage import AccountRepository, ConversationRepository, Database, SearchRepository, lock
+from storage import AccountRepository, ConversationRepository, Database, SearchHit, SearchRepository, lock
+from storage.files import FileRepository
 from storage.orphans import StreamingReplies
 from storage.transfer import TransferRepository
 from storage.undo import UndoShelf
@@ -46,6 +56,7 @@ class Store:
     chats: ConversationRepository
     search: SearchRepository
     transfer: TransferRepository
+    files: FileRepository
 
 
 @dataclass
@@ -55,13 +66,21 @@ class Services:
     settings: Settings
     auth: AuthService
     accounts: AccountService
+    signup: SignUp
+    """Who may sign up, invitations, and the mode an administrator sets."""
     conversations: ConversationService
     """Everything about a conversation: reading, sending, changing, deleting, searching."""
+    organizer: Organizer
+    """Pins, the archive, folders and tags."""
     exports: Exports
     imports: ImportJobs
+    files: FileService
+    """Attachments: upload, download, which files a message may carry."""
     models: ModelRegistry
     sockets: SocketSlots
     engine: GenerationEngine
+    tools: ToolRegistry
+    """Built-in tools and the configured MCP servers (connected in the background at start)."""
     store: Store
 
     def prepare(self) -> int:
@@ -79,6 +98,8 @@ class Services:
 
     async def start(self) -> None:
         await self.engine.start()
+        self.files.start()
+        await self.tools.start()
         await self.engine.coordination.start(instance_hooks(self.engine, self.auth))
         local = self.models.providers.get(LocalProvider.name)
         if isinstance(local, LocalProvider):
@@ -91,9 +112,11 @@ class Services:
 
     async def stop(self) -> None:
         await self.conversations.aclose()
+        await self.files.aclose()
         await self.imports.shutdown()
         await self.engine.shutdown()
         await self.engine.coordination.stop()  # after the engine stored the end of every reply
+        await self.tools.aclose()
         await self.models.aclose()
         await self.store.db.close()
         self.auth.hasher.close()
@@ -106,6 +129,36 @@ def build_coordination(settings: Settings, db: Database) -> Coordination[Generat
     from chatui.coordination.redis import RedisCoordination
 
     return RedisCoordination(settings.redis_url, settings.redis_prefix, settings.lease_seconds, StreamingReplies(db))
+
+
+def build_import_board(settings: Settings, coordination: Coordination[Generation]) -> ImportBoard:
+    """Import slots and jobs in this process, or (with `REDIS_URL`) on the coordination's Redis."""
+    if not settings.redis_url:
+        return LocalImportBoard()
+    from chatui.coordination.redis import RedisCoordination
+    from chatui.transfer.shared import RedisImportBoard
+
+    assert isinstance(coordination, RedisCoordination)
+
+    return RedisImportBoard(coordination.redis, coordination.prefix, coordination.lease)
+
+
+def import_limits(settings: Settings) -> ImportLimits:
+    mb = 1024 * 1024
+    return ImportLimits(
+        max_bytes=settings.import_max_mb * mb,
+        unpacked_bytes=settings.import_max_unpacked_mb * mb,
+        inflation_ratio=settings.import_max_inflation,
+        seconds=settings.import_max_seconds,
+        memory_bytes=settings.import_max_memory_mb * mb,
+        max_message_chars=settings.max_message_chars,
+        files=FileBounds(
+            max_bytes=settings.upload_max_mb * mb,
+            quota_bytes=settings.files_quota_mb * mb,
+            max_pixels=settings.image_max_pixels,
+            max_pages=settings.pdf_max_pages,
+        ),
+    )
 
 
 def instance_hooks(engine: GenerationEngine, auth: AuthService) -> InstanceHooks[Generation]:
@@ -184,8 +237,33 @@ def build_local_provider(settings: Settings) -> LocalProvider | None:
         context=settings.local_context,
         places=settings.local_parallel,
         threads=settings.local_threads,
+        kv_cache=settings.local_kv_cache,
         unavailable=unavailable,
     )
+
+
+def file_limits(settings: Settings) -> FileLimits:
+    mb = 1024 * 1024
+    return FileLimits(
+        max_bytes=settings.upload_max_mb * mb,
+        per_message=settings.attachments_per_message,
+        quota_bytes=settings.files_quota_mb * mb,
+        max_pixels=settings.image_max_pixels,
+        max_pages=settings.pdf_max_pages,
+    )
+
+
+def build_tools(settings: Settings, search: SearchRepository) -> ToolRegistry:
+    async def search_history(user_id: str, query: str, limit: int) -> list[SearchHit]:
+        return await search.search(user_id, query, limit=limit)
+
+    limits = ToolLimits(
+        call_seconds=settings.tool_timeout,
+        output_max_chars=settings.tool_output_max_chars,
+        connect_seconds=settings.mcp_connect_timeout,
+        refresh_seconds=settings.mcp_refresh_seconds,
+    )
+    return ToolRegistry(parse_servers(settings.mcp_servers.get_secret_value()), search_history, limits)
 
 
 def build_services(settings: Settings, *, providers: Mapping[str, Provider] | None = None) -> Services:
@@ -197,9 +275,12 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
     accounts = AccountRepository(db)
     chats = ConversationRepository(db)
     coordination = build_coordination(settings, db)
+    search = SearchRepository(db)
+    tools = build_tools(settings, search)
     models = ModelRegistry(
         dict(providers) if providers is not None else build_providers(settings),
-        settings.default_model,
+        settings.default_model or FIRST_CHOICE_MODEL,
+        configured=settings.default_model is not None,
         timeout=settings.model_list_timeout,
     )
     events = ConversationEvents()
@@ -211,9 +292,20 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
             checkpoint_seconds=settings.checkpoint_seconds,
             provider_retries=settings.provider_retries,
             prompt_max_chars=settings.prompt_max_chars,
+            starting_at_once=settings.starting_at_once,
+            text_only_models=tuple(filter(None, (p.strip() for p in settings.text_only_models.split(",")))),
         ),
         events,
         coordination,
+        Attachments(
+            FileRepository(db),
+            AttachmentOptions(
+                text_max_chars=settings.attachment_text_max_chars,
+                pdf_seconds=settings.pdf_text_seconds,
+                pdf_max_pages=settings.pdf_max_pages,
+            ),
+        ),
+        ToolRunner(tools, settings.tool_max_steps),
     )
     auth = AuthService(
         accounts,
@@ -223,16 +315,22 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
             coordination, settings.login_attempts, settings.login_window_seconds, settings.registrations_per_hour
         ),
         policy=SessionPolicy(
-            idle=timedelta(days=settings.session_idle_days), absolute=timedelta(days=settings.session_max_days)
+            idle=timedelta(days=settings.session_idle_days),
+            absolute=timedelta(days=settings.session_max_days),
+            reuse=timedelta(seconds=settings.check_reuse_seconds),
         ),
         single_user=settings.single_user,
         coordination=coordination,
         on_user_revoked=[engine.stop_user],
         on_session_revoked=[engine.stop_session],
     )
-    titles = TitleWriter(chats, models, timeout=settings.ai_title_seconds) if settings.ai_titles else None
+    titles = (
+        TitleWriter(chats, models, events, timeout=settings.ai_title_seconds, title_model=settings.title_model)
+        if settings.ai_titles
+        else None
+    )
     creations = Throttle("conversations", settings.conversations_per_minute, 60, coordination.limit_storage)
-    search = SearchRepository(db)
+    file_service = FileService(FileRepository(db), file_limits(settings), settings.data_dir / "uploads")
     conversations = ConversationService(
         chats,
         engine,
@@ -242,21 +340,33 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
         accounts=accounts,
         creations=creations,
         max_message_chars=settings.max_message_chars,
+        owner_reuse_seconds=settings.check_reuse_seconds,
         search=search,
         shelf=UndoShelf(db),
+        files=file_service,
     )
     sockets = coordination.socket_slots(settings.max_sockets_per_user, settings.max_sockets_per_session)
     transfer = TransferRepository(db)
-    imports = ImportJobs(transfer, settings.data_dir / "imports", models.default_model)
+    imports = ImportJobs(
+        import_limits(settings),
+        db.url.render_as_string(hide_password=False),
+        settings.data_dir / "imports",
+        models.default_model,
+        build_import_board(settings, coordination),
+    )
     return Services(
         settings,
         auth,
         AccountService(accounts, auth),
+        SignUp(accounts, auth, SignupMode(settings.signup), timedelta(days=settings.invite_days)),
         conversations,
-        Exports(transfer),
+        Organizer(chats),
+        Exports(transfer, file_service.files),
         imports,
+        file_service,
         models,
         sockets,
         engine,
-        Store(db, accounts, chats, search, transfer),
+        tools,
+        Store(db, accounts, chats, search, transfer, file_service.files),
     )

@@ -66,7 +66,7 @@ def run(argv: list[str], env_file: str | None) -> int:
     args = parse(argv)
     overrides: dict[str, Any] = {"data_dir": args.data_dir} if args.data_dir is not None else {}
     try:
-        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        settings = Settings.load(env_file, **overrides)
         handler: Callable[[Settings, argparse.Namespace], str] = HANDLERS[args.command]
         print(handler(settings, args))
     except ValidationError as error:

@@ -10,12 +10,33 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_LENGTH = 16
+FIRST_CHOICE_MODEL = "ollama:llama3.2:3b"
+"""What new chats start on when `DEFAULT_MODEL` is unset and it answers; else the first model that does (the local
+model on a fresh install with no provider), without a word: nothing the operator asked for was passed over."""
+
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+"""The folder above the `chatui` package: a source checkout when it holds `main.py` and `pyproject.toml`."""
+
+
+def default_data_dir() -> Path:
+    """`data` (beside wherever chatui is started) in a checkout, as always; the user's data folder otherwise.
+
+    An installed chatui (pipx, a wheel) has no folder of its own to write to, and `data` in whatever directory the
+    command happens to be typed in would scatter databases: platformdirs' user data folder is where each platform
+    keeps such files (`~/.local/share/chatui` on Linux, honouring `XDG_DATA_HOME`).
+    """
+    if (CHECKOUT / "main.py").is_file() and (CHECKOUT / "pyproject.toml").is_file():
+        return Path("data")
+    import platformdirs
+
+    return platformdirs.user_data_path("chatui", appauthor=False)
 
 
 class StartupRefused(Exception):
@@ -29,7 +50,9 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", validation_alias=AliasChoices("CHATUI_HOST", "host"))
     port: int = Field(8001, validation_alias=AliasChoices("CHATUI_PORT", "port"))
-    data_dir: Path = Field(Path("data"), validation_alias=AliasChoices("CHATUI_DATA_DIR", "data_dir"))
+    data_dir: Path = Field(
+        default_factory=lambda: default_data_dir(), validation_alias=AliasChoices("CHATUI_DATA_DIR", "data_dir")
+    )
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     # Several instances on one PostgreSQL database share busy guards, replies, throttles and revocations here.
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "redis_url"))
@@ -45,7 +68,9 @@ class Settings(BaseSettings):
     # Addresses or networks (comma-separated) whose X-Forwarded-For/-Proto are believed; none by default.
     trusted_proxies: str = Field("", validation_alias=AliasChoices("CHATUI_TRUSTED_PROXIES", "trusted_proxies"))
 
-    default_model: str = Field("ollama:llama3.2:3b", validation_alias=AliasChoices("DEFAULT_MODEL", "default_model"))
+    default_model: str | None = Field(None, validation_alias=AliasChoices("DEFAULT_MODEL", "default_model"))
+    """None (unset): `FIRST_CHOICE_MODEL` when it answers, else any model that does. Set: that model, and a note
+    when it cannot answer and new chats start on another."""
     ollama_base_url: str = Field(
         "http://localhost:11434", validation_alias=AliasChoices("OLLAMA_BASE_URL", "ollama_base_url")
     )
@@ -70,6 +95,11 @@ class Settings(BaseSettings):
     local_threads: int | None = Field(
         None, ge=1, validation_alias=AliasChoices("CHATUI_LOCAL_THREADS", "local_threads")
     )
+    # The context's keys and values at 8 bits (with flash attention) instead of 16: 42 MB less at 4096 tokens
+    # (BENCHMARKS.md §12); `f16` keeps the full precision.
+    local_kv_cache: Literal["q8_0", "f16"] = Field(
+        "q8_0", validation_alias=AliasChoices("CHATUI_LOCAL_KV_CACHE", "local_kv_cache")
+    )
 
     provider_connect_timeout: float = Field(5.0, gt=0, validation_alias=AliasChoices("CHATUI_CONNECT_TIMEOUT"))
     provider_read_timeout: float = Field(
@@ -79,14 +109,48 @@ class Settings(BaseSettings):
     model_list_timeout: float = Field(1.5, gt=0, validation_alias=AliasChoices("CHATUI_MODEL_LIST_TIMEOUT"))
 
     max_message_chars: int = Field(32_000, ge=1, validation_alias=AliasChoices("CHATUI_MAX_MESSAGE_CHARS"))
+    # Imports (`chatui.transfer`): the upload, how far a zip may inflate, and the time and memory of its process.
+    import_max_mb: int = Field(512, ge=1, validation_alias=AliasChoices("CHATUI_IMPORT_MAX_MB"))
+    import_max_unpacked_mb: int = Field(1024, ge=1, validation_alias=AliasChoices("CHATUI_IMPORT_MAX_UNPACKED_MB"))
+    import_max_inflation: float = Field(100.0, ge=1, validation_alias=AliasChoices("CHATUI_IMPORT_MAX_INFLATION"))
+    import_max_seconds: float = Field(1800.0, gt=0, validation_alias=AliasChoices("CHATUI_IMPORT_MAX_SECONDS"))
+    import_max_memory_mb: int = Field(1024, ge=128, validation_alias=AliasChoices("CHATUI_IMPORT_MAX_MEMORY_MB"))
+    # Attachments (`chatui.files`): each file, each message, each user's storage; images and PDFs are bounded
+    # before they are decoded or read.
+    upload_max_mb: int = Field(20, ge=1, validation_alias=AliasChoices("CHATUI_UPLOAD_MAX_MB"))
+    attachments_per_message: int = Field(10, ge=1, validation_alias=AliasChoices("CHATUI_ATTACHMENTS_PER_MESSAGE"))
+    files_quota_mb: int = Field(1024, ge=1, validation_alias=AliasChoices("CHATUI_FILES_QUOTA_MB"))
+    image_max_pixels: int = Field(50_000_000, ge=1, validation_alias=AliasChoices("CHATUI_IMAGE_MAX_PIXELS"))
+    pdf_max_pages: int = Field(500, ge=1, validation_alias=AliasChoices("CHATUI_PDF_MAX_PAGES"))
+    # What the model is sent of them (`chatui.engine.attachments`): the text of a message's files, how long a PDF's
+    # text may take to read, and the models known not to see images.
+    attachment_text_max_chars: int = Field(
+        100_000, ge=1_000, validation_alias=AliasChoices("CHATUI_ATTACHMENT_TEXT_MAX_CHARS")
+    )
+    pdf_text_seconds: float = Field(20.0, gt=0, validation_alias=AliasChoices("CHATUI_PDF_TEXT_SECONDS"))
+    text_only_models: str = Field("", validation_alias=AliasChoices("CHATUI_TEXT_ONLY_MODELS"))
     prompt_max_chars: int = Field(120_000, ge=1, validation_alias=AliasChoices("CHATUI_PROMPT_MAX_CHARS"))
+    # Replies in their start-up at one moment (EngineOptions.starting_at_once): fewer keeps the pages smooth under a
+    # burst, more starts a burst of /ws messages sooner.
+    starting_at_once: int = Field(16, ge=1, validation_alias=AliasChoices("CHATUI_STARTING_AT_ONCE"))
     messages_per_minute: int = Field(30, ge=1, validation_alias=AliasChoices("CHATUI_MESSAGES_PER_MINUTE"))
     conversations_per_minute: int = Field(30, ge=1, validation_alias=AliasChoices("CHATUI_CONVERSATIONS_PER_MINUTE"))
     login_attempts: int = Field(10, ge=1, validation_alias=AliasChoices("CHATUI_LOGIN_ATTEMPTS"))
     login_window_seconds: int = Field(300, ge=1, validation_alias=AliasChoices("CHATUI_LOGIN_WINDOW_SECONDS"))
     registrations_per_hour: int = Field(10, ge=1, validation_alias=AliasChoices("CHATUI_REGISTRATIONS_PER_HOUR"))
+    signup: Literal["open", "approval", "closed"] = Field(
+        "approval", validation_alias=AliasChoices("CHATUI_SIGNUP", "signup")
+    )
+    """Who may sign up (`chatui.accounts.signup`): `approval` by default, so that reaching the port is not enough to
+    use the models (and spend the keys) of whoever runs it. The first account can always be created; an
+    administrator can change the mode in the app, which wins from then on."""
+    invite_days: float = Field(7, gt=0, validation_alias=AliasChoices("CHATUI_INVITE_DAYS"))
+    """How long an invitation link works (once)."""
     session_idle_days: float = Field(7, gt=0, validation_alias=AliasChoices("CHATUI_SESSION_IDLE_DAYS"))
     session_max_days: float = Field(30, gt=0, validation_alias=AliasChoices("CHATUI_SESSION_MAX_DAYS"))
+    # How long a cookie's check, and a conversation's owner, read at one request are reused by the next (a socket's
+    # handshake right after the page or API call that made them); revocations drop them at once. 0: never reused.
+    check_reuse_seconds: float = Field(10.0, ge=0, validation_alias=AliasChoices("CHATUI_CHECK_REUSE_SECONDS"))
     max_pages_per_session: int = Field(20, ge=1, validation_alias=AliasChoices("CHATUI_MAX_PAGES_PER_SESSION"))
     max_sockets_per_user: int = Field(50, ge=1, validation_alias=AliasChoices("CHATUI_MAX_SOCKETS_PER_USER"))
     max_sockets_per_session: int = Field(20, ge=1, validation_alias=AliasChoices("CHATUI_MAX_SOCKETS_PER_SESSION"))
@@ -100,19 +164,40 @@ class Settings(BaseSettings):
 
     ai_titles: bool = Field(True, validation_alias=AliasChoices("CHATUI_AI_TITLES", "ai_titles"))
     """After a conversation's first reply, ask its model for a short title."""
+    title_model: str | None = Field(None, validation_alias=AliasChoices("CHATUI_TITLE_MODEL", "title_model"))
+    """The model asked for titles (`provider:name`); unset: each chat's own model, except the bundled 135M local
+    one, whose titles are noise (its chats keep their first message as the title)."""
     ai_title_seconds: float = Field(10.0, gt=0, validation_alias=AliasChoices("CHATUI_AI_TITLE_SECONDS"))
     """How long a title may take; after that the first-50-characters title stays."""
+
+    # Tools (`chatui.tools`): MCP servers as a JSON list (a SecretStr: their headers and environment hold keys),
+    # each call's time and the output kept, and the model/tool rounds one reply may take.
+    mcp_servers: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("CHATUI_MCP_SERVERS", "mcp_servers"))
+    tool_timeout: float = Field(30.0, gt=0, validation_alias=AliasChoices("CHATUI_TOOL_TIMEOUT"))
+    tool_output_max_chars: int = Field(20_000, ge=100, validation_alias=AliasChoices("CHATUI_TOOL_OUTPUT_MAX_CHARS"))
+    tool_max_steps: int = Field(8, ge=1, le=50, validation_alias=AliasChoices("CHATUI_TOOL_MAX_STEPS"))
+    mcp_connect_timeout: float = Field(5.0, gt=0, validation_alias=AliasChoices("CHATUI_MCP_CONNECT_TIMEOUT"))
+    mcp_refresh_seconds: float = Field(60.0, gt=0, validation_alias=AliasChoices("CHATUI_MCP_REFRESH_SECONDS"))
 
     checkpoint_seconds: float = Field(1.0, gt=0, validation_alias=AliasChoices("CHATUI_CHECKPOINT_SECONDS"))
     ui_flush_seconds: float = Field(0.1, gt=0, validation_alias=AliasChoices("CHATUI_UI_FLUSH_SECONDS"))
     ui_updates_per_second: float = Field(500.0, gt=0, validation_alias=AliasChoices("CHATUI_UI_UPDATES_PER_SECOND"))
 
-    @field_validator("default_model")
+    @field_validator("mcp_servers")
     @classmethod
-    def _qualify_default_model(cls, value: str) -> str:
+    def _servers_readable(cls, value: SecretStr) -> SecretStr:
+        """Checked at start-up; the message names the entry and field, never a value (they hold secrets)."""
+        from chatui.tools.servers import parse_servers
+
+        parse_servers(value.get_secret_value())
+        return value
+
+    @field_validator("default_model", "title_model")
+    @classmethod
+    def _qualify_default_model(cls, value: str | None) -> str | None:
         from providers.registry import qualify_model_id
 
-        return qualify_model_id(value)
+        return qualify_model_id(value) if value and value.strip() else None
 
     @field_validator("secret")
     @classmethod
@@ -159,6 +244,15 @@ class Settings(BaseSettings):
             except ImportError:
                 raise ValueError(f"REDIS_URL is set, but the Redis client is not installed: {SERVER_EXTRA}") from None
         return self
+
+    @classmethod
+    def load(cls, env_file: str | None, **overrides: Any) -> Settings:
+        """The settings from the environment and `env_file` (None: no file), with `overrides` (the command line) on top.
+
+        pydantic-settings takes the file as the `_env_file` argument, which mypy cannot see without pydantic's
+        plugin; this is the one place that passes it.
+        """
+        return cls(_env_file=env_file, **overrides)  # type: ignore[call-arg]  # pydantic-settings' own argument
 
     @property
     def sqlalchemy_url(self) -> str:

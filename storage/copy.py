@@ -8,6 +8,9 @@ commit. A failure anywhere (a lost connection, a row the target refuses, a count
 and leaves the target as empty as it was, so the command can simply be run again. A target that already holds rows
 is refused: merging two databases is not what this does.
 
+Rows move in batches: `BATCH` rows, or `BINARY_BATCH` for a table with binary columns (the file store's 256 KiB
+chunks: 4 MB a batch), so memory stays flat however large the database — a 1 GB file store included.
+
 Foreign keys that point back into their own table or into a table copied later (a message's parent, a cycle between
 two tables) are written NULL with the row and filled in once every table is there, so the order rows come in never
 matters.
@@ -19,7 +22,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, bindparam, func, select, text, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import URL
 
 from storage import migrate
@@ -27,6 +43,8 @@ from storage.database import Database
 from storage.models import Base
 
 BATCH = 1000
+BINARY_BATCH = 16
+"""Rows a batch of a table with binary columns: 16 of the file store's 256 KiB chunks are 4 MB."""
 
 
 class CopyRefused(RuntimeError):
@@ -103,11 +121,17 @@ def _writable(table: Table) -> list[Column[Any]]:
     return [c for c in table.columns if c.computed is None]
 
 
+def batch_rows(columns: list[Column[Any]]) -> int:
+    """How many rows of these columns go in one batch (few when one of them holds bytes)."""
+    return BINARY_BATCH if any(isinstance(c.type, LargeBinary) for c in columns) else BATCH
+
+
 def _rows(reader: Connection, table: Table, columns: list[Column[Any]]) -> Iterator[list[dict[str, Any]]]:
-    """The table's rows in primary-key order, BATCH at a time, without holding them all in memory."""
+    """The table's rows in primary-key order, a batch at a time, without holding them all in memory."""
     query = select(*columns).order_by(*table.primary_key.columns)
-    result = reader.execution_options(stream_results=True, yield_per=BATCH).execute(query)
-    for partition in result.mappings().partitions(BATCH):
+    size = batch_rows(columns)
+    result = reader.execution_options(stream_results=True, yield_per=size).execute(query)
+    for partition in result.mappings().partitions(size):
         yield [dict(row) for row in partition]
 
 

@@ -21,6 +21,10 @@ class NothingToRegenerate(Exception):
     """The active path ends in no user message to answer again (the conversation is empty)."""
 
 
+class NothingToContinue(Exception):
+    """The active path does not end in a finished reply with text to carry on (empty, a question, or streaming)."""
+
+
 def owned(user_id: str, conversation_id: str) -> Select[Conversation]:
     """The conversation, if it is this user's."""
     return select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)

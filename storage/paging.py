@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session as OrmSession
 
 from storage.database import Database, Repository, transaction
 from storage.errors import MessageGone, owned_or_gone
+from storage.files import attachments_of, notes_of
 from storage.models import Message
+from storage.parts import reasoning_of
 from storage.tree import (
     UNBOUNDED,
     PathPage,
@@ -44,11 +46,12 @@ class PathPaging(Repository):
         before: str | None = None,
         after: str | None = None,
         around: str | None = None,
+        first: bool = False,
     ) -> PathPage:
         """The active path (root → leaf), or a page of it: the `limit` newest messages, the `limit` messages just
         above `before` (any message of the conversation), just below `after`, or `around` one (it included, about
-        half before it) — those two on the active path. `ConversationGone`, or `MessageGone` for a `before`,
-        `after` or `around` that does not fit."""
+        half before it) — those two on the active path — or, `first`, the `limit` oldest (**Jump to start**).
+        `ConversationGone`, or `MessageGone` for a `before`, `after` or `around` that does not fit."""
         conversation = owned_or_gone(s, user_id, conversation_id)
         leaf = conversation.active_message_id
         bound = UNBOUNDED if limit is None else limit
@@ -64,6 +67,14 @@ class PathPaging(Repository):
             below = walked[:-1][::-1]
             room = max(0, bound - len(above))
             ids, has_after = above + below[:room], len(below) > room
+        elif first:
+            # The walk up from the leaf ends at the active path's root whichever root it is told to stop at; told
+            # the right one (the usual single root), the stretch is kept for the pages down from there (`after`).
+            root = s.scalar(
+                select(Message.id).where(Message.conversation_id == conversation_id, Message.parent_id.is_(None))
+            )
+            down = self.segments.walk_to(s, conversation_id, leaf, root)[::-1] if leaf and root else []
+            ids, has_after = down[:bound], len(down) > bound
         elif after is not None:
             if leaf is None:
                 raise MessageGone(after)
@@ -88,14 +99,24 @@ class PathPaging(Repository):
             has_before = len(walked) > bound
             ids = walked[:bound][::-1]
         messages = load_messages(s, ids)
-        return PathPage(messages, sibling_ids(s, conversation_id, messages), has_before, has_after)
+        files = attachments_of(s.connection(), ids)
+        thoughts = reasoning_of(s.connection(), ids)
+        notes = notes_of(s.connection(), list(files))
+        return PathPage(
+            messages, sibling_ids(s, conversation_id, messages), has_before, has_after, files, thoughts, notes
+        )
 
     @transaction
     def tree(self, s: OrmSession, user_id: str, conversation_id: str) -> PathPage:
         """Every message of the conversation (all versions), in the order written, with its versions."""
         owned_or_gone(s, user_id, conversation_id)
         messages = _messages(s, conversation_id)
-        return PathPage(messages, sibling_ids(s, conversation_id, messages))
+        ids = [m.id for m in messages]
+        files, thoughts = attachments_of(s.connection(), ids), reasoning_of(s.connection(), ids)
+        notes = notes_of(s.connection(), list(files))
+        return PathPage(
+            messages, sibling_ids(s, conversation_id, messages), attachments=files, reasoning=thoughts, notes=notes
+        )
 
     @transaction
     def set_active(self, s: OrmSession, user_id: str, conversation_id: str, message_id: str) -> str:

@@ -44,6 +44,7 @@ from sqlalchemy import Connection, Executable, Row, bindparam, text
 
 from storage.database import Repository, statements
 from storage.models import UTCDateTime
+from storage.organize import archived_among
 from storage.snippets import WORD, Matcher
 
 MAX_TERMS = 16
@@ -89,6 +90,8 @@ class SearchHit:
     highlights: list[tuple[int, int]]
     created_at: datetime
     score: float
+    archived: bool = False
+    """The conversation is archived: search finds it, marked, though the list no longer shows it."""
 
 
 def parse_query(query: str) -> list[SearchTerm]:
@@ -157,6 +160,7 @@ class SearchRepository(Repository):
         page = rows[offset:wanted]
         texts = _texts(c, [r.message_id for r in page if r.message_id is not None])
         matcher = Matcher((t.text, t.prefix) for t in terms)
+        archived = archived_among(c, list({r.conversation_id for r in page}))
         hits = []
         for row in page:
             if row.message_id is None:
@@ -173,6 +177,7 @@ class SearchRepository(Repository):
                     highlights=highlights,
                     created_at=row.created_at,
                     score=float(row.score),
+                    archived=row.conversation_id in archived,
                 )
             )
         return hits

@@ -2,7 +2,8 @@
 
 Both sides use the same plain records, so an export read back by the importer gives the same conversation. An
 import is one transaction per conversation (whole or not at all), and remembers where the conversation came from
-(`conversation_sources`) so the same file imported again creates nothing.
+(`conversation_sources`) so the same file imported again creates nothing. A message's files travel as
+`AttachmentRecord`s: written back as its file parts (after its text, PARTS.md), only for files the user owns.
 """
 
 from __future__ import annotations
@@ -16,7 +17,20 @@ from sqlalchemy import Connection, Row, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.database import Repository, statements
-from storage.models import Conversation, ConversationSource, Message, new_id
+from storage.files import attachments_of, mark_attached, owned_ids
+from storage.models import Conversation, ConversationSource, Message, PartKind, new_id
+from storage.organize import folder_at, folder_path, replace_tags, tags_by_conversation
+from storage.parts import Part, message_parts, parts_rows, read_parts, write_parts
+
+
+@dataclass(slots=True)
+class AttachmentRecord:
+    """A file a message carries: its id (the source's own), name, type and size."""
+
+    id: str
+    name: str
+    media_type: str
+    size: int
 
 
 @dataclass(slots=True)
@@ -33,6 +47,10 @@ class MessageRecord:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     error: str | None = None
+    attachments: list[AttachmentRecord] = field(default_factory=list)
+    tool_steps: list[dict[str, Any]] = field(default_factory=list)
+    """A reply with tool steps: its parts in order, `{"kind", "text", "call_id", "data"}` (PARTS.md), written back
+    as they were; empty for every other message (its text is its `content`)."""
 
 
 @dataclass(slots=True)
@@ -48,6 +66,15 @@ class ConversationRecord:
     active_message_id: str | None = None
     system_prompt: str | None = None
     temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    reasoning_effort: str | None = None
+    pinned: bool = False
+    archived: bool = False
+    folder: list[str] = field(default_factory=list)
+    """The names of its folder, from the top level down (`[]`: in none): ids do not travel, names do."""
+    tags: list[str] = field(default_factory=list)
 
     def active_path(self) -> list[MessageRecord]:
         """Root → active leaf: what the conversation shows."""
@@ -112,7 +139,18 @@ def read_conversation(c: Connection, user_id: str, conversation_id: str) -> Conv
     rows = c.execute(
         select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at, Message.id)
     ).all()
-    return _record(conversation, rows)
+    record = _record(conversation, rows)
+    record.folder = folder_path(c, conversation.folder_id)
+    record.tags = tags_by_conversation(c, [conversation_id]).get(conversation_id, [])
+    files = attachments_of(c, [m.id for m in record.messages])
+    for message in record.messages:
+        message.attachments = [AttachmentRecord(f.id, f.name, f.media_type, f.size) for f in files.get(message.id, [])]
+    replies = {m.id: m.content for m in record.messages if m.role == "assistant"}
+    for message_id, parts in read_parts(c, replies).items():
+        if any(part.kind in TOOL_KINDS for part in parts):
+            steps = [{"kind": str(p.kind), "text": p.text, "call_id": p.call_id, "data": p.data} for p in parts]
+            next(m for m in record.messages if m.id == message_id).tool_steps = steps
+    return record
 
 
 def write_conversation(
@@ -141,10 +179,16 @@ def write_conversation(
                     created_at=record.created_at,
                     updated_at=record.updated_at,
                     **_conversation_tree_values(record, ids),
+                    pinned=record.pinned,
+                    archived=record.archived,
+                    folder_id=folder_at(c, user_id, record.folder),
                 )
             )
+            replace_tags(c, user_id, conversation_id, record.tags)
             if record.messages:
                 c.execute(insert(Message), [_message_values(m, conversation_id, ids) for m in record.messages])
+                _write_files(c, user_id, record.messages, ids)
+                _write_tool_steps(c, record.messages, ids)
             c.execute(
                 insert(ConversationSource).values(
                     conversation_id=conversation_id, user_id=user_id, source=source, imported_at=record.updated_at
@@ -153,6 +197,42 @@ def write_conversation(
     except IntegrityError:  # the same source imported by a concurrent job a moment ago
         return None
     return conversation_id
+
+
+TOOL_KINDS = (PartKind.TOOL_CALL, PartKind.TOOL_RESULT)
+STEP_KINDS = {PartKind.TEXT, PartKind.REASONING, *TOOL_KINDS}
+
+
+def _write_tool_steps(c: Connection, messages: Sequence[MessageRecord], ids: dict[str, str]) -> None:
+    """The parts of replies with tool steps, as exported (kinds other than text, reasoning and tool steps are left
+    out: a record never names a file through them)."""
+    rows = []
+    for message in messages:
+        if message.role != "assistant" or message.attachments or not message.tool_steps:
+            continue
+        parts = [
+            Part(PartKind(step["kind"]), text=step.get("text"), call_id=step.get("call_id"), data=step.get("data"))
+            for step in message.tool_steps
+            if step.get("kind") in STEP_KINDS
+        ]
+        rows += parts_rows(ids[message.id], parts)
+    write_parts(c, rows)
+
+
+def _write_files(c: Connection, user_id: str, messages: Sequence[MessageRecord], ids: dict[str, str]) -> None:
+    """The file parts of the messages that carry files the user owns (any other id is left out: a record never
+    reaches someone else's file); the others keep no part rows, which reads as one text part (PARTS.md)."""
+    wanted = [a.id for m in messages for a in m.attachments]
+    if not wanted:
+        return
+    mine = owned_ids(c, user_id, wanted)
+    rows = []
+    for message in messages:
+        file_ids = list(dict.fromkeys(a.id for a in message.attachments if a.id in mine))
+        if file_ids:
+            rows += parts_rows(ids[message.id], message_parts(message.content, file_ids))
+    write_parts(c, rows)
+    mark_attached(c, list(mine))
 
 
 # -- the tree's columns -----------------------------------------------------------------------------------------------
@@ -185,6 +265,12 @@ def _record(conv: Row[Any], rows: Sequence[Row[Any]]) -> ConversationRecord:
         active_message_id=conv.active_message_id,
         system_prompt=conv.system_prompt,
         temperature=conv.temperature,
+        max_tokens=conv.max_tokens,
+        top_p=conv.top_p,
+        seed=conv.seed,
+        reasoning_effort=conv.reasoning_effort,
+        pinned=conv.pinned,
+        archived=conv.archived,
     )
 
 
@@ -193,7 +279,15 @@ def _conversation_tree_values(record: ConversationRecord, ids: dict[str, str]) -
     leaf = ids.get(record.active_message_id or "")
     if leaf is None and record.messages:
         leaf = ids[record.messages[-1].id]
-    return {"active_message_id": leaf, "system_prompt": record.system_prompt, "temperature": record.temperature}
+    return {
+        "active_message_id": leaf,
+        "system_prompt": record.system_prompt,
+        "temperature": record.temperature,
+        "max_tokens": record.max_tokens,
+        "top_p": record.top_p,
+        "seed": record.seed,
+        "reasoning_effort": record.reasoning_effort,
+    }
 
 
 def _message_values(message: MessageRecord, conversation_id: str, ids: dict[str, str]) -> dict[str, object]:

@@ -14,11 +14,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from sqlalchemy import CTE, Connection, Select, bindparam, func, literal, select
+from sqlalchemy import CTE, ColumnElement, Connection, FromClause, Row, Select, bindparam, func, literal, select
 from sqlalchemy.orm import Session as OrmSession
 
+from storage.files import StoredFile
 from storage.models import Message
+from storage.parts import Part
 
 _messages = Message.__table__
 UNBOUNDED = 2**31 - 1
@@ -46,10 +49,18 @@ def _walk_up() -> CTE:
     )
 
 
+class Turn(NamedTuple):
+    """One message of a path as a model is asked with it (its files are read beside it: `storage.files`)."""
+
+    id: str
+    role: str
+    text: str
+
+
 _PATH = _walk_up()
 _WALK_UP = select(_PATH.c.id, _PATH.c.depth)
 _TURNS = (
-    select(_messages.c.role, _messages.c.content)
+    select(_messages.c.id, _messages.c.role, _messages.c.content)
     .join(_PATH, _messages.c.id == _PATH.c.id)
     .order_by(_PATH.c.depth.desc())
 )
@@ -82,17 +93,15 @@ def _walk_up_within(budget_name: str) -> CTE:
 
 _RECENT = _walk_up_within("budget")
 _RECENT_TURNS = (
-    select(_messages.c.role, _messages.c.content)
+    select(_messages.c.id, _messages.c.role, _messages.c.content)
     .join(_RECENT, _messages.c.id == _RECENT.c.id)
     .where(_RECENT.c.chars <= bindparam("budget"))
     .order_by(_RECENT.c.depth.desc())
 )
 
 
-def path_turns(
-    c: Connection, conversation_id: str, leaf: str | None, *, max_chars: int | None = None
-) -> list[tuple[str, str]]:
-    """(role, text) of the messages from the root down to `leaf`: what a reply under `leaf` is asked with.
+def path_turns(c: Connection, conversation_id: str, leaf: str | None, *, max_chars: int | None = None) -> list[Turn]:
+    """The messages from the root down to `leaf`: what a reply under `leaf` is asked with.
 
     With `max_chars`, only the newest messages whose texts add up to at most that many characters (a model's
     context is finite, and a prompt read and sent whole would make every reply to a long conversation cost what
@@ -102,9 +111,19 @@ def path_turns(
         return []
     if max_chars is not None:
         params = {"cid": conversation_id, "start": leaf, "budget": max_chars}
-        return [(row.role, row.content) for row in c.execute(_RECENT_TURNS, params)]
+        return [Turn(row.id, row.role, row.content) for row in c.execute(_RECENT_TURNS, params)]
     params = {"cid": conversation_id, "start": leaf, "max_depth": UNBOUNDED, "stop": ""}
-    return [(row.role, row.content) for row in c.execute(_TURNS, params)]
+    return [Turn(row.id, row.role, row.content) for row in c.execute(_TURNS, params)]
+
+
+def path_rows(
+    c: Connection, conversation_id: str, leaf: str, table: FromClause, key: ColumnElement[Any]
+) -> list[Row[Any]]:
+    """The rows of `table` (`messages`, or one keyed by a message's id through `key`, e.g. the parts' `message_id`)
+    of every message from the root down to `leaf`, root first: one walk up the tree, however long the path."""
+    query = select(table).join_from(table, _PATH, key == _PATH.c.id).order_by(_PATH.c.depth.desc())
+    params = {"cid": conversation_id, "start": leaf, "max_depth": UNBOUNDED, "stop": ""}
+    return list(c.execute(query, params))
 
 
 def walk_up(
@@ -237,3 +256,9 @@ class PathPage:
     siblings: dict[str, list[str]] = field(default_factory=dict)
     has_before: bool = False
     has_after: bool = False
+    attachments: dict[str, list[StoredFile]] = field(default_factory=dict)
+    """The files of the messages that have any, in their order."""
+    reasoning: dict[str, Part] = field(default_factory=dict)
+    """The reasoning of the replies that thought (issue 24), shown folded above their answer."""
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per message, per file: what a model was not sent of it (`storage.files.notes_of`)."""

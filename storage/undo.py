@@ -1,7 +1,8 @@
 """Deleted conversations kept for a few seconds, so their owner can take the deletion back (from any instance).
 
 Deleting is one transaction: the conversation is read whole, deleted, and put on the shelf as JSON under a random
-token; so is the undo: taken off the shelf (only by its owner, only in time) and written back with new ids. A
+token; so is the undo: taken off the shelf (only by its owner, only in time) and written back with new ids, its
+messages' files with them (a file no message uses is kept while an Undo can bring it back: `storage.files`). A
 crash in between loses nothing and restores nothing twice. Rows past their time are swept by the next deletion.
 """
 
@@ -16,7 +17,13 @@ from sqlalchemy import Connection, delete, insert, select
 
 from storage.database import Repository, statements
 from storage.models import Conversation, DeletedConversation, utcnow
-from storage.transfer import ConversationRecord, MessageRecord, read_conversation, write_conversation
+from storage.transfer import (
+    AttachmentRecord,
+    ConversationRecord,
+    MessageRecord,
+    read_conversation,
+    write_conversation,
+)
 
 
 class UndoShelf(Repository):
@@ -71,7 +78,14 @@ def _dumps(record: ConversationRecord) -> str:
 def _loads(text: str) -> ConversationRecord:
     fields: dict[str, Any] = json.loads(text)
     messages = [
-        MessageRecord(**{**m, "created_at": datetime.fromisoformat(m["created_at"])}) for m in fields.pop("messages")
+        MessageRecord(
+            **{
+                **m,
+                "created_at": datetime.fromisoformat(m["created_at"]),
+                "attachments": [AttachmentRecord(**a) for a in m.get("attachments", [])],
+            }
+        )
+        for m in fields.pop("messages")
     ]
     return ConversationRecord(
         **{

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -44,8 +44,24 @@ class Loopback:
 
 
 class LiveApp(Loopback):
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+    """`python main.py` from the checkout, or `command` (an installed `chatui`, `python -m chatui`) run in `cwd`.
+
+    `data_dir_flag=False` leaves `--data-dir` off the command line, for the tests of the default data folder
+    (`data_dir` then says where the app is expected to put it; its parent holds the log either way).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str],
+        command: Sequence[str] = (sys.executable, "main.py"),
+        cwd: Path = ROOT,
+        data_dir_flag: bool = True,
+    ) -> None:
         self.data_dir = data_dir
+        self.command = [*command]
+        self.cwd = cwd
+        self.data_dir_flag = data_dir_flag
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -54,6 +70,7 @@ class LiveApp(Loopback):
             "CHATUI_REGISTRATIONS_PER_HOUR": "100000",  # the tests sign many accounts up from 127.0.0.1
             "CHATUI_PROVIDER_RETRIES": "0",
             "CHATUI_AI_TITLES": "false",  # on in the tests of titles only: elsewhere it would add provider requests
+            "CHATUI_SIGNUP": "open",  # the tests sign many people up; the sign-up modes have their own tests
             **env,
         }
         for name in (
@@ -71,10 +88,12 @@ class LiveApp(Loopback):
         self.log_path = data_dir.parent / f"server-{self.port}.log"
 
     def start(self) -> LiveApp:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        data_dir = ["--data-dir", str(self.data_dir)] if self.data_dir_flag else []
         self.process = subprocess.Popen(
-            [sys.executable, "main.py", "--port", str(self.port), "--no-browser", "--data-dir", str(self.data_dir)],
-            cwd=ROOT,
+            [*self.command, "--port", str(self.port), "--no-browser", *data_dir],
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import fastapi.dependencies.models
 import pytest
 
 from testing.fakes.anthropic import FakeAnthropic, anthropic_app
 from testing.fakes.black_hole import BlackHole
-from testing.fakes.ollama import ollama_app
+from testing.fakes.ollama import FakeOllama, ollama_app
 from testing.fakes.openai import FakeOpenAI, openai_app
 from testing.fakes.server import ScriptedProvider, ThreadedServer
 
@@ -29,6 +31,7 @@ PROVIDER_ENV = (
     "DEFAULT_MODEL",
     "CHATUI_SECRET",
     "CHATUI_SINGLE_USER",
+    "CHATUI_SIGNUP",
 )
 
 
@@ -47,13 +50,13 @@ def _fresh(pair: tuple[S, ThreadedServer]) -> S:
 
 
 @pytest.fixture(scope="session")
-def ollama_server() -> Iterator[tuple[ScriptedProvider, ThreadedServer]]:
-    state = ScriptedProvider()
+def ollama_server() -> Iterator[tuple[FakeOllama, ThreadedServer]]:
+    state = FakeOllama()
     yield from _serve(state, ollama_app(state))
 
 
 @pytest.fixture
-def fake_ollama(ollama_server: tuple[ScriptedProvider, ThreadedServer]) -> ScriptedProvider:
+def fake_ollama(ollama_server: tuple[FakeOllama, ThreadedServer]) -> FakeOllama:
     """The fake Ollama; `fake_ollama.url` is its base URL."""
     return _fresh(ollama_server)
 
@@ -102,10 +105,11 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_ollama: Script
     monkeypatch.setenv("CHATUI_UI_FLUSH_SECONDS", "0.02")
     monkeypatch.setenv("CHATUI_PROVIDER_RETRIES", "0")
     monkeypatch.setenv("CHATUI_AI_TITLES", "false")  # on in the tests of titles only
+    monkeypatch.setenv("CHATUI_SIGNUP", "open")  # tests sign several people up; the modes have their own tests
     return tmp_path / "data"
 
 
-SLOW_FOLDERS = {"browser", "cluster", "deploy", "llm", "operations", "security"}
+SLOW_FOLDERS = {"browser", "cluster", "deploy", "desktop", "llm", "operations", "package", "security"}
 """Folders whose tests start a server process, a browser, nginx or several instances."""
 SERVER_MARKS = ("LiveApp(", "module_app(", "live_app")
 
@@ -134,3 +138,26 @@ def no_nicegui_deprecation(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     said = [r.getMessage() for r in records if r.name.startswith("nicegui") and "deprecated" in r.getMessage().lower()]
     if said:
         pytest.fail(f"NiceGUI deprecates what chatui uses: {said}")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection imported (chatui, NiceGUI, SQLAlchemy, Alembic, the SDKs' fakes: most of the heap) out
+    of the garbage collector's walks. NiceGUI's `user` fixture runs a full `gc.collect()` before and after every
+    test; over the whole heap that took 0.17 s each, a third of a page test's set-up and teardown. What the tests
+    create afterwards is collected as before; only garbage made during imports (collected first) could stay."""
+    import alembic.command  # noqa: F401 (every page test migrates a new database: loaded then, frozen now)
+
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture(autouse=True)
+def forget_the_tests_endpoints() -> Iterator[None]:
+    """FastAPI classifies every endpoint it calls in `lru_cache`s of 4,096 entries keyed by the function, so in one
+    process each test's app (its routes' closures, hence its services, pages and database) stayed alive: ~10,000
+    objects a page test, which every later full collection walked again. A server builds its app once; here the
+    caches are emptied after each test. (If FastAPI renames them, nothing here fails: the tests only get slower.)"""
+    yield
+    for cached in vars(fastapi.dependencies.models).values():
+        if callable(getattr(cached, "cache_clear", None)):
+            cached.cache_clear()

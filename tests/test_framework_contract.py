@@ -13,7 +13,7 @@ import nicegui.nicegui  # noqa: F401 (registers NiceGUI's socket.io handlers)
 import pytest
 import uvicorn
 from fastapi import APIRouter, FastAPI
-from nicegui import Client, core, middlewares, server, ui, ui_run
+from nicegui import App, Client, core, middlewares, server, ui, ui_run
 from nicegui.app.app_config import AppConfig
 from nicegui.outbox import Outbox
 from nicegui.page import page
@@ -23,7 +23,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from chatui._patches import nicegui_middleware, socketio_guard
+from chatui._patches import nicegui_cycles, nicegui_middleware, socketio_guard
 
 
 def parameters(function: Any) -> list[str]:
@@ -74,6 +74,15 @@ async def test_nicegui_outbox_loop_and_the_private_names_it_reads(client: Client
     assert client.has_socket_connection is False
 
 
+def test_nicegui_outbox_stop_at_shutdown_runs_before_niceguis_task_teardown() -> None:
+    """`stop_outboxes_at_shutdown` registers its handler in `create_app`; NiceGUI must add its teardown of the
+    pages' tasks later, in `App.start()`, and run the handlers in order, so that the loops end themselves first."""
+    assert "self.on_shutdown(background_tasks.teardown)" in inspect.getsource(App.start)
+    assert "for handler in self._shutdown_handlers" in inspect.getsource(App.stop)
+    assert "self._should_stop = True" in inspect.getsource(Outbox.stop)
+    assert "while not self._should_stop" in inspect.getsource(inspect.unwrap(Outbox.loop))
+
+
 async def test_outbox_progress_counters(client: Client) -> None:
     outbox = client.outbox
     assert isinstance(outbox.next_message_id, int) and len(outbox.messages) == 0
@@ -81,6 +90,27 @@ async def test_outbox_progress_counters(client: Client) -> None:
     with client:
         ui.navigate.to("/login")
     assert len(outbox.messages) == 1  # what `delete_after` counts on: a navigation is ONE message
+
+
+async def test_nicegui_cycles_clears_the_handler_lists_that_hold_a_deleted_page(client: Client) -> None:
+    assert parameters(inspect.unwrap(Client.remove_elements)) == ["self", "elements"]
+    assert parameters(inspect.unwrap(Client.delete)) == ["self"]
+    with client:
+        label = ui.label("text")
+        box = ui.input(on_change=lambda: None)
+    for element in (label, box):  # each collection's own `_update` is its change handler: a cycle per collection
+        for collection in (element._props, element._style, element._classes):
+            assert [handler for handler, _ in collection._change_handlers] == [collection._update]
+    assert len(box._change_handlers) == 1
+    lifecycle = (client.delete_handlers, client.connect_handlers, client.disconnect_handlers)
+    assert all(isinstance(handlers, list) for handlers in lifecycle)
+    nicegui_cycles.free_deleted_pages()
+    client.remove_elements([label, box])
+    assert not box._change_handlers and not any(c._change_handlers for c in (label._props, box._style, box._classes))
+    other = Client(page("/framework-contract-deleted"))
+    other.on_delete(lambda: None)
+    other.delete()
+    assert other.delete_handlers == [] and other.is_deleted
 
 
 def test_socketio_guard_knows_every_niceguis_socketio_handler() -> None:

@@ -5,7 +5,8 @@ upgrade; `tests/test_framework_contract.py` asserts every private name they touc
 fails a named test instead of silently disabling a guard.
 
 - `install(app)` applies those that hook the framework, once per app (`create_app`): NiceGUI's middlewares as plain
-  ASGI, the outbox that sends on connect, the guarded socket.io handlers, and (at start-up, before the first
+  ASGI, the outbox that sends on connect, a deleted page's cycles broken (freed without a full collection), the
+  guarded socket.io handlers, and (at start-up, before the first
   connection) uvicorn's `websockets-sansio` protocol.
 - The rest are called where they act: `include_routers` (app.py), `header_timeout_protocol` (main.py's `ui.run`),
   `set_page_options` (the theme, while a page is built), `delete_after` and `guard_pages_with` (the page guard).
@@ -17,8 +18,9 @@ from nicegui import App
 
 from chatui._patches import socketio_guard
 from chatui._patches.fastapi_lifespan import include_routers
+from chatui._patches.nicegui_cycles import free_deleted_pages
 from chatui._patches.nicegui_middleware import use_plain_middleware
-from chatui._patches.nicegui_outbox import send_on_connect
+from chatui._patches.nicegui_outbox import send_on_connect, stop_outboxes_at_shutdown
 from chatui._patches.outbox_progress import delete_after
 from chatui._patches.page_options import set_page_options
 from chatui._patches.socketio_guard import guard_pages_with
@@ -39,5 +41,7 @@ def install(app: App) -> None:
     """Apply the framework hooks to NiceGUI's `app` (again for every test of the `user` fixture: each applies once)."""
     use_plain_middleware(app)
     send_on_connect()
+    stop_outboxes_at_shutdown(app)  # before NiceGUI's own shutdown handlers, which `app.start()` adds
+    free_deleted_pages()
     socketio_guard.install()
     app.on_startup(use_websockets_sansio)  # synchronous: runs inside the lifespan's start-up, before any connection

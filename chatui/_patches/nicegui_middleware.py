@@ -30,6 +30,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chatui._patches.marks import marked, replace
+
 ASSETS = f"/_nicegui/{__version__}/"
 DYNAMIC_ASSETS = f"{ASSETS}dynamic_resources/"
 
@@ -83,7 +85,7 @@ REPLACEMENTS: dict[Any, type[_OnResponseStart]] = {
 def use_plain_middleware(app: Starlette) -> None:
     """Replace NiceGUI's middlewares by the plain ones when `app` builds its middleware stack."""
     build: Callable[[], ASGIApp] = app.build_middleware_stack
-    if getattr(build, "replaces_nicegui_middleware", False):  # the `user` fixture creates the app for every test
+    if marked(build, "replaces_nicegui_middleware"):  # the `user` fixture creates the app for every test
         return
 
     def build_with_replacements() -> ASGIApp:
@@ -93,5 +95,4 @@ def use_plain_middleware(app: Starlette) -> None:
         ]
         return build()
 
-    build_with_replacements.replaces_nicegui_middleware = True  # type: ignore[attr-defined]
-    app.build_middleware_stack = build_with_replacements  # type: ignore[method-assign]
+    replace(app, "build_middleware_stack", build_with_replacements, "replaces_nicegui_middleware")

@@ -11,6 +11,12 @@ when the socket is in) and only then run NiceGUI's own loop, which finds the soc
 not call `client.connected()`: that also tells the page builder that the page awaits its socket, and NiceGUI then
 serves a page before it is built. A reconnecting page keeps NiceGUI's polling (the loop is already running then).
 
+`stop_outboxes_at_shutdown(app)` ends every page's loop at shutdown before NiceGUI's teardown cancels it. On Python
+3.11, `asyncio.wait_for` drops a cancellation that lands in the turn where what it waits for completes, and NiceGUI's
+loop waits on `wait_for(enqueue_event.wait(), 1.0)` while the teardown deletes pages (which sets that event): the
+loop then ran on, and the teardown gave up on it after its 2 s timeout — every stop of a server with pages open, and
+the teardown of a page test (2 s each in `pytest --durations`). `Outbox.stop()` (public) makes the loop end itself.
+
 What breaks on upgrade: it replaces `nicegui.outbox.Outbox.loop` and reads the private `Outbox._should_stop` and
 `Client._connected`. Renamed, they would raise `AttributeError` inside every page's outbox task (pages stop
 updating, and only the browser tests would see it), so `tests/test_framework_contract.py` names each of them.
@@ -24,7 +30,10 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from nicegui import App, Client
 from nicegui.outbox import Outbox
+
+from chatui._patches.marks import marked, replace
 
 WAKE_CHECK_SECONDS = 1.0
 """How often a page that never connects looks whether it was deleted meanwhile (deletion also wakes it)."""
@@ -32,9 +41,9 @@ WAKE_CHECK_SECONDS = 1.0
 
 def send_on_connect() -> None:
     """Install the wait before NiceGUI's outbox loop (once: `create_app` runs for every test of the `user` fixture)."""
-    if getattr(Outbox.loop, "waits_for_connection", False):
+    if marked(Outbox.loop, "waits_for_connection"):
         return
-    Outbox.loop = _after_connection(Outbox.loop)  # type: ignore[method-assign]
+    replace(Outbox, "loop", _after_connection(Outbox.loop), "waits_for_connection")
 
 
 def _after_connection(loop: Callable[[Outbox], Coroutine[Any, Any, None]]) -> Callable[[Outbox], Any]:
@@ -52,5 +61,14 @@ def _after_connection(loop: Callable[[Outbox], Coroutine[Any, Any, None]]) -> Ca
             del client  # hold no reference while the next check may find the client deleted
         await loop(outbox)
 
-    loop_after_connection.waits_for_connection = True  # type: ignore[attr-defined]
     return loop_after_connection
+
+
+def stop_outboxes_at_shutdown(app: App) -> None:
+    """Register, before NiceGUI's start adds its task teardown, a shutdown handler that stops every page's outbox."""
+    app.on_shutdown(_stop_every_outbox)
+
+
+def _stop_every_outbox() -> None:
+    for client in list(Client.instances.values()):
+        client.outbox.stop()

@@ -28,6 +28,8 @@ from typing import Any
 
 from nicegui import Client, core
 
+from chatui._patches.marks import mark, marked
+
 browser_log = logging.getLogger("chatui.browser")
 
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -67,7 +69,7 @@ def own_client_id(socket_id: str, msg: Any) -> str | None:
 def install() -> None:
     """Re-register NiceGUI's socket.io handlers behind the checks above (once: the `user` fixture re-runs the app)."""
     handlers = core.sio.handlers["/"]
-    if getattr(handlers.get("event"), "chatui_guarded", False):
+    if marked(handlers.get("event"), "chatui_guarded"):
         return
     wrapped = {
         "event": _guarded(handlers["event"]),
@@ -76,8 +78,7 @@ def install() -> None:
         "log": _log,
     }
     for name, handler in wrapped.items():
-        handler.chatui_guarded = True  # type: ignore[attr-defined]
-        core.sio.on(name, handler)
+        core.sio.on(name, mark(handler, "chatui_guarded"))
 
 
 def _guarded(original: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:

@@ -32,7 +32,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     header_timeout: float = 10.0
     _header_timer: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    # BaseProtocol declares a BaseTransport; uvicorn's own override narrows it the same way, with the same ignore
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's own
         super().connection_made(transport)
         self._arm_header_timer()
 

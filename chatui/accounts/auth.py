@@ -9,15 +9,8 @@ The UI signs in over NiceGUI's own socket, which cannot set cookies. It therefor
 a minute, and only in the browser that asked for it: `chatui.web.sign_in_binding`) and navigates to
 `/auth/complete?ticket=...`, an ordinary HTTP response that sets the cookie.
 
-Names and passwords are normalised by one rule everywhere (sign-up, sign-in, password change, administrator
-reset): a username is NFKC-normalised (so the Kelvin sign "K" is a "K", fullwidth letters are letters) and then must
-be 3 to 32 ASCII letters, digits, '.', '_' or '-'; names compare case-insensitively (casefold). A password is
-compared in NFC (`chatui.accounts.passwords`).
-
-Every password check (sign-in, and the current password of a password change) first reserves an attempt under
-the limits (`chatui.coordination.throttles.AttemptLimiter`): per client address always, and per username when the
-address is not one the account has signed in from before, so guessing from many addresses cannot lock the owner
-out of the addresses they use.
+Names and passwords are normalised by one rule everywhere (`chatui.accounts.names`; a password is compared in NFC:
+`chatui.accounts.passwords`). Every password check and sign-up is limited first (`chatui.accounts.guesses`).
 """
 
 from __future__ import annotations
@@ -26,20 +19,26 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import re
 import secrets
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from chatui.accounts.checks import RecentChecks
 from chatui.accounts.errors import AuthError, AuthRefusal
+from chatui.accounts.guesses import AuthLimits
 from chatui.accounts.live_sessions import TOUCH_INTERVAL, LiveSessions
+from chatui.accounts.names import (
+    NAME_INPUT_MAX,
+    USERNAME_PATTERN,
+    USERNAME_RULE,
+    display_username,
+    username_key,
+)
 from chatui.accounts.passwords import PasswordHasher, PasswordRejected, check_policy, normalize_password
 from chatui.coordination.base import Coordination, RevocationKind
-from chatui.coordination.throttles import AttemptLimiter, RateLimited, Remembered, Throttle
-from storage import AccountRepository, SignedIn, User, UsernameTaken
+from storage import AccountRepository, InviteUnusable, NotFirst, SignedIn, User, UsernameTaken
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -48,50 +47,19 @@ COOKIE_NAME = "chatui_session"
 LOCAL_USERNAME = "local"
 NO_PASSWORD = "!"  # not a bcrypt hash: no password matches it
 TICKET_SECONDS = 60
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
-KNOWN_ADDRESS_DAYS = 30
-
-
-def display_username(username: str) -> str:
-    """The name as stored and shown: NFKC, without surrounding blanks."""
-    return unicodedata.normalize("NFKC", username).strip()
-
-
-def username_key(username: str) -> str:
-    """What names are compared by: NFKC, then casefold ("Kevin" with a Kelvin sign is "kevin")."""
-    return display_username(username).casefold()
-
-
-@dataclass
-class AuthLimits:
-    """The limits on password checks and sign-ups, all kept in the coordination's store (seen by every instance)."""
-
-    per_address: Throttle  # failed password checks per client address: always applies
-    per_name: Throttle  # failed password checks per username, from addresses it never signed in from
-    known: Remembered  # "username|address" pairs that signed in successfully
-    registrations: Throttle  # sign-ups per client address
-    attempts: AttemptLimiter  # password checks in progress, on every instance
-
-    @classmethod
-    def build(
-        cls, coordination: Coordination[Any], attempts: int, window_seconds: int, registrations_per_hour: int
-    ) -> AuthLimits:
-        storage = coordination.limit_storage
-        return cls(
-            per_address=Throttle("login-ip", attempts, window_seconds, storage),
-            per_name=Throttle("login-name", attempts, window_seconds, storage),
-            known=Remembered("login-known", KNOWN_ADDRESS_DAYS * 86400, storage),
-            registrations=Throttle("register-ip", registrations_per_hour, 3600, storage),
-            attempts=coordination.attempt_limiter(),
-        )
+SIGNUP_CLOSED = "Sign-up is closed; ask an administrator for an account or an invitation link."
+PENDING_MESSAGE = "Your account is waiting for an administrator's approval."
+INVITE_UNUSABLE = "This invitation link was already used or has expired; ask for a new one."
 
 
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
-    """How long a session lives unused (`idle`) and at most (`absolute`); from `Settings`."""
+    """How long a session lives unused (`idle`) and at most (`absolute`), and how long a cookie's check is reused
+    (`reuse`, see `AuthService.resolve`); from `Settings`."""
 
     idle: timedelta
     absolute: timedelta
+    reuse: timedelta
 
 
 RevocationListener = Callable[[], None]
@@ -127,6 +95,7 @@ class AuthService:
         self._local: SignedIn | None = None
         self._local_lock = asyncio.Lock()
         self._resolving: dict[str, asyncio.Future[SignedIn | None]] = {}
+        self._recent = RecentChecks(policy.reuse, TOUCH_INTERVAL)
         self.on_user_revoked = list(on_user_revoked)
         self.on_session_revoked = list(on_session_revoked)
         self.coordination = coordination
@@ -134,45 +103,68 @@ class AuthService:
     def token_hash(self, token: str) -> str:
         return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
 
+    def invite_hash(self, token: str) -> str:
+        """What is stored of an invitation's token (an HMAC, like a session's, in a space of its own)."""
+        return self.token_hash(f"invite:{token}")
+
     # -- accounts -----------------------------------------------------------------------------------------------
 
-    async def register(self, username: str, password: str, ip: str | None = None) -> User:
-        """Create an account. `ip` is the client's address, whose sign-ups are limited (None: not a client's)."""
+    async def register(
+        self,
+        username: str,
+        password: str,
+        ip: str | None = None,
+        *,
+        approved: bool = True,
+        only_first: bool = False,
+        invite: str | None = None,
+    ) -> User:
+        """Create an account. `ip` is the client's address, whose sign-ups are limited (None: not a client's).
+
+        Who may sign up is decided by `chatui.accounts.signup`, which passes its terms: `approved` (else the account
+        waits for an administrator, unless it is the first), `only_first` (sign-up closed: only the first account),
+        `invite` (an invitation token, used up with the sign-up)."""
         username = display_username(username)
         if not USERNAME_PATTERN.match(username):
-            raise AuthError(
-                AuthRefusal.INVALID_REGISTRATION, "The username must be 3 to 32 letters, digits, '.', '_' or '-'."
-            )
+            raise AuthError(AuthRefusal.INVALID_REGISTRATION, USERNAME_RULE)
         try:
             check_policy(normalize_password(password))
         except PasswordRejected as exc:
             raise AuthError(AuthRefusal.INVALID_REGISTRATION, str(exc)) from exc
-        if ip is not None and (wait := await self.limits.registrations.hit(ip)):
-            raise AuthError(
-                AuthRefusal.TOO_MANY_ATTEMPTS,
-                f"Too many new accounts from this address; try again in {wait:g} s.",
-                retry_after=wait,
-            )
+        if ip is not None:
+            await self.limits.registration(ip)
         password_hash = await self.hasher.hash(password)
         try:
-            return await self.accounts.create_user(username, password_hash)
+            return await self.accounts.create_user(
+                username,
+                password_hash,
+                approved=approved,
+                only_first=only_first,
+                invite_hash=self.invite_hash(invite) if invite is not None else None,
+            )
         except UsernameTaken:
             raise AuthError(AuthRefusal.NAME_TAKEN, "That username is taken.") from None
+        except NotFirst:
+            raise AuthError(AuthRefusal.SIGNUP_CLOSED, SIGNUP_CLOSED) from None
+        except InviteUnusable:
+            raise AuthError(AuthRefusal.BAD_INVITE, INVITE_UNUSABLE) from None
 
     async def authenticate(self, username: str, password: str, ip: str) -> User:
         """Check a sign-in; failures count against both the address and the name, and read the same either way."""
-        name = username_key(username)[:64]
+        name = username_key(username)[:NAME_INPUT_MAX]
         user = await self.user_named(username)
         if not await self._check_password(name, user, password, ip, "Too many sign-in attempts") or user is None:
             raise AuthError(AuthRefusal.INVALID_CREDENTIALS, "Wrong username or password.")
         if user.is_disabled:
             raise AuthError(AuthRefusal.INVALID_CREDENTIALS, "This account is disabled; ask an administrator.")
-        await self.limits.known.add(f"{name}|{ip}")
+        if not user.is_approved:  # told only to the one who knows the password
+            raise AuthError(AuthRefusal.PENDING, PENDING_MESSAGE)
+        await self.limits.signed_in(name, ip)
         return user
 
     async def user_named(self, username: str) -> User | None:
         """The account of that name under the one rule (NFKC, casefold), for every way a name is typed in."""
-        return await self.accounts.user_by_name(username_key(username)) if len(username) <= 64 else None
+        return await self.accounts.user_by_name(username_key(username)) if len(username) <= NAME_INPUT_MAX else None
 
     async def change_own_password(self, user_id: str, current_password: str, new_password: str, ip: str) -> None:
         """A signed-in user's change: the current password is checked (and its guesses limited) first."""
@@ -187,26 +179,12 @@ class AuthService:
         await self.change_password(user_id, new_password)
 
     async def _check_password(self, name: str, user: User | None, password: str, ip: str, refusal: str) -> bool:
-        """Whether `password` is `user`'s (False for no user, at the same cost), after reserving an attempt.
+        """Whether `password` is `user`'s (False for no user, at the same cost), within the limits on guesses."""
 
-        Per address always; per name only from an address the account has not signed in from (see the module).
-        Reserved before the bcrypt check, so a burst cannot run more checks than the limit allows.
-        """
-        limits = [(self.limits.per_address, ip)]
-        if not await self.limits.known.has(f"{name}|{ip}"):
-            limits.append((self.limits.per_name, name))
-        try:
-            async with self.limits.attempts.attempt(*limits) as attempt:
-                if await self.hasher.verify(password, user.password_hash if user else None) and user is not None:
-                    attempt.succeeded()
-                    return True
-                return False
-        except RateLimited as limited:
-            raise AuthError(
-                AuthRefusal.TOO_MANY_ATTEMPTS,
-                f"{refusal}; try again in {limited.retry_after:g} s.",
-                retry_after=limited.retry_after,
-            ) from None
+        async def verify() -> bool:
+            return await self.hasher.verify(password, user.password_hash if user else None) and user is not None
+
+        return await self.limits.check(name, ip, verify, refusal)
 
     async def change_password(self, user_id: str, new_password: str) -> None:
         """Set a new password and end every session of the account (the caller signs in again)."""
@@ -278,7 +256,17 @@ class AuthService:
             pending.add_done_callback(lambda _: self._resolving.pop(token_hash, None))
         return await asyncio.shield(pending)
 
+    async def resolve_socket(self, token: str | None) -> SignedIn | None:
+        """`resolve` for a `/ws` handshake, which reuses a check made in the last `policy.reuse`
+        (`chatui.accounts.checks`): a client that just made a request (created the conversation, opened the page,
+        or another socket) opens its socket without a database trip."""
+        if self.single_user or not token or len(token) > 200:
+            return await self.resolve(token)
+        recent = self._recent.get(self.token_hash(token), self.clock())
+        return recent if recent is not None else await self.resolve(token)
+
     async def _resolve(self, token_hash: str) -> SignedIn | None:
+        revocations = self._recent.revocations
         found = await self.accounts.signed_in(token_hash)
         if found is None:
             return None
@@ -287,15 +275,20 @@ class AuthService:
         if (
             session.revoked_at is not None
             or user.is_disabled
+            or not user.is_approved
             or now >= session.expires_at
             or now - session.last_seen_at >= self.policy.idle
         ):
             if self.live.watched(session.id):  # ended by another instance, or expired: its pages here close too
                 self.live.end(session.id)
             return None
-        if now - session.last_seen_at >= TOUCH_INTERVAL:
+        last_seen = session.last_seen_at
+        if now - last_seen >= TOUCH_INTERVAL:
             await self.accounts.touch_session(session.id, now)
             self.live.seen(session.id, now)
+            last_seen = now
+        if revocations == self._recent.revocations:  # no revocation came in while it was read
+            self._recent.remember(token_hash, found, now, last_seen)
         return found
 
     async def local_account(self) -> SignedIn:
@@ -339,6 +332,7 @@ class AuthService:
 
     def user_revoked_here(self, user_id: str) -> None:
         """Every page and socket of the account in this process closes, and its replies stop."""
+        self._recent.forget(user_id=user_id)
         self.live.end_user(user_id)
         for callback in self.on_user_revoked:
             callback(user_id)
@@ -352,5 +346,6 @@ class AuthService:
         return self.live.alive(session_id)
 
     def _session_ended(self, session_id: str) -> None:
+        self._recent.forget(session_id=session_id)  # revoked, or expired with pages open: no check of it is reused
         for callback in self.on_session_revoked:
             callback(session_id)

@@ -17,8 +17,15 @@ class AuthRefusal(StrEnum):
     """The current password given to change it was wrong."""
     NO_SUCH_USER = "no_such_user"
     NOT_YOURSELF = "not_yourself"
-    """An administrator cannot disable their own account."""
+    """An administrator cannot disable, demote, un-approve or delete their own account."""
     ADMINS_ONLY = "admins_only"
+    NOT_PENDING = "not_pending"
+    """Only an account waiting for approval can be rejected."""
+    PENDING = "pending"
+    """The password was right, but an administrator has not approved the account yet."""
+    SIGNUP_CLOSED = "signup_closed"
+    BAD_INVITE = "bad_invite"
+    """The invitation is unknown, used, or expired."""
 
 
 class AuthError(Exception):

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from chatui.accounts.auth import COOKIE_NAME
 from chatui.api.deps import CurrentUser, ServicesDep
-from chatui.api.schemas import Credentials, PasswordChange, Registration, UserPublic
+from chatui.api.schemas import Credentials, PasswordChange, Registration, SignedUp, UserPublic
 from chatui.config import Settings
 from chatui.web.client import client_ip
 from chatui.web.sign_in_binding import BINDING_COOKIE
@@ -40,13 +40,20 @@ def clear_session_cookie(response: Response, request: Request, settings: Setting
 @router.post(
     "/api/auth/register",
     status_code=status.HTTP_201_CREATED,
-    response_model=UserPublic,
-    responses={409: {"description": "Name taken"}, 429: {"description": "Too many sign-ups from this address"}},
+    response_model=SignedUp,
+    responses={
+        403: {"description": "Sign-up closed, or the invitation was used or expired"},
+        409: {"description": "Name taken"},
+        429: {"description": "Too many sign-ups from this address"},
+    },
 )
-async def register(body: Registration, request: Request, services: ServicesDep) -> UserPublic:
-    """Create an account (the first one becomes the administrator). Does not sign in. Limited per address."""
-    user = await services.auth.register(body.username, body.password, client_ip(request))
-    return UserPublic(id=user.id, username=user.username)
+async def register(body: Registration, request: Request, services: ServicesDep) -> SignedUp:
+    """Create an account (the first one becomes the administrator). Does not sign in. Limited per address.
+
+    Under `CHATUI_SIGNUP=approval` the account waits for an administrator (`approved` false; signing in answers
+    403 until then); under `closed` only the first account or one with an `invite` is created."""
+    user = await services.signup.register(body.username, body.password, client_ip(request), body.invite)
+    return SignedUp(id=user.id, username=user.username, approved=user.is_approved)
 
 
 @router.post(

@@ -9,16 +9,23 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from chatui.api.deps import CurrentUser, ServicesDep
 from chatui.api.schemas import (
+    CHAT_SETTINGS,
+    AttachmentPublic,
     ConversationCreate,
     ConversationDetail,
     ConversationPublic,
     ConversationUpdate,
     ConversationUpdated,
+    ForkCreate,
     MessagePublic,
     PageCursor,
+    ReasoningPublic,
     UsagePublic,
 )
-from storage import Conversation, PathPage
+from chatui.bootstrap import Services
+from chatui.conversations.reply_errors import error_for_reader
+from storage import Conversation, ListFilter, PathPage
+from storage.parts import Part
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
@@ -26,12 +33,19 @@ NOT_FOUND = {404: {"description": "No such conversation (or message) for this us
 Cursor = Annotated[str | None, Query(max_length=64)]
 
 
-def _public(conversation: Conversation) -> ConversationPublic:
-    return ConversationPublic.model_validate(conversation, from_attributes=True)
+def _public(conversation: Conversation, tags: list[str] | None = None) -> ConversationPublic:
+    public = ConversationPublic.model_validate(conversation, from_attributes=True)
+    public.tags = tags or []
+    return public
 
 
-def messages_public(page: PathPage) -> list[MessagePublic]:
-    """The page's messages as the API shows them, each with its versions."""
+async def _with_tags(services: Services, conversation: Conversation) -> ConversationPublic:
+    return _public(conversation, (await services.organizer.tags_of([conversation.id])).get(conversation.id))
+
+
+def messages_public(page: PathPage, *, admin: bool) -> list[MessagePublic]:
+    """The page's messages as the API shows them, each with its versions (a failed reply's error worded for the
+    reader: `error_for_reader`)."""
     shown = []
     for message in page.messages:
         siblings = page.siblings.get(message.id, [message.id])
@@ -44,13 +58,32 @@ def messages_public(page: PathPage) -> list[MessagePublic]:
                 status=message.status,
                 model=message.model,
                 usage=UsagePublic(prompt_tokens=message.prompt_tokens, completion_tokens=message.completion_tokens),
-                error=message.error,
+                error=error_for_reader(message.error, admin=admin),
+                cut_off=message.cut_off,
                 created_at=message.created_at,
                 sibling_ids=siblings,
                 sibling_index=siblings.index(message.id) if message.id in siblings else 0,
+                attachments=[
+                    AttachmentPublic(
+                        id=f.id,
+                        name=f.name,
+                        media_type=f.media_type,
+                        size=f.size,
+                        note=page.notes.get(message.id, {}).get(f.id),
+                    )
+                    for f in page.attachments.get(message.id, [])
+                ],
+                reasoning=_reasoning(page.reasoning.get(message.id)),
             )
         )
     return shown
+
+
+def _reasoning(part: Part | None) -> ReasoningPublic | None:
+    if part is None:
+        return None
+    seconds = (part.data or {}).get("seconds")
+    return ReasoningPublic(text=part.text or "", seconds=seconds if isinstance(seconds, int | float) else None)
 
 
 PAGE_LINK = {
@@ -72,16 +105,22 @@ async def list_conversations(
     services: ServicesDep,
     limit: Annotated[int | None, Query(ge=1, le=200, description="Page size; without it, every conversation")] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's `Link` header")] = None,
+    archived: Annotated[bool, Query(description="true: the archived ones (the Archived view) instead")] = False,
+    folder_id: Annotated[str | None, Query(max_length=64, description="Only this folder's; empty: in none")] = None,
+    tag: Annotated[str | None, Query(max_length=200, description="Only those with this tag")] = None,
+    pinned: Annotated[bool | None, Query(description="true: only the pinned ones; false: only the others")] = None,
 ) -> list[ConversationPublic]:
-    """The user's conversations, most recently active first: all of them, or a page of `limit` (keyset pagination,
-    so a conversation that moves to the top meanwhile is never shown twice)."""
+    """The user's conversations, pinned first, then most recently active: all of them, or a page of `limit` (keyset
+    pagination, so a conversation that moves to the top meanwhile is never shown twice). Archived ones are listed
+    only with `?archived=true`."""
+    only = ListFilter(archived, folder_id, None if tag is None else tag.strip().lower(), pinned)
     page = await services.conversations.list(
-        signed_in.user.id, limit=limit, cursor=cursor if limit is not None else None
+        signed_in.user.id, limit=limit, cursor=cursor if limit is not None else None, only=only
     )
     if page.next_cursor is not None:
         following = request.url.include_query_params(limit=limit, cursor=page.next_cursor)
         response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
-    return [_public(c) for c in page.conversations]
+    return [_public(c, page.tags.get(c.id)) for c in page.conversations]
 
 
 @router.post(
@@ -93,9 +132,10 @@ async def list_conversations(
 async def create_conversation(
     body: ConversationCreate, signed_in: CurrentUser, services: ServicesDep
 ) -> ConversationPublic:
-    """A new, empty conversation with the account's default system prompt; without a title it takes one from its
-    first message."""
-    conversation = await services.conversations.create(signed_in.user.id, body.model, body.title)
+    """A new, empty conversation with the chat settings given (without a system prompt: the account's default one);
+    without a title it takes one from its first message."""
+    settings = {name: getattr(body, name) for name in CHAT_SETTINGS if name in body.model_fields_set}
+    conversation = await services.conversations.create(signed_in.user.id, body.model, body.title, settings)
     return _public(conversation)
 
 
@@ -121,33 +161,57 @@ async def get_conversation(
         page = await services.conversations.tree(user_id, conversation_id)
     else:
         page = await services.conversations.path(user_id, conversation_id, limit=limit, before=before, after=after)
-    messages = messages_public(page)
+    messages = messages_public(page, admin=signed_in.user.is_admin)
     cursor = PageCursor(
         before=messages[0].id if messages and page.has_before else None,
         after=messages[-1].id if messages and page.has_after else None,
     )
-    return ConversationDetail(**_public(conversation).model_dump(), messages=messages, cursor=cursor)
+    public = await _with_tags(services, conversation)
+    return ConversationDetail(**public.model_dump(), messages=messages, cursor=cursor)
 
 
 @router.patch("/{conversation_id}", response_model=ConversationUpdated, responses=NOT_FOUND)
 async def update_conversation(
     conversation_id: str, body: ConversationUpdate, signed_in: CurrentUser, services: ServicesDep
 ) -> ConversationUpdated:
-    """Rename it, change its model (the next reply comes from the new one), its system prompt or temperature, or
-    switch to another version (`active_message_id`: the answer then carries the new active path)."""
+    """Rename it, change its model (the next reply comes from the new one) or its chat settings (system prompt,
+    temperature, max tokens, top-p, seed; null clears one), switch to another version (`active_message_id`: the
+    answer then carries the new active path), or file it: `pinned`, `archived`, `folder_id` (null: out of its
+    folder), `tags` (replaces them). Filing it does not move it in time."""
     user_id, given = signed_in.user.id, body.model_fields_set
     service = services.conversations
     messages = None
     if "active_message_id" in given and body.active_message_id is not None:
         page = await service.switch_version(user_id, conversation_id, body.active_message_id)
-        messages = messages_public(page)
+        messages = messages_public(page, admin=signed_in.user.is_admin)
     if "title" in given and body.title is not None:
         await service.rename(user_id, conversation_id, body.title)
-    settings = {name: getattr(body, name) for name in ("system_prompt", "temperature") if name in given}
+    settings = {name: getattr(body, name) for name in CHAT_SETTINGS if name in given}
     if "model" in given and body.model is not None:
         settings["model"] = body.model
+    filing = {name: getattr(body, name) for name in ("pinned", "archived", "tags") if getattr(body, name) is not None}
+    if "folder_id" in given:
+        filing["folder_id"] = body.folder_id
+    if filing:
+        await services.organizer.organize(user_id, [conversation_id], **filing)
     conversation = await service.update_settings(user_id, conversation_id, **settings)
-    return ConversationUpdated(**_public(conversation).model_dump(), messages=messages)
+    public = await _with_tags(services, conversation)
+    return ConversationUpdated(**public.model_dump(), messages=messages)
+
+
+@router.post(
+    "/{conversation_id}/fork",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConversationPublic,
+    responses={**NOT_FOUND, 429: {"description": "More new conversations than CHATUI_CONVERSATIONS_PER_MINUTE"}},
+)
+async def fork_conversation(
+    conversation_id: str, body: ForkCreate, signed_in: CurrentUser, services: ServicesDep
+) -> ConversationPublic:
+    """A new conversation holding a copy of the path from the first message down to `message_id` (any version),
+    with the same model and chat settings, made active there; the original is unchanged."""
+    fork = await services.conversations.fork(signed_in.user.id, conversation_id[:64], body.message_id)
+    return _public(fork)
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)

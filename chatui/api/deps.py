@@ -12,7 +12,8 @@ from storage import SignedIn
 
 
 def get_services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    services: Services = request.app.state.services  # set by create_app; Starlette's state is untyped
+    return services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

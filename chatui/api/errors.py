@@ -7,13 +7,16 @@ from fastapi.responses import JSONResponse
 
 from chatui.accounts.errors import AuthError, AuthRefusal
 from chatui.conversations.errors import ConversationError, InvalidInput, NotFound, Refusal, SendRefused
-from chatui.transfer.jobs import UploadProblem, UploadRefused
+from chatui.files.errors import FileProblem, FileRefused
+from chatui.transfer.jobs import ImportBusy
+from chatui.transfer.upload import UploadProblem, UploadRefused
 
 _REFUSAL_STATUS = {
     Refusal.BUSY: status.HTTP_409_CONFLICT,
     Refusal.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
     Refusal.UNAVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE,
     Refusal.NOTHING_TO_REGENERATE: status.HTTP_409_CONFLICT,
+    Refusal.NOTHING_TO_CONTINUE: status.HTTP_409_CONFLICT,
 }
 
 _AUTH_STATUS = {
@@ -25,12 +28,30 @@ _AUTH_STATUS = {
     AuthRefusal.NO_SUCH_USER: status.HTTP_404_NOT_FOUND,
     AuthRefusal.NOT_YOURSELF: status.HTTP_409_CONFLICT,
     AuthRefusal.ADMINS_ONLY: status.HTTP_403_FORBIDDEN,
+    AuthRefusal.PENDING: status.HTTP_403_FORBIDDEN,
+    AuthRefusal.NOT_PENDING: status.HTTP_409_CONFLICT,
+    AuthRefusal.SIGNUP_CLOSED: status.HTTP_403_FORBIDDEN,
+    AuthRefusal.BAD_INVITE: status.HTTP_403_FORBIDDEN,
 }
 
 _UPLOAD_STATUS = {
     UploadProblem.NOT_MULTIPART: status.HTTP_400_BAD_REQUEST,
     UploadProblem.MALFORMED: status.HTTP_400_BAD_REQUEST,
     UploadProblem.NO_FILE: status.HTTP_400_BAD_REQUEST,
+    UploadProblem.NOT_AN_EXPORT: status.HTTP_400_BAD_REQUEST,
+}
+
+_FILE_STATUS = {
+    FileProblem.NOT_MULTIPART: status.HTTP_400_BAD_REQUEST,
+    FileProblem.MALFORMED: status.HTTP_400_BAD_REQUEST,
+    FileProblem.NO_FILE: status.HTTP_400_BAD_REQUEST,
+    FileProblem.TOO_LARGE: status.HTTP_413_CONTENT_TOO_LARGE,
+    FileProblem.QUOTA: status.HTTP_413_CONTENT_TOO_LARGE,
+    FileProblem.UNSUPPORTED: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    FileProblem.TOO_MANY_PIXELS: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    FileProblem.TOO_MANY_PAGES: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    FileProblem.UNREADABLE: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    FileProblem.TOO_MANY_FILES: status.HTTP_422_UNPROCESSABLE_CONTENT,
 }
 
 
@@ -59,7 +80,17 @@ async def _auth_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _upload_refused(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, UploadRefused)
-    return JSONResponse({"detail": exc.message}, status_code=_UPLOAD_STATUS[exc.reason])
+    return JSONResponse({"detail": exc.message, "reason": exc.reason.value}, status_code=_UPLOAD_STATUS[exc.reason])
+
+
+async def _file_refused(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FileRefused)
+    return JSONResponse({"detail": exc.message, "reason": exc.reason.value}, status_code=_FILE_STATUS[exc.reason])
+
+
+async def _import_busy(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ImportBusy)
+    return JSONResponse({"detail": exc.message, "reason": "import_running"}, status_code=status.HTTP_409_CONFLICT)
 
 
 def install(app: FastAPI) -> None:
@@ -67,3 +98,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ConversationError, _conversation_error)
     app.add_exception_handler(AuthError, _auth_error)
     app.add_exception_handler(UploadRefused, _upload_refused)
+    app.add_exception_handler(FileRefused, _file_refused)
+    app.add_exception_handler(ImportBusy, _import_busy)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 
 from chatui.api.deps import CurrentUser, ServicesDep
@@ -12,7 +14,8 @@ router = APIRouter(prefix="/api", tags=["models"])
 
 @router.get("/models", response_model=ModelsPublic)
 async def list_models(signed_in: CurrentUser, services: ServicesDep, refresh: bool = False) -> ModelsPublic:
-    """Every configured provider's models; one that is down is listed as unavailable.
+    """Every configured provider's models; one that is down is listed as unavailable, with its models of the last
+    time it answered (`available` false, `reason` its error).
 
     A provider is waited on (at most `CHATUI_MODEL_LIST_TIMEOUT`) only when it was never listed, or on `refresh`
     when it answered quickly last time; one that hangs is listed from the cache and looked at again in the
@@ -23,7 +26,7 @@ async def list_models(signed_in: CurrentUser, services: ServicesDep, refresh: bo
         default=services.models.default_model,
         new_chat_model=new_chat.id,
         new_chat_notice=new_chat.reason,
-        models=[ModelPublic(id=m.id, provider=m.provider, name=m.name, available=m.available) for m in models],
+        models=[ModelPublic(**asdict(m) | {"label": m.label or m.name}) for m in models],
         providers=[ProviderPublic(provider=s.provider, available=s.available, error=s.error) for s in statuses],
     )
 

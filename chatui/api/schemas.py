@@ -5,16 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from chatui.accounts.names import NAME_INPUT_MAX
 from chatui.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from chatui.conversations.organizer import FOLDER_NAME_MAX, TAG_MAX, TAGS_MAX
 from chatui.conversations.rules import (
+    MAX_TOKENS_RANGE,
     MODEL_ID_MAX,
     NO_CONTROL_CHARACTERS,
+    SEED_RANGE,
     SYSTEM_PROMPT_MAX,
     TEMPERATURE_RANGE,
     TITLE_MAX,
+    TOP_P_RANGE,
 )
+from providers.base import Effort
 
 # The service's own rules (`chatui.conversations.rules`), checked here too so the API's schema shows them.
 Title = Annotated[
@@ -32,15 +38,17 @@ class Strict(BaseModel):
 
 
 class Credentials(Strict):
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=NAME_INPUT_MAX)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
 
 class Registration(Strict):
     username: str = Field(
-        max_length=64, description="3 to 32 letters, digits, '.', '_' or '-' (after NFKC; compared case-insensitively)"
+        max_length=NAME_INPUT_MAX,
+        description="3 to 32 letters, digits, '.', '_' or '-' (after NFKC; compared case-insensitively)",
     )
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    invite: str | None = Field(None, min_length=1, max_length=100, description="an invitation link's token")
 
 
 class PasswordChange(Strict):
@@ -53,39 +61,128 @@ class UserPublic(BaseModel):
     username: str
 
 
+class SignedUp(UserPublic):
+    approved: bool
+    """False: the account waits for an administrator and can sign in to nothing until then."""
+
+
 class UserAdminView(UserPublic):
     is_admin: bool
     is_disabled: bool
+    approved: bool
+    state: Literal["pending", "disabled", "active"]
     created_at: datetime
 
 
 class AdminUserUpdate(Strict):
     disabled: bool | None = None
     password: str | None = Field(None, min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    approved: bool | None = None
+    is_admin: bool | None = None
 
 
-class ConversationCreate(Strict):
-    title: Title | None = None
-    model: ModelId | None = None
+class AdminUserCreate(Strict):
+    username: str = Field(max_length=NAME_INPUT_MAX)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    is_admin: bool = False
+
+
+class InvitePublic(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+class SignupSetting(Strict):
+    mode: Literal["open", "approval", "closed"]
 
 
 SystemPrompt = Annotated[str, StringConstraints(max_length=SYSTEM_PROMPT_MAX)]
 Temperature = Annotated[float, Field(ge=TEMPERATURE_RANGE[0], le=TEMPERATURE_RANGE[1])]
+MaxTokens = Annotated[int, Field(ge=MAX_TOKENS_RANGE[0], le=MAX_TOKENS_RANGE[1], strict=True)]
+TopP = Annotated[float, Field(gt=TOP_P_RANGE[0], le=TOP_P_RANGE[1])]
+Seed = Annotated[int, Field(ge=SEED_RANGE[0], le=SEED_RANGE[1], strict=True)]
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+ToolId = Annotated[str, StringConstraints(min_length=3, max_length=120)]
 
 
-class ConversationUpdate(Strict):
-    title: Title | None = None
-    model: ModelId | None = None
-    active_message_id: MessageId | None = Field(
-        None, description="Make the path through this message active, down to its newest leaf"
-    )
+class ChatSettingsFields(Strict):
+    """What a conversation's replies are asked with; each applies from the next reply on."""
+
     system_prompt: SystemPrompt | None = Field(
         None, description=f"At most {SYSTEM_PROMPT_MAX:,} characters; null clears it"
     )
     temperature: Temperature | None = Field(
         None, description=f"{TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g}; null leaves the provider's default"
     )
+    max_tokens: MaxTokens | None = Field(
+        None, description="The longest reply in tokens; null leaves the provider's default (Anthropic: 4,096)"
+    )
+    top_p: TopP | None = Field(None, description="Above 0, at most 1; null leaves the provider's default")
+    seed: Seed | None = Field(None, description="Sampling seed (not sent to Anthropic, whose API has none)")
+    reasoning_effort: Effort | None = Field(
+        None,
+        description="The Think control: how hard a model that can think is asked to (Ollama's think level, OpenAI's "
+        "`reasoning_effort`, Anthropic's thinking `budget_tokens`); null leaves it to the model. A model that cannot "
+        "think is not sent it.",
+    )
+    tools: list[ToolId] | None = Field(
+        None,
+        max_length=100,
+        description="The tools the model may call in this chat: `server:tool` or `server:*` (GET /api/tools); "
+        "[] or null: none. A conversation made without it starts with the account's `default_tools`.",
+    )
+
+
+CHAT_SETTINGS = ("system_prompt", "temperature", "max_tokens", "top_p", "seed", "reasoning_effort", "tools")
+
+
+class ConversationCreate(ChatSettingsFields):
+    """Without `system_prompt` the conversation takes the account's default one."""
+
+    title: Title | None = None
+    model: ModelId | None = None
+
+
+FolderId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=TAG_MAX * 4)]
+
+
+class ConversationUpdate(ChatSettingsFields):
+    title: Title | None = None
+    model: ModelId | None = None
+    pinned: bool | None = Field(None, description="Pinned conversations head the list")
+    archived: bool | None = Field(None, description="Archived ones leave the list (`?archived=true` lists them)")
+    folder_id: FolderId | None = Field(None, description="One of your folders; null takes it out of its folder")
+    tags: list[Tag] | None = Field(
+        None, max_length=TAGS_MAX, description=f"Replaces its tags (lower-cased, at most {TAG_MAX} characters each)"
+    )
+    active_message_id: MessageId | None = Field(
+        None, description="Make the path through this message active, down to its newest leaf"
+    )
+
+
+class FolderCreate(Strict):
+    name: str = Field(min_length=1, max_length=FOLDER_NAME_MAX * 2)
+    parent_id: FolderId | None = Field(None, description="A top-level folder to put it in (one level of nesting)")
+    position: int | None = Field(None, ge=0, le=1_000_000, description="Order among its siblings; default: last")
+
+
+class FolderUpdate(Strict):
+    name: str | None = Field(None, min_length=1, max_length=FOLDER_NAME_MAX * 2)
+    parent_id: FolderId | None = Field(None, description="null: to the top level")
+    position: int | None = Field(None, ge=0, le=1_000_000)
+
+
+class FolderPublic(BaseModel):
+    id: str
+    name: str
+    parent_id: str | None
+    position: int
+    created_at: datetime
+
+
+class ForkCreate(Strict):
+    message_id: MessageId = Field(description="The last message the fork holds (with every message above it)")
 
 
 class ConversationPublic(BaseModel):
@@ -94,8 +191,22 @@ class ConversationPublic(BaseModel):
     model: str
     system_prompt: str | None = None
     temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    reasoning_effort: Effort | None = None
+    tools: list[str] = Field(default_factory=list, description="The tools the model may call (`server:tool`)")
+    pinned: bool = False
+    archived: bool = False
+    folder_id: str | None = None
+    tags: list[str] = []
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _none_is_no_tools(cls, value: object) -> object:
+        return [] if value is None else value
 
 
 class UsagePublic(BaseModel):
@@ -103,6 +214,32 @@ class UsagePublic(BaseModel):
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+
+
+class FilePublic(BaseModel):
+    """An uploaded file; `media_type` is what its bytes are, found by reading them."""
+
+    id: str
+    name: str
+    media_type: str
+    size: int = Field(description="Bytes")
+
+
+class ReasoningPublic(BaseModel):
+    """What the model thought before it answered (shown folded above the answer; never sent to a model again)."""
+
+    text: str
+    seconds: float | None = Field(None, description="How long it thought, when known")
+
+
+class AttachmentPublic(FilePublic):
+    """A file as a message carries it."""
+
+    note: str | None = Field(
+        None,
+        description="What the model was not sent of this file, in words (its text cut at "
+        "CHATUI_ATTACHMENT_TEXT_MAX_CHARS, a PDF's time limit, a damaged PDF); null when it got all of it",
+    )
 
 
 class MessagePublic(BaseModel):
@@ -114,9 +251,14 @@ class MessagePublic(BaseModel):
     model: str | None
     usage: UsagePublic
     error: str | None = None
+    cut_off: bool = Field(False, description="The reply stopped at the token limit (Continue carries it on)")
     created_at: datetime
     sibling_ids: list[str] = Field(description="Every version of this message, oldest first, itself included")
     sibling_index: int = Field(description="Where this message is in `sibling_ids`")
+    attachments: list[AttachmentPublic] = Field(
+        default_factory=list, description="The files sent with the message, in order (`GET /api/files/{id}`)"
+    )
+    reasoning: ReasoningPublic | None = Field(None, description="A reply's reasoning, when the model thought")
 
 
 class PageCursor(BaseModel):
@@ -140,10 +282,12 @@ class ConversationUpdated(ConversationPublic):
 
 class AccountSettings(BaseModel):
     default_system_prompt: str | None = Field(None, description="The system prompt new conversations start with")
+    default_tools: list[str] = Field(default_factory=list, description="The tools new conversations start with")
 
 
 class AccountSettingsUpdate(Strict):
     default_system_prompt: SystemPrompt | None = None
+    default_tools: list[ToolId] | None = Field(None, max_length=100, description="`server:tool` or `server:*`")
 
 
 class ModelPublic(BaseModel):
@@ -151,6 +295,13 @@ class ModelPublic(BaseModel):
     provider: str
     name: str
     available: bool
+    label: str
+    """What the picker shows: the provider's friendly name where its API gives one (Anthropic's `display_name`, an
+    OpenAI-compatible server's `name`, an Ollama model without `:latest`), else `name`."""
+    detail: str | None = None
+    """A second line where the provider says more (Ollama: `3.2B parameters, Q4_K_M`)."""
+    reason: str | None = None
+    """Why an unavailable model cannot answer now (its provider's error, or that the provider does not list it)."""
 
 
 class ProviderPublic(BaseModel):
@@ -183,6 +334,7 @@ class SearchResult(BaseModel):
         description="[start, end) of each match in `snippet`, in Unicode code points (not UTF-16 units)"
     )
     created_at: datetime
+    archived: bool = Field(False, description="The conversation is archived (it is not in the list)")
 
 
 class SearchPage(BaseModel):
@@ -203,4 +355,10 @@ class ImportJobPublic(BaseModel):
     messages: int = Field(description="Messages created")
     skipped: int = Field(description="Messages and parts left out: hidden system messages, tool output, images")
     duplicates: int = Field(description="Conversations already imported before (created again: none)")
+    cut: int = Field(description="Imported messages longer than the typed-message limit, cut to it (with a note)")
     errors: list[str] = Field(description="Conversations that could not be imported, and why")
+    reason: str | None = Field(
+        description="Why the whole file was refused or stopped: malformed, unknown_format, too_deep, zip_bomb, "
+        "too_large, too_slow, too_much_memory (None: read to its end)"
+    )
+    status_code: int | None = Field(description="The HTTP status the refusal would have had at upload (4xx)")

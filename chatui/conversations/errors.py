@@ -13,7 +13,13 @@ The edges map them in one place each: HTTP statuses in `chatui.api.errors`, `/ws
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from chatui.engine.errors import Refusal, ReplyRefused
+from chatui.files.errors import FileProblem, FileRefused
+from storage import ConversationGone, MessageGone
+from storage.files import FileGone
 
 __all__ = [
     "BUSY",
@@ -25,6 +31,7 @@ __all__ = [
     "Refusal",
     "SendRefused",
     "TooManyConversations",
+    "translated",
 ]
 
 BUSY = "A reply is still being written in this conversation; wait for it or stop it."
@@ -52,6 +59,13 @@ class MessageNotFound(NotFound):
         super().__init__("That message is not in this conversation.")
 
 
+class FileNotFound(NotFound):
+    """A file sent with a message is not one of the user's (someone else's looks exactly like a missing one)."""
+
+    def __init__(self) -> None:
+        super().__init__("One of the attached files does not exist (or was deleted); attach it again.")
+
+
 class InvalidInput(ConversationError):
     """A value breaks a rule (`field` names which)."""
 
@@ -77,8 +91,10 @@ class SendRefused(ConversationError):
             Refusal.RATE_LIMITED: f"Too many messages; try again in {wait or 0:g} s.",
             Refusal.UNAVAILABLE: "The server cannot start a reply right now; try again.",
             Refusal.NOTHING_TO_REGENERATE: "There is no message to answer again.",
+            Refusal.NOTHING_TO_CONTINUE: "There is no reply to continue: the conversation does not end in one.",
         }
-        return cls(refused.reason, words.get(refused.reason, "The message was not accepted."), retry_after=wait)
+        message = refused.message or words.get(refused.reason, "The message was not accepted.")
+        return cls(refused.reason, message, retry_after=wait)
 
 
 class TooManyConversations(SendRefused):
@@ -91,3 +107,23 @@ class TooManyConversations(SendRefused):
             f"Too many new conversations; try again in {retry_after:g} s.",
             retry_after=retry_after,
         )
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    """The engine's refusals, storage's not-found exceptions and the file store's refusals become the service's
+    own (a file refusal other than their number passes as is: `FileRefused` is already the files' one error)."""
+    try:
+        yield
+    except ReplyRefused as exc:
+        raise SendRefused.by_engine(exc) from None
+    except ConversationGone as exc:
+        raise ConversationNotFound from exc
+    except MessageGone as exc:
+        raise MessageNotFound from exc
+    except FileGone:
+        raise FileNotFound from None
+    except FileRefused as refused:
+        if refused.reason is FileProblem.TOO_MANY_FILES:
+            raise SendRefused(Refusal.TOO_MANY_FILES, refused.message) from None
+        raise

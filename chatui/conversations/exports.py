@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from chatui.transfer.exporting import account_json
+from chatui.transfer.exporting import account_json, conversation_document
+from storage.files import FileRepository
 from storage.transfer import ConversationRecord, TransferRepository
 
 
 class Exports:
-    def __init__(self, transfer: TransferRepository) -> None:
+    def __init__(self, transfer: TransferRepository, files: FileRepository) -> None:
         self._transfer = transfer
+        self._files = files
 
     async def conversation(self, user_id: str, conversation_id: str) -> ConversationRecord | None:
-        """The conversation with every message and its settings; None if it is not the user's."""
+        """The conversation with every message (and the files each carries) and its settings; None if it is not
+        the user's."""
         return await self._transfer.export_conversation(user_id, conversation_id)
 
-    def account(self, user_id: str) -> AsyncIterator[bytes]:
-        """Every conversation of the account as one chatui/1 document, streamed one conversation at a time."""
-        return account_json(self._transfer, user_id)
+    def document(self, user_id: str, record: ConversationRecord) -> AsyncIterator[bytes]:
+        """One conversation (read by `conversation`) as a chatui/1 document with its files' bytes, streamed."""
+        return conversation_document(record, self._files, user_id)
+
+    def account(self, user_id: str, only: list[str] | None = None) -> AsyncIterator[bytes]:
+        """Every conversation of the account (or `only` these of its conversations) as one chatui/1 document with
+        their files, streamed one conversation (and one chunk of a file) at a time."""
+        return account_json(self._transfer, self._files, user_id, only)

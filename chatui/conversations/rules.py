@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from typing import Any
 
 from chatui.conversations.errors import InvalidInput, Refusal, SendRefused
+from chatui.tools.types import parse_selection
+from providers.base import EFFORTS
 from providers.registry import qualify_model_id
 
 TITLE_MAX = 200
@@ -18,6 +22,11 @@ AI_TITLE_CHARS = 60
 MODEL_ID_MAX = 200
 SYSTEM_PROMPT_MAX = 8_000
 TEMPERATURE_RANGE = (0.0, 2.0)
+MAX_TOKENS_RANGE = (1, 1_000_000)
+TOP_P_RANGE = (0.0, 1.0)
+"""Nucleus sampling: the share of probability mass sampled from (above 0, at most 1)."""
+SEED_RANGE = (0, 2**31 - 1)
+"""What every provider with a seed takes (Ollama's is a 32-bit int)."""
 UNDO_SECONDS = 8.0
 """How long a deleted conversation can be brought back."""
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
@@ -58,6 +67,65 @@ def clean_temperature(temperature: float | None) -> float | None:
     return float(temperature)
 
 
+def clean_max_tokens(max_tokens: int | None) -> int | None:
+    """None (the provider's default) or a whole number of tokens from 1 to 1,000,000."""
+    return _whole("max_tokens", "The longest reply", max_tokens, MAX_TOKENS_RANGE)
+
+
+def clean_seed(seed: int | None) -> int | None:
+    """None (a fresh seed each time) or a whole number from 0 to 2,147,483,647."""
+    return _whole("seed", "The seed", seed, SEED_RANGE)
+
+
+def clean_top_p(top_p: float | None) -> float | None:
+    """None (the provider's default) or a number above 0, at most 1."""
+    if top_p is None:
+        return None
+    low, high = TOP_P_RANGE
+    if isinstance(top_p, bool) or not math.isfinite(top_p) or not low < top_p <= high:
+        raise InvalidInput("top_p", f"Top-p must be above {low:g} and at most {high:g}.")
+    return float(top_p)
+
+
+def clean_reasoning_effort(effort: str | None) -> str | None:
+    """None (the model decides whether and how hard to think) or one of "low", "medium", "high" (the Think control)."""
+    if effort is None:
+        return None
+    if effort not in EFFORTS:
+        raise InvalidInput("reasoning_effort", "The reasoning effort must be low, medium or high (or none).")
+    return effort
+
+
+def clean_tools(tools: list[str] | None) -> list[str]:
+    """The tools a chat may call: `server:tool` or `server:*` each (chatui.tools); None or [] turns them off."""
+    try:
+        return parse_selection(tools or [])
+    except ValueError as exc:
+        raise InvalidInput("tools", str(exc)) from None
+
+
+def clean_settings(**given: Any) -> dict[str, Any]:
+    """The chat settings given (`system_prompt`, `temperature`, `max_tokens`, `top_p`, `seed`, `reasoning_effort`),
+    each checked by its rule; `InvalidInput` for an unknown one."""
+    cleaned: dict[str, Any] = {}
+    for name, value in given.items():
+        rule = _SETTING_RULES.get(name)
+        if rule is None:
+            raise InvalidInput(name, f"There is no chat setting '{name}'.")
+        cleaned[name] = rule(value)
+    return cleaned
+
+
+def _whole(field: str, what: str, value: object, bounds: tuple[int, int]) -> int | None:
+    """None, or `value` if it is a whole number within `bounds` (True is not 1: JSON's booleans are not numbers)."""
+    if value is None:
+        return None
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(field, f"{what} must be a whole number from {low:,} to {high:,}.")
+    return value
+
+
 def clean_model(model: str) -> str:
     cleaned = model.strip()
     if not cleaned or len(cleaned) > MODEL_ID_MAX or _CONTROL.search(cleaned):
@@ -71,9 +139,10 @@ def title_from_message(content: str) -> str:
     return text if len(text) <= FIRST_MESSAGE_TITLE else text[:FIRST_MESSAGE_TITLE] + "..."
 
 
-def check_message(content: str, max_chars: int) -> None:
-    """`SendRefused` unless `content` is a message that can be sent: not blank, text only, at most `max_chars`."""
-    if not content.strip():
+def check_message(content: str, max_chars: int, *, with_files: bool = False) -> None:
+    """`SendRefused` unless `content` is a message that can be sent: not blank (unless files carry the message),
+    text only, at most `max_chars`."""
+    if not content.strip() and not with_files:
         raise SendRefused(Refusal.EMPTY, "The message is empty.")
     if "\x00" in content or not _encodable(content):
         raise SendRefused(Refusal.INVALID, "The message contains characters that are not text.")
@@ -90,3 +159,14 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+_SETTING_RULES: dict[str, Callable[[Any], object]] = {
+    "system_prompt": clean_system_prompt,
+    "temperature": clean_temperature,
+    "max_tokens": clean_max_tokens,
+    "top_p": clean_top_p,
+    "seed": clean_seed,
+    "reasoning_effort": clean_reasoning_effort,
+    "tools": clean_tools,
+}

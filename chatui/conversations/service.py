@@ -10,59 +10,61 @@ them into HTTP statuses and `/ws` error codes. The rules values obey are in `cha
     send            a user message after the active leaf, then its reply
     regenerate      another reply to the user message that ends the active path (also: retry a failed reply)
     edit            a new version of a user message beside it, then its reply
+    continue_reply  more of the reply that ends the active path, appended to it (it was stopped or cut off)
+    fork            a new conversation holding a copy of the path down to a message
     switch_version  make the path through a message active, down to its newest leaf
     delete          stop its reply, delete it; with `undo`, keep it a few seconds in the same transaction
     restore         bring a deleted conversation back (from any instance: it is kept in the database)
-    rename, update_settings, create, list, get, path, tree, search, stop
+    rename, update_settings, create, stop
+
+What is shown of conversations (list, get, path, tree, search, owner) is the reading half, `ConversationReads`
+(`chatui.conversations.reads`), which this class builds on: one service to its callers, two modules by what they
+change with.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-import contextlib
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from chatui.conversations.errors import (
     ConversationError,
     ConversationNotFound,
-    InvalidInput,
-    MessageNotFound,
     Refusal,
     SendRefused,
     TooManyConversations,
+    translated,
 )
+from chatui.conversations.reads import ConversationReads
 from chatui.conversations.rules import (
     UNDO_SECONDS,
     check_message,
     clean_model,
+    clean_settings,
     clean_system_prompt,
-    clean_temperature,
     clean_title,
+    clean_tools,
     title_from_message,
 )
 from chatui.conversations.titles import TitleWriter
 from chatui.coordination.throttles import Throttle
 from chatui.engine.engine import GenerationEngine
 from chatui.engine.errors import ReplyRefused
-from chatui.engine.events import ConversationEvents, PathChanged, Subscriber, TitleChanged
+from chatui.engine.events import ConversationEvents, PathChanged, TitleChanged
 from chatui.engine.generation import Generation
+from chatui.files.service import FileService
 from providers.registry import ModelRegistry
 from storage import (
     UNSET,
     AccountRepository,
     Anchor,
     Conversation,
-    ConversationGone,
-    ConversationPage,
     ConversationRepository,
-    MessageGone,
     PathPage,
-    SearchHit,
     SearchRepository,
 )
 from storage.models import utcnow
@@ -71,7 +73,7 @@ from storage.undo import UndoShelf
 log = logging.getLogger(__name__)
 
 
-class ConversationService:
+class ConversationService(ConversationReads):
     def __init__(
         self,
         chats: ConversationRepository,
@@ -83,115 +85,67 @@ class ConversationService:
         accounts: AccountRepository,
         creations: Throttle | None = None,
         max_message_chars: int,
+        owner_reuse_seconds: float,
         search: SearchRepository,
         shelf: UndoShelf,
+        files: FileService,
     ) -> None:
-        self.chats = chats
+        super().__init__(chats, engine, events, search=search, owner_reuse_seconds=owner_reuse_seconds)
+        self.files = files
         self.accounts = accounts
         self.creations = creations
         """New conversations per user (None: unlimited), counted wherever they are created: API and pages."""
-        self._search = search
         self._shelf = shelf
         self.max_message_chars = max_message_chars
-        self.engine = engine
         self.models = models
-        self.events = events
         self.titles = titles
         if titles is not None:
-            engine.on_finished.append(self._reply_finished)
-        self._title_tasks: set[asyncio.Task[None]] = set()
+            engine.on_finished.append(titles.reply_finished)
 
-    # -- reading --------------------------------------------------------------------------------------------------
-
-    async def create(self, user_id: str, model: str | None = None, title: str | None = None) -> Conversation:
-        """A new, empty conversation with the user's default system prompt (and, without a model, on one that can
-        answer: the default, or a stand-in when the default cannot). `TooManyConversations` past the limit."""
-        chosen = clean_model(model) if model else None
-        cleaned_title = clean_title(title) if title is not None else None
-        if self.creations is not None and (wait := await self.creations.hit(user_id)):
-            raise TooManyConversations(wait)
-        return await self.chats.create_conversation(
-            user_id, chosen or (await self.models.model_for_new_chat()).id, cleaned_title
-        )
-
-    async def list(
-        self, user_id: str, *, limit: int | None = None, cursor: str | None = None, title_contains: str | None = None
-    ) -> ConversationPage:
-        """The user's conversations, most recently active first: all, or a page of `limit` after `cursor`."""
-        try:
-            return await self.chats.list_conversations(
-                user_id, limit=limit, cursor=cursor, title_contains=title_contains
-            )
-        except ValueError:
-            raise InvalidInput("cursor", "Unknown cursor.") from None
-
-    async def get(self, user_id: str, conversation_id: str) -> Conversation:
-        conversation = await self.chats.get_conversation(user_id, conversation_id)
-        if conversation is None:
-            raise ConversationNotFound
-        return conversation
-
-    async def owner(self, conversation_id: str) -> str | None:
-        """Whose the conversation is (None: no such conversation). For a check made before the user is known (the
-        `/ws` handshake): the caller compares, and tells someone else's apart from a missing one to nobody."""
-        return await self.chats.conversation_owner(conversation_id)
-
-    async def path(
+    async def create(
         self,
         user_id: str,
-        conversation_id: str,
-        *,
-        limit: int | None = None,
-        before: str | None = None,
-        after: str | None = None,
-        around: str | None = None,
-    ) -> PathPage:
-        """The active path, or a page of it (see `ConversationRepository.path_page`); a streaming reply shows its
-        text."""
-        if sum(anchor is not None for anchor in (before, after, around)) > 1:
-            raise InvalidInput("before", "Give one of `before`, `after` and `around`.")
-        if limit is not None and limit < 1:
-            raise InvalidInput("limit", "The limit must be at least 1.")
-        with _translated():
-            page = await self.chats.path_page(
-                user_id, conversation_id, limit=limit, before=before, after=after, around=around
-            )
-        return self._with_live_text(conversation_id, page)
-
-    async def tree(self, user_id: str, conversation_id: str) -> PathPage:
-        """Every message, every version."""
-        with _translated():
-            page = await self.chats.tree(user_id, conversation_id)
-        return self._with_live_text(conversation_id, page)
-
-    async def search(self, user_id: str, query: str, *, limit: int, offset: int = 0) -> builtins.list[SearchHit]:
-        """The user's messages and conversation titles that match `query`, best first (`SearchRepository.search`)."""
-        return await self._search.search(user_id, query, limit=limit, offset=offset)
-
-    def current(self, conversation_id: str) -> Generation | None:
-        """The reply streaming in this conversation now (the caller has checked the conversation is the user's)."""
-        return self.engine.current(conversation_id)
-
-    async def attach(self, conversation_id: str) -> Generation | None:
-        """Like `current`, for a reader about to replay the reply (one written on another instance is caught up)."""
-        return await self.engine.attach(conversation_id)
-
-    def subscribe(self, conversation_id: str, subscriber: Subscriber) -> Callable[[], None]:
-        """Events of this conversation (reply started, path changed, title changed); returns the unsubscribe."""
-        return self.events.subscribe(conversation_id, subscriber)
+        model: str | None = None,
+        title: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> Conversation:
+        """A new, empty conversation with the user's default system prompt unless `settings` (`system_prompt`,
+        `temperature`, `max_tokens`, `top_p`, `seed`) name another (and, without a model, on one that can answer:
+        the default, or a stand-in when the default cannot). `TooManyConversations` past the limit."""
+        chosen = clean_model(model) if model else None
+        cleaned_title = clean_title(title) if title is not None else None
+        cleaned = clean_settings(**(settings or {}))
+        if self.creations is not None and (wait := await self.creations.hit(user_id)):
+            raise TooManyConversations(wait)
+        conversation = await self.chats.create_conversation(
+            user_id, chosen or (await self.models.model_for_new_chat()).id, cleaned_title, **cleaned
+        )
+        self._owners.remember(conversation.id, user_id)  # its socket usually follows at once
+        return conversation
 
     # -- replies --------------------------------------------------------------------------------------------------
 
     async def start(
-        self, user_id: str, content: str, model: str | None = None, *, session_id: str | None = None
+        self,
+        user_id: str,
+        content: str,
+        model: str | None = None,
+        *,
+        session_id: str | None = None,
+        attachments: Sequence[str] = (),
+        settings: Mapping[str, Any] | None = None,
     ) -> tuple[Conversation, Generation]:
         """A new conversation, its first message and the reply to it: a conversation exists from its first message
-        on, so a message refused (too long, too fast, the reply could not start) leaves no empty conversation."""
+        on, so a message refused (too long, too fast, the reply could not start) leaves no empty conversation.
+        `settings`: the chat settings chosen before the first message (as for `create`)."""
         model = clean_model(model) if model else None
-        check_message(content, self.max_message_chars)
-        conversation = await self.create(user_id, model)
+        check_message(content, self.max_message_chars, with_files=bool(attachments))
+        await self._attachable(user_id, attachments)
+        conversation = await self.create(user_id, model, settings=settings)
         try:
-            generation = await self.send(user_id, conversation.id, content, session_id=session_id)
+            generation = await self.send(
+                user_id, conversation.id, content, session_id=session_id, attachments=attachments
+            )
         except ConversationError:
             await self.chats.delete_conversation(user_id, conversation.id)  # one transaction: as if never made
             raise
@@ -205,11 +159,16 @@ class ConversationService:
         model: str | None = None,
         *,
         session_id: str | None = None,
+        attachments: Sequence[str] = (),
     ) -> Generation:
-        """The user's message after the active leaf, then its reply (`model` also becomes the conversation's)."""
+        """The user's message after the active leaf, then its reply (`model` also becomes the conversation's).
+
+        `attachments`: ids of the user's uploads (`FileNotFound` for any that is not), at most the per-message
+        limit; with files, the text may be empty."""
         model = clean_model(model) if model else None
-        check_message(content, self.max_message_chars)
-        with _translated():
+        check_message(content, self.max_message_chars, with_files=bool(attachments))
+        file_ids = await self._attachable(user_id, attachments)
+        with translated():
             return await self.engine.send(
                 user_id,
                 conversation_id,
@@ -217,13 +176,14 @@ class ConversationService:
                 model,
                 session_id=session_id,
                 title=title_from_message(content),
+                file_ids=file_ids,
             )
 
     async def regenerate(
         self, user_id: str, conversation_id: str, model: str | None = None, *, session_id: str | None = None
     ) -> Generation:
         """A new version of the last reply (the way to retry one that failed), optionally from another model."""
-        with _translated():
+        with translated():
             return await self.engine.send(
                 user_id,
                 conversation_id,
@@ -234,11 +194,20 @@ class ConversationService:
             )
 
     async def edit(
-        self, user_id: str, conversation_id: str, message_id: str, content: str, *, session_id: str | None = None
+        self,
+        user_id: str,
+        conversation_id: str,
+        message_id: str,
+        content: str,
+        *,
+        session_id: str | None = None,
+        attachments: Sequence[str] | None = None,
     ) -> Generation:
-        """A new version of a user message (beside it), made active, then its reply."""
-        check_message(content, self.max_message_chars)
-        with _translated():
+        """A new version of a user message (beside it), made active, then its reply. It keeps the message's files,
+        unless `attachments` names the ones it carries instead (`[]`: none)."""
+        check_message(content, self.max_message_chars, with_files=bool(attachments))
+        file_ids = None if attachments is None else await self._attachable(user_id, attachments)
+        with translated():
             return await self.engine.send(
                 user_id,
                 conversation_id,
@@ -247,7 +216,30 @@ class ConversationService:
                 edited_id=message_id,
                 session_id=session_id,
                 title=title_from_message(content),
+                file_ids=file_ids,
             )
+
+    async def continue_reply(self, user_id: str, conversation_id: str, *, session_id: str | None = None) -> Generation:
+        """More of the reply that ends the active path (stopped, cut off, interrupted: any that has text), appended
+        to that same message; the provider is asked its own way (`providers.base.continuation`)."""
+        with translated():
+            return await self.engine.send(user_id, conversation_id, None, anchor=Anchor.CONTINUE, session_id=session_id)
+
+    async def fork(self, user_id: str, conversation_id: str, message_id: str) -> Conversation:
+        """A new conversation (the newest in the list) holding a copy of the path down to `message_id`, on the same
+        model and chat settings; counted as a new conversation (`TooManyConversations`)."""
+        if self.creations is not None and (wait := await self.creations.hit(user_id)):
+            raise TooManyConversations(wait)
+        with translated():
+            fork_id = await self.chats.fork_conversation(user_id, conversation_id, message_id)
+        return await self.get(user_id, fork_id)
+
+    async def _attachable(self, user_id: str, attachments: Sequence[str]) -> builtins.list[str]:
+        """The ids of the files a message carries, checked: the user's own, at most the per-message limit."""
+        if not attachments:
+            return []
+        with translated():
+            return [file.id for file in await self.files.attachable(user_id, attachments)]
 
     def stop(self, user_id: str, conversation_id: str) -> Generation | None:
         """Stop the reply streaming in this conversation (its text so far is kept); None if there is none."""
@@ -262,7 +254,7 @@ class ConversationService:
         """Make the path through `message_id` active, down to its newest leaf; answers the new active path."""
         if self.engine.busy(conversation_id):
             raise SendRefused.by_engine(ReplyRefused(Refusal.BUSY))
-        with _translated():
+        with translated():
             leaf = await self.chats.set_active(user_id, conversation_id, message_id)
         self.events.publish(conversation_id, PathChanged(leaf))
         return await self.path(user_id, conversation_id)
@@ -281,38 +273,38 @@ class ConversationService:
         conversation_id: str,
         *,
         model: str = UNSET,
-        system_prompt: str | None = UNSET,
-        temperature: float | None = UNSET,
+        **settings: Any,
     ) -> Conversation:
-        """Change the model (the next reply comes from it), the system prompt or the temperature; what is not given
-        stays. The next reply uses the new values; one streaming now keeps the ones it started with."""
-        changes: dict[str, Any] = {}
+        """Change the model (the next reply comes from it) or the chat settings given (`system_prompt`,
+        `temperature`, `max_tokens`, `top_p`, `seed`; None clears one); what is not given stays. The next reply
+        uses the new values; one streaming now keeps the ones it started with."""
+        changes: dict[str, Any] = clean_settings(**settings)
         if model is not UNSET:
             changes["model"] = clean_model(model)
-        if system_prompt is not UNSET:
-            changes["system_prompt"] = clean_system_prompt(system_prompt)
-        if temperature is not UNSET:
-            changes["temperature"] = clean_temperature(temperature)
         conversation = await self.chats.update_conversation(user_id, conversation_id, **changes)
         if conversation is None:
             raise ConversationNotFound
         return conversation
 
     async def delete(self, user_id: str, conversation_id: str, *, undo: bool = False) -> str | None:
-        """Stop a reply streaming in it (writing nothing more), then delete it with every message.
+        """Stop a reply streaming in it (writing nothing more), then delete it with every message, and free the
+        files no other message uses.
 
         With `undo`, the conversation is kept for `UNDO_SECONDS`, in the deletion's own transaction: the answer is
-        the token `restore` takes (None without `undo`).
+        the token `restore` takes (None without `undo`), and its files are freed once that time is over.
         """
+        self._owners.forget(conversation_id)
         if not undo:
             if not await self.engine.delete_conversation(user_id, conversation_id):
                 raise ConversationNotFound
+            await self.files.free_unused(user_id)
             return None
         await self.engine.drop_reply(user_id, conversation_id)
         token = secrets.token_urlsafe(12)
         until = utcnow() + timedelta(seconds=UNDO_SECONDS)
         if not await self._shelf.delete_keeping(user_id, conversation_id, token, until):
             raise ConversationNotFound
+        self.files.free_after(user_id, UNDO_SECONDS)
         return token
 
     async def undo_seconds_left(self, user_id: str, token: str) -> float:
@@ -334,47 +326,16 @@ class ConversationService:
         await self.accounts.set_default_system_prompt(user_id, cleaned)
         return cleaned
 
-    # -- AI titles ------------------------------------------------------------------------------------------------
+    async def default_tools(self, user_id: str) -> list[str]:
+        """The tools the user's new conversations start with."""
+        return await self.accounts.default_tools(user_id)
 
-    def _reply_finished(self, generation: Generation) -> None:
-        """After the first reply of a conversation, ask its model for a title (in the background)."""
-        if self.titles is None or not self.titles.wanted(generation):
-            return
-        task = asyncio.create_task(self._retitle(generation), name=f"title-{generation.conversation_id}")
-        self._title_tasks.add(task)
-        task.add_done_callback(self._title_tasks.discard)
-
-    async def _retitle(self, generation: Generation) -> None:
-        assert self.titles is not None
-        title = await self.titles.replace_title(generation)
-        if title is not None:
-            self.events.publish(generation.conversation_id, TitleChanged(title))
+    async def set_default_tools(self, user_id: str, tools: list[str] | None) -> list[str]:
+        cleaned = clean_tools(tools)
+        await self.accounts.set_default_tools(user_id, cleaned)
+        return cleaned
 
     async def aclose(self) -> None:
         """Cancel titles still being written (at shutdown)."""
-        for task in list(self._title_tasks):
-            task.cancel()
-        await asyncio.gather(*self._title_tasks, return_exceptions=True)
-
-    # -- helpers --------------------------------------------------------------------------------------------------
-
-    def _with_live_text(self, conversation_id: str, page: PathPage) -> PathPage:
-        live = self.engine.current(conversation_id)
-        if live is not None:
-            for message in page.messages:
-                if message.id == live.message_id:
-                    message.content = live.text
-        return page
-
-
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    """The engine's refusals and storage's not-found exceptions become the service's own."""
-    try:
-        yield
-    except ReplyRefused as exc:
-        raise SendRefused.by_engine(exc) from None
-    except ConversationGone as exc:
-        raise ConversationNotFound from exc
-    except MessageGone as exc:
-        raise MessageNotFound from exc
+        if self.titles is not None:
+            await self.titles.aclose()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Generic
 
-from limits.aio.storage import MemoryStorage
-
 from chatui.coordination.base import InstanceHooks, R, RevocationKind
 from chatui.coordination.reply import CancelReason
 from chatui.coordination.sockets import SocketSlots
-from chatui.coordination.throttles import AttemptLimiter
+from chatui.coordination.throttles import AttemptLimiter, MemoryLimits
 from storage import mark_interrupted
 
 if TYPE_CHECKING:
@@ -20,7 +18,7 @@ class LocalCoordination(Generic[R]):
     """Every answer is this process's own; the limits count in its memory."""
 
     def __init__(self) -> None:
-        self.limit_storage = MemoryStorage()
+        self.limit_storage = MemoryLimits()
 
     def attempt_limiter(self) -> AttemptLimiter:
         return AttemptLimiter()

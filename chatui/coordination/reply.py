@@ -50,7 +50,11 @@ class Reply(Protocol):
     @property
     def session_id(self) -> str | None: ...
     @property
+    def prefix(self) -> str: ...
+    @property
     def chunks(self) -> list[str]: ...
+    @property
+    def reasoning(self) -> list[str]: ...
     @property
     def status(self) -> str: ...
     @property
@@ -61,6 +65,7 @@ class Reply(Protocol):
     usage: Usage | None
 
     def publish(self, text: str) -> None: ...
+    def think(self, text: str) -> None: ...
     def finish(self, status: str, error: str | None = None, error_code: str | None = None) -> None: ...
     def follow(self, start: int = 0) -> AsyncIterator[list[str]]: ...
 
@@ -80,6 +85,8 @@ class ReplyMeta:
     user_content: str | None
     user_parent_id: str | None
     model: str
+    prefix: str = ""
+    """A continued reply's earlier text (its deltas come after it)."""
 
     @classmethod
     def of(cls, reply: Reply, owner: str) -> ReplyMeta:
@@ -94,4 +101,5 @@ class ReplyMeta:
             user_content=reply.user_content,
             user_parent_id=reply.user_parent_id,
             model=reply.model,
+            prefix=reply.prefix,
         )

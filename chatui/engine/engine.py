@@ -5,10 +5,13 @@ Pages and `/ws` sockets only *send* (through `send`) and *follow* (through `Gene
 away, or arrives late, changes nothing for the reply.
 
     send() ─ rate-limit, reserve the conversation, wait for a start-up slot
-           ─ read where the reply goes in the tree and the path above it (one transaction)
-           ─ save user message (unless regenerating) + empty `streaming` assistant message (one transaction)
-           ─ start _run() as a task ─ provider deltas → Generation.publish() → followers
-                                     ─ checkpoints: every ~1 s, one transaction for all dirty replies
+           ─ read where the reply goes in the tree and the path above it, with their files (one transaction)
+           ─ images in the message answered, to a model that cannot see images: refused (nothing saved)
+           ─ save user message (unless regenerating) + empty `streaming` assistant message (one transaction);
+             Continue instead marks the reply it carries on `streaming` again, its text kept as the prefix
+           ─ start _run() as a task ─ ReplyWriter (reply.py): the files read into the provider's parts
+                                       (attachments.py), provider deltas → Generation.add() → followers
+                                     ─ checkpoints (checkpoints.py): every ~1 s, one transaction for all dirty replies
                                      ─ end: final text/status/usage written once, then Generation.finish()
 """
 
@@ -17,20 +20,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chatui.coordination.base import Coordination, CoordinationUnavailable
 from chatui.coordination.local import LocalCoordination
 from chatui.coordination.throttles import Throttle
+from chatui.engine.attachments import Attachments
+from chatui.engine.checkpoints import Checkpointer
 from chatui.engine.errors import Refusal, ReplyRefused
 from chatui.engine.events import ConversationEvents, ReplyStarted
 from chatui.engine.generation import CancelReason, Generation
-from chatui.engine.prompt import build_prompt, history_budget
-from providers import ChatMessage, GenerationParams, ProviderError, Queued, TextDelta, Usage
+from chatui.engine.prompt import Asked, build_prompt, history_budget
+from chatui.engine.reply import Ended, ReplyWriter
+from chatui.engine.tool_loop import ToolRunner, approve
+from chatui.engine.vision import check_images
+from providers import GenerationParams, Usage
+from providers.base import EFFORTS, Effort
 from providers.registry import ModelRegistry, qualify_model_id
-from providers.retry import stream_with_retries
-from storage import INTERRUPTED_NOTE, Anchor, ConversationRepository, MessageStatus, NothingToRegenerate
+from storage import (
+    Anchor,
+    ConversationRepository,
+    MessageStatus,
+    NothingToContinue,
+    NothingToRegenerate,
+)
+from storage.files import FileRepository
 from storage.models import new_id
 
 log = logging.getLogger(__name__)
@@ -38,15 +53,6 @@ log = logging.getLogger(__name__)
 DELETE_WAIT_SECONDS = 10.0
 """How long a deletion waits for another instance to drop the reply it writes (if that one is gone, the deletion
 goes ahead after this)."""
-
-
-RETRY_BACKOFF_SECONDS = 0.5
-"""The first wait before a provider is asked again (it doubles each time; `providers.retry`)."""
-STARTING_AT_ONCE = 16
-"""Replies in their start-up (history read, first write, first bubbles) at one moment; the rest of a burst waits its
-turn. Two hundred messages arriving together otherwise fill every turn of the event loop with start-up work, and
-everything else waits: in `python -m bench.ui_pages --n 200` the worst HTTP latency of the first second fell from
-68-71 ms to 20-29 ms with this limit, for ~0.1 s more on the median reply."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,18 @@ class EngineOptions:
     to at most this many characters (about 30,000 tokens). Older ones stay in the conversation but are not sent:
     every model's context is finite, and reading and sending a 10,000-message path for each reply made streaming
     into a long conversation cost what its whole history costs."""
+    starting_at_once: int
+    """Replies in their start-up (history read, first write, first bubbles) at one moment; the rest of a burst waits
+    its turn. Two hundred messages arriving together otherwise fill every turn of the event loop with start-up work,
+    and everything else waits: in `python -m bench.ui_pages --n 200` the worst HTTP latency of the first second fell
+    from 68-71 ms to 20-29 ms with 16, for ~0.1 s more on the median reply. The other side (issue 28, BENCHMARKS.md
+    §2): 1,000 messages at once wait ~1.9 s for their first token at 16 and ~1.0 s at 64, where the UI's lag p99 at
+    N = 200 doubles (26 -> 56 ms)."""
+    text_only_models: tuple[str, ...] = ()
+    """Models known not to see images (CHATUI_TEXT_ONLY_MODELS): ids (`provider:name`, or a name alone for any
+    provider; `*` and `?` as wildcards). A message with images to one of them is refused before it is sent. Ollama
+    models say so themselves and the local model never sees images; OpenAI-compatible and Anthropic models are taken
+    to see them unless listed here (chatui/engine/vision.py)."""
 
 
 class GenerationEngine:
@@ -71,8 +89,12 @@ class GenerationEngine:
         options: EngineOptions,
         events: ConversationEvents | None = None,
         coordination: Coordination[Generation] | None = None,
+        attachments: Attachments | None = None,
+        tools: ToolRunner | None = None,
     ) -> None:
         self.chats = chats
+        self.attachments = attachments or Attachments(FileRepository(chats.db))
+        """What the model is sent of the messages' files (attachments.py)."""
         self.coordination: Coordination[Generation] = coordination or LocalCoordination()
         """What is shared with other instances (nothing, by default: one process). Started and stopped by the
         bootstrap, around the engine (`Services.start/stop`)."""
@@ -84,14 +106,15 @@ class GenerationEngine:
         self._throttle = message_throttle
         self._active: dict[str, Generation] = {}
         self._reserved: set[str] = set()
-        self._checkpointer: asyncio.Task[None] | None = None
-        self._starting = asyncio.Semaphore(STARTING_AT_ONCE)
+        self._checkpoints = Checkpointer(chats, self._active, options.checkpoint_seconds)
+        self._writer = ReplyWriter(models, self.attachments, chats, options.provider_retries, tools)
+        self._starting = asyncio.Semaphore(options.starting_at_once)
 
     # -- life cycle ---------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start checkpointing (replies a crash left `streaming` were marked before the server started serving)."""
-        self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="chatui-checkpoints")
+        self._checkpoints.start()
 
     async def shutdown(self) -> None:
         """Stop every reply, storing each as `interrupted` with its text."""
@@ -99,10 +122,7 @@ class GenerationEngine:
         for generation in generations:
             self._cancel(generation, CancelReason.SHUTDOWN)
         await asyncio.gather(*(g.task for g in generations if g.task), return_exceptions=True)
-        if self._checkpointer is not None:
-            self._checkpointer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpointer
+        await self._checkpoints.stop()
 
     # -- what pages and sockets call ----------------------------------------------------------------------------
 
@@ -132,9 +152,11 @@ class GenerationEngine:
         edited_id: str | None = None,
         session_id: str | None = None,
         title: str | None = None,
+        file_ids: Sequence[str] | None = None,
     ) -> Generation:
         """Save the user's message (if any; the caller checked it) and start the reply where `anchor` says
-        (`edited_id`: the user message an EDIT replaces; `title`: the conversation's, if it has none yet).
+        (`edited_id`: the user message an EDIT replaces; `title`: the conversation's, if it has none yet;
+        `file_ids`: the message's files, checked to be the user's — None on an EDIT keeps the edited message's).
         Raises `ReplyRefused` (nothing saved), `ConversationGone` or `MessageGone`."""
         if self.busy(conversation_id):
             raise ReplyRefused(Refusal.BUSY)
@@ -152,7 +174,7 @@ class GenerationEngine:
                 raise ReplyRefused(Refusal.RATE_LIMITED, retry_after=wait)
             async with self._starting:
                 generation = await self._start(
-                    user_id, conversation_id, content, model, anchor, edited_id, session_id, title
+                    user_id, conversation_id, content, model, anchor, edited_id, session_id, title, file_ids
                 )
                 started = True
                 return generation
@@ -171,6 +193,7 @@ class GenerationEngine:
         edited_id: str | None,
         session_id: str | None,
         title: str | None,
+        file_ids: Sequence[str] | None = None,
     ) -> Generation:
         """Read the path above the reply, then ask the provider *while* the new messages are being written.
 
@@ -182,39 +205,66 @@ class GenerationEngine:
         """
         try:
             budget = history_budget(self.options.prompt_max_chars, content)
-            context = await self.chats.reply_context(user_id, conversation_id, anchor, edited_id, max_chars=budget)
+            context = await self.chats.reply_context(
+                user_id, conversation_id, anchor, edited_id, max_chars=budget, file_ids=file_ids
+            )
         except NothingToRegenerate:
             raise ReplyRefused(Refusal.NOTHING_TO_REGENERATE) from None
+        except NothingToContinue:
+            raise ReplyRefused(Refusal.NOTHING_TO_CONTINUE) from None
+        model_id = qualify_model_id(model or context.model or self.models.default_model)
+        prompt = build_prompt(context.turns, content, context.files, context.new_files)
+        sees_images = await check_images(self.models, model_id, prompt, self.options.text_only_models)
+        effort = await self._effort(model_id, context.reasoning_effort)
         user_message_id = new_id() if content is not None else None
+        continued = context.continued
         generation = Generation(
             conversation_id=conversation_id,
             user_id=user_id,
-            message_id=new_id(),
+            # a continued reply keeps its id; its text so far, less trailing blanks (Anthropic refuses a prefill
+            # that ends in one), is what the new text follows
+            message_id=continued.message_id if continued else new_id(),
+            prefix=continued.content.rstrip() if continued else "",
+            earlier_tokens=continued.completion_tokens if continued else None,
             parent_id=user_message_id or context.parent_id,
-            model=qualify_model_id(model or context.model or self.models.default_model),
+            model=model_id,
             user_message_id=user_message_id,
             user_content=content,
             user_parent_id=context.parent_id if content is not None else None,
             session_id=session_id,
         )
         self._active[conversation_id] = generation
-        prompt = build_prompt(context.turns, content)
-        params = GenerationParams(temperature=context.temperature, system=context.system_prompt or None)
+        params = GenerationParams(
+            temperature=context.temperature,
+            max_tokens=context.max_tokens,
+            system=context.system_prompt or None,
+            top_p=context.top_p,
+            seed=context.seed,
+            reasoning_effort=effort,
+        )
         generation.task = asyncio.create_task(
-            self._run(generation, prompt, params), name=f"reply-{generation.message_id}"
+            self._run(generation, prompt, params, sees_images, context.tools), name=f"reply-{generation.message_id}"
         )
         try:
-            await self.chats.start_exchange(
-                user_id,
-                conversation_id,
-                content,
-                generation.model,
-                title,
-                parent_id=context.parent_id,
-                remember_model=anchor is not Anchor.REGENERATE,
-                user_message_id=user_message_id,
-                assistant_message_id=generation.message_id,
-            )
+            if continued is not None:
+                earlier = await self.chats.resume_reply(
+                    user_id, conversation_id, continued.message_id, generation.model
+                )
+                if earlier:  # its reasoning stays the reply's (published once stored, below: none came before)
+                    generation.reasoning.insert(0, earlier)
+            else:  # the user's message (unless a regenerate) and the reply's empty `streaming` row
+                await self.chats.start_exchange(
+                    user_id,
+                    conversation_id,
+                    content,
+                    generation.model,
+                    title,
+                    parent_id=context.parent_id,
+                    remember_model=anchor is not Anchor.REGENERATE,
+                    user_message_id=user_message_id,
+                    assistant_message_id=generation.message_id,
+                    file_ids=[file.id for file in context.new_files],
+                )
         except BaseException:
             generation.stored.set_result(False)
             self._cancel(generation, CancelReason.DELETED)  # nothing was stored, so nothing may be written
@@ -224,6 +274,13 @@ class GenerationEngine:
         self.announce(generation)
         await self.coordination.began(generation)
         return generation
+
+    async def _effort(self, model_id: str, chosen: str | None) -> Effort | None:
+        """The chat's Think setting, for a model that can think: the chat may have been switched to one that cannot
+        (OpenAI's other models and Claude before 3.7 refuse the field; Ollama's refuse `think` with a 400)."""
+        if chosen not in EFFORTS or not await self.models.can_think(model_id):
+            return None
+        return chosen
 
     def announce(self, generation: Generation) -> None:
         """Show a reply that started (here or on another instance) to whoever watches its conversation."""
@@ -239,6 +296,13 @@ class GenerationEngine:
         if elsewhere is not None:
             self.coordination.request_stop(conversation_id, CancelReason.STOPPED)
         return elsewhere
+
+    def approve(self, user_id: str, conversation_id: str, call_id: str, allow: bool) -> bool:
+        """The user's Allow / Deny of a call waiting in their reply in this conversation; False if none waits."""
+        generation = self._active.get(conversation_id)
+        if generation is None or generation.user_id != user_id:
+            return False
+        return approve(generation, call_id, allow)
 
     def stop_here(self, conversation_id: str, reason: CancelReason) -> None:
         """Another instance asks: stop (or, for a deletion, drop) the reply this one writes in the conversation."""
@@ -282,53 +346,20 @@ class GenerationEngine:
             generation.cancel_reason = generation.cancel_reason or reason
             generation.task.cancel()
 
-    async def _run(self, generation: Generation, prompt: list[ChatMessage], params: GenerationParams) -> None:
-        status: MessageStatus = MessageStatus.DONE
-        error: str | None = None
-        code: str | None = None
-        try:
-            try:
-                provider, name = self.models.resolve(generation.model)
-            except KeyError:
-                raise ProviderError(
-                    f"the model '{generation.model}' belongs to a provider that is not configured; "
-                    "pick another model or set its API key"
-                ) from None
-            stream = stream_with_retries(
-                provider,
-                prompt,
-                name,
-                params,
-                retries=self.options.provider_retries,
-                backoff=RETRY_BACKOFF_SECONDS,
-            )
-            async for event in stream:
-                if isinstance(event, TextDelta):
-                    if event.text:
-                        if not generation.stored.done():
-                            await generation.stored
-                        generation.publish(event.text)
-                elif isinstance(event, Usage):
-                    generation.usage = event
-                elif isinstance(event, Queued):
-                    generation.wait_in_line(event.position)
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            status = _ENDED_BY[generation.cancel_reason or CancelReason.SHUTDOWN]
-            if status is MessageStatus.INTERRUPTED:
-                error = INTERRUPTED_NOTE
-        except ProviderError as exc:
-            status, error, code = MessageStatus.ERROR, exc.message, exc.code
-        except Exception:
-            log.exception("reply %s failed", generation.message_id)
-            status, error, code = MessageStatus.ERROR, "An unexpected error ended this reply.", "internal_error"
-        await self._finalize(generation, status, error, code)
-
-    async def _finalize(
-        self, generation: Generation, status: MessageStatus, error: str | None, code: str | None
+    async def _run(
+        self,
+        generation: Generation,
+        prompt: list[Asked],
+        params: GenerationParams,
+        sees_images: bool,
+        tools: Sequence[str] = (),
     ) -> None:
+        ended = await self._writer.write(generation, prompt, params, sees_images, tools)
+        await self._finalize(generation, ended)
+
+    async def _finalize(self, generation: Generation, ended: Ended) -> None:
+        """Store the reply's end (once), let it go, and tell its readers and the hooks."""
+        status, error, code = ended.status, ended.error, ended.code
         try:
             if not await generation.stored:
                 status = MessageStatus.DELETED
@@ -338,9 +369,12 @@ class GenerationEngine:
                     generation.message_id,
                     content=generation.text,
                     status=status,
-                    completion_tokens=usage.completion_tokens,
+                    completion_tokens=generation.completion_tokens,
                     prompt_tokens=usage.prompt_tokens,
                     error=error,
+                    reasoning=generation.reasoning_part(),
+                    parts=generation.parts() if generation.steps else None,
+                    cut_off=usage.cut_off and status is MessageStatus.DONE,
                 )
         except Exception:
             log.exception("could not store the end of reply %s", generation.message_id)
@@ -357,26 +391,6 @@ class GenerationEngine:
     # -- checkpoints --------------------------------------------------------------------------------------------
 
     async def checkpoint(self) -> int:
-        """Write the text so far of every reply that grew since the last checkpoint, in one transaction."""
-        dirty = {g: len(g.chunks) for g in self._active.values() if len(g.chunks) > g.checkpointed}
-        if not dirty:
-            return 0
-        await self.chats.checkpoint({g.message_id: "".join(g.chunks[:n]) for g, n in dirty.items()})
-        for generation, count in dirty.items():
-            generation.checkpointed = count
-        return len(dirty)
-
-    async def _checkpoint_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.options.checkpoint_seconds)
-            try:
-                await self.checkpoint()
-            except Exception:
-                log.exception("checkpoint failed; will try again")
-
-
-_ENDED_BY = {
-    CancelReason.STOPPED: MessageStatus.CANCELLED,
-    CancelReason.DELETED: MessageStatus.DELETED,
-    CancelReason.SHUTDOWN: MessageStatus.INTERRUPTED,
-}
+        """Write the text (and reasoning) so far of every reply that grew since the last checkpoint, in one
+        transaction (checkpoints.py; also every `checkpoint_seconds` once started)."""
+        return await self._checkpoints.checkpoint()

@@ -4,22 +4,32 @@ chatui/1 is the format `chatui.transfer.formats.from_chatui` reads back:
 
     {"format": "chatui/1", "exported_at": "<ISO 8601>", "conversations": [
         {"id", "title", "model", "created_at", "updated_at", "system_prompt", "temperature", "active_message_id",
+         "pinned", "archived", "folder": ["<top-level folder's name>", "<its folder's name>"], "tags": [...],
          "messages": [{"id", "parent_id", "role", "content", "status", "model", "created_at",
-                       "usage": {"prompt_tokens", "completion_tokens"}, "error"}]}]}
+                       "usage": {"prompt_tokens", "completion_tokens"}, "error",
+                       "attachments": [{"id", "name", "media_type", "size"}]}]}],
+     "files": [{"id", "name", "media_type", "size", "data": "<base64 of the bytes>"}]}
 
-`messages` holds the whole tree, parents before children; the active path is found by walking up from
-`active_message_id`. `format` is always the first key, so an importer can tell the file from its first bytes.
+`folder` names the conversation's folder by its path of names (ids stay in the account they were made in): an
+import files it in the folder of that name, made if missing. `messages` holds the whole tree, parents before
+children; the active path is found by walking up from `active_message_id`. `format` is always the first key, so
+an importer can tell the file from its first bytes. `files` (after the conversations: they are known once the
+conversations are written) holds each file a message names in `attachments`, once, with its bytes; a file of the
+export older than `files` has none, and is read all the same. Files are streamed a chunk at a time, never whole
+in memory.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from chatui.transfer.formats import CHATUI_FORMAT
-from storage.transfer import ConversationRecord, TransferRepository
+from storage.files import FileRepository
+from storage.transfer import AttachmentRecord, ConversationRecord, TransferRepository
 
 PAGE = 50
 
@@ -34,6 +44,10 @@ def conversation_json(record: ConversationRecord) -> dict[str, Any]:
         "system_prompt": record.system_prompt,
         "temperature": record.temperature,
         "active_message_id": record.active_message_id,
+        "pinned": record.pinned,
+        "archived": record.archived,
+        "folder": record.folder,
+        "tags": record.tags,
         "messages": [
             {
                 "id": m.id,
@@ -45,10 +59,16 @@ def conversation_json(record: ConversationRecord) -> dict[str, Any]:
                 "created_at": m.created_at.isoformat(),
                 "usage": {"prompt_tokens": m.prompt_tokens, "completion_tokens": m.completion_tokens},
                 "error": m.error,
+                "attachments": [attachment_json(a) for a in m.attachments],
+                **({"tool_steps": m.tool_steps} if m.tool_steps else {}),
             }
             for m in record.messages
         ],
     }
+
+
+def attachment_json(attachment: AttachmentRecord) -> dict[str, Any]:
+    return {"id": attachment.id, "name": attachment.name, "media_type": attachment.media_type, "size": attachment.size}
 
 
 def document_json(records: list[ConversationRecord]) -> dict[str, Any]:
@@ -67,29 +87,89 @@ def markdown(record: ConversationRecord) -> str:
         when = message.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         status = "" if message.status == "done" else f" — {message.status}"
         lines += [f"### {who} · {when}{status}", "", message.content.rstrip(), ""]
+        lines += [f"- Attached: {_one_line(a.name)} ({a.media_type}, {_size(a.size)})" for a in message.attachments]
+        lines += [""] if message.attachments else []
     return "\n".join(lines)
 
 
-async def account_json(transfer: TransferRepository, user_id: str) -> AsyncIterator[bytes]:
-    """All of a user's conversations as one chatui/1 document, written one conversation at a time.
+async def account_json(
+    transfer: TransferRepository, files: FileRepository, user_id: str, only: list[str] | None = None
+) -> AsyncIterator[bytes]:
+    """All of a user's conversations (or `only` those of these ids that are theirs: Select mode's export) as one
+    chatui/1 document, written one conversation at a time, then their files.
 
     The account is walked by pages of conversation ids and each conversation is read, encoded and let go before
-    the next: memory holds one conversation, whatever the account's size.
+    the next: memory holds one conversation (and one chunk of a file), whatever the account's size.
     """
-    yield f'{{"format": "{CHATUI_FORMAT}", "exported_at": {json.dumps(_now())}, "conversations": ['.encode()
-    after = None
-    first = True
-    while True:
-        page = await transfer.conversation_page(user_id, after, PAGE)
-        for created_at, conversation_id in page:
+
+    async def chosen() -> AsyncIterator[ConversationRecord]:
+        for conversation_id in dict.fromkeys(only or []):
             record = await transfer.export_conversation(user_id, conversation_id)
-            if record is not None:  # deleted meanwhile
-                yield (b"" if first else b",\n") + json.dumps(conversation_json(record), ensure_ascii=False).encode()
-                first = False
-            after = (created_at, conversation_id)
-        if len(page) < PAGE:
-            break
+            if record is not None:  # someone else's, or deleted meanwhile
+                yield record
+
+    async def records() -> AsyncIterator[ConversationRecord]:
+        after = None
+        while True:
+            page = await transfer.conversation_page(user_id, after, PAGE)
+            for created_at, conversation_id in page:
+                record = await transfer.export_conversation(user_id, conversation_id)
+                if record is not None:  # deleted meanwhile
+                    yield record
+                after = (created_at, conversation_id)
+            if len(page) < PAGE:
+                break
+
+    async for piece in _document(records() if only is None else chosen(), files, user_id):
+        yield piece
+
+
+async def conversation_document(
+    record: ConversationRecord, files: FileRepository, user_id: str
+) -> AsyncIterator[bytes]:
+    """One conversation as a chatui/1 document with its files, streamed like `account_json`."""
+
+    async def one() -> AsyncIterator[ConversationRecord]:
+        yield record
+
+    async for piece in _document(one(), files, user_id):
+        yield piece
+
+
+async def _document(
+    records: AsyncIterator[ConversationRecord], files: FileRepository, user_id: str
+) -> AsyncIterator[bytes]:
+    yield f'{{"format": "{CHATUI_FORMAT}", "exported_at": {json.dumps(_now())}, "conversations": ['.encode()
+    named: dict[str, None] = {}
+    first = True
+    async for record in records:
+        yield (b"" if first else b",\n") + json.dumps(conversation_json(record), ensure_ascii=False).encode()
+        first = False
+        named.update(dict.fromkeys(a.id for m in record.messages for a in m.attachments))
+    yield b'],\n"files": ['
+    first = True
+    for file_id in named:
+        file = await files.get(user_id, file_id)
+        if file is None:  # freed since its conversation was read (the conversation was deleted meanwhile)
+            continue
+        head = attachment_json(AttachmentRecord(file.id, file.name, file.media_type, file.size))
+        yield (b"" if first else b",\n") + json.dumps(head, ensure_ascii=False).encode()[:-1] + b', "data": "'
+        first = False
+        seq, carry = 0, b""
+        while (chunk := await files.read_chunk(file.blob_id, seq)) is not None:
+            data = carry + chunk
+            whole = len(data) - len(data) % 3  # base64 of whole 3-byte groups: the pieces join into one string
+            yield base64.b64encode(data[:whole])
+            carry, seq = data[whole:], seq + 1
+        yield base64.b64encode(carry) + b'"}'
     yield b"]}\n"
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
 
 
 def _one_line(text: str) -> str:

@@ -3,13 +3,21 @@
 Written from each format's public description:
 
 - **chatui/1** (ours, `chatui.transfer.exporting`): `{"format": "chatui/1", "conversations": [...]}`, each with
-  its whole tree (`messages[].parent_id`), `active_message_id`, `system_prompt`, `temperature` and usage.
+  its whole tree (`messages[].parent_id`), `active_message_id`, `system_prompt`, `temperature` and usage, and the
+  files each message carries (`messages[].attachments`, their bytes in the document's `files`:
+  `chatui.transfer.attached`).
 - **ChatGPT's data export** (`conversations.json`, also inside the export's `.zip`): an array of conversations,
   each a `mapping` of nodes `{id, message, parent, children}` with `current_node` the leaf shown; a message has
   `author.role`, `create_time` (epoch seconds), `content.content_type` and `content.parts`, `metadata`. Hidden system
   messages, tool traffic and non-text parts (images, code runs, browsing) are skipped and counted.
 - **Open WebUI's chat export**: an array of `{id, title, chat: {history: {messages: {<id>: {id, parentId,
   childrenIds, role, content, timestamp, model}}, currentId}, models, params}, created_at, updated_at}`.
+
+Files: ChatGPT's and Open WebUI's exports name the files attached to a message (ChatGPT in `metadata.attachments`
+and its `image_asset_pointer` parts, Open WebUI in the message's `files`) but carry no bytes chatui could store as
+they are (a zip's loose files, URLs of the other server). Their names are kept as a note at the end of the
+message's text — *[Files attached to this message were not imported: photo.png, report.pdf]* — so the reader knows
+what the message was about; a message that was only files is kept for its note.
 
 Every record comes out normalised (`chatui.transfer.normalise.finish`). A conversation that cannot be read raises
 `BadConversation` with a reason, and the others go on.
@@ -20,13 +28,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from chatui.transfer.normalise import ROLES, BadConversation, aware, epoch, finish
+from chatui.transfer.normalise import ROLES, BadConversation, aware, epoch, files_note, finish
 from providers.registry import qualify_model_id
-from storage.transfer import ConversationRecord, MessageRecord
+from storage.transfer import AttachmentRecord, ConversationRecord, MessageRecord
 
 CHATUI_FORMAT = "chatui/1"
 __all__ = [
@@ -61,15 +69,47 @@ Reader = Callable[[Any, str], Parsed]
 
 
 MAX_TOKENS = 2**31 - 1  # an INTEGER column on PostgreSQL
+_NAME = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL in text)
+FolderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_NAME)]
+TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=_NAME)]
 
 
-class _Usage(BaseModel):
+class _Lenient(BaseModel):
+    """A field written as `null` reads as absent: a careful exporter writes `"usage": null`, `"status": null` or
+    `"attachments": null` where it has nothing to say, and the field's default is what it means."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
+class _Usage(_Lenient):
     prompt_tokens: int | None = Field(None, ge=0, le=MAX_TOKENS)
     completion_tokens: int | None = Field(None, ge=0, le=MAX_TOKENS)
 
 
-class _ChatuiMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class _Attachment(_Lenient):
+    id: str = Field(min_length=1, max_length=200)
+    name: str = Field("file", max_length=1000)
+    media_type: str = Field("application/octet-stream", max_length=200)
+    size: int = Field(0, ge=0)
+
+
+class _ToolStep(_Lenient):
+    """A part of a reply with tool steps (storage/PARTS.md); the tool's text is untrusted, and capped here."""
+
+    kind: Literal["text", "reasoning", "tool_call", "tool_result"]
+    text: str | None = Field(None, max_length=200_000)
+    call_id: str | None = Field(None, max_length=200)
+    data: dict[str, Any] | None = None
+
+
+class _ChatuiMessage(_Lenient):
     id: str = Field(min_length=1, max_length=200)
     parent_id: str | None = Field(None, max_length=200)
     role: str
@@ -79,10 +119,11 @@ class _ChatuiMessage(BaseModel):
     created_at: datetime
     usage: _Usage = _Usage()
     error: str | None = None
+    attachments: list[_Attachment] = Field(default_factory=list, max_length=1000)
+    tool_steps: list[_ToolStep] = Field(default_factory=list, max_length=1000)
 
 
-class _ChatuiConversation(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class _ChatuiConversation(_Lenient):
     id: str = Field(min_length=1, max_length=200)
     title: str | None = None
     model: str = Field(min_length=1)
@@ -91,6 +132,10 @@ class _ChatuiConversation(BaseModel):
     system_prompt: str | None = None
     temperature: float | None = None
     active_message_id: str | None = None
+    pinned: bool = False
+    archived: bool = False
+    folder: list[FolderName] = Field(default_factory=list, max_length=2)
+    tags: list[TagName] = Field(default_factory=list, max_length=100)
     messages: list[_ChatuiMessage]
 
 
@@ -110,6 +155,10 @@ def from_chatui(item: Any, default_model: str) -> Parsed:
         system_prompt=conversation.system_prompt,
         temperature=conversation.temperature,
         active_message_id=conversation.active_message_id,
+        pinned=conversation.pinned,
+        archived=conversation.archived,
+        folder=conversation.folder,
+        tags=list(dict.fromkeys(t.lower() for t in conversation.tags))[:20],
         messages=[
             MessageRecord(
                 id=m.id,
@@ -122,6 +171,8 @@ def from_chatui(item: Any, default_model: str) -> Parsed:
                 prompt_tokens=m.usage.prompt_tokens,
                 completion_tokens=m.usage.completion_tokens,
                 error=m.error,
+                attachments=[AttachmentRecord(a.id, a.name, a.media_type, a.size) for a in m.attachments],
+                tool_steps=[step.model_dump() for step in m.tool_steps],
             )
             for m in conversation.messages
         ],
@@ -152,6 +203,7 @@ def from_chatgpt(item: Any, default_model: str) -> Parsed:
         role = (message.get("author") or {}).get("role")
         metadata = message.get("metadata") or {}
         text, other_parts = _chatgpt_text(message.get("content"))
+        text += files_note(_chatgpt_files(message.get("content"), metadata), after=text)
         hidden = bool(metadata.get("is_visually_hidden_from_conversation"))
         if role == "system" and not hidden and text.strip() and system_prompt is None:
             system_prompt = text
@@ -169,7 +221,7 @@ def from_chatgpt(item: Any, default_model: str) -> Parsed:
             model=f"openai:{slug}" if role == "assistant" and isinstance(slug, str) else None,
         ), other_parts
 
-    messages, kept, skipped = _kept_tree(mapping, read)
+    messages, kept, skipped = kept_tree(mapping, read)
     record = ConversationRecord(
         id=source_id,
         title=item.get("title") if isinstance(item.get("title"), str) else None,
@@ -194,6 +246,21 @@ def _chatgpt_text(content: Any) -> tuple[str, int]:
     return "\n\n".join(t for t in texts if t), len(parts) - len(texts)
 
 
+def _chatgpt_files(content: Any, metadata: Any) -> list[str]:
+    """The names of the files a message carried: `metadata.attachments`, and an image part no attachment names."""
+    attachments = metadata.get("attachments") if isinstance(metadata, dict) else None
+    listed = [a for a in attachments if isinstance(a, dict)] if isinstance(attachments, list) else []
+    names = [str(a.get("name") or "a file") for a in listed]
+    known = {str(a.get("id")) for a in listed}
+    parts = content.get("parts") if isinstance(content, dict) else None
+    for part in parts if isinstance(parts, list) else []:
+        if isinstance(part, dict) and part.get("content_type") == "image_asset_pointer":
+            pointer = str(part.get("asset_pointer") or "")
+            if pointer.rpartition("://")[2] not in known:
+                names.append("an image")
+    return names
+
+
 def _walk(mapping: dict[str, Any]) -> Iterator[tuple[str, Any, str | None]]:
     """(id, node, parent id) of every node reachable from a root, parents first.
 
@@ -215,7 +282,7 @@ def _walk(mapping: dict[str, Any]) -> Iterator[tuple[str, Any, str | None]]:
         stack.extend((child, node_id) for child in reversed(children.get(node_id, [])))
 
 
-def _kept_tree(
+def kept_tree(
     mapping: dict[str, Any], read: Callable[[str, Any], tuple[MessageRecord | None, int]]
 ) -> tuple[list[MessageRecord], dict[str, str | None], int]:
     """The messages `read` keeps, each under its nearest kept ancestor (a skipped message's replies move up).
@@ -261,6 +328,7 @@ def from_openwebui(item: Any, default_model: str) -> Parsed:
         node = entry["message"]
         role = node.get("role") if isinstance(node, dict) else None
         text, other_parts = _openwebui_text(node.get("content") if isinstance(node, dict) else None)
+        text += files_note(_openwebui_files(node.get("files") if isinstance(node, dict) else None), after=text)
         if role not in ROLES or not text.strip():
             return None, 1
         model = node.get("model")
@@ -273,7 +341,7 @@ def from_openwebui(item: Any, default_model: str) -> Parsed:
             model=qualify_model_id(model) if role == "assistant" and isinstance(model, str) and model else None,
         ), other_parts
 
-    messages, kept, skipped = _kept_tree(mapping, read)
+    messages, kept, skipped = kept_tree(mapping, read)
     params = chat.get("params") if isinstance(chat.get("params"), dict) else {}
     system = params.get("system") or chat.get("system")
     temperature = params.get("temperature")
@@ -300,6 +368,17 @@ def _openwebui_text(content: Any) -> tuple[str, int]:
         texts = [p["text"] for p in content if isinstance(p, dict) and p.get("type") == "text" and "text" in p]
         return "\n\n".join(t for t in texts if isinstance(t, str)), len(content) - len(texts)
     return "", 0
+
+
+def _openwebui_files(files: Any) -> list[str]:
+    """The names of a message's `files` (an uploaded file's own name; an image pasted in has none)."""
+    names = []
+    for entry in files if isinstance(files, list) else []:
+        if isinstance(entry, dict):
+            inner = entry.get("file") if isinstance(entry.get("file"), dict) else {}
+            name = entry.get("name") or inner.get("filename")
+            names.append(str(name) if name else "an image" if entry.get("type") == "image" else "a file")
+    return names
 
 
 # -- shared -----------------------------------------------------------------------------------------------------------

@@ -51,6 +51,20 @@ def clean(text: str | None, limit: int | None = None) -> str | None:
     return text[:limit] if limit is not None else text
 
 
+MAX_NOTED_FILES = 20
+
+
+def files_note(names: list[str], *, after: str) -> str:
+    """The line that names the files a message carried in the other app (their bytes are not in its export), to
+    add at the end of its text `after`; empty without files."""
+    if not names:
+        return ""
+    shown = [" ".join(name.split())[:200] for name in names[:MAX_NOTED_FILES]]
+    more = f" and {len(names) - MAX_NOTED_FILES} more" if len(names) > MAX_NOTED_FILES else ""
+    note = f"[Files attached to this message were not imported: {', '.join(shown)}{more}]"
+    return f"\n\n{note}" if after.strip() else note
+
+
 def cut_note(length: int, limit: int) -> str:
     return f"\n\n[Cut on import: this message had {length:,} characters; chatui keeps {limit:,}.]"
 

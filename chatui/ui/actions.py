@@ -1,9 +1,11 @@
 """The row of actions under a message.
 
 Under a reply: **Copy** (its Markdown source), **Regenerate** (on the last reply, with a menu of other models),
-`‹ 2 / 3 ›` between its versions (**Previous version** / **Next version**), and **Retry** when it failed, was stopped
-or interrupted. Under the person's own message: **Copy** and **Edit**, which opens an inline editor (**Save &
-submit**, **Cancel**; Enter submits, Escape cancels). The names are the buttons' accessible names.
+`‹ 2 / 3 ›` between its versions (**Previous version** / **Next version**), **Retry** when it failed, was stopped
+or interrupted, **Continue** on the last reply when it was stopped, interrupted or cut off at the token limit (with
+text to carry on), and **Fork** (a new conversation up to this reply). Under the person's own message: **Copy** and
+**Edit**, which opens an inline editor (**Save & submit**, **Cancel**; Enter submits, Escape cancels). The names are
+the buttons' accessible names.
 
 A row only draws buttons and calls back; what they do (through the conversation service) is the page's business.
 Copying needs no round trip: the browser writes the text to the clipboard itself.
@@ -17,10 +19,16 @@ from dataclasses import dataclass, field
 
 from nicegui import ui
 
+from chatui.ui.rendering import SHOWN_CHARS
 from storage import MessageStatus
 
 Action = Callable[[], Awaitable[None]]
 RETRYABLE = (MessageStatus.ERROR, MessageStatus.CANCELLED, MessageStatus.INTERRUPTED)
+
+
+def continuable(text: str, status: str, cut_off: bool) -> bool:
+    """Whether Continue makes sense: the reply has text, and it stopped before it was done."""
+    return bool(text.strip()) and (cut_off or status in RETRYABLE)
 
 
 def _icon_button(name: str, icon: str, marker: str) -> ui.button:
@@ -30,9 +38,19 @@ def _icon_button(name: str, icon: str, marker: str) -> ui.button:
 
 
 def copy_button(text: str) -> ui.button:
-    """Copies `text` in the browser (no server round trip; errors stay in the browser)."""
+    """Copies `text` in the browser (no server round trip) and says "Copied" on the button (`static/chatui.js`).
+    A message too long to be shown whole (`SHOWN_CHARS`) is sent only when asked: carried in the page, it made a
+    4.8 MB message's page 9 MB."""
     button = _icon_button("Copy", "content_copy", "copy")
-    button.on("click", js_handler=f"() => navigator.clipboard.writeText({json.dumps(text)})")
+    if len(text) > SHOWN_CHARS:
+
+        def send() -> None:
+            ui.clipboard.write(text)
+            ui.run_javascript(f"chatui.copied(getHtmlElement({button.id}))")
+
+        button.on_click(send)
+    else:
+        button.on("click", js_handler=f"(event) => chatui.copyMessage(event, {json.dumps(text)})")
     return button
 
 
@@ -50,6 +68,11 @@ class ReplyActions:
     """Given on the last reply only; called with a model id, or None for the conversation's own."""
     models: Callable[[], Sequence[str]] = field(default=lambda: ())
     """The models the menu offers, asked when it opens (they are listed after the page is built)."""
+    cut_off: bool = False
+    """It stopped at the token limit."""
+    on_continue: Action | None = None
+    """Given on the last reply only, when it is `continuable`."""
+    on_fork: Action | None = None
 
 
 def reply_row(actions: ReplyActions, row: ui.row | None = None) -> ui.row:
@@ -60,6 +83,8 @@ def reply_row(actions: ReplyActions, row: ui.row | None = None) -> ui.row:
         row.clear()
     with row:
         copy_button(actions.text)
+        if actions.on_continue is not None:
+            _icon_button("Continue", "fast_forward", "continue").on_click(actions.on_continue)
         if actions.on_regenerate is not None:
             regenerate = actions.on_regenerate
             if actions.status in RETRYABLE:
@@ -84,6 +109,8 @@ def reply_row(actions: ReplyActions, row: ui.row | None = None) -> ui.row:
             following = _icon_button("Next version", "chevron_right", "next-version")
             _wire(previous, actions.on_previous, position > 1)
             _wire(following, actions.on_next, position < count)
+        if actions.on_fork is not None:
+            _icon_button("Fork into a new conversation", "call_split", "fork").on_click(actions.on_fork)
     return row
 
 

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import html
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from nicegui import ui
 
+from chatui.conversations.reply_errors import error_for_reader
 from chatui.engine.generation import Generation
+from chatui.ui.attachments import message_files
 from chatui.ui.pacing import UpdatePacer
-from chatui.ui.rendering import BlockSplitter, render_block, render_message, render_uncached
+from chatui.ui.reasoning import ReasoningBlock, stored_reasoning
+from chatui.ui.rendering import SHOWN_CHARS, BlockSplitter, render_block, render_message, render_uncached, shown_part
 from storage import Message, MessageStatus
+from storage.files import StoredFile
+from storage.parts import Part
 
 STATUS_NOTES = {
     MessageStatus.CANCELLED: "Stopped",
     MessageStatus.INTERRUPTED: "Interrupted — the server stopped before this reply was complete.",
 }
 """Quiet grey notes under a reply that ended early; an error shows its reason instead (`chatui-error-note`)."""
+CUT_OFF_NOTE = "Stopped at the token limit: Continue carries it on."
 
 
 def _time(element: ui.element, at: datetime | None) -> None:
@@ -35,27 +42,70 @@ def _html(content: str) -> ui.html:
     return ui.html(content, sanitize=True).classes("chat-markdown")
 
 
-def user_bubble(content: str, at: datetime | None = None) -> ui.chat_message:
-    """The person's message: not streamed, so all its blocks go into one element (rendered once, then cached).
+def message_body(content: str) -> None:
+    """The message's text in the current container: formatted whole, or folded past `SHOWN_CHARS` (see there)."""
+    if len(content) <= SHOWN_CHARS:
+        _html(render_message(content))
+        return
+    shown = shown_part(content)
+    _html(render_message(shown))
+    container = ui.context.slot.parent
+    with ui.row().classes("items-center gap-2 chatui-folded").mark("message-folded") as fold:
+        ui.label(f"Showing {len(shown):,} of {len(content):,} characters.").classes("chatui-muted text-xs")
+
+        def show_all() -> None:
+            fold.delete()
+            with container:
+                rest = html.escape(content[len(shown) :])  # escaped: nothing left for a sanitizer to do
+                plain = ui.html(f'<div style="white-space: pre-wrap">{rest}</div>', sanitize=False)
+                plain.classes("chat-markdown").mark("message-rest")
+
+        ui.button("Show all", on_click=show_all).props("flat dense no-caps size=sm").mark("show-all")
+
+
+def user_bubble(
+    content: str,
+    at: datetime | None = None,
+    files: Sequence[StoredFile] = (),
+    notes: Mapping[str, str] | None = None,
+) -> ui.chat_message:
+    """The person's message: not streamed, so all its blocks go into one element (rendered once, then cached); its
+    files above the text, in the same speech bubble (`chatui.ui.attachments`).
 
     The name ("You", "Assistant") is there for screen readers; on screen a role icon stands for it (CSS only, so a
     bubble costs no extra element).
     """
     with ui.chat_message(name="You", sent=True).classes("user-bubble").mark("user-message") as bubble:
-        _html(render_message(content))
+        if files:
+            with ui.column().classes("gap-1 w-full"):  # one child: Quasar draws one speech bubble per child
+                message_files(files, notes)
+                if content:
+                    message_body(content)
+        elif len(content) <= SHOWN_CHARS:
+            _html(render_message(content))
+        else:
+            with ui.column().classes("gap-0 w-full"):  # one child: Quasar draws one speech bubble per child
+                message_body(content)
     _time(bubble, at)
     return bubble
 
 
-def stored_reply(message: Message) -> ui.chat_message:
+def stored_reply(message: Message, reasoning: Part | None = None, *, admin: bool = True) -> ui.chat_message:
     """A finished reply from the database in two elements: the bubble and one HTML block with its text and footer.
 
     A page of a long conversation builds dozens of these, and each NiceGUI element costs a few hundred microseconds
-    to create; a reply that ended badly keeps its separate note (`AssistantBubble.show`).
+    to create; a reply that ended badly or early keeps its separate note, and one that thought its folded reasoning
+    (`AssistantBubble.show`).
     """
-    if message.status != MessageStatus.DONE or not message.content:
-        bubble = AssistantBubble(message.model, message.created_at)
-        bubble.show(message)
+    if (
+        reasoning is not None
+        or message.status != MessageStatus.DONE
+        or message.cut_off
+        or not message.content
+        or len(message.content) > SHOWN_CHARS
+    ):
+        bubble = AssistantBubble(message.model, message.created_at, admin=admin)
+        bubble.show(message, reasoning)
         return bubble.element
     parts = [
         p for p in (message.model, f"{message.completion_tokens} tokens" if message.completion_tokens else None) if p
@@ -67,6 +117,14 @@ def stored_reply(message: Message) -> ui.chat_message:
     return bubble
 
 
+async def _after(first: list[str], rest: AsyncIterator[list[str]]) -> AsyncIterator[list[str]]:
+    """`first` as a batch of its own (when it holds anything), then the batches of `rest`."""
+    if first:
+        yield first
+    async for batch in rest:
+        yield batch
+
+
 class AssistantBubble:
     """An assistant reply: shown whole from the database, or filled live from a `Generation`.
 
@@ -75,8 +133,10 @@ class AssistantBubble:
     the error note and the footer are added when the reply ends.
     """
 
-    def __init__(self, model: str | None = None, at: datetime | None = None) -> None:
+    def __init__(self, model: str | None = None, at: datetime | None = None, *, admin: bool = True) -> None:
         self.model = model
+        self.admin = admin
+        """Whether the reader runs the server: an error then keeps its fix (`error_for_reader`)."""
         with (
             ui.chat_message(name="Assistant", sent=False).classes("assistant-bubble").mark("assistant-message")
         ) as self.element:
@@ -84,39 +144,57 @@ class AssistantBubble:
             self.body = ui.column().classes("gap-0 w-full")
         _time(self.element, at)
         self.thinking: ui.label | None = None
+        self.reasoning: ReasoningBlock | None = None
+        self._reasoning_shown = 0  # reasoning deltas shown so far
 
-    def show(self, message: Message) -> None:
-        """A stored reply: one element for all its blocks (rendered once, then cached)."""
+    def show(self, message: Message, reasoning: Part | None = None) -> None:
+        """A stored reply: its reasoning folded, then one element for all its blocks (rendered once, then cached)."""
+        if reasoning is not None and reasoning.text:
+            seconds = (reasoning.data or {}).get("seconds")
+            with self.body:
+                stored_reasoning(reasoning.text, seconds if isinstance(seconds, int | float) else None)
         if message.content:
             with self.body:
-                _html(render_message(message.content))
-        self._ended(message.status, message.error, message.completion_tokens)
+                message_body(message.content)
+        self._ended(message.status, message.error, message.completion_tokens, message.cut_off)
 
     async def follow(self, generation: Generation, pacer: UpdatePacer) -> None:
         """Fill the bubble from a live reply (its text so far first), then show how it ended."""
+        self.element.classes(add="chatui-streaming")  # no diagram is drawn while this is on (static/markdown.js)
         with pacer.following():
             tail, splitter = await self._stream(generation, pacer)
+        if generation.reasoning:
+            self._show_reasoning(generation)  # what came after the last update, and the block folds
         last = splitter.close()
         if tail is not None:
             if last is None:
                 tail.delete()
             else:
                 tail.content = render_block(last)
-        self._ended(generation.status, generation.error, generation.completion_tokens)
+        self.element.classes(remove="chatui-streaming")
+        cut_off = generation.usage is not None and generation.usage.cut_off
+        self._ended(generation.status, generation.error, generation.completion_tokens, cut_off)
 
     async def _stream(self, generation: Generation, pacer: UpdatePacer) -> tuple[ui.html | None, BlockSplitter]:
         """Show the deltas as they come, one update per `pacer.interval()`; return the tail and the splitter."""
-        if not generation.chunks:
+        if not generation.chunks and not generation.prefix:
             with self.body:
                 self.thinking = ui.label("Thinking…").classes("thinking").mark("thinking")
         splitter = BlockSplitter()
         tail: ui.html | None = None
-        async for batch in generation.follow():
-            if not batch:  # waiting in the local model's line
-                if tail is None:
+        prefix = [generation.prefix] if generation.prefix else []  # a continued reply: its text so far comes first
+        async for batch in _after(prefix, generation.follow()):
+            if not batch:  # waiting in the local model's line, or thinking
+                if generation.reasoning:
+                    self._show_reasoning(generation)
+                elif tail is None:
                     self._show_waiting(generation.queued)
+                if not generation.chunks:
+                    await asyncio.sleep(pacer.interval())
                 continue
             self._stop_thinking()
+            if generation.reasoning:
+                self._show_reasoning(generation)
             finished = splitter.feed("".join(batch))
             with self.body:
                 for block in finished:
@@ -131,6 +209,20 @@ class AssistantBubble:
             await asyncio.sleep(pacer.interval())
         return tail, splitter
 
+    def _show_reasoning(self, generation: Generation) -> None:
+        """The reasoning so far, in its block above the answer (made at its first delta, in place of "Thinking…"),
+        folded once the answer has begun."""
+        if self.reasoning is None:
+            self._stop_thinking()
+            with self.body:
+                self.reasoning = ReasoningBlock(streaming=True)
+                self.reasoning.element.move(self.body, target_index=0)
+        if len(generation.reasoning) > self._reasoning_shown:
+            self._reasoning_shown = len(generation.reasoning)
+            self.reasoning.show(generation.reasoning_text)
+        if generation.chunks or generation.finished:
+            self.reasoning.fold(generation.seconds_thinking())
+
     def _show_waiting(self, position: int | None) -> None:
         if self.thinking is None:
             with self.body:
@@ -142,15 +234,17 @@ class AssistantBubble:
             self.thinking.delete()
             self.thinking = None
 
-    def _ended(self, status: str, error: str | None, tokens: int | None) -> None:
+    def _ended(self, status: str, error: str | None, tokens: int | None, cut_off: bool = False) -> None:
         self._stop_thinking()
+        if self.reasoning is not None:
+            self.reasoning.fold(None)
         parts = [p for p in (self.model, f"{tokens} tokens" if tokens else None) if p]
         with self.body:
             if status == MessageStatus.ERROR:
-                ui.label(error or "The reply failed.").classes("chatui-error-note").props("role=alert").mark(
-                    "reply-error"
-                )
-            elif status in STATUS_NOTES:
-                ui.label(STATUS_NOTES[status]).classes("chatui-status-note").mark("reply-status")
+                shown = error_for_reader(error, admin=self.admin) or "The reply failed."
+                ui.label(shown).classes("chatui-error-note").props("role=alert").mark("reply-error")
+            elif status in STATUS_NOTES or cut_off:
+                note = STATUS_NOTES.get(status, CUT_OFF_NOTE)
+                ui.label(note).classes("chatui-status-note").mark("reply-status")
             if parts:
                 ui.label(" · ".join(parts)).classes("chatui-muted text-xs mt-1").mark("reply-meta")

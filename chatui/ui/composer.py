@@ -25,6 +25,9 @@ class Composer:
     textarea: ui.textarea
     send: ui.button
     stop: ui.button
+    footer: ui.footer
+    row: ui.row
+    """The box's row (the page may put its own controls in it, and above it in `footer`)."""
 
     def set_streaming(self, streaming: bool) -> None:
         self.send.visible = not streaming
@@ -32,7 +35,10 @@ class Composer:
 
 
 def composer(on_send: Callable[[], Awaitable[None]], on_stop: Callable[[], None], max_chars: int) -> Composer:
-    with ui.footer().classes("chatui-footer"), ui.row().classes("chatui-column items-end no-wrap gap-2"):
+    with (
+        ui.footer().classes("chatui-footer") as footer,
+        ui.row().classes("chatui-column items-end no-wrap gap-2") as row,
+    ):
         textarea = (
             ui.textarea(label="Message", placeholder="Enter sends · Shift+Enter adds a line")
             .props(f"autogrow outlined dense autofocus data-max={max_chars}")
@@ -42,4 +48,4 @@ def composer(on_send: Callable[[], Awaitable[None]], on_stop: Callable[[], None]
         send = ui.button(icon="send", on_click=on_send).props("round unelevated aria-label=Send").mark("send")
         stop = ui.button(icon="stop", on_click=on_stop).props("round unelevated aria-label=Stop").mark("stop")
         stop.visible = False
-    return Composer(textarea, send, stop)
+    return Composer(textarea, send, stop, footer, row)

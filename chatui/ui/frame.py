@@ -6,17 +6,18 @@ One frame for the chat, administration and sign-in pages, so they look like one 
   own controls (`Frame.actions`), and the account menu (the person's name; just an icon on a phone);
 - the drawer (`Frame.drawer`, chat page only) is open beside the page on a wide screen and closed on a phone, on
   every load: Quasar's `show-if-above` decides on the client, before the first paint;
-- the account menu holds the theme (System / Light / Dark, stored with the account), the keyboard shortcuts,
-  password, administration and sign-out;
+- the account menu holds the theme (System / Light / Dark, stored with the account), the settings page (default
+  instructions), the keyboard shortcuts, password, administration and sign-out;
 - a signed-in page is closed (sent to sign-in) as soon as its session ends: `chatui.ui.guard`, bound by the route.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from nicegui import Client, ui
+from nicegui.elements.mixins.text_element import TextElement
 
 from chatui.accounts.errors import AuthError
 from chatui.bootstrap import Services
@@ -36,6 +37,8 @@ class Frame:
     actions: ui.row
     """The page's own header controls, left of the account menu."""
     drawer: ui.left_drawer | None = None
+    on_imported: Callable[[], Awaitable[None]] | None = None
+    """What the page does when an import from the account menu has stored conversations (the chat page lists them)."""
     shortcuts: list[tuple[str, str]] = field(default_factory=list)
     """(keys, what they do), listed by the Keyboard shortcuts dialog."""
 
@@ -45,12 +48,12 @@ class Frame:
         ui.page_title(f"{title} · {APP_NAME}")
 
     async def show_shortcuts(self) -> None:
-        with ui.dialog() as dialog, ui.card().classes("chatui-dialog"):
+        with ui.dialog().props('aria-label="Keyboard shortcuts"') as dialog, ui.card().classes("chatui-dialog"):
             ui.label("Keyboard shortcuts").classes("text-lg font-medium").props("role=heading aria-level=2")
             with ui.element("dl").classes("chatui-shortcuts").mark("shortcuts"):
                 for keys, what in self.shortcuts:
-                    ui.element("dt").classes("chatui-kbd").text = keys  # type: ignore[attr-defined]
-                    ui.element("dd").text = what  # type: ignore[attr-defined]
+                    TextElement(tag="dt", text=keys).classes("chatui-kbd")  # a plain element has no text to set
+                    TextElement(tag="dd", text=what)
             with ui.row().classes("w-full justify-end"):
                 ui.button("Close", on_click=dialog.close).props("flat no-caps autofocus")
         await dialog
@@ -130,9 +133,12 @@ def _account_menu(services: Services, signed_in: SignedIn, frame: Frame) -> None
                     .mark(f"theme-{name}")
                 )
             ui.separator()
+            ui.menu_item("Settings", on_click=lambda: ui.navigate.to("/settings")).mark("settings")
             ui.menu_item("Keyboard shortcuts", on_click=frame.show_shortcuts).mark("shortcuts-item")
             ui.menu_item("Export all", on_click=transfer.export_all).mark("export-all")
-            ui.menu_item("Import", on_click=lambda: transfer.import_dialog(services, signed_in)).mark("import")
+            ui.menu_item(
+                "Import", on_click=lambda: transfer.import_dialog(services, signed_in, frame.on_imported)
+            ).mark("import")
             if not services.settings.single_user:
                 ui.menu_item(
                     "Change password",

@@ -103,10 +103,10 @@ class PageGuard:
     def _forget(self, client_id: str) -> None:
         session_id = self._session_of.pop(client_id, None)
         pages = self._pages.get(session_id) if session_id else None
-        if pages is not None:
+        if session_id and pages is not None:
             pages.discard(client_id)
             if not pages:
-                del self._pages[session_id]  # type: ignore[arg-type]
+                del self._pages[session_id]
 
     def pages_of(self, session_id: str) -> int:
         return len(self._pages.get(session_id, ()))

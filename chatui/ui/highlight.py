@@ -38,14 +38,18 @@ def _lexer(language: str) -> Lexer | None:
         return None
 
 
-def code_block(code: str, info: str, *, colour: bool = True) -> str:
-    """A fenced code block: a head with the language and the Copy code button, then the (highlighted) code."""
+def code_block(code: str, info: str, *, colour: bool = True, diagram: bool = True) -> str:
+    """A fenced code block: a head with the language and the Copy code button, then the (highlighted) code.
+
+    A finished `mermaid` block (`diagram`) is marked `chatui-mermaid`: the page's script draws it once the reply is
+    done (`static/markdown.js`) and keeps this source for Copy code; a block still streaming stays code."""
     language = info.strip().split(maxsplit=1)[0][:40] if info.strip() else ""
     lexer = _lexer(language.lower()) if language and colour else None
     body = pygments_highlight(code, lexer, _FORMATTER) if lexer is not None else escapeHtml(code)
     label = escapeHtml(language) if language else "text"
+    kind = "chatui-code chatui-mermaid" if diagram and language.lower() == "mermaid" else "chatui-code"
     return (
-        '<div class="chatui-code">'
+        f'<div class="{kind}">'
         f'<div class="chatui-code-head"><span class="chatui-code-lang">{label}</span>'
         '<button type="button" class="chatui-copy">Copy code</button></div>'
         f'<pre tabindex="0"><code class="highlight">{body}</code></pre></div>\n'

@@ -24,8 +24,10 @@ from chatui.bootstrap import Services
 from chatui.conversations.errors import MessageNotFound
 from chatui.engine.generation import Generation
 from chatui.ui.bubbles import AssistantBubble, stored_reply, user_bubble
-from chatui.ui.rendering import cached_message, render_message
+from chatui.ui.rendering import cached_message, render_message, shown_part
 from storage import Message
+from storage.files import StoredFile
+from storage.parts import Part
 
 PAGE_SIZE = 30
 KEEP_PAGES = 4
@@ -48,18 +50,29 @@ class MessageList:
         user_id: str,
         on_live: Callable[[Generation, AssistantBubble], None],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
-        on_row: Callable[[str, str, str, str], None] | None = None,
+        on_row: Callable[[str, str, str, str, bool], None] | None = None,
         page_size: int = PAGE_SIZE,
         keep_pages: int = KEEP_PAGES,
+        *,
+        admin: bool = True,
     ) -> None:
         self.services = services
+        self.admin = admin
+        """Whether the reader is an administrator (a failed reply's error then keeps its fix)."""
         self.user_id = user_id
         self.on_live = on_live
         self.spawn = spawn
         self.on_row = on_row
-        """Draws the action row under a message (id, role, content, status), inside its entry."""
+        """Draws the action row under a message (id, role, content, status, cut off), inside its entry."""
         self.siblings: dict[str, list[str]] = {}
         """Each shown message's versions (oldest first), from the pages read."""
+        self.reasoning: dict[str, Part] = {}
+        """The reasoning of replies read but not yet shown (issue 24); dropped once shown."""
+        self.files: dict[str, list[StoredFile]] = {}
+        """The files of the shown messages that have any (an edit starts from them)."""
+        self.file_notes: dict[str, dict[str, str]] = {}
+        self.outgoing: tuple[str, list[StoredFile]] | None = None
+        """What this page is sending (text, files): its question is drawn with them at once, without a read."""
         self.page_size = page_size
         self.keep = page_size * keep_pages
         self.conversation_id: str | None = None
@@ -69,6 +82,10 @@ class MessageList:
         self.live: dict[str, Generation] = {}
         self.has_older = False
         self.has_newer = False
+        self.target: ui.element | None = None
+        """The bubble of the message the window was opened at (`open(at=)`), highlighted and centred."""
+        self.on_window: Callable[[], None] | None = None
+        """Told when the window has moved (the page's jump buttons show for a chat longer than it)."""
         self._lock = asyncio.Lock()
 
     def build(self) -> None:
@@ -105,13 +122,15 @@ class MessageList:
 
     # -- opening and paging ---------------------------------------------------------------------------------------
 
-    async def open(self, conversation_id: str, live: Generation | None, at: str | None = None) -> bool:
-        """Show the conversation's last page, or the page around message `at` (highlighted); False if `at` is not
-        one of its messages (then the last page is shown). `live` is the reply streaming now, taken *before* this
-        call, so a reply that ends meanwhile is shown whole from the database."""
+    async def open(
+        self, conversation_id: str, live: Generation | None, at: str | None = None, *, start: bool = False
+    ) -> bool:
+        """Show the conversation's last page, its first (`start`), or the page around message `at` (highlighted);
+        False if `at` is not one of its messages (then the last page is shown). `live` is the reply streaming now,
+        taken *before* this call, so a reply that ends meanwhile is shown whole from the database."""
         async with self._lock:
             self.conversation_id = conversation_id
-            page = await self._fetch(around=at) if at else None
+            page = await self._fetch(around=at) if at else await self._fetch(first=True) if start else None
             found = bool(page and page.messages)
             if not found:
                 page = await self._fetch()
@@ -119,10 +138,11 @@ class MessageList:
             self._clear()
             self.has_older, self.has_newer = page.has_older, page.has_newer
             await self._insert(page.messages, 0, live)
-            if found:
+            self.target = None
+            if found and at:
                 entry = next(element for message_id, element in self.entries if message_id == at)
-                bubble = entry.default_slot.children[0] if entry.default_slot.children else entry
-                bubble.classes("chatui-target chatui-highlight")
+                self.target = entry.default_slot.children[0] if entry.default_slot.children else entry
+                self.target.classes("chatui-target chatui-highlight")
             self._update_sentinels()
             return found or at is None
 
@@ -157,19 +177,49 @@ class MessageList:
             return None
         self.empty_state.visible = False
         assert generation.user_message_id is not None and generation.user_content is not None
+        files = self._outgoing_files(generation.user_content)
         with self.rows:
-            with self._entry() as question:
-                user_bubble(generation.user_content)
+            with self._entry("user") as question:
+                asked = user_bubble(generation.user_content, files=files or ())
                 self._row(generation.user_message_id, "user", generation.user_content, "done")
-            with self._entry() as reply:
-                bubble = AssistantBubble(generation.model)
+            with self._entry("assistant") as reply:
+                bubble = AssistantBubble(generation.model, admin=self.admin)
         self.siblings[generation.user_message_id] = [generation.user_message_id]
         self.siblings[generation.message_id] = [generation.message_id]
         self.entries += [(generation.user_message_id, question), (generation.message_id, reply)]
         self.live[generation.message_id] = generation
+        if files is not None:
+            self.files[generation.user_message_id] = files
+        else:  # sent elsewhere (another tab, /ws): its files, if any, are read once it is stored
+            self.spawn(self._add_files(generation, asked))
         self._trim(from_top=True)
         self._update_sentinels()
         return bubble
+
+    def _outgoing_files(self, content: str) -> list[StoredFile] | None:
+        outgoing, self.outgoing = self.outgoing, None
+        return outgoing[1] if outgoing is not None and outgoing[0] == content else None
+
+    async def _add_files(self, generation: Generation, bubble: ui.chat_message) -> None:
+        """Redraw a question sent from elsewhere with its files, once the database has them."""
+        user_message_id = generation.user_message_id
+        if user_message_id is None or not await generation.stored or self.conversation_id is None:
+            return
+        try:
+            page = await self.services.conversations.path(
+                self.user_id, self.conversation_id, limit=1, around=user_message_id
+            )
+        except MessageNotFound:
+            return
+        files = page.attachments.get(user_message_id)
+        entry = self.entry(user_message_id)
+        if not files or entry is None or bubble.is_deleted:
+            return
+        self.files[user_message_id] = files
+        with entry:
+            replacement = user_bubble(generation.user_content or "", files=files)
+        replacement.move(entry, target_index=0)
+        bubble.delete()
 
     async def _reopen_at_end(self, generation: Generation) -> None:
         assert self.conversation_id is not None
@@ -180,17 +230,26 @@ class MessageList:
     # -- the window -----------------------------------------------------------------------------------------------
 
     async def _fetch(
-        self, *, before: str | None = None, after: str | None = None, around: str | None = None
+        self, *, before: str | None = None, after: str | None = None, around: str | None = None, first: bool = False
     ) -> MessagePage:
         """One page of the conversation, in written order (the seam for paging over a tree's active path)."""
         assert self.conversation_id is not None
         try:
             page = await self.services.conversations.path(
-                self.user_id, self.conversation_id, limit=self.page_size, before=before, after=after, around=around
+                self.user_id,
+                self.conversation_id,
+                limit=self.page_size,
+                before=before,
+                after=after,
+                around=around,
+                first=first,
             )
         except MessageNotFound:
             return MessagePage([], False, False)
         self.siblings.update(page.siblings)
+        self.reasoning.update(page.reasoning)
+        self.files.update(page.attachments)
+        self.file_notes.update(page.notes)
         return MessagePage(page.messages, page.has_before, page.has_after)
 
     async def _insert(self, messages: list[Message], index: int, live: Generation | None) -> None:
@@ -204,17 +263,22 @@ class MessageList:
         with self.rows:
             for message in messages:
                 self.shown.add(message.id)
-                with self._entry() as entry:
+                with self._entry(message.role) as entry:
                     if message.role == "user":
-                        user_bubble(message.content, message.created_at)
+                        user_bubble(
+                            message.content,
+                            message.created_at,
+                            self.files.get(message.id, ()),
+                            self.file_notes.get(message.id),
+                        )
                     elif live is not None and message.id == live.message_id:
-                        bubble = AssistantBubble(live.model, message.created_at)
+                        bubble = AssistantBubble(live.model, message.created_at, admin=self.admin)
                         self.live[message.id] = live
                         self.on_live(live, bubble)
                     else:
-                        stored_reply(message)
+                        stored_reply(message, self.reasoning.pop(message.id, None), admin=self.admin)
                     if live is None or message.id != live.message_id:
-                        self._row(message.id, message.role, message.content, message.status)
+                        self._row(message.id, message.role, message.content, message.status, message.cut_off)
                 new.append((message.id, entry))
         if index < len(self.entries):
             for offset, (_, element) in enumerate(new):
@@ -223,13 +287,16 @@ class MessageList:
         self.empty_state.visible = False
 
     @staticmethod
-    def _entry() -> ui.column:
-        """One message's place in the window: its bubble, then its row of actions."""
+    def _entry(role: str) -> ui.element:
+        """One message's place in the window: its bubble and its row of actions (`chatui.ui.actions`): under a reply;
+        beside the person's own message, which sits on the right (a row, wrapping only for the inline editor)."""
+        if role == "user":
+            return ui.row().classes("w-full gap-1 chatui-entry chatui-entry-user")
         return ui.column().classes("w-full gap-0 chatui-entry")
 
-    def _row(self, message_id: str, role: str, content: str, status: str) -> None:
+    def _row(self, message_id: str, role: str, content: str, status: str, cut_off: bool = False) -> None:
         if self.on_row is not None:
-            self.on_row(message_id, role, content, status)
+            self.on_row(message_id, role, content, status, cut_off)
 
     def entry(self, message_id: str) -> ui.element | None:
         """The element holding this message's bubble and row, if it is in the window."""
@@ -251,6 +318,8 @@ class MessageList:
             self.has_newer = self.has_newer or bool(dropped)
         for message_id, element in dropped:
             self.shown.discard(message_id)
+            self.files.pop(message_id, None)
+            self.file_notes.pop(message_id, None)
             self.live.pop(message_id, None)
             self.rows.remove(element)
 
@@ -270,10 +339,12 @@ class MessageList:
             button.visible = shown
             button.props["data-loads"] = int(button.props.get("data-loads", 0)) + 1  # chatui.js: "the page is in"
             button.update()
+        if self.on_window is not None:
+            self.on_window()
 
 
 async def _render_off_the_loop(contents: list[str]) -> None:
     """Render what the cache lacks on a worker thread, so a page of never-seen messages does not hold the loop."""
-    missing = [text for text in contents if text and cached_message(text) is None]
+    missing = [text for text in contents if text and cached_message(shown_part(text)) is None]
     if missing:
-        await asyncio.to_thread(lambda: [render_message(text) for text in missing])
+        await asyncio.to_thread(lambda: [render_message(shown_part(text)) for text in missing])

@@ -14,6 +14,7 @@ from nicegui import ui
 from chatui.accounts.auth import COOKIE_NAME
 from chatui.bootstrap import Services
 from chatui.conversations.errors import ConversationNotFound
+from chatui.ui.account_settings import AccountSettingsView
 from chatui.ui.admin import AdminView
 from chatui.ui.chat import ChatView
 from chatui.ui.guard import PageGuard
@@ -40,7 +41,9 @@ def signed_in_page(guard: PageGuard, path: str) -> Callable[[PageBuilder], PageB
 
         signature = inspect.signature(build, eval_str=True)
         params = [p for name, p in signature.parameters.items() if name != "who"]
-        page.__signature__ = signature.replace(parameters=params, return_annotation=Response | None)  # type: ignore[attr-defined]
+        # what inspect (so FastAPI and NiceGUI) reads as the route's parameters: a function attribute that the type of
+        # a function does not declare, so set through the function's `__dict__`
+        vars(page)["__signature__"] = signature.replace(parameters=params, return_annotation=Response | None)
         page.__name__ = page.__qualname__ = build.__name__
         ui.page(path)(page)
         return build
@@ -66,7 +69,7 @@ def register_pages(services: Services) -> None:
         if await services.auth.resolve(request.cookies.get(COOKIE_NAME)) is not None:
             return RedirectResponse("/", status_code=303)
         guard.public()
-        LoginView(services, request).build()
+        await LoginView(services, request).build()
         return None
 
     @signed_in_page(guard, "/")
@@ -83,9 +86,13 @@ def register_pages(services: Services) -> None:
         at = message[:64] if message else None  # `?message=<id>` opens the conversation at that message
         await ChatView(services, who, request, conversation, pacer, at_message=at).build()
 
+    @signed_in_page(guard, "/settings")
+    async def settings_page(request: Request, who: SignedIn) -> None:
+        await AccountSettingsView(services, who).build()
+
     @signed_in_page(guard, "/admin")
     async def admin_page(request: Request, who: SignedIn) -> None:
         if not who.user.is_admin:  # the page does not exist for anyone else
             not_found("This page does not exist.")
             return
-        await AdminView(services, who).build()
+        await AdminView(services, who, str(request.base_url)).build()

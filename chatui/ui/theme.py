@@ -10,9 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import Response
+from fastapi.routing import APIRoute
 from nicegui import app, ui
 
 from chatui._patches import set_page_options
+from chatui.ui import pwa
 from chatui.ui.highlight import HIGHLIGHT_CSS_URL, stylesheet
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -28,6 +30,7 @@ VIEWPORT = "width=device-width, initial-scale=1, interactive-widget=resizes-cont
 
 def mount_static() -> None:
     app.add_static_files(STATIC_URL, STATIC_DIR)
+    pwa.mount(STATIC_DIR, STATIC_URL)
     ui.menu_item.default_props("role=menuitem")  # Quasar's QItem says listitem, which a menu may not contain
 
     @app.get(HIGHLIGHT_CSS_URL, include_in_schema=False)
@@ -35,8 +38,8 @@ def mount_static() -> None:
         return Response(stylesheet(), media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
 
     for route in app.routes:  # files, not API: keep them out of the OpenAPI schema
-        if getattr(route, "path", "").startswith(STATIC_URL):
-            route.include_in_schema = False  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute) and route.path.startswith(STATIC_URL):
+            route.include_in_schema = False
 
 
 def page_head(theme: str = "system") -> ui.dark_mode:
@@ -46,7 +49,10 @@ def page_head(theme: str = "system") -> ui.dark_mode:
     head = (
         f'<link rel="stylesheet" href="{STATIC_URL}/chatui.css"><link rel="stylesheet" href="{HIGHLIGHT_CSS_URL}">'
         f'<script src="{STATIC_URL}/chatui.js" defer></script>'
+        f'<script src="{STATIC_URL}/attach.js" defer></script>'
+        f'<script type="module" src="{STATIC_URL}/markdown.js"></script>'  # before NiceGUI's: it hooks DOMPurify
     )
+    head += pwa.head_html(STATIC_URL)
     if dark is None:  # let the browser pick the canvas colour from the device before any script runs
         head += "<style>:root { color-scheme: light dark }</style>"
     ui.add_head_html(head)

@@ -1,6 +1,7 @@
 """Account menu items: **Export all** (a download from `GET /api/export`) and **Import** (a dialog).
 
-The import dialog sends the chosen file from the browser straight to `POST /api/import` (a `fetch` with the session
+The import dialog's file picker is a drop zone (a file dragged onto it is chosen, `static/chatui.js`; a click opens the
+browser's picker). It sends the chosen file from the browser straight to `POST /api/import` (a `fetch` with the session
 cookie; NiceGUI's own upload element would pass it through the page's socket and memory instead), then shows the
 job's progress and, at the end, its report. The job runs on the server: closing the dialog or the page does not stop
 it, and the report is in `GET /api/import/{job_id}` for an hour.
@@ -8,10 +9,12 @@ it, and the report is in `GET /api/import/{job_id}` for an hour.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from nicegui import ui
 
 from chatui.bootstrap import Services
-from chatui.transfer.jobs import ImportJob
+from chatui.transfer.board import ImportJob
 from storage import SignedIn
 
 POLL_SECONDS = 0.5
@@ -37,8 +40,20 @@ def export_all() -> None:
     ui.download.from_url("/api/export")
 
 
+def headline(job: ImportJob) -> str:
+    """How the import ended, in one line: "finished" only when something was imported or nothing failed."""
+    if job.status == "failed":
+        return f"The import failed: {job.errors[-1]}" if job.errors else "The import failed."
+    if job.errors and not job.conversations:
+        return "Nothing was imported: no conversation of the file could be read (why, below)."
+    if job.errors:
+        return "Import finished, but some conversations could not be imported (why, below)."
+    return "Import finished."
+
+
 def report_lines(job: ImportJob) -> list[str]:
-    """What the import did, in words."""
+    """What the import did, in words (a whole file's failure is in the headline, not again here)."""
+    errors = job.errors[:-1] if job.status == "failed" else job.errors
     lines = [
         f"{job.conversations:,} conversations and {job.messages:,} messages imported.",
     ]
@@ -46,23 +61,37 @@ def report_lines(job: ImportJob) -> list[str]:
         lines.append(f"{job.duplicates:,} conversations were already here and were left as they are.")
     if job.skipped:
         lines.append(f"{job.skipped:,} hidden, tool or non-text messages and parts were left out.")
-    lines += job.errors
+    if job.cut:
+        lines.append(f"{job.cut:,} messages longer than chatui keeps were cut; each says so at its end.")
+    lines += errors
     return lines
 
 
-async def import_dialog(services: Services, signed_in: SignedIn) -> None:
+async def import_dialog(
+    services: Services, signed_in: SignedIn, on_imported: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """`on_imported`: called when an import that stored something ends (the chat page lists the new
+    conversations)."""
     user_id = signed_in.user.id
-    with ui.dialog() as dialog, ui.card().classes("chatui-dialog").mark("import-dialog"):
+    with (
+        ui.dialog().props('aria-label="Import conversations"') as dialog,
+        ui.card().classes("chatui-dialog").mark("import-dialog"),
+    ):
         ui.label("Import conversations").classes("text-lg font-medium").props("role=heading aria-level=2")
         ui.label(
-            "A chatui export, ChatGPT's data export (the .zip or its conversations.json) or an Open WebUI chat "
-            "export, up to 512 MB. Conversations already imported are skipped."
+            "A chatui export, ChatGPT's data export (the .zip or its conversations.json), an Open WebUI chat "
+            "export or a LibreChat conversation (JSON), up to 512 MB. Conversations already imported are skipped."
         ).classes("text-sm")
-        picker = (
-            ui.element("input")
-            .props('type=file accept=".json,.zip,application/json,application/zip" aria-label="File to import"')
-            .mark("import-file")
-        )
+        with ui.element("label").classes("chatui-drop").mark("import-drop"):
+            ui.icon("upload_file", size="md").classes("chatui-drop-icon")
+            ui.label("Drop the file here, or choose one").classes("chatui-drop-hint")
+            ui.label().classes("chatui-drop-name").props('aria-live="polite"').mark("import-file-name")
+            picker = (
+                ui.element("input")
+                .props('type=file accept=".json,.zip,application/json,application/zip" aria-label="File to import"')
+                .classes("chatui-drop-input")
+                .mark("import-file")
+            )
         status = ui.label().classes("text-sm").props("role=status aria-live=polite").mark("import-status")
         bar = ui.linear_progress(value=0, show_value=False).props("aria-label='Import progress'").mark("import-bar")
         bar.visible = False
@@ -71,9 +100,10 @@ async def import_dialog(services: Services, signed_in: SignedIn) -> None:
             ui.button("Close", on_click=dialog.close).props("flat no-caps")
             start = ui.button("Import").props("unelevated no-caps").mark("import-start")
 
-    following: list[ImportJob] = []
+    following: list[str] = []
+    """The id of the job the dialog follows (its state is asked for anew: it may run on another instance)."""
 
-    def show(job: ImportJob) -> None:
+    async def show(job: ImportJob) -> None:
         """Progress while it runs; the report when it ends."""
         bar.visible = True
         bar.value = job.bytes_read / job.total_bytes if job.total_bytes else 1.0
@@ -82,38 +112,50 @@ async def import_dialog(services: Services, signed_in: SignedIn) -> None:
             return
         poller.active = False
         bar.value = 1.0
-        status.text = "Import finished." if job.status == "done" else "The import stopped."
+        status.text = headline(job)
+        status.classes(remove="chatui-error-text")
+        if job.status == "failed" or (job.errors and not job.conversations):
+            status.classes(add="chatui-error-text")
         report.clear()
         with report:
             for line in report_lines(job):
                 ui.label(line)
         start.enable()
+        if on_imported is not None and job.conversations:
+            await on_imported()
 
-    def follow(job: ImportJob) -> None:
-        following[:] = [job]
+    async def refresh() -> None:
+        job = await services.imports.get(user_id, following[0]) if following else None
+        if job is not None:
+            await show(job)
+
+    async def follow(job: ImportJob) -> None:
+        following[:] = [job.id]
         start.disable()
         poller.active = True
-        show(job)
+        await show(job)
 
     async def upload() -> None:
         """The upload itself is authorised by `POST /api/import` (the session cookie), not by this page."""
         start.disable()
         report.clear()
+        status.classes(remove="chatui-error-text")
         status.text = "Uploading…"
         answer = await ui.run_javascript(_UPLOAD % picker.id, timeout=UPLOAD_SECONDS)
         code, body = answer.get("status", 0), answer.get("body") or {}
-        job = services.imports.get(user_id, body.get("job_id", "")) if code == 202 else None
+        job = await services.imports.get(user_id, body.get("job_id", "")) if code == 202 else None
         if job is None:
             status.text = str(body.get("detail") or f"The upload failed (HTTP {code}).")
+            status.classes(add="chatui-error-text")
             start.enable()
             return
-        follow(job)
+        await follow(job)
 
     with dialog:
-        poller = ui.timer(POLL_SECONDS, lambda: show(following[0]) if following else None, active=False)
+        poller = ui.timer(POLL_SECONDS, refresh, active=False)
     start.on_click(upload)
-    running = services.imports.running_for(user_id)
+    running = await services.imports.running_for(user_id)
     if running is not None:  # opened again while an import goes on: follow that one
-        follow(running)
+        await follow(running)
     await dialog
     dialog.delete()

@@ -34,7 +34,9 @@ reply, the rename dialog, the model select, a reload; `securitypolicyviolation` 
   `form-action 'self'` close the classic non-script injection routes.
 
 Responses that are not HTML (JSON, static files) get `default-src 'none'; frame-ancestors 'none'`: nothing in them
-may load or run anything if a browser is made to open one as a document.
+may load or run anything if a browser is made to open one as a document. The one exception is the service worker's
+script (`/sw.js`, chatui.ui.pwa): a worker runs under the policy of its own response, and it must fetch the app's
+files from its origin, so it gets `default-src 'self'` (still nothing from elsewhere, no eval, no inline script).
 
 `/docs` and `/redoc` (FastAPI's Swagger UI and ReDoc) load their JavaScript, CSS and fonts from jsDelivr/Google
 Fonts; they get the page policy plus exactly those hosts (and their inline bootstrap script gets the nonce). Offline
@@ -64,6 +66,8 @@ _COMMON = [
     "frame-ancestors 'none'",
 ]
 NON_HTML_POLICY = "default-src 'none'; frame-ancestors 'none'"
+SERVICE_WORKER_PATH = "/sw.js"
+SERVICE_WORKER_POLICY = "default-src 'self'; frame-ancestors 'none'"
 _SCRIPT_TAG = re.compile(rb"<script(?=[\s>/])", re.IGNORECASE)
 
 
@@ -114,7 +118,7 @@ def add_headers(start: Message, path: str) -> str | None:
     names = {k.lower() for k, _ in raw}
     content_type = next((v for k, v in raw if k.lower() == b"content-type"), b"")
     nonce = secrets.token_urlsafe(18) if content_type.lower().startswith(b"text/html") else None
-    policy = NON_HTML_POLICY
+    policy = SERVICE_WORKER_POLICY if path == SERVICE_WORKER_PATH else NON_HTML_POLICY
     if nonce is not None:
         policy = docs_policy(nonce) if path in DOCS_PATHS else page_policy(nonce)
     extra = [(b"content-security-policy", policy.encode()), *COMMON_HEADERS]

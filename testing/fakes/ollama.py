@@ -3,6 +3,18 @@
 Shapes follow Ollama's API reference (docs/api.md): each line is a chat response object; the last has
 `"done": true`, `done_reason`, durations and `prompt_eval_count`/`eval_count`. Errors are `{"error": "..."}`
 with the HTTP status, or an `{"error": "..."}` line in the stream.
+
+Thinking (docs/capabilities/thinking): `POST /api/show` lists a model's `capabilities` (`"thinking"` among them for a
+model that can think) and, for those, `thinking.values`/`thinking.default`; a chat request with `think` for a model
+that cannot think is refused with a 400; reasoning streams as `message.thinking` lines (empty `content`) before the
+content.
+
+Tools (docs/capabilities/tool-calling): `Script.tool_calls` stream whole, in one `message.tool_calls` line before
+the last (`done_reason` stays "stop"), arguments as an object; `tool` messages name the tool (`tool_name`).
+
+A message's `images` are base64 strings; like Ollama, the fake answers 400 to one that is not an image, and (like
+models without a vision projector) to images sent to a model without the `vision` capability, which `/api/show`
+lists for the models of `FakeOllama.vision_models`.
 """
 
 from __future__ import annotations
@@ -11,13 +23,35 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from testing.fakes.images import BadImage, SeenImage, decode
 from testing.fakes.server import DropConnection, Script, ScriptedProvider
+
+
+class FakeOllama(ScriptedProvider):
+    """The scripted state, plus the models that can think, the models that see images, and what requests carried.
+
+    thinking_models   model name -> its `thinking.values` in `/api/show` (`[False, True]`, or levels such as
+                      `["low", "medium", "high"]`); any other model has only the `completion` capability
+    vision_models     models with the `vision` capability (the others refuse images with a 400)
+    """
+
+    def reset(self) -> None:
+        super().reset()
+        self.thinking_models: dict[str, list[bool | str]] = {}
+        self.vision_models: set[str] = set()
+        self.shown: list[str] = []
+        """The models `/api/show` was asked about, in order."""
+        self.images: list[list[SeenImage]] = []
+        """Per chat request, the images of all its messages, decoded."""
+        self.check_images = True
+        """False: images are not decoded or checked (a benchmark measures the server, not the fake)."""
 
 
 def _now() -> str:
@@ -25,16 +59,31 @@ def _now() -> str:
 
 
 def ollama_app(state: ScriptedProvider) -> Starlette:
+    def thinking_values(model: str) -> list[bool | str] | None:
+        return getattr(state, "thinking_models", {}).get(model)
+
     async def chat(request: Request) -> Response:
         body = await request.json()
         script = state.take(body, dict(request.headers))
         model = body.get("model", "")
+        if body.get("think") not in (None, False) and thinking_values(model) is None and model in state.models:
+            return JSONResponse({"error": f'"{model}" does not support thinking'}, status_code=400)
         if script.status != 200:
             headers = {"Retry-After": script.retry_after} if script.retry_after else None
             error = f"model '{model}' not found" if script.status == 404 else script.error
             return JSONResponse({"error": error}, status_code=script.status, headers=headers)
         if model not in state.models:
             return JSONResponse({"error": f"model '{model}' not found"}, status_code=404)
+        if problem := _invalid_tools(body):
+            return JSONResponse({"error": problem}, status_code=400)
+        if isinstance(state, FakeOllama) and state.check_images:
+            sent = [image for message in body.get("messages", []) for image in message.get("images") or []]
+            try:
+                state.images.append([decode(image) for image in sent])
+            except BadImage as bad:
+                return JSONResponse({"error": f"invalid image input: {bad}"}, status_code=400)
+            if sent and model not in state.vision_models:
+                return JSONResponse({"error": f"model {model} does not support images"}, status_code=400)
         return StreamingResponse(_stream(state, script, model), media_type="application/x-ndjson")
 
     async def tags(request: Request) -> Response:
@@ -57,12 +106,47 @@ def ollama_app(state: ScriptedProvider) -> Starlette:
             }
         )
 
-    return Starlette(routes=[Route("/api/chat", chat, methods=["POST"]), Route("/api/tags", tags)])
+    async def show(request: Request) -> Response:
+        model = (await request.json()).get("model", "")
+        if isinstance(state, FakeOllama):
+            state.shown.append(model)
+        if model not in state.models:
+            return JSONResponse({"error": f"model '{model}' not found"}, status_code=404)
+        values = thinking_values(model)
+        sees = isinstance(state, FakeOllama) and model in state.vision_models
+        capabilities = ["completion", *(["thinking"] if values is not None else []), *(["vision"] if sees else [])]
+        shown: dict[str, object] = {
+            "modified_at": _now(),
+            "details": {"format": "gguf", "family": "llama", "parameter_size": "3.2B", "quantization_level": "Q4_K_M"},
+            "capabilities": capabilities,
+        }
+        if values is not None:
+            shown["thinking"] = {"values": values, "default": values[-1] if values else True}
+        return JSONResponse(shown)
+
+    return Starlette(
+        routes=[
+            Route("/api/chat", chat, methods=["POST"]),
+            Route("/api/tags", tags),
+            Route("/api/show", show, methods=["POST"]),
+        ]
+    )
 
 
 async def _stream(state: ScriptedProvider, script: Script, model: str) -> AsyncIterator[bytes]:
     state.started.set()
     try:
+        for thought in script.thinking:
+            if script.delay:
+                await asyncio.sleep(script.delay)
+            yield _line(
+                {
+                    "model": model,
+                    "created_at": _now(),
+                    "message": {"role": "assistant", "content": "", "thinking": thought},
+                    "done": False,
+                }
+            )
         for index, token in enumerate(script.tokens):
             if index == script.error_after:
                 yield _line({"error": script.error})
@@ -86,12 +170,19 @@ async def _stream(state: ScriptedProvider, script: Script, model: str) -> AsyncI
             return
         if script.drop_after is not None and script.drop_after >= len(script.tokens):
             raise DropConnection
+        if script.tool_calls:  # whole, in one line: Ollama parses a call out of the model's text before sending it
+            calls = [
+                {"function": {"index": i, "name": c.name, "arguments": c.arguments}}
+                for i, c in enumerate(script.tool_calls)
+            ]
+            message = {"role": "assistant", "content": "", "tool_calls": calls}
+            yield _line({"model": model, "created_at": _now(), "message": message, "done": False})
         yield _line(
             {
                 "model": model,
                 "created_at": _now(),
                 "message": {"role": "assistant", "content": ""},
-                "done_reason": "stop",
+                "done_reason": "length" if script.cut_off else "stop",
                 "done": True,
                 "total_duration": 4883583458,
                 "load_duration": 1334875,
@@ -105,6 +196,21 @@ async def _stream(state: ScriptedProvider, script: Script, model: str) -> AsyncI
     except (asyncio.CancelledError, GeneratorExit):  # the client closed the connection mid-stream
         state.disconnected.set()
         raise
+
+
+def _invalid_tools(body: dict[str, Any]) -> str | None:
+    """Ollama's words for tools it cannot read; and, stricter than Ollama (which pairs nothing), a `tool` message
+    whose `tool_name` no earlier call had, so a test sees a result sent back under the wrong name."""
+    for tool in body.get("tools") or []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or not function.get("name"):
+            return "json: cannot unmarshal tools: a tool needs function.name"
+    called: list[str] = []
+    for message in body.get("messages") or []:
+        called.extend(str((c.get("function") or {}).get("name")) for c in message.get("tool_calls") or [])
+        if message.get("role") == "tool" and message.get("tool_name") not in called:
+            return f"tool result for '{message.get('tool_name')}' does not follow a call of that tool"
+    return None
 
 
 def _line(obj: dict[str, object]) -> bytes:

@@ -5,6 +5,15 @@ with `id`, `object`, `created`, `model`, `system_fingerprint` and `choices[{inde
 the first delta carries the role, the last choice a `finish_reason`; with `stream_options.include_usage` every chunk
 has `"usage": null` and one more chunk with empty `choices` carries the usage; the stream ends with `data: [DONE]`.
 Errors are `{"error": {"message", "type", "param", "code"}}` with the HTTP status, or as a `data:` event mid-stream.
+Tool calls (`Script.tool_calls`) and the results sent back are checked as OpenAI checks them:
+`testing.fakes.openai_tools`.
+Reasoning streams before the content as deltas `{"content": null, "reasoning_content": "..."}`, as DeepSeek's API
+and llama.cpp send it (`reasoning_field = "reasoning"`: as newer vLLM and Ollama's `/v1` do), and is counted in
+`usage.completion_tokens_details.reasoning_tokens`.
+
+A message's `content` is a string or a list of parts (`{"type": "text", "text"}`, `{"type": "image_url",
+"image_url": {"url"}}`); like OpenAI, the fake answers 400 to an unknown part, an image in a message that is not the
+user's, a URL that is not a base64 `data:` URL of an image of a type it takes, or a type that is not the image's.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from testing.fakes.images import BadImage, SeenImage, decode
+from testing.fakes.openai_tools import invalid_tools
 from testing.fakes.server import DropConnection, Script, ScriptedProvider
 
 ERROR_TYPES: dict[int, tuple[str, str | None]] = {
@@ -40,12 +51,55 @@ class FakeOpenAI(ScriptedProvider):
     api_key                  when set, requests without `Authorization: Bearer <api_key>` get OpenAI's 401
     reject_stream_options    answer 400 to any request carrying `stream_options`, as older compatible servers do
     malformed_after          after this many deltas, send an event whose data is not JSON
+    reasoning_field          the delta field reasoning streams in (`reasoning_content`, or `reasoning`)
     """
 
     def reset(self) -> None:
         super().reset()
         self.models = ["gpt-4o-mini", "gpt-4.1"]
         self.reject_stream_options = False
+        self.reasoning_field = "reasoning_content"
+        self.images: list[list[SeenImage]] = []
+        """Per chat request, the images of all its messages, decoded."""
+
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+def _invalid_content(state: FakeOpenAI, body: dict[str, Any]) -> str | None:
+    """What OpenAI says about a message content it would refuse, or None; the images seen go to `state.images`."""
+    seen: list[SeenImage] = []
+    for index, message in enumerate(body.get("messages") or []):
+        content = message.get("content")
+        if isinstance(content, str) or content is None:
+            continue
+        if not isinstance(content, list):
+            return f"Invalid type for 'messages[{index}].content': expected a string or an array."
+        for position, part in enumerate(content):
+            where = f"messages[{index}].content[{position}]"
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text" and isinstance(part.get("text"), str):
+                continue
+            if kind != "image_url":
+                return f"Invalid value for '{where}.type': supported values are 'text' and 'image_url'."
+            if message.get("role") != "user":
+                return (
+                    "Image URLs are only allowed for messages with role 'user', but this message with role "
+                    f"'{message.get('role')}' contains an image URL."
+                )
+            url = (part.get("image_url") or {}).get("url", "")
+            declared, _, data = url.removeprefix("data:").partition(";base64,")
+            if not url.startswith("data:") or declared not in IMAGE_TYPES or not data:
+                return f"Invalid '{where}.image_url.url': expected a base64-encoded data URL with an image MIME type."
+            try:
+                image = decode(data)
+            except BadImage:
+                return "You uploaded an unsupported image. Please make sure your image is valid."
+            if image.media_type != declared:
+                return f"Invalid image: the data is {image.media_type}, the URL says {declared}."
+            seen.append(image)
+    state.images.append(seen)
+    return None
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
@@ -64,6 +118,9 @@ def openai_app(state: FakeOpenAI) -> Starlette:
         if script.status != 200:
             headers = {"retry-after": script.retry_after} if script.retry_after else {}
             return _error(script.status, script.error, headers)
+        problem = _invalid_content(state, body) or invalid_tools(body)
+        if problem:
+            return _error(400, problem)
         if state.reject_stream_options and "stream_options" in body:
             return _error(400, "Unrecognized request argument supplied: stream_options")
         if model not in state.models:
@@ -140,6 +197,10 @@ async def _stream(state: FakeOpenAI, script: Script, model: str, include_usage: 
     state.started.set()
     try:
         yield chunk([delta({"role": "assistant", "content": "", "refusal": None})])
+        for thought in script.thinking:
+            if script.delay:
+                await asyncio.sleep(script.delay)
+            yield chunk([delta({"content": None, state.reasoning_field: thought})])
         for index, token in enumerate(script.tokens):
             if index == script.error_after:
                 yield _event(error_body(500, script.error))
@@ -159,15 +220,29 @@ async def _stream(state: FakeOpenAI, script: Script, model: str, include_usage: 
             return
         if script.drop_after is not None and script.drop_after >= len(script.tokens):
             raise DropConnection
-        yield chunk([delta({}, "stop")])
+        for index, call in enumerate(script.tool_calls):
+            call_id = call.id or f"call_{secrets.token_hex(12)}"
+            first = {
+                "index": index,
+                "id": call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
+            yield chunk([delta({"tool_calls": [first]})])
+            for fragment in call.fragments():
+                yield chunk([delta({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})])
+        finish = "tool_calls" if script.tool_calls else "length" if script.cut_off else "stop"
+        yield chunk([delta({}, finish)])
         if include_usage:
-            completion = script.completion_tokens if script.completion_tokens is not None else len(script.tokens)
+            completion = script.completion_tokens
+            if completion is None:
+                completion = len(script.tokens) + len(script.thinking)
             usage = {
                 "prompt_tokens": script.prompt_tokens,
                 "completion_tokens": completion,
                 "total_tokens": script.prompt_tokens + completion,
                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": len(script.thinking), "audio_tokens": 0},
             }
             yield chunk([], usage)
         yield b"data: [DONE]\n\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -19,6 +20,45 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class ClosedPort(int):
+    """A loopback port where nothing listens, held so until `release()`: bound, never listening, so a connection is
+    refused at once, and no other process (a test suite running beside this one) can be given the port meanwhile, as
+    it could a port `free_port` only found free."""
+
+    _socket: socket.socket
+
+    def __new__(cls) -> ClosedPort:
+        held = socket.socket()
+        held.bind(("127.0.0.1", 0))
+        port = super().__new__(cls, held.getsockname()[1])
+        port._socket = held
+        return port
+
+    def release(self) -> None:
+        """Free the port (for a server that comes up on it)."""
+        self._socket.close()
+
+
+@dataclass(frozen=True)
+class ScriptedCall:
+    """A tool call a fake provider makes: its name and arguments (each fake sends them in its own wire's shape, in
+    fragments where that wire fragments them), and its id (None: one in the provider's own style)."""
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    raw_arguments: str | None = None
+    """Sent instead of the arguments' JSON (a model that writes broken JSON); OpenAI and Anthropic only."""
+
+    def json(self) -> str:
+        return self.raw_arguments if self.raw_arguments is not None else json.dumps(self.arguments)
+
+    def fragments(self, size: int = 7) -> list[str]:
+        """The arguments' JSON text cut every `size` characters, as the streaming APIs cut it anywhere."""
+        text = self.json()
+        return [text[i : i + size] for i in range(0, len(text), size)]
+
+
 @dataclass
 class Script:
     """What a fake provider does with the next chat request.
@@ -32,6 +72,12 @@ class Script:
     stall_after   after this many deltas, go silent (until the client gives up)
     retry_after   a `Retry-After` header value for `status` 429
     prompt_tokens / completion_tokens   the usage the final event reports
+    thinking      reasoning deltas streamed before the text, in each wire's own field (Ollama `message.thinking`,
+                  OpenAI-compatible `delta.reasoning_content`, Anthropic `thinking_delta`s in a `thinking` block)
+    signature     the Anthropic thinking block's `signature_delta`
+    cut_off       end as a reply that reached its token limit (each provider's own way of saying so)
+    tool_calls    calls the model makes after its text (OpenAI `tool_calls` deltas, Anthropic `tool_use` blocks,
+                  Ollama `message.tool_calls`); the reply then ends as each API ends a turn that calls tools
     """
 
     tokens: list[str] = field(default_factory=lambda: ["8", "."])
@@ -44,6 +90,10 @@ class Script:
     retry_after: str | None = None
     prompt_tokens: int = 12
     completion_tokens: int | None = None
+    thinking: list[str] = field(default_factory=list)
+    signature: str = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
+    cut_off: bool = False
+    tool_calls: list[ScriptedCall] = field(default_factory=list)
 
 
 class ScriptedProvider:

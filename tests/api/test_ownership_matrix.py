@@ -33,6 +33,8 @@ async def test_another_users_ids_answer_not_found_everywhere_and_change_nothing(
         while json.loads(await ws.recv())["type"] != "done":
             pass
     before = snapshot(live_app)
+    alices_message = (await alice.messages(conversation_id))[0]["id"]
+    bodies = {**BODIES, "POST /fork": {"message_id": alices_message}}  # a well-formed body: the id is what is refused
 
     schema = (await bob.client.get("/openapi.json")).json()
     routes = [
@@ -44,7 +46,9 @@ async def test_another_users_ids_answer_not_found_everywhere_and_change_nothing(
     assert len(routes) >= 3
     for method, path in routes:
         response = await bob.client.request(
-            method, path.replace("{conversation_id}", conversation_id), json=BODIES.get(method)
+            method,
+            path.replace("{conversation_id}", conversation_id),
+            json=bodies.get(f"{method} /{path.rsplit('/', 1)[-1]}", bodies.get(method)),
         )
         assert response.status_code == 404, (method, path, response.status_code)
         assert "secrets" not in response.text and "private" not in response.text
@@ -68,6 +72,14 @@ async def test_another_users_ids_answer_not_found_everywhere_and_change_nothing(
     job = f"/api/import/{started.json()['job_id']}"
     assert (await bob.client.get(job)).status_code == 404 and (await alice.client.get(job)).status_code == 200
     assert "Alice" not in (await bob.client.get("/api/export")).text
+
+    file_id = (await alice.client.post("/api/files", files={"file": ("s.txt", b"private", "text/plain")})).json()["id"]
+    file_routes = [(m.upper(), p) for p, ops in schema["paths"].items() if "{file_id}" in p for m in ops]
+    assert file_routes
+    for method, path in file_routes:
+        response = await bob.client.request(method, path.replace("{file_id}", file_id))
+        assert response.status_code == 404 and "private" not in response.text, (method, path)
+    assert (await alice.client.get(f"/api/files/{file_id}")).text == "private"
 
     assert snapshot(live_app) == before
 

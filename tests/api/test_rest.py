@@ -13,7 +13,9 @@ async def test_register_login_me_logout(live_app):
     async with httpx.AsyncClient(base_url=live_app.url) as client:
         created = await client.post("/api/auth/register", json={"username": "restful", "password": "password123"})
         assert created.status_code == 201
-        assert set(created.json()) == {"id", "username"} and created.json()["username"] == "restful"
+        # Sign-up answers whether the account may sign in yet (issue 29); the test server runs CHATUI_SIGNUP=open.
+        assert created.json() == {"id": created.json()["id"], "username": "restful", "approved": True}
+        user = {"id": created.json()["id"], "username": "restful"}
         assert "chatui_session" not in client.cookies  # registering does not sign in
 
         taken = await client.post("/api/auth/register", json={"username": "RESTFUL", "password": "password123"})
@@ -25,13 +27,13 @@ async def test_register_login_me_logout(live_app):
         assert wrong.status_code == 401 and "chatui_session" not in client.cookies
 
         login = await client.post("/api/auth/login", json={"username": "restful", "password": "password123"})
-        assert login.status_code == 200 and login.json() == created.json()
+        assert login.status_code == 200 and login.json() == user
         cookie = login.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/" in cookie
         assert client.cookies["chatui_session"] not in login.text  # the token is never in the body
 
         me = await client.get("/api/auth/me")
-        assert me.status_code == 200 and me.json() == created.json()
+        assert me.status_code == 200 and me.json() == user
 
         old = client.cookies["chatui_session"]
         out = await client.post("/api/auth/logout")
@@ -47,7 +49,9 @@ async def test_conversation_routes(live_app, make_account, fake_ollama):
     created = await client.post("/api/conversations", json={})
     assert created.status_code == 201
     body = created.json()
-    assert set(body) == {"id", "title", "model", "system_prompt", "temperature", "created_at", "updated_at"}
+    settings = {"system_prompt", "temperature", "max_tokens", "top_p", "seed", "reasoning_effort", "tools"}
+    filing = {"pinned", "archived", "folder_id", "tags"}
+    assert set(body) == {"id", "title", "model", *settings, *filing, "created_at", "updated_at"}
     assert body["title"] is None and body["model"] == "ollama:llama3.2:3b"
 
     second = (await client.post("/api/conversations", json={"title": "Named", "model": "ollama:qwen"})).json()
@@ -101,9 +105,15 @@ async def test_models_and_health(live_app, make_account, fake_ollama):
     alice = await make_account()
     models = (await alice.client.get("/api/models", params={"refresh": "true"})).json()
     assert models["default"] == "ollama:llama3.2:3b"
-    assert {"id": "ollama:qwen2.5:0.5b", "provider": "ollama", "name": "qwen2.5:0.5b", "available": True} in models[
-        "models"
-    ]
+    assert {  # the fields it always had, and the picker's own (issue 29)
+        "id": "ollama:qwen2.5:0.5b",
+        "provider": "ollama",
+        "name": "qwen2.5:0.5b",
+        "available": True,
+        "label": "qwen2.5:0.5b",
+        "detail": "3.2B parameters",
+        "reason": None,
+    } in models["models"]
     assert models["models"][0]["id"] == "ollama:llama3.2:3b"
     async with httpx.AsyncClient(base_url=live_app.url) as anonymous:
         assert (await anonymous.get("/api/health")).json() == {"status": "ok"}

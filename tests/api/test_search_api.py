@@ -37,6 +37,7 @@ async def test_search_answers_ranked_hits_with_plain_snippets_and_match_ranges(l
         "snippet",
         "highlights",
         "created_at",
+        "archived",
     }
     assert assistant["message_id"] == reply_id and assistant["conversation_id"] == conversation_id
     assert assistant["conversation_title"] == "Rodents"

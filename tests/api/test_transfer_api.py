@@ -7,9 +7,10 @@ import io
 import json
 import zipfile
 
+from testing.exports import chatgpt_conversation, chatui_conversation, openwebui_chat
 from testing.fakes.server import Script
+from testing.waiting import until
 from tests.api.test_search_api import send
-from tests.transfer.samples import chatgpt_conversation, chatui_conversation, openwebui_chat
 
 
 async def upload(account, name: str, content: bytes) -> tuple[int, dict]:
@@ -18,13 +19,13 @@ async def upload(account, name: str, content: bytes) -> tuple[int, dict]:
 
 
 async def finished(account, job_id: str) -> dict:
-    """Poll the job until it ends (an import of a few conversations takes well under a second)."""
-    for _ in range(200):
+    """The job's state once it has ended (an import of a few conversations takes well under a second)."""
+
+    async def ended() -> dict | None:
         state = (await account.client.get(f"/api/import/{job_id}")).json()
-        if state["status"] != "running":
-            return state
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"import {job_id} still running: {state}")
+        return None if state["status"] == "running" else state
+
+    return await until(ended, within=10, every=0.05, what=f"import {job_id} ending")
 
 
 async def import_file(account, name: str, content: bytes) -> dict:
@@ -160,8 +161,10 @@ async def test_bad_files_are_refused_with_a_reason_and_bad_conversations_do_not_
     dave = await make_account()
     code, body = await upload(dave, "notes.txt", b"just some text")
     assert code == 400 and "neither JSON nor a zip" in body["detail"]
-    code, body = await upload(dave, "data.json", json.dumps([{"rows": [1, 2]}]).encode())
-    assert code == 422 and "not a chatui, ChatGPT or Open WebUI export" in body["detail"]
+    assert body["reason"] == "not_an_export"  # seen in the upload's first bytes: refused at once
+    unknown = await import_file(dave, "data.json", json.dumps([{"rows": [1, 2]}]).encode())  # found by the job
+    assert (unknown["status"], unknown["reason"], unknown["status_code"]) == ("failed", "unknown_format", 422)
+    assert "not a chatui, ChatGPT, Open WebUI or LibreChat export" in unknown["errors"][0]
     wrong_field = await dave.client.post("/api/import", files={"upload": ("a.json", b"[]", "application/json")})
     assert wrong_field.status_code == 400 and "'file'" in wrong_field.json()["detail"]
     not_multipart = await dave.client.post("/api/import", json=[chatgpt_conversation()])
@@ -173,7 +176,9 @@ async def test_bad_files_are_refused_with_a_reason_and_bad_conversations_do_not_
         dave, "mixed.json", json.dumps([chatgpt_conversation("ok1"), broken, chatgpt_conversation("ok2")]).encode()
     )
     assert report["status"] == "done" and report["conversations"] == 2
-    assert report["errors"] == ["Conversation #2 'Broken one': not a chatui, ChatGPT or Open WebUI conversation"]
+    assert report["errors"] == [
+        "Conversation #2 'Broken one': not a chatui, ChatGPT, Open WebUI or LibreChat conversation"
+    ]
 
     cut = json.dumps([chatgpt_conversation("first"), chatgpt_conversation("second")])
     report = await import_file(dave, "cut.json", cut[:-300].encode())

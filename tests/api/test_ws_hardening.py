@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 
 from testing.fakes.server import ScriptedProvider, ThreadedServer
 from testing.live import LiveApp, module_app
+from testing.waiting import until
 from tests.api.conftest import Account
 from tests.api.test_ws_protocol import frames_until_done, handshake_status, next_frame
 from tests.page_socket import PageSocket
@@ -83,13 +84,12 @@ def capped_app(
 async def status_soon(url: str, headers: dict[str, str], expected: int) -> int:
     """The handshake's status, retried for a few seconds until it is `expected` (a closed socket frees its slot
     once the server has seen the close)."""
-    status = await handshake_status(url, headers)
-    for _ in range(50):
-        if status == expected:
-            break
-        await asyncio.sleep(0.1)
+
+    async def as_expected() -> int | None:
         status = await handshake_status(url, headers)
-    return status
+        return status if status == expected else None
+
+    return await until(as_expected, within=5, every=0.1, what=f"a handshake answered {expected}")
 
 
 async def test_sockets_per_session_and_per_user_are_capped_at_the_handshake(capped_app: LiveApp) -> None:

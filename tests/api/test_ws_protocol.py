@@ -88,6 +88,11 @@ async def test_handshake_refused_with_403(live_app, make_account):
     assert await handshake_status(url, foreign) == 403
     own = {**alice.cookie_header, "Origin": live_app.url}
     assert await handshake_status(url, own) == 101
+    doomed = await alice.new_conversation()
+    doomed_url = f"{live_app.ws_url}/ws/{doomed}"
+    assert await handshake_status(doomed_url, alice.cookie_header) == 101  # its owner, checked just now ...
+    assert (await alice.client.delete(f"/api/conversations/{doomed}")).status_code == 204
+    assert await handshake_status(doomed_url, alice.cookie_header) == 403  # ... is not reused once it is deleted
     revoked = alice.cookie_header
     assert (await alice.client.post("/api/auth/logout")).status_code == 204
     assert await handshake_status(url, revoked) == 403

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
+from testing.exports import chatgpt_conversation, write_chatgpt_zip
 from tests.browser.conftest import create_account_and_sign_in
-from tests.transfer.samples import chatgpt_conversation, write_chatgpt_zip
 
 
 async def test_import_a_chatgpt_zip_then_search_and_open_the_hit(page: Page, browser_app, tmp_path: Path) -> None:
@@ -32,9 +32,9 @@ async def test_import_a_chatgpt_zip_then_search_and_open_the_hit(page: Page, bro
     await expect(hit).to_be_visible(timeout=10_000)
     await expect(hit.locator("mark")).to_have_text(["80", "C"])  # the matches, marked
     await hit.click()
-    await page.wait_for_url(re.compile(r"/chat/[0-9a-f-]+\?message=[0-9a-f-]+$"))
+    await page.wait_for_url(re.compile(r"/chat/[0-9a-f-]+\?message=[0-9a-f-]+&q=80%20%C2%B0C$"))  # the query kept
     await expect(page.get_by_text("Two to three minutes at 80 °C.")).to_be_visible()
-    conversation_id, message_id = page.url.split("/chat/")[1].split("?message=")
+    conversation_id, message_id = page.url.split("/chat/")[1].split("&q=")[0].split("?message=")
     exported = await page.request.get(f"{browser_app.url}/api/conversations/{conversation_id}/export")
     messages = json.loads(await exported.text())["conversations"][0]["messages"]
     assert message_id == next(m["id"] for m in messages if m["content"].startswith("Two to three"))

@@ -220,14 +220,24 @@ async def test_a_model_that_is_not_there_shows_the_fix(page: Page, browser_app: 
     fake_ollama.models = ["another:1b"]
     try:
         assert (await page.request.get(f"{browser_app.url}/api/models?refresh=true")).ok
+        created = await page.request.post(
+            f"{browser_app.url}/api/conversations", data={"title": "on a missing model", "model": "ollama:llama3.2:3b"}
+        )
+        assert created.status == 201, await created.text()
+        conversation = (await created.json())["id"]
         for size in (DESKTOP, PHONE):
             await page.set_viewport_size(size)
-            await page.goto(f"{browser_app.url}/")
+            # a conversation on the missing model: the banner, with the fix (this account is the administrator)
+            await page.goto(f"{browser_app.url}/chat/{conversation}")
             banner = page.get_by_role("status").filter(has_text="is not pulled")
             await expect(banner).to_contain_text("The model llama3.2:3b is not pulled")
             await expect(banner).to_contain_text("ollama pull llama3.2:3b")
             await expect(banner).to_be_in_viewport()
-            await expect(page.get_by_text("Ask anything")).to_be_hidden()
+            # a new chat, DEFAULT_MODEL unset: it starts on the model that is there, without a word
+            await page.goto(f"{browser_app.url}/")
+            await expect(page.get_by_text("Ask anything")).to_be_visible()
+            await expect(page.get_by_role("combobox", name="Model")).to_have_value("another:1b")  # its friendly name
+            await expect(page.get_by_role("status").filter(has_text="not pulled")).to_have_count(0)
     finally:
         fake_ollama.models = ["llama3.2:3b"]
         await page.request.get(f"{browser_app.url}/api/models?refresh=true")

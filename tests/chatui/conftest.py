@@ -13,6 +13,7 @@ from chatui.bootstrap import Services, build_services
 from chatui.config import Settings
 from chatui.conversations.service import ConversationService
 from chatui.engine.engine import GenerationEngine
+from providers import Provider
 from storage import ConversationRepository, Database, User
 from testing.fakes.inprocess import InProcessProvider
 from testing.fakes.server import ScriptedProvider
@@ -71,7 +72,10 @@ class EngineOnly:
         return await self.services.store.accounts.create_user(name, "hash")
 
 
-async def engine_only_services(tmp_path: Path, **settings: Any) -> AsyncIterator[EngineOnly]:
+async def engine_only_services(
+    tmp_path: Path, extra_providers: dict[str, Provider] | None = None, **settings: Any
+) -> AsyncIterator[EngineOnly]:
+    """`extra_providers`: more in-process providers beside the `ollama` one (e.g. a `local` one)."""
     provider = InProcessProvider()
     built = build_services(
         Settings(
@@ -84,7 +88,7 @@ async def engine_only_services(tmp_path: Path, **settings: Any) -> AsyncIterator
                 **settings,
             },
         ),
-        providers={"ollama": provider},
+        providers={"ollama": provider, **(extra_providers or {})},
     )
     built.prepare()
     await built.start()

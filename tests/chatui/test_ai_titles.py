@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
 from chatui.bootstrap import build_services
 from chatui.config import Settings
-from chatui.conversations.titles import clean_ai_title
+from chatui.conversations.titles import clean_ai_title, usable_title
 from chatui.engine.events import TitleChanged
-from testing.fakes.inprocess import Reply
-from tests.chatui.conftest import EngineOnly
+from providers.local import BUNDLED_MODEL_ID
+from testing.fakes.inprocess import InProcessProvider, Reply
+from tests.chatui.conftest import EngineOnly, engine_only_services
 
 QUESTION = "Could you explain how the tides work, and why there are two of them each day?"
 TRUNCATED = "Could you explain how the tides work, and why ther..."
@@ -27,9 +29,9 @@ async def titles_told(engine_only: EngineOnly, conversation_id: str) -> list[str
 
 async def settled(engine_only: EngineOnly) -> None:
     """Until every title task of the service has ended."""
+    assert engine_only.conversations.titles is not None
     async with asyncio.timeout(5):
-        while engine_only.conversations._title_tasks:
-            await asyncio.gather(*engine_only.conversations._title_tasks, return_exceptions=True)
+        await engine_only.conversations.titles.settled()
 
 
 @pytest.mark.parametrize(
@@ -48,6 +50,31 @@ def test_the_answer_is_cleaned_to_one_short_line(answer, title):
     cleaned = clean_ai_title(answer)
     assert cleaned == title
     assert cleaned is None or (len(cleaned) <= 60 and "\n" not in cleaned)
+
+
+CONVERSATION = f"{QUESTION}\nHigh tide comes twice a day because the moon pulls the oceans."
+
+
+@pytest.mark.parametrize(
+    ("answer", "title"),
+    [
+        ("Why Two Tides a Day", "Why Two Tides a Day"),
+        ("The Moon and the Oceans", "The Moon and the Oceans"),
+        ("Tide Cycles", "Tide Cycles"),  # "tide" ~ "tides"
+        # a tiny model's free association: no word of the conversation
+        ("Smarxil, one of the words that serves as…", None),
+        ("Quantum Bananas", None),
+        # a sentence, not a title: cut off, or too long, or too many words
+        ("The tides are caused by the moon and the sun pulling on the oceans of the earth twice", None),
+        ("Tides and the moon and the sun and the sea", None),
+        ("Tides explained...", None),
+        # only words that say nothing
+        ("A Question About This", None),
+        ("", None),
+    ],
+)
+def test_a_title_is_kept_only_if_it_reads_as_one_for_this_conversation(answer: str, title: str | None) -> None:
+    assert usable_title(answer, CONVERSATION) == title
 
 
 async def test_the_first_reply_brings_an_ai_title_once(engine_only_titled: EngineOnly):
@@ -110,3 +137,53 @@ def test_ai_titles_can_be_turned_off(tmp_path):
     settings = Settings(_env_file=None, data_dir=tmp_path, ai_titles=False)  # type: ignore[call-arg]
     assert build_services(settings).conversations.titles is None
     assert Settings(_env_file=None, data_dir=tmp_path).ai_titles  # type: ignore[call-arg]
+
+
+async def test_noise_from_the_model_leaves_the_first_message_as_the_title(engine_only_titled: EngineOnly) -> None:
+    engine_only = engine_only_titled
+    alice = await engine_only.user()
+    conversation = await engine_only.conversations.create(alice.id)
+    engine_only.provider.then(Reply(tokens=["High tide comes twice."]), Reply(tokens=["Smarxil, one of the words"]))
+    await (await engine_only.conversations.send(alice.id, conversation.id, QUESTION)).wait()
+    await settled(engine_only)
+    assert len(engine_only.provider.calls) == 2  # it was asked
+    assert (await engine_only.conversations.get(alice.id, conversation.id)).title == TRUNCATED
+
+
+@pytest.fixture
+async def tiny_and_titler(tmp_path) -> AsyncIterator[tuple[EngineOnly, InProcessProvider]]:
+    """The bundled tiny model (`local:`) and an Ollama model; AI titles on."""
+    tiny = InProcessProvider()
+    tiny.models = [BUNDLED_MODEL_ID.removeprefix("local:")]
+    async for built in engine_only_services(
+        tmp_path, ai_titles=True, ai_title_seconds=0.5, extra_providers={"local": tiny}
+    ):
+        yield built, tiny
+
+
+async def test_a_chat_on_the_bundled_tiny_model_asks_no_title_of_it(tiny_and_titler) -> None:
+    engine_only, tiny = tiny_and_titler
+    alice = await engine_only.user()
+    conversation = await engine_only.conversations.create(alice.id, model=BUNDLED_MODEL_ID)
+    tiny.then(Reply(tokens=["Tides", " go", " up."]))
+    await (await engine_only.conversations.send(alice.id, conversation.id, QUESTION)).wait()
+    await settled(engine_only)
+    assert len(tiny.calls) == 1 and not engine_only.provider.calls  # the reply only, no title request anywhere
+    assert (await engine_only.conversations.get(alice.id, conversation.id)).title == TRUNCATED
+
+
+async def test_the_title_model_setting_names_who_writes_titles(tmp_path) -> None:
+    tiny = InProcessProvider()
+    tiny.models = [BUNDLED_MODEL_ID.removeprefix("local:")]
+    async for engine_only in engine_only_services(
+        tmp_path, ai_titles=True, title_model="ollama:titler", extra_providers={"local": tiny}
+    ):
+        alice = await engine_only.user()
+        conversation = await engine_only.conversations.create(alice.id, model=BUNDLED_MODEL_ID)
+        tiny.then(Reply(tokens=["High tide comes twice."]))
+        engine_only.provider.then(Reply(tokens=["Why Two Tides"]))
+        await (await engine_only.conversations.send(alice.id, conversation.id, QUESTION)).wait()
+        await settled(engine_only)
+        [title_call] = engine_only.provider.calls
+        assert title_call.model == "titler" and QUESTION in title_call.messages[0].content
+        assert (await engine_only.conversations.get(alice.id, conversation.id)).title == "Why Two Tides"

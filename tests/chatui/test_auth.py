@@ -14,8 +14,9 @@ from datetime import timedelta
 import bcrypt
 import pytest
 
-from chatui.accounts.auth import AuthLimits, AuthService, SessionPolicy
+from chatui.accounts.auth import AuthService, SessionPolicy
 from chatui.accounts.errors import AuthError, AuthRefusal
+from chatui.accounts.guesses import AuthLimits
 from chatui.accounts.passwords import PasswordHasher
 from chatui.bootstrap import Services
 from chatui.config import Settings
@@ -81,7 +82,7 @@ def make_auth(
         b"s" * 32,
         hasher or PasswordHasher(rounds),
         AuthLimits.build(LocalCoordination(), attempts, 60, registrations),
-        SessionPolicy(idle=timedelta(days=7), absolute=timedelta(days=30)),
+        SessionPolicy(idle=timedelta(days=7), absolute=timedelta(days=30), reuse=timedelta(seconds=10)),
         clock=clock,
     )
 
@@ -183,7 +184,8 @@ async def test_default_cost_is_at_least_12(services):
 
 
 async def test_unknown_user_and_wrong_password_read_and_take_the_same(services):
-    auth = make_auth(services, Clock(), rounds=12)
+    # cost 10: a check (~60 ms) still outweighs everything else on the path many times over, at a quarter of 12's
+    auth = make_auth(services, Clock(), rounds=10)
     await auth.register("realuser", "password123")
 
     async def attempt(name: str) -> tuple[str, float]:
@@ -348,3 +350,88 @@ async def test_a_burst_of_requests_with_one_cookie_reads_the_session_once(servic
         assert reads == 2
     finally:
         auth.accounts.signed_in = original  # type: ignore[method-assign]
+
+
+async def test_the_hasher_starts_without_hashing_and_an_unknown_account_costs_one_check_of_its_cost(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """No bcrypt run at start (it cost every start 0.24 s, issue 28); a missing account still pays one full check."""
+    checked: list[bytes] = []
+
+    def no_hash(*_: object) -> bytes:
+        raise AssertionError("bcrypt.hashpw at start")
+
+    def check(password: bytes, stored: bytes) -> bool:
+        checked.append(stored)
+        return real_check(password, stored)
+
+    real_check = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "hashpw", no_hash)
+    monkeypatch.setattr(bcrypt, "checkpw", check)
+    hasher = PasswordHasher(6, threads=1)
+    try:
+        assert await hasher.verify("password123", None) is False
+    finally:
+        hasher.close()
+    assert [stored[:7] for stored in checked] == [b"$2b$06$"]  # bcrypt ran, at the hasher's cost
+
+
+@contextlib.contextmanager
+def counting_reads(auth: AuthService) -> Iterator[list[str]]:
+    """The session reads `auth` makes, as they happen."""
+    reads: list[str] = []
+    original = auth.accounts.signed_in
+
+    async def counted(token_hash: str):
+        reads.append(token_hash)
+        return await original(token_hash)
+
+    auth.accounts.signed_in = counted  # type: ignore[method-assign]
+    try:
+        yield reads
+    finally:
+        auth.accounts.signed_in = original  # type: ignore[method-assign]
+
+
+async def test_a_recent_check_is_reused_until_the_reuse_time_or_a_revocation(services):
+    """A socket opened right after the request that checked its cookie is not read again (issue 28); a revocation,
+    here or announced by another instance, is seen at once, and so is the end of the reuse time."""
+    clock = Clock()
+    auth = make_auth(services, clock)
+    user = await auth.register("reuser", "password123")
+    token, other = await auth.start_session(user), await auth.start_session(user)
+    with counting_reads(auth) as reads:
+        first = await auth.resolve_socket(token)
+        assert first is not None
+        clock.now += timedelta(seconds=9)
+        assert await auth.resolve_socket(token) is first and len(reads) == 1
+        clock.now += timedelta(seconds=1)  # 10 s: read again
+        again = await auth.resolve_socket(token)
+        assert again is not None and again.session.id == first.session.id and len(reads) == 2
+        await auth.resolve_socket(other)
+        auth.session_revoked_here(first.session.id)  # as another instance announces it (it revoked in the database)
+        await auth.accounts.revoke_session(first.session.id)
+        assert await auth.resolve_socket(token) is None and len(reads) == 4  # read again: revoked
+        assert await auth.resolve_socket(other) is not None and len(reads) == 4  # the other session's check stands
+        await auth.revoke_user(user.id)
+        assert await auth.resolve_socket(other) is None
+
+
+async def test_a_check_overtaken_by_a_revocation_is_not_kept(services):
+    auth = make_auth(services, Clock())
+    user = await auth.register("overtaken", "password123")
+    token = await auth.start_session(user)
+    original = auth.accounts.signed_in
+
+    async def read_then_revoked(token_hash: str):
+        found = await original(token_hash)  # read while still valid ...
+        auth.session_revoked_here(found.session.id)  # ... and revoked before the answer arrives
+        await auth.accounts.revoke_session(found.session.id)
+        return found
+
+    auth.accounts.signed_in = read_then_revoked  # type: ignore[method-assign]
+    try:
+        assert await auth.resolve_socket(token) is not None  # the answer of its time
+    finally:
+        auth.accounts.signed_in = original  # type: ignore[method-assign]
+    assert await auth.resolve_socket(token) is None  # not kept for the next one

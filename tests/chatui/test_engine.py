@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from chatui.bootstrap import Services
-from chatui.engine.engine import STARTING_AT_ONCE
 from chatui.engine.errors import ReplyRefused
 from chatui.engine.generation import Generation
 from storage import MessageStatus
 from testing.fakes.server import Script, ScriptedProvider
+from testing.waiting import until
 
 
 async def read_all(generation: Generation, start: int = 0) -> list[str]:
@@ -95,14 +95,19 @@ async def test_checkpoints_write_the_text_so_far_while_streaming(services, alice
     fake_ollama.then(Script(tokens=[f"w{i} " for i in range(60)], delay=0.02))
     conversation = await services.store.chats.create_conversation(alice.id, "ollama:llama3.2:3b")
     generation = await services.engine.send(alice.id, conversation.id, "go")
-    seen: set[str] = set()
-    while not generation.finished:
+    checkpoints: list[str] = []
+
+    async def a_longer_checkpoint() -> str | None:
         reply = await stored_reply(services, conversation.id)
-        if reply.status == MessageStatus.STREAMING and reply.content:
-            seen.add(reply.content)
-            assert generation.text.startswith(reply.content)
-        await asyncio.sleep(0.05)
-    assert len(seen) >= 3, "expected several checkpoints of growing text"
+        last = checkpoints[-1] if checkpoints else ""
+        grown = reply.status == MessageStatus.STREAMING and len(reply.content) > len(last)
+        return reply.content if grown else None
+
+    for _ in range(3):  # a reply of 1.2 s, checkpointed every 0.1 s: three stored while it streams, each longer
+        text = await until(a_longer_checkpoint, within=5, what=f"checkpoint {len(checkpoints) + 1} while streaming")
+        assert generation.text.startswith(text)
+        checkpoints.append(text)
+    await generation.wait()
 
 
 async def test_delete_mid_stream_cancels_and_writes_nothing(services, alice, fake_ollama):
@@ -172,10 +177,10 @@ async def test_fifty_concurrent_replies_all_complete_and_are_stored(services, fa
 
 
 async def test_a_burst_of_sends_starts_a_few_replies_at_a_time_and_all_complete(services, fake_ollama, monkeypatch):
-    """Start-up (history read, first write, the bubbles) is admitted `STARTING_AT_ONCE` at a time, so a burst of
+    """Start-up (history read, first write, the bubbles) is admitted `starting_at_once` at a time, so a burst of
     messages cannot fill every turn of the event loop at once; the rest wait their turn and nothing is refused."""
     fake_ollama.default = Script(tokens=["ok"], delay=0)
-    limit = STARTING_AT_ONCE
+    limit = services.engine.options.starting_at_once
     burst = limit * 3
     users = [await services.store.accounts.create_user(f"user{i}", "x") for i in range(burst)]
     conversations = [await services.store.chats.create_conversation(u.id, "ollama:llama3.2:3b") for u in users]

@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from chatui.ui.rendering import BlockSplitter, render_markdown, render_uncached, split_blocks
@@ -162,7 +162,14 @@ def budget() -> float:
     return max(0.5, 20 * min(render_times(prose)[0] for _ in range(3)))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+# No explain phase: after a failure Hypothesis re-runs the examples under `sys.settrace` (Python 3.11) to explain it,
+# which made rendering 30 times slower (7 s) and the timings it reported meaningless.
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
 @given(st.lists(st.sampled_from(NASTY), min_size=1, max_size=12), st.integers(min_value=0, max_value=30))
 def test_no_markdown_takes_long_to_render(budget: float, pattern: list[str], prefix: int) -> None:
     unit = "".join(pattern)

@@ -19,7 +19,14 @@ from tests.chatui.conftest import EngineOnly
 async def kept_conversation(engine_only: EngineOnly, user_id: str) -> str:
     conversation = await engine_only.conversations.create(user_id)
     await engine_only.conversations.update_settings(
-        user_id, conversation.id, system_prompt="Be brief.", temperature=0.3
+        user_id,
+        conversation.id,
+        system_prompt="Be brief.",
+        temperature=0.3,
+        max_tokens=99,
+        top_p=0.7,
+        seed=5,
+        reasoning_effort="high",
     )
     engine_only.provider.then(Reply(tokens=["Kept ", "reply"]))
     await (await engine_only.conversations.send(user_id, conversation.id, "remember this")).wait()
@@ -36,13 +43,19 @@ async def test_a_deleted_conversation_comes_back_whole_once(engine_only: EngineO
     restored = await engine_only.conversations.restore(alice.id, token)
     assert restored is not None and restored != conversation_id
     again = await engine_only.conversations.get(alice.id, restored)
-    assert (again.title, again.model, again.system_prompt, again.temperature, again.created_at) == (
-        before.title,
-        before.model,
-        before.system_prompt,
-        before.temperature,
-        before.created_at,
+    kept = (
+        "title",
+        "model",
+        "system_prompt",
+        "temperature",
+        "max_tokens",
+        "top_p",
+        "seed",
+        "reasoning_effort",
+        "created_at",
     )
+    assert [getattr(again, name) for name in kept] == [getattr(before, name) for name in kept]
+    assert (again.max_tokens, again.top_p, again.seed, again.reasoning_effort) == (99, 0.7, 5, "high")
     path = await engine_only.conversations.path(alice.id, restored)
     assert [(m.role, m.content) for m in path.messages] == [("user", "remember this"), ("assistant", "Kept reply")]
     assert await engine_only.conversations.restore(alice.id, token) is None  # once

@@ -13,6 +13,7 @@ import websockets
 
 from testing.fakes.server import Script
 from testing.live import LiveApp
+from testing.waiting import until
 from tests.api.conftest import Account
 from tests.cluster.frames import SLOW, first_tokens, frames_until, replying
 
@@ -53,7 +54,8 @@ async def test_a_reply_started_on_b_shows_live_on_a_socket_opened_before(pair, a
     conversation = await alice.new_conversation()
     fake_ollama.then(Script(tokens=["from ", "b"]))
     async with alice.socket(a, conversation) as on_a, alice.socket(b, conversation) as on_b:
-        await asyncio.sleep(0.2)
+        await on_a.send(json.dumps({"type": "ping"}))  # a socket reads frames once it is subscribed: its pong says so
+        await frames_until(on_a, "pong")
         await on_b.send(json.dumps({"type": "message", "content": "hello"}))
         from_b = await frames_until(on_b, "done")
         from_a = await frames_until(on_a, "done")
@@ -132,10 +134,14 @@ async def test_signing_out_on_b_closes_the_sockets_on_both_and_stops_the_reply(p
             assert ws.close_code == 1008
     async with on(a, alice) as client:
         assert (await client.get("/api/auth/me")).status_code == 401
-    await asyncio.sleep(0.5)
     async with httpx.AsyncClient(base_url=b.url) as client:
         await client.post("/api/auth/login", json={"username": alice.username, "password": alice.password})
-        reply = (await client.get(f"/api/conversations/{conversation}")).json()["messages"][-1]
+
+        async def ended() -> dict | None:
+            reply = (await client.get(f"/api/conversations/{conversation}")).json()["messages"][-1]
+            return None if reply["status"] == "streaming" else reply
+
+        reply = await until(ended, within=10, what="the stopped reply's final state stored")
     assert reply["status"] == "cancelled"
 
 
@@ -161,13 +167,15 @@ async def test_the_socket_cap_counts_sockets_on_both_instances(pair, alice):
                 await stack.enter_async_context(alice.socket(app, conversation))
             assert refused.value.response.status_code == 403
         await on_a[0].close()
-        async with asyncio.timeout(10):  # the slot given back on A can be taken on B
-            while True:
-                try:
-                    await stack.enter_async_context(alice.socket(b, conversation))
-                    break
-                except websockets.InvalidStatus:
-                    await asyncio.sleep(0.05)
+
+        async def taken_on_b() -> bool:
+            try:
+                await stack.enter_async_context(alice.socket(b, conversation))
+            except websockets.InvalidStatus:
+                return False
+            return True
+
+        await until(taken_on_b, within=10, every=0.05, what="the slot given back on A taken on B")
 
 
 async def test_a_burst_of_wrong_passwords_over_both_instances_runs_at_most_the_limit_of_checks(pair, alice):
@@ -188,11 +196,35 @@ async def test_a_burst_of_wrong_passwords_over_both_instances_runs_at_most_the_l
 
 
 async def test_failed_sign_ins_count_on_both_instances(pair, alice):
-    """Last in the module: afterwards, sign-ins from this address are refused for the rest of the window."""
+    """From an address of its own: afterwards, sign-ins from it are refused for the rest of the window (the other
+    tests of the module, which sign in from 127.0.0.1, are not locked out)."""
     a, b = pair
+    address = {"X-Forwarded-For": "10.77.0.2"}
     wrong = {"username": alice.username, "password": "not the password"}
     codes = []
     for app in (a, b, a, b):  # 3 failures per window
         async with httpx.AsyncClient(base_url=app.url) as client:
-            codes.append((await client.post("/api/auth/login", json=wrong)).status_code)
+            codes.append((await client.post("/api/auth/login", json=wrong, headers=address)).status_code)
     assert codes == [401, 401, 401, 429]
+
+
+async def test_reasoning_written_on_a_is_replayed_then_live_on_b(pair, alice, fake_ollama):
+    """Issue 24: a reply's reasoning travels between instances like its text, before it."""
+    a, b = pair
+    thoughts = [f"r{i} " for i in range(60)]
+    conversation = await alice.new_conversation()
+    fake_ollama.then(Script(thinking=thoughts, tokens=["done."], delay=0.02))
+    async with alice.socket(a, conversation) as on_a:
+        await on_a.send(json.dumps({"type": "message", "content": "think"}))
+        early = [json.loads(await on_a.recv()) for _ in range(10)]
+        async with alice.socket(b, conversation) as on_b:
+            frames = await frames_until(on_b, "done")
+        await frames_until(on_a, "done")
+    assert all(f["type"] == "reasoning" for f in early)
+    assert [f["content"] for f in frames if f["type"] == "reasoning"] == thoughts  # no gap, no duplicate
+    assert [f["token"] for f in frames if f["type"] == "token"] == ["done."]
+    kinds = [f["type"] for f in frames]
+    assert kinds.index("token") > max(i for i, kind in enumerate(kinds) if kind == "reasoning")
+    async with on(b, alice) as client:
+        reply = (await client.get(f"/api/conversations/{conversation}")).json()["messages"][-1]
+    assert reply["reasoning"]["text"] == "".join(thoughts) and reply["content"] == "done."

@@ -1,4 +1,6 @@
-"""The Caddy and systemd files of `deploy/` load in the tools that read them (each skipped where not installed)."""
+"""The Caddy and systemd files of `deploy/` load in the tools that read them (each skipped where not installed).
+
+The container files (Dockerfile, deploy/compose.yaml) are checked in tests/deploy/test_container.py."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ DEPLOY = ROOT / "deploy"
 
 
 @pytest.mark.skipif(shutil.which("caddy") is None, reason="caddy is not installed (apt-get install caddy)")
-def test_the_caddyfile_is_valid():
+@pytest.mark.parametrize("name", ["Caddyfile", "Caddyfile.compose"])
+def test_the_caddyfile_is_valid(name):
     result = subprocess.run(
-        ["caddy", "validate", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"],
+        ["caddy", "validate", "--config", str(DEPLOY / name), "--adapter", "caddyfile"],
         capture_output=True,
         text=True,
         check=False,

@@ -8,7 +8,6 @@ import json
 import shutil
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from websockets.asyncio.client import connect
 
 from testing.fakes.server import Script, free_port
 from testing.live import ROOT, LiveApp
+from testing.waiting import until_sync
 from tests.cluster.conftest import two_instances
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
@@ -78,16 +78,20 @@ def proxied(tmp_path_factory, ollama_server) -> Iterator[tuple[str, LiveApp, Liv
         main = configure(folder, [a.port, b.port], free_port(), https_port)
         nginx = subprocess.Popen([NGINX, "-c", str(main), "-p", str(folder), "-g", "daemon off;"])
         url = f"https://127.0.0.1:{https_port}"
+
+        def answering() -> bool:
+            if nginx.poll() is not None:
+                raise RuntimeError((folder / "error.log").read_text())
+            try:
+                return httpx.get(f"{url}/api/health", verify=False, timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
         try:
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    if httpx.get(f"{url}/api/health", verify=False, timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or nginx.poll() is not None:
-                        raise RuntimeError((folder / "error.log").read_text()) from None
-                    time.sleep(0.1)
+            try:
+                until_sync(answering, within=15, what="nginx answering on its HTTPS port")
+            except AssertionError as late:
+                raise RuntimeError((folder / "error.log").read_text()) from late
             yield url, a, b
         finally:
             nginx.terminate()

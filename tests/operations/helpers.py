@@ -18,6 +18,8 @@ from sqlalchemy import Row, create_engine, select
 
 from storage.database import sync_url
 from storage.models import Base
+from testing import attachments
+from testing.fakes.ollama import FakeOllama
 from testing.fakes.server import Script, ScriptedProvider
 from testing.live import GENEROUS_LIMITS, ROOT, LiveApp
 from tests.api.conftest import Account
@@ -41,11 +43,19 @@ def run_command(*args: str, data_dir: Path, stdin: str | None = None, **env: str
 
 
 async def reply(
-    account: Account, app: LiveApp, conversation_id: str, content: str | None, *, stop_after: int = 0
+    account: Account,
+    app: LiveApp,
+    conversation_id: str,
+    content: str | None,
+    *,
+    stop_after: int = 0,
+    attachments: tuple[str, ...] = (),
 ) -> dict:
-    """Send a message (None: regenerate the last reply) over `/ws` and read until `done` (sending `stop` after
-    `stop_after` tokens, if given)."""
-    frame = {"type": "message", "content": content} if content is not None else {"type": "regenerate"}
+    """Send a message (None: regenerate the last reply) over `/ws`, with these files, and read until `done` (sending
+    `stop` after `stop_after` tokens, if given)."""
+    frame: dict[str, Any] = {"type": "regenerate"}
+    if content is not None:
+        frame = {"type": "message", "content": content, "attachments": list(attachments)}
     async with account.socket(app, conversation_id) as ws:
         await ws.send(json.dumps(frame))
         tokens = 0
@@ -57,17 +67,21 @@ async def reply(
                     await ws.send(json.dumps({"type": "stop"}))
             elif frame["type"] == "done":
                 return frame
+            elif frame["type"] == "error" and "message_id" not in frame:  # refused: no reply, so no `done` either
+                raise AssertionError(f"the message was refused: {frame}")
 
 
 @dataclass
 class Filled:
     accounts: dict[str, Account] = field(default_factory=dict)
     conversations: list[str] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    """alice's files (id → bytes), sent with a message of her first conversation."""
 
 
-async def fill(app: LiveApp, fake: ScriptedProvider, client_for: Any) -> Filled:
+async def fill(app: LiveApp, fake: FakeOllama, client_for: Any) -> Filled:
     """Two users (one signed in twice), three conversations (one with a regenerated reply: two branches), replies
-    `done`, `cancelled` and `error`."""
+    `done`, `cancelled` and `error`, and a message carrying two files (an image of several chunks, a text)."""
     filled = Filled()
     alice = await Account.sign_up(client_for(), "alice")
     bob = await Account.sign_up(client_for(), "bob")
@@ -80,6 +94,14 @@ async def fill(app: LiveApp, fake: ScriptedProvider, client_for: Any) -> Filled:
     assert (await reply(alice, app, first, "And the second city?"))["status"] == "done"
     fake.then(Script(tokens=["Marseille", "."]))
     assert (await reply(alice, app, first, None))["status"] == "done"  # a second version: the tree branches
+    for name, data in (("noise.jpg", attachments.noisy_jpeg(700, 500)), ("notes.txt", b"Bring a map.\n")):
+        uploaded = await alice.client.post("/api/files", files={"file": (name, data, "application/octet-stream")})
+        assert uploaded.status_code == 201, uploaded.text
+        filled.files[uploaded.json()["id"]] = data
+    fake.vision_models = {"llama3.2:3b"}  # the chat's model must see the image
+    fake.then(Script(tokens=["A", " map."]))
+    sent = await reply(alice, app, first, "What should I bring?", attachments=tuple(filled.files))
+    assert sent["status"] == "done"
     second = await alice.new_conversation()
     fake.then(Script(tokens=LONG_REPLY, delay=0.01))
     assert (await reply(alice, app, second, "Count slowly", stop_after=5))["status"] == "cancelled"
@@ -128,7 +150,7 @@ def dump(url: str) -> dict[str, list[Row]]:
 
 
 @asynccontextmanager
-async def filled_app(data_dir: Path, ollama_url: str, fake: ScriptedProvider) -> AsyncIterator[tuple[LiveApp, Filled]]:
+async def filled_app(data_dir: Path, ollama_url: str, fake: FakeOllama) -> AsyncIterator[tuple[LiveApp, Filled]]:
     """A server on `data_dir`, filled through its API (`fill`); stopped on the way out unless the test stopped it."""
     app = LiveApp(data_dir, {"OLLAMA_BASE_URL": ollama_url, **GENEROUS_LIMITS}).start()
     made: list[httpx.AsyncClient] = []

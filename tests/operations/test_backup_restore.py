@@ -37,6 +37,7 @@ async def test_backup_while_a_reply_streams_then_restore_once_the_app_is_stopped
             assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # one self-contained file
         saved, live = dump(f"sqlite:///{copy}"), dump(f"sqlite:///{data_dir / 'database.db'}")
         assert {name for name, rows in saved.items() if rows} >= {"users", "sessions", "conversations", "messages"}
+        assert len(saved["blob_chunks"]) > 2 and saved["blob_chunks"] == live["blob_chunks"]  # the file store too
         assert saved["users"] == live["users"] and saved["conversations"] == live["conversations"]
         copied = {row.id: row for row in saved["messages"]}
         for row in live["messages"]:
@@ -64,6 +65,8 @@ async def test_backup_while_a_reply_streams_then_restore_once_the_app_is_stopped
             assert login.status_code == 200
             assert (await client.get(f"/api/conversations/{after_backup}")).status_code == 404
             messages = (await client.get(f"/api/conversations/{streaming}")).json()["messages"]
+            for file_id, data in filled.files.items():  # the files' bytes came back with the rest
+                assert (await client.get(f"/api/files/{file_id}")).content == data
     finally:
         app.stop()
     assert messages[-1]["status"] == "interrupted"  # streaming when backed up: cut off, as after a crash

@@ -54,6 +54,7 @@ async def test_every_row_moves_to_postgresql_and_the_app_runs_on_it(tmp_path, ol
         assert copied == source
         assert {m.status for m in copied["messages"]} == {"done", "cancelled", "error", "interrupted"}
         assert len(copied["users"]) == 2 and len(copied["sessions"]) >= 3
+        assert len(copied["files"]) == 2 and len(copied["blob_chunks"]) > 2  # the file store, chunk by chunk
         parents = [m.parent_id for m in copied["messages"] if m.role == "assistant"]
         assert any(parents.count(parent) == 2 for parent in parents)  # the regenerated reply: a branch
 
@@ -66,6 +67,8 @@ async def test_every_row_moves_to_postgresql_and_the_app_runs_on_it(tmp_path, ol
             assert (await client.get("/api/auth/me")).json()["username"] == "alice"  # the same session, moved
             messages = (await client.get(f"/api/conversations/{crashed}")).json()["messages"]
             assert messages[-1]["status"] == "interrupted" and messages[-1]["content"].startswith("w0 w1")
+            for file_id, data in filled.files.items():
+                assert (await client.get(f"/api/files/{file_id}")).content == data
             conversation = await client.post("/api/conversations", json={})
             assert conversation.status_code == 201  # and it goes on from there
     finally:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from nicegui.testing import User
 
 from chatui.ui.composer import SEND_EVENT
 from testing.fakes.ollama import ollama_app
-from testing.fakes.server import Script, ScriptedProvider, ThreadedServer, free_port
+from testing.fakes.server import ClosedPort, Script, ScriptedProvider, ThreadedServer
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -102,14 +104,16 @@ async def test_provider_error_is_shown_and_the_message_kept(user: User, fake_oll
 
 
 @pytest.fixture
-def ollama_port(app_env, monkeypatch: pytest.MonkeyPatch) -> int:
-    """Point the app at a loopback port where nothing listens yet."""
-    port = free_port()
+def ollama_port(app_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[ClosedPort]:
+    """Point the app at a loopback port where nothing listens, and nothing else may (see `ClosedPort`): a port only
+    found free could be given to a server of a suite running beside this one, and Ollama would seem to answer."""
+    port = ClosedPort()
     monkeypatch.setenv("OLLAMA_BASE_URL", f"http://127.0.0.1:{port}")
-    return port
+    yield port
+    port.release()
 
 
-async def test_ollama_not_running_then_started(ollama_port: int, user: User) -> None:
+async def test_ollama_not_running_then_started(ollama_port: ClosedPort, user: User) -> None:
     await register_and_sign_in(user)
     await send(user, "hello there")
     await user.should_see(
@@ -119,6 +123,7 @@ async def test_ollama_not_running_then_started(ollama_port: int, user: User) -> 
     await user.should_see(marker="reply-error", retries=30)  # the reply has ended (the banner says the same earlier)
     await user.should_see(marker="user-message")
     # Ollama comes up on that port: the next try works
+    ollama_port.release()
     state = ScriptedProvider()
     state.then(Script(tokens=["Back", " again"]))
     server = ThreadedServer(ollama_app(state), port=ollama_port).start()

@@ -4,6 +4,8 @@ empty conversation, and sending while a reply streams says so."""
 from __future__ import annotations
 
 import pytest
+from nicegui import ui
+from nicegui.element_filter import ElementFilter
 from nicegui.testing import User
 
 from testing.fakes.server import Script
@@ -72,3 +74,31 @@ async def test_delete_asks_then_offers_undo_for_a_few_seconds(user: User, fake_o
         ("user", "remember this"),
         ("assistant", "Kept reply"),
     ]
+
+
+async def test_the_shortcuts_dialog_lists_each_key_and_what_it_does(user: User) -> None:
+    await register_and_sign_in(user)
+    user.find(marker="shortcuts-item").click()
+    await user.should_see("Keyboard shortcuts")
+    await user.should_see("Ctrl + /")
+    await user.should_see("Show these shortcuts")
+
+
+async def test_a_reply_with_math_a_task_list_and_a_diagram_reaches_the_page_ready_to_draw(
+    user: User, fake_ollama
+) -> None:
+    """What the server sends the page (the browser tests see KaTeX and Mermaid draw it): the TeX whole, backslashes
+    and all, the checkboxes, the diagram's block marked once the reply is done."""
+    reply = "Area: $\\pi r^2$ and \\[\\sum_{i=1}^n i\\]\n\n- [x] done\n- [ ] to do\n\n"
+    reply += "```mermaid\ngraph TD\n  A --> B\n```\n"
+    fake_ollama.then(Script(tokens=[reply[:20], reply[20:]]))
+    await register_and_sign_in(user)
+    await send(user, "math please")
+    await user.should_see("to do", retries=50)
+    await user.should_see(marker="regenerate", retries=30)  # the reply is done
+    with user:
+        shown = "".join(element.content for element in ElementFilter(kind=ui.html))
+    assert '<span class="chatui-math">\\pi r^2</span>' in shown
+    assert '<span class="chatui-math chatui-math-display">\\sum_{i=1}^n i</span>' in shown
+    assert shown.count('type="checkbox"') == 2 and shown.count("checked") == 1
+    assert 'class="chatui-code chatui-mermaid"' in shown

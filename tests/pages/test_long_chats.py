@@ -9,6 +9,7 @@ from nicegui import app, ui
 from nicegui.testing import User
 
 from chatui.ui.message_list import KEEP_PAGES, PAGE_SIZE
+from chatui.ui.rendering import SHOWN_CHARS
 from chatui.ui.sidebar import PAGE_SIZE as SIDEBAR_PAGE
 from storage.models import utcnow
 from testing.fakes.server import Script
@@ -208,3 +209,32 @@ async def test_reattach_stop_and_versions_work_on_a_paged_conversation(user: Use
     asked = fake_ollama.requests[-1]["messages"]
     assert asked[-1]["content"] == "one more question"  # the retry answers the question, without the stopped reply
     assert not any(turn["content"].startswith("w0 w1") for turn in asked)
+
+
+# -- one giant stored message ------------------------------------------------------------------------------------------
+
+
+async def test_a_giant_stored_message_is_folded_and_show_all_adds_the_rest_as_text(user: User) -> None:
+    """A message far over the typed limit (an import from before imports were cut) opens at once: its first
+    `SHOWN_CHARS` formatted, a note, and Show all; the rest is never formatted."""
+    await register_and_sign_in(user)
+    user_id = await me(user)
+    giant = "# Heading\n\n" + "word " * 100_000 + "\n\nTHE-VERY-END <b>not bold</b>"
+
+    def text(i: int) -> str:
+        return giant if i == 0 else f"reply {i} under the giant one"
+
+    conversation_id, _ = await app.state.services.store.db.run_statements(
+        lambda c: seed_conversation(c, user_id, 2, title="Giant", text=text)
+    )
+    await user.open(f"/chat/{conversation_id}")
+    await user.should_see("reply 1 under the giant one")
+    await user.should_see(f"of {len(giant):,} characters.")
+    shown = "".join(texts(user, "user-message"))
+    assert "Heading" in shown and "THE-VERY-END" not in shown and len(shown) < SHOWN_CHARS + 1_000
+
+    user.find(marker="show-all").click()
+    await user.should_see(marker="message-rest")
+    [rest] = texts(user, "message-rest")
+    assert "THE-VERY-END &lt;b&gt;not bold&lt;/b&gt;" in rest  # plain text: escaped, never rendered
+    await user.should_not_see(marker="show-all")

@@ -43,7 +43,7 @@ async def test_rows_have_their_buttons_with_accessible_names(user: User, fake_ol
     await user.should_not_see(marker="previous-version")  # one version: no switcher
     copy = user.find(marker="copy").elements.pop()
     assert any(
-        "navigator.clipboard.writeText" in (listener.js_handler or "") for listener in copy._event_listeners.values()
+        "chatui.copyMessage(event, " in (listener.js_handler or "") for listener in copy._event_listeners.values()
     )
 
 
@@ -142,8 +142,8 @@ async def test_chat_settings_set_the_system_prompt_and_temperature(user: User, f
     await first_exchange(user, fake_ollama)
     user.find(marker="conversation-menu").click()
     user.find(marker="chat-settings").click()
-    await user.should_see("System prompt")
-    user.find("System prompt").type("Talk like a pirate.")
+    await user.should_see(marker="settings-dialog")
+    user.find(marker="system-prompt").type("Talk like a pirate.")
     user.find("Temperature").type("3")
     user.find(marker="save-settings").click()
     await user.should_see(marker="dialog-error", retries=20)  # 3 is out of range: the dialog stays
@@ -151,7 +151,8 @@ async def test_chat_settings_set_the_system_prompt_and_temperature(user: User, f
     temperature.clear()
     temperature.type("0.5")
     user.find(marker="save-settings").click()
-    await user.should_not_see("System prompt", retries=20)
+    await user.should_not_see(marker="settings-dialog", retries=20)
+    await user.should_see("System prompt: Talk like a pirate.")  # the chip above the message box
     fake_ollama.then(Script(tokens=["Arr."]))
     await send(user, "hi")
     await user.should_see("Arr.", retries=50)

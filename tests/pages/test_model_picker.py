@@ -6,12 +6,16 @@ from __future__ import annotations
 import time
 
 import pytest
+from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
 from chatui.ui.composer import SEND_EVENT
 from testing.fakes.black_hole import BlackHole
 from testing.fakes.openai import FakeOpenAI
 from testing.fakes.server import Script, ScriptedProvider
+from tests.pages.test_chat_flow import ollama_port
+
+__all__ = ["ollama_port"]  # the fixture, shared with the chat flow tests
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -58,11 +62,11 @@ async def test_switching_model_mid_conversation_sends_the_next_reply_to_the_chos
     await user.should_see(f"{OLLAMA_MODEL} · 2 tokens", retries=50)  # the reply's footer names its model
     await user.should_see("Ollama here")
 
-    user.find("Model").click()  # opens the list
-    await user.should_see(OPENAI_MODEL, retries=30)
-    await user.should_see("openai:gpt-4.1")
-    await user.should_see(OLLAMA_MODEL)
-    user.find(OPENAI_MODEL).click()
+    user.find("Model").click()  # opens the list: friendly names (OpenAI's API gives ids only: shown as they are)
+    await user.should_see("gpt-4o-mini", retries=30)
+    await user.should_see("gpt-4.1")
+    await user.should_see("llama3.2:3b")
+    user.find("gpt-4o-mini").click()
 
     await send(user, "And now?")
     await user.should_see(f"{OPENAI_MODEL} · 2 tokens", retries=50)
@@ -99,21 +103,31 @@ def openai_refusing(fake_openai_env: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
     return fake_openai_env
 
 
-async def test_a_provider_that_refuses_is_listed_as_unavailable(
+def picker_options(user: User) -> dict[str, dict]:
+    """What the picker's list shows, by label: its second line, its hover text, whether it can be chosen."""
+    with user:
+        [picker] = ElementFilter(kind=ui.select)
+    return {option["label"]: option for option in picker.props["options"]}
+
+
+async def test_a_provider_that_refuses_stays_in_the_picker_greyed_with_its_reason(
     openai_refusing: FakeOpenAI, user: User, fake_ollama: ScriptedProvider
 ) -> None:
     fake_ollama.then(Script(tokens=["Ollama", " answers"]))
     await register_and_sign_in(user)
     user.find("Model").click()
-    await user.should_see(f"{OPENAI_MODEL} (unavailable)", retries=30)
-    await user.should_see(OLLAMA_MODEL)
+    await user.should_see("gpt-4o-mini (unavailable)", retries=30)
+    await user.should_see("llama3.2:3b")
+    refused = picker_options(user)["gpt-4o-mini (unavailable)"]
+    assert refused["disable"] and "refused the API key (401)" in refused["caption"]
+    assert refused["title"].startswith(f"{OPENAI_MODEL}: ")  # the raw id on hover, and why
+    assert picker_options(user)["OpenAI (unavailable)"]["header"]
     # the default does not answer: a new chat starts on a model that does
     await send(user, "hello?")
     await user.should_see(f"{OLLAMA_MODEL} · 2 tokens", retries=50)
-    # picked by hand, the refusing provider's reply says why it failed
-    user.find(f"{OPENAI_MODEL} (unavailable)").click()
-    await send(user, "and you?")
-    await user.should_see("refused the API key (401): Incorrect API key provided", retries=30)
+    listed = (await user.http_client.get("/api/models")).json()["models"]
+    assert {m["id"]: (m["available"], m["label"]) for m in listed}[OPENAI_MODEL] == (False, "gpt-4o-mini")
+    assert "refused the API key" in next(m["reason"] for m in listed if m["id"] == OPENAI_MODEL)
 
 
 LIST_TIMEOUT = 2.0
@@ -167,5 +181,43 @@ async def test_the_chat_page_shows_a_dead_provider_without_waiting_on_it_again(
         await user.should_see(problem, retries=80)
         assert time.monotonic() - started < LIST_TIMEOUT / 2  # the old code: a fresh look at the dead one, each time
     user.find("Model").click()
-    await user.should_see(f"{OPENAI_MODEL} (unavailable)")
-    await user.should_see(OLLAMA_MODEL)
+    await user.should_see("gpt-4o-mini (unavailable)")
+    await user.should_see("llama3.2:3b")
+
+
+@pytest.fixture
+def anthropic_and_no_ollama(ollama_port, monkeypatch: pytest.MonkeyPatch, fake_anthropic) -> None:
+    """Anthropic answers (its API names its models); nothing listens where Ollama should be."""
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key")
+
+
+async def test_friendly_names_the_raw_id_on_hover_and_a_provider_that_is_down(
+    anthropic_and_no_ollama, user: User, ollama_port
+) -> None:
+    await register_and_sign_in(user)
+    user.find("Model").click()
+    await user.should_see("Claude Sonnet 4 5", retries=30)  # Anthropic's `display_name`
+    options = picker_options(user)
+    assert options["Claude Haiku 4 5"]["title"] == "anthropic:claude-haiku-4-5"
+    down = options["llama3.2:3b (unavailable)"]  # the default, on a provider that is down: greyed, saying why
+    assert down["disable"] and options["Ollama (unavailable)"]["header"]
+    assert down["caption"] == f"cannot reach Ollama at http://127.0.0.1:{ollama_port}"  # the fix is the banner's
+    with user:
+        [picker] = ElementFilter(kind=ui.select)
+        [hover] = ElementFilter(marker="model-hover")
+    assert hover.props["title"] == picker.value and picker.value.startswith("anthropic:")  # the chosen one's id
+    listed = (await user.http_client.get("/api/models")).json()
+    claude = next(m for m in listed["models"] if m["id"] == "anthropic:claude-sonnet-4-5")
+    assert (claude["label"], claude["available"], claude["reason"]) == ("Claude Sonnet 4 5", True, None)
+
+
+async def test_ollama_models_are_named_without_latest_with_their_size(user: User, fake_ollama) -> None:
+    fake_ollama.models = ["llama3.2:latest", "qwen2.5:0.5b"]
+    await register_and_sign_in(user)
+    user.find("Model").click()
+    await user.should_see("qwen2.5:0.5b", retries=30)
+    options = picker_options(user)
+    assert (
+        options["llama3.2"]["caption"] == "3.2B parameters" and options["llama3.2"]["title"] == "ollama:llama3.2:latest"
+    )

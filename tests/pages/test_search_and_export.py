@@ -50,9 +50,13 @@ async def test_choosing_a_result_opens_its_conversation_at_that_message(user: Us
     assert len(user.find(marker="search-result").elements) == 1  # only the reply says "Congo"
     user.find(marker="search-result").click()
     await user.should_see("Okapis live in the Congo.", retries=30)
-    conversation_id, message_id = user.back_history[-1].removeprefix("/chat/").split("?message=")
+    conversation_id, message_id = user.back_history[-1].removeprefix("/chat/").split("&q=")[0].split("?message=")
     document = (await user.http_client.get(f"/api/conversations/{conversation_id}/export")).json()
     assert message_id == document["conversations"][0]["messages"][1]["id"]  # the reply, not the question
+    # the query came along (issue 29): run again, its hit is the one open
+    await user.should_see("Result 1 of 1", retries=30)
+    assert user.find(marker="conversation-filter").elements.pop().value == "congo "
+    await user.should_see(marker="search-result")
 
 
 async def test_the_conversation_menu_exports_markdown_and_json(user: User, fake_ollama) -> None:

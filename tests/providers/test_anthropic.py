@@ -10,9 +10,11 @@ from providers.errors import (
     ModelNotFound,
     ProviderServerError,
 )
+from providers.registry import ModelRegistry
 from providers.retry import stream_with_retries
 from testing.fakes.anthropic import FakeAnthropic, sent_key
 from testing.fakes.server import Script
+from testing.waiting import until
 from tests.providers.helpers import collect
 
 KEY = "sk-ant-api03-test-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"
@@ -116,3 +118,32 @@ async def test_configured_by_a_key_with_max_tokens_from_the_settings(monkeypatch
     assert (providers["anthropic"].display_name, providers["anthropic"].max_tokens) == ("Anthropic", 777)
     for provider in providers.values():
         await provider.aclose()
+
+
+async def test_every_page_of_models_is_listed(claude, fake_anthropic):
+    """The API gives 20 models a page unless asked for more; the list follows `after_id` to the last page."""
+    fake_anthropic.models = [f"claude-test-{n:02d}" for n in range(45)]
+    assert await claude.list_models() == fake_anthropic.models
+
+
+def test_the_listing_sends_the_api_version_the_sdk_sends():
+    """The model list is fetched without the SDK (issue 28); its `anthropic-version` must follow the SDK's."""
+    from anthropic._constants import ANTHROPIC_API_VERSION
+
+    from providers.anthropic import API_VERSION
+
+    assert API_VERSION == ANTHROPIC_API_VERSION
+
+
+async def test_a_chat_opened_on_the_model_makes_the_sdk_client_before_the_first_message(claude, fake_anthropic):
+    """The SDK's import (~1.9 s) runs while the person types, not after they press Enter (`ModelRegistry.warm`)."""
+    registry = ModelRegistry({"anthropic": claude}, f"anthropic:{MODEL}")
+    registry.warm("nowhere:model")  # a provider that is not configured: nothing to do, no error
+    assert claude._client is None
+    registry.warm(f"anthropic:{MODEL}")
+    await until(lambda: claude._client is not None, what="the SDK client made in the background")
+    made = claude._client
+    fake_anthropic.then(Script(tokens=["8"]))
+    texts, _ = await collect(claude.stream(HELLO, MODEL))
+    assert "".join(texts) == "8"
+    assert claude._client is made  # the reply used the client made in advance

@@ -1,5 +1,6 @@
 """What every network provider promises, whatever its wire: the same tests, run against each adapter through its real
-client (httpx for Ollama, the `openai` and `anthropic` SDKs) and a loopback server speaking that API exactly.
+client (httpx for Ollama, the `openai` and `anthropic` SDKs for replies, httpx for their model lists) and a loopback
+server speaking that API exactly.
 
 What differs between the wires (the request's shape, the setting a message points at) stays in test_<provider>.py.
 """

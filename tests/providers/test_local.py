@@ -12,10 +12,12 @@ import pytest
 
 from providers.base import ChatMessage, GenerationParams, Provider, StreamEvent, TextDelta, Usage
 from providers.errors import ProviderUnavailable
-from providers.local import LocalProvider, _Line, check_model_file
+from providers.local import LocalProvider, check_model_file
+from providers.local_line import Line
 from providers.registry import ModelRegistry
 from testing.fakes.server import ScriptedProvider
 from testing.live import LiveApp
+from testing.waiting import until
 
 
 def test_a_missing_folder_or_foreign_file_is_refused_in_words(tmp_path: Path) -> None:
@@ -47,13 +49,13 @@ async def test_an_unusable_model_lists_as_unavailable_and_a_reply_gets_the_reaso
 
 
 async def test_the_line_admits_in_order_and_tells_each_waiter_its_place() -> None:
-    line = _Line(places=1)
+    line = Line(places=1)
     first, second, third = line.join(), line.join(), line.join()
     assert (first.position, second.position, third.position) == (0, 1, 2)
     line.leave(second)  # stopped while waiting
     assert third.position == 1
     moved = asyncio.create_task(third.moved())
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one turn: the task starts and waits (`moved()` makes its event in its first step)
     line.release()  # the first reply ended
     await asyncio.wait_for(moved, 1)
     assert third.admitted and third.position == 0 and line.free == 0
@@ -132,6 +134,23 @@ async def test_new_chats_start_on_the_default_or_else_on_a_model_that_answers(
     assert choice.is_default == (expected == default)
 
 
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [
+        ({"ollama": None, "local": ["smol"]}, "local:smol"),  # a fresh install with no provider: the local model
+        ({"ollama": ["qwen:0.5b"], "local": ["smol"]}, "ollama:qwen:0.5b"),
+        ({"ollama": ["llama3.2:3b", "qwen:0.5b"], "local": ["smol"]}, "ollama:llama3.2:3b"),
+    ],
+)
+async def test_with_no_default_configured_new_chats_start_on_what_answers_and_nothing_is_said(
+    listed: dict[str, list[str] | None], expected: str
+) -> None:
+    providers = {name: _Listed(name, models) for name, models in listed.items()}
+    registry = ModelRegistry(providers, "ollama:llama3.2:3b", configured=False)
+    choice = await registry.model_for_new_chat()
+    assert (choice.id, choice.is_default, choice.reason) == (expected, True, None)
+
+
 @pytest.fixture(scope="module")
 def app_with_a_broken_model(tmp_path_factory: pytest.TempPathFactory, ollama_server) -> LiveApp:
     folder = tmp_path_factory.mktemp("broken-model")
@@ -156,12 +175,14 @@ async def test_the_app_serves_on_with_an_unreadable_model_and_says_why(
         credentials = {"username": "broken", "password": "correct horse battery"}
         assert (await client.post("/api/auth/register", json=credentials)).status_code == 201
         assert (await client.post("/api/auth/login", json=credentials)).status_code == 200
-        for _ in range(100):  # the load runs in the background; the listing says so once it has failed
+
+        async def listing_once_the_load_failed() -> tuple[dict, dict] | None:
+            """The load runs in the background; the listing says so once it has failed."""
             listing = (await client.get("/api/models", params={"refresh": True})).json()
             local = next(p for p in listing["providers"] if p["provider"] == "local")
-            if not local["available"]:
-                break
-            await asyncio.sleep(0.1)
+            return None if local["available"] else (listing, local)
+
+        listing, local = await until(listing_once_the_load_failed, within=15, every=0.1, what="the load's failure")
         assert "llama.cpp could not load the local model" in local["error"] and "garbage.gguf" in local["error"]
         assert "local:garbage" not in {m["id"] for m in listing["models"] if m["available"]}
         assert (await client.get("/api/health")).status_code == 200

@@ -98,3 +98,21 @@ async def test_a_provider_that_hung_is_listed_again_once_it_answers(fake_ollama:
     models, [status] = await registry.models()
     assert status.available and (models[0].id, models[0].available) == ("ollama:llama3.2:3b", True)
     await registry.aclose()
+
+
+async def test_a_provider_that_goes_down_keeps_its_models_listed_unavailable_with_why(fake_ollama: ScriptedProvider):
+    fake_ollama.models = ["llama3.2:latest", "qwen2.5:0.5b"]
+    registry = ModelRegistry({"ollama": OllamaProvider(fake_ollama.url)}, "ollama:qwen2.5:0.5b", timeout=0.5)
+    models, _ = await registry.models()
+    assert [(m.label, m.detail, m.available) for m in models] == [
+        ("qwen2.5:0.5b", "3.2B parameters", True),  # the default first
+        ("llama3.2", "3.2B parameters", True),  # `:latest` is what Ollama means without a tag
+    ]
+    fake_ollama.list_stalls = True
+    models, [status] = await registry.models(refresh=True)
+    assert not status.available
+    assert [(m.name, m.available, m.reason) for m in models] == [
+        ("qwen2.5:0.5b", False, status.error),
+        ("llama3.2:latest", False, status.error),
+    ]
+    await registry.aclose()

@@ -76,9 +76,21 @@ WATCH_SCRIPT = """
   // renderer writes it (Markdown input cannot produce a tag, so any other button is a finding).
   const copyButton = (el) =>
     el.matches('button.chatui-copy[type="button"]') && el.attributes.length === 2 && el.textContent === "Copy code";
+  // And what the page's script makes of Markdown (static/markdown.js), each exactly where that script puts it: KaTeX's
+  // output (MathML, and SVG for stretchy symbols) inside a typeset formula, a Mermaid drawing as an image of SVG
+  // data in its block, a task list's disabled checkbox with only the attributes the renderer writes.
+  const TASK_ATTRIBUTES = ["type", "class", "disabled", "checked", "aria-label"];
+  const formula = ".chatui-math[data-typeset] > .katex, .chatui-math[data-typeset] > .katex-display";
+  const typeset = (el) => el.matches("math, svg") && el.closest(formula);
+  const diagram = (el) =>
+    el.matches('img.chatui-diagram[src^="data:image/svg+xml"]') && el.parentElement?.matches(".chatui-mermaid");
+  const task = (el) =>
+    el.matches('input.chatui-task[type="checkbox"][disabled]') &&
+    [...el.attributes].every((a) => TASK_ATTRIBUTES.includes(a.name));
+  const ours = (el) => copyButton(el) || typeset(el) || diagram(el) || task(el);
   const offending = (el) =>
     (el.matches(inBubble) && el.closest(".q-message")) ||
-    (el.matches(inMarkdown) && el.closest(".chat-markdown") && !copyButton(el));
+    (el.matches(inMarkdown) && el.closest(".chat-markdown") && !ours(el));
   const check = (node) => {
     if (node.nodeType !== 1) return;
     for (const el of [node, ...node.querySelectorAll("*")]) {

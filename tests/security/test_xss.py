@@ -124,3 +124,51 @@ async def test_hostile_markdown_in_messages_and_streamed_replies_stays_inert(
     assert tracker.hits == []
     assert [url for url in watch.requests if url.startswith(tracker.url)] == []
     assert watch.errors == []
+
+
+# Math and diagrams: TeX commands that would link or add attributes (KaTeX refuses them with `trust` off), HTML in a
+# formula, and a Mermaid diagram with an HTML label, a click handler and a directive that asks for a looser security
+# level. All of it is typeset or drawn, and none of it runs.
+MATH_PAYLOADS = [
+    "$\\href{javascript:window.__xss=3}{click}$",
+    "\\(\\url{javascript:window.__xss=3}\\)",
+    "$$\\htmlData{onerror=window.__xss=3}{x}$$",
+    '\\[\\includegraphics{x" onerror="window.__xss=3}\\]',
+    "$<img src=x onerror=window.__xss=3>$",
+]
+DIAGRAM = """```mermaid
+%%{init: {"securityLevel": "loose"}}%%
+graph TD
+  A["<img src=x onerror=window.__xss=3>"] --> B["<script>window.__xss=3</script>"]
+  click A call window.eval("window.__xss=3")
+  click B "javascript:window.__xss=3"
+```"""
+
+
+async def test_math_and_diagram_payloads_are_drawn_and_run_nothing(page: Page, live_app, fake_ollama) -> None:
+    watch = await Watch.start(page)
+    fake_ollama.then(Script(tokens=[f"{source}\n\n" for source in [*MATH_PAYLOADS, DIAGRAM]] + FILLER, delay=0.05))
+    await create_account_and_sign_in(page, live_app, "xss-math")
+    message = page.get_by_label("Message")
+    await message.fill("\n\n".join(MATH_PAYLOADS))
+    await message.press("Enter")
+    assistant = page.locator(".assistant-bubble")
+    await expect(page.locator(".user-bubble .chatui-math[data-typeset]")).to_have_count(len(MATH_PAYLOADS))
+    await expect(assistant).to_contain_text(FILLER[-1].strip(), timeout=15_000)
+    await expect(assistant.locator("img.chatui-diagram")).to_have_count(1, timeout=15_000)
+    await expect(assistant.locator(".chatui-math[data-typeset]")).to_have_count(len(MATH_PAYLOADS))
+    image = assistant.locator("img.chatui-diagram")
+    assert await image.evaluate("img => img.complete && img.naturalWidth > 0")
+    await image.click()  # a drawing is a picture: its click handlers are gone with its script
+
+    for stage in ("done", "reloaded"):
+        if stage == "reloaded":
+            await page.reload()
+            await expect(page.locator(".assistant-bubble img.chatui-diagram")).to_have_count(1, timeout=10_000)
+        assert await page.evaluate("window.__xss") is None, stage
+        assert watch.xss == [], f"{stage}: script ran: {watch.xss}"
+        assert watch.dom == [], f"{stage}: dangerous elements appeared in a bubble: {watch.dom}"
+        assert watch.csp == [], f"{stage}: something was attempted and blocked: {watch.csp}"
+        hrefs = await page.locator(".q-message a[href]").evaluate_all("links => links.map(a => a.href)")
+        assert all(urlsplit(href).scheme in SAFE_SCHEMES for href in hrefs), f"{stage}: {hrefs}"
+    assert watch.errors == []

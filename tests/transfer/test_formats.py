@@ -12,7 +12,7 @@ import pytest
 from chatui.transfer.exporting import document_json
 from chatui.transfer.formats import BadConversation, from_chatgpt, from_chatui, from_openwebui
 from chatui.transfer.reading import Failure, UnreadableFile, inspect, read
-from tests.transfer.samples import (
+from testing.exports import (
     chatgpt_conversation,
     chatui_conversation,
     openwebui_chat,
@@ -135,7 +135,7 @@ def test_files_are_told_apart_by_their_start(tmp_path: Path):
     ]:
         (tmp_path / "bad").write_bytes(content)
         with pytest.raises(UnreadableFile) as refused:
-            inspect(tmp_path / "bad")
+            read_all(tmp_path / "bad")  # found by its start, its nesting scan or its first conversation
         assert refused.value.malformed is malformed, content
     with zipfile.ZipFile(tmp_path / "other.zip", "w") as archive:
         archive.writestr("notes.txt", "hi")
@@ -197,3 +197,48 @@ def test_an_out_of_range_time_fails_its_own_conversation_only(tmp_path: Path):
 
 def read_all(path: Path) -> list:  # type: ignore[type-arg]
     return list(read(inspect(path), MODEL, lambda _: None))
+
+
+def test_chatgpt_files_are_named_in_a_note_at_the_end_of_their_message():
+    conversation = chatgpt_conversation()
+    question = conversation["mapping"]["u1"]["message"]
+    question["metadata"]["attachments"] = [{"id": "file-abc", "name": "report.pdf", "size": 1234}]
+    question["content"]["parts"] = [
+        {"content_type": "image_asset_pointer", "asset_pointer": "file-service://file-abc"},  # report.pdf's own
+        {"content_type": "image_asset_pointer", "asset_pointer": "sediment://file_photo"},
+        "How long should green tea steep?",
+    ]
+    only_files = conversation["mapping"]["a1"]["message"]
+    only_files["content"] = {"content_type": "multimodal_text", "parts": []}
+    only_files["metadata"]["attachments"] = [{"id": "file-x", "name": "chart.png"}]
+    record = from_chatgpt(conversation, MODEL).record
+    by_id = {m.id: m for m in record.messages}
+    assert by_id["u1"].content == (
+        "How long should green tea steep?\n\n[Files attached to this message were not imported: report.pdf, an image]"
+    )
+    assert by_id["a1"].content == "[Files attached to this message were not imported: chart.png]"  # kept for it
+
+
+def test_open_webui_files_are_named_in_a_note_at_the_end_of_their_message():
+    chat = openwebui_chat()
+    chat["chat"]["history"]["messages"]["u1"]["files"] = [
+        {"type": "file", "id": "f1", "name": "notes.md", "file": {"filename": "notes.md"}},
+        {"type": "image", "url": "data:image/png;base64,iVBORw0KGgo="},
+        {"type": "file", "file": {"filename": "only-inner.txt"}},
+    ]
+    record = from_openwebui(chat, MODEL).record
+    [question] = [m for m in record.messages if m.id == "u1"]
+    assert question.content == (
+        "What is a lifetime?\n\n[Files attached to this message were not imported: notes.md, an image, only-inner.txt]"
+    )
+
+
+def test_the_nulls_a_careful_exporter_writes_read_as_absent():
+    item = chatui_conversation(7, 2, 20)
+    item.update(title=None, system_prompt=None, active_message_id=None)
+    item["messages"][0].update(usage=None, status=None, attachments=None, model=None, error=None, parent_id=None)
+    item["messages"][1]["usage"] = {"prompt_tokens": None, "completion_tokens": 12}
+    record = from_chatui(item, MODEL).record
+    first, second = record.messages
+    assert (first.status, first.prompt_tokens, first.attachments) == ("done", None, [])
+    assert second.completion_tokens == 12 and record.active_message_id == second.id

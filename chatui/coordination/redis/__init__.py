@@ -54,9 +54,8 @@ class RedisCoordination(Generic[R]):
             f"async+{url}",
             implementation="redispy",
             key_prefix=self.link.keys.limits,
-            # One pool for everything this instance asks Redis. The library types its options as scalars, but passes
-            # them to redis-py, whose documented `connection_pool` option this is.
-            connection_pool=self.link.pool,  # type: ignore[arg-type]
+            # One pool for everything this instance asks Redis: limits passes its options on to redis-py
+            connection_pool=self.link.pool,  # type: ignore[arg-type]  # limits types its options as scalars
         )
         self._busy = BusyGuard(self.link)
         self._relay: Relay[R] = Relay(self.link, self._busy)

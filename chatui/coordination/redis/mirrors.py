@@ -18,7 +18,7 @@ from redis.typing import StreamRangeResponse
 
 from chatui.coordination.base import R
 from chatui.coordination.redis.link import Link
-from chatui.coordination.redis.wire import Deltas, Ended, ReplyEnd, decode_entry, decode_meta, entry_order
+from chatui.coordination.redis.wire import Deltas, Ended, ReplyEnd, Thoughts, decode_entry, decode_meta, entry_order
 from chatui.coordination.reply import ReplyMeta
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,9 @@ class Mirrors(Generic[R]):
                     )
                 for text in entry.texts[max(0, len(mirror.chunks) - entry.first) :]:
                     mirror.publish(text)
+            elif isinstance(entry, Thoughts):
+                for text in entry.texts[max(0, len(mirror.reasoning) - entry.first) :]:
+                    mirror.think(text)
             elif isinstance(entry, ReplyEnd):
                 if entry.usage is not None:
                     mirror.usage = entry.usage

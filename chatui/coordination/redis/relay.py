@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from chatui.coordination.base import R
 from chatui.coordination.redis.busy import BusyGuard
 from chatui.coordination.redis.link import Link
-from chatui.coordination.redis.wire import Deltas, Ended, ReplyEnd, Started, encode_event, encode_meta
+from chatui.coordination.redis.wire import Deltas, Ended, ReplyEnd, Started, Thoughts, encode_event, encode_meta
 from chatui.coordination.reply import ReplyMeta
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ class Relay(Generic[R]):
         self.owned: dict[str, R] = {}
         """Reply id -> this instance's replies that have not ended yet (their ownership is renewed with the lease)."""
         self._pending: dict[str, Deltas] = {}  # reply id -> the deltas not yet written
+        self._thoughts: dict[str, Thoughts] = {}  # reply id -> the reasoning deltas not yet written
         self._ending: dict[str, R] = {}
         self._dirty = asyncio.Event()
 
@@ -56,9 +57,18 @@ class Relay(Generic[R]):
 
     async def _stream_out(self, reply: R) -> None:
         """Queue the reply's deltas as they come, then its end, for the flusher."""
-        index = 0
+        index = thought = 0
         async for batch in reply.follow():
-            if not batch:  # its place in the local model's line: shown by this instance's readers only
+            if not batch:  # it thought, or its place in the local model's line changed (shown here only)
+                if thought < len(reply.reasoning):
+                    new = reply.reasoning[thought:]
+                    queued_thoughts = self._thoughts.get(reply.message_id)
+                    if queued_thoughts is None:
+                        self._thoughts[reply.message_id] = Thoughts(thought, list(new))
+                    else:
+                        queued_thoughts.texts.extend(new)
+                    thought += len(new)
+                    self._dirty.set()
                 continue
             queued = self._pending.get(reply.message_id)
             if queued is None:
@@ -82,10 +92,13 @@ class Relay(Generic[R]):
     async def flush(self) -> None:
         """Every queued batch, then every reply's end, in one pipelined round trip."""
         pending, self._pending = self._pending, {}
+        thoughts, self._thoughts = self._thoughts, {}
         ending, self._ending = self._ending, {}
-        if not pending and not ending:
+        if not pending and not thoughts and not ending:
             return
         async with self.link.redis.pipeline(transaction=False) as pipe:
+            for message_id, entry in thoughts.items():  # a reply's reasoning comes before its text
+                pipe.xadd(self.link.keys.reply(message_id), entry.fields(), maxlen=STREAM_MAX_ENTRIES, approximate=True)
             for message_id, deltas in pending.items():
                 pipe.xadd(
                     self.link.keys.reply(message_id), deltas.fields(), maxlen=STREAM_MAX_ENTRIES, approximate=True

@@ -83,6 +83,17 @@ class Deltas:
 
 
 @dataclass(frozen=True, slots=True)
+class Thoughts:
+    """One entry of a reply's stream: its reasoning deltas from index `first` on (issue 24; batched like `Deltas`)."""
+
+    first: int
+    texts: list[str]
+
+    def fields(self) -> dict[FieldT, EncodableT]:
+        return {"ri": self.first, "r": orjson.dumps(self.texts)}
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyEnd:
     """The last entry of a reply's stream: how it ended."""
 
@@ -96,10 +107,13 @@ class ReplyEnd:
         return {"end": orjson.dumps({"status": self.status, "error": self.error, "code": self.code, "usage": usage})}
 
 
-def decode_entry(entry: dict[bytes, bytes] | dict[bytes | str, bytes | str]) -> Deltas | ReplyEnd | None:
-    """A stream entry as written by `Deltas.fields` or `ReplyEnd.fields`; None for anything else."""
+def decode_entry(entry: dict[bytes, bytes] | dict[bytes | str, bytes | str]) -> Deltas | Thoughts | ReplyEnd | None:
+    """A stream entry as written by `Deltas.fields`, `Thoughts.fields` or `ReplyEnd.fields`; None for anything
+    else."""
     if b"t" in entry:
         return Deltas(int(entry[b"i"]), orjson.loads(entry[b"t"]))
+    if b"r" in entry:
+        return Thoughts(int(entry[b"ri"]), orjson.loads(entry[b"r"]))
     if b"end" in entry:
         end = orjson.loads(entry[b"end"])
         usage = end.get("usage")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from nicegui import ui
 
-from chatui.conversations.errors import ConversationError
-from chatui.ui import dialogs
-from chatui.ui.sidebar import delete_dialog, rename_dialog
+from chatui.ui.conversation_dialogs import delete_dialog, rename_dialog
 
 if TYPE_CHECKING:
     from chatui.ui.chat.view import ChatView
@@ -18,7 +17,8 @@ class ConversationMenu:
     """Shown once the page has a conversation (a new chat has none until its first message)."""
 
     def __init__(self, view: ChatView) -> None:
-        self.view = view
+        # A weak reference: the view holds this menu, and a cycle would keep a closed page for the full collection.
+        self._view = weakref.ref(view)
         with (
             ui.button(icon="more_vert")
             .props("flat round dense aria-label='Conversation menu'")
@@ -32,44 +32,21 @@ class ConversationMenu:
             ui.menu_item("Delete", on_click=self._delete).mark("delete")
         self.button.visible = view.conversation is not None
 
+    @property
+    def view(self) -> ChatView:
+        view = self._view()
+        if view is None:  # only a closed page's menu, whose clicks no longer arrive
+            raise RuntimeError("the page of this menu is gone")
+        return view
+
     def _export(self, kind: str) -> None:
         """The browser downloads the export from the API, which checks the session cookie itself."""
         if self.view.conversation is not None:
             ui.download.from_url(f"/api/conversations/{self.view.conversation.id}/export?format={kind}")
 
     async def _chat_settings(self) -> None:
-        """The conversation's system prompt and temperature (the next reply uses them)."""
-        view = self.view
-        if view.conversation is None:
-            return
-        conversation = await view.conversations.get(view.user.id, view.conversation.id)
-        temperature = "" if conversation.temperature is None else f"{conversation.temperature:g}"
-
-        async def save(values: dict[str, str]) -> str | None:
-            text = values["temperature"].strip().replace(",", ".")
-            try:
-                number = float(text) if text else None
-            except ValueError:
-                return "The temperature must be a number from 0 to 2, or empty for the model's default."
-            try:
-                view.conversation = await view.conversations.update_settings(
-                    view.user.id, conversation.id, system_prompt=values["system_prompt"], temperature=number
-                )
-            except ConversationError as exc:
-                return exc.message
-            return None
-
-        await dialogs.form(
-            "Chat settings",
-            [
-                dialogs.Field("system_prompt", "System prompt", conversation.system_prompt or ""),
-                dialogs.Field("temperature", "Temperature", temperature),
-            ],
-            "Save",
-            text="The system prompt and temperature of this conversation's next replies (empty: the model's own).",
-            check=save,
-            marker="save-settings",
-        )
+        """The conversation's chat settings (`chatui.ui.chat.settings`; also the button beside the message box)."""
+        await self.view.settings.open()
 
     async def _rename(self) -> None:
         view = self.view

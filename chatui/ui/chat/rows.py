@@ -1,5 +1,6 @@
 """The row of actions under each message of the chat page: Copy and Edit under a question; Copy, the version
-switcher, and Regenerate (or Retry) under a reply, the last reply of the path only, and not while one streams."""
+switcher and Fork under a reply, and Regenerate (or Retry) and Continue under the last reply of the path only, and
+not while one streams."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from functools import partial
 
 from nicegui import ui
 
-from chatui.ui.actions import Action, ReplyActions, question_row, reply_row
+from chatui.ui.actions import Action, ReplyActions, continuable, question_row, reply_row
 from chatui.ui.message_list import MessageList
 
 
@@ -21,23 +22,27 @@ class MessageRows:
         edit: Callable[[str, str], Awaitable[bool]],
         switch: Callable[[str], Awaitable[None]],
         regenerate: Callable[[str | None], Awaitable[None]],
+        carry_on: Action,
+        fork: Callable[[str], Awaitable[None]],
         models: Callable[[], list[str]],
         streaming: Callable[[], bool],
     ) -> None:
         self.messages = messages
         self._edit, self._switch, self._regenerate = edit, switch, regenerate
+        self._continue, self._fork = carry_on, fork
         self._models, self._streaming = models, streaming
         self.reply_rows: dict[str, tuple[ui.row, ReplyActions]] = {}
         self.last_reply: str | None = None
         """The reply whose row offers Regenerate (or Retry): the last one of the active path."""
 
-    def draw(self, message_id: str, role: str, content: str, status: str) -> None:
+    def draw(self, message_id: str, role: str, content: str, status: str, cut_off: bool = False) -> None:
         """The row of actions under a message (drawn inside its entry of the message list)."""
         versions, previous, following = self._versions(message_id)
         if role == "user":
             question_row(content, partial(self._edit, message_id), versions, previous, following)
         else:
-            actions = ReplyActions(content, status, versions, previous, following)
+            actions = ReplyActions(content, status, versions, previous, following, cut_off=cut_off)
+            actions.on_fork = partial(self._fork, message_id)
             self.reply_rows[message_id] = (reply_row(actions), actions)
 
     def _versions(self, message_id: str) -> tuple[tuple[int, int] | None, Action | None, Action | None]:
@@ -51,7 +56,7 @@ class MessageRows:
         return ((index + 1, len(siblings)), previous, following)
 
     def mark_last(self) -> None:
-        """Only the last reply of the path can be regenerated (or retried): move the button there."""
+        """Only the last reply of the path can be regenerated (or retried) and continued: move the buttons there."""
         if self.last_reply is not None and self.last_reply in self.reply_rows:
             row, actions = self.reply_rows[self.last_reply]
             if not row.is_deleted:
@@ -63,5 +68,6 @@ class MessageRows:
             return
         row, actions = self.reply_rows[last]
         if not row.is_deleted:
-            reply_row(replace(actions, on_regenerate=self._regenerate, models=self._models), row)
+            carry_on = self._continue if continuable(actions.text, actions.status, actions.cut_off) else None
+            reply_row(replace(actions, on_regenerate=self._regenerate, models=self._models, on_continue=carry_on), row)
             self.last_reply = last

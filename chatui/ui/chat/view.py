@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import replace
+from collections.abc import Coroutine
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
@@ -19,21 +20,27 @@ from nicegui import Client, ui
 
 from chatui.bootstrap import Services
 from chatui.conversations.errors import BUSY, ConversationError, ConversationNotFound
+from chatui.conversations.imported import carry_on
 from chatui.engine.events import ConversationEvent, PathChanged, ReplyStarted, TitleChanged
 from chatui.engine.generation import Generation
+from chatui.files.errors import FileRefused
 from chatui.ui.bubbles import AssistantBubble
+from chatui.ui.chat.attach import AttachTray
+from chatui.ui.chat.finder import Finder
 from chatui.ui.chat.menu import ConversationMenu
+from chatui.ui.chat.notices import ModelNotices
 from chatui.ui.chat.rows import MessageRows
+from chatui.ui.chat.settings import SettingsControl
+from chatui.ui.chat.think import ThinkControl
 from chatui.ui.composer import composer
 from chatui.ui.frame import page_frame
 from chatui.ui.message_list import MessageList
 from chatui.ui.model_picker import ModelPicker
 from chatui.ui.pacing import UpdatePacer
-from chatui.ui.provider_banner import model_problem, show_problem
 from chatui.ui.search import SearchPanel
 from chatui.ui.sidebar import Sidebar
 from chatui.ui.undo import offer_undo
-from providers.registry import ModelInfo, ProviderStatus
+from chatui.ui.weak import weakly
 from storage import Conversation, MessageStatus, SignedIn
 
 log = logging.getLogger(__name__)
@@ -58,14 +65,12 @@ class ChatView:
         self.model = conversation.model if conversation else services.models.default_model
         self.client: Client = ui.context.client
         self.at_message = at_message
+        self.search_query = request.query_params.get("q", "")[:500] if at_message else ""
         self.live: Generation | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self._unwatch = None
-        self.listing: tuple[list[ModelInfo], list[ProviderStatus]] | None = None
-        self.banner: ui.element | None = None
         self.model_ids: list[str] = []
-        self.fallback: str | None = None
-        """The model a new chat started on because the default cannot answer (`ModelRegistry.model_for_new_chat`)."""
+        self.notices = ModelNotices(self)
         self.undo_token = request.query_params.get("undo", "")[:64] if conversation is None else ""
         self.client.on_delete(self._cleanup)
 
@@ -76,42 +81,51 @@ class ChatView:
         self.frame = page_frame(self.services, self.signed_in, title, drawer=True)
         self.frame.title.mark("conversation-title")
         with self.frame.actions:
-            self.picker = ModelPicker(self.model, self._model_changed)
+            self.picker = ModelPicker(self.model, weakly(self._model_changed))
             self.model_select = self.picker.select
             self.menu = ConversationMenu(self)
         assert self.frame.drawer is not None
         with self.frame.drawer:
-            ui.button("New chat", icon="add", on_click=lambda: ui.navigate.to("/")).props("unelevated no-caps").classes(
-                "w-full mb-2"
-            )
+            new_chat = ui.button("New chat", icon="add", on_click=lambda: ui.navigate.to("/"))
+            new_chat.props("unelevated no-caps").classes("w-full mb-2")
             self.sidebar = Sidebar(
                 self.services,
                 self.signed_in,
                 self.conversation.id if self.conversation else None,
-                on_renamed=self.renamed,
-                on_deleted=self.deleted,
+                on_renamed=weakly(self.renamed),
+                on_deleted=weakly(self.deleted),
             )
             self.sidebar.build()
-            SearchPanel(self.conversations, self.user.id).attach(self.sidebar.filter, before=self.sidebar.list)
+            self.search = SearchPanel(self.conversations, self.user.id)
+            self.search.attach(self.sidebar.filter, before=self.sidebar.list)
             await self.sidebar.refresh()
+        self.frame.on_imported = self.sidebar.refresh
         self.messages = MessageList(
             self.services,
             self.user.id,
-            on_live=self._follow,
-            spawn=lambda job: self._track(asyncio.create_task(job)),
-            on_row=lambda *row: self.rows.draw(*row),
+            on_live=weakly(self._follow),
+            spawn=weakly(self._spawn),
+            on_row=weakly(self._draw_row),
+            admin=self.user.is_admin,
         )
         self.messages.build()
+        self.finder = Finder(self, self.search, self.search_query, self.at_message)
         self.rows = MessageRows(
             self.messages,
-            edit=self._edit,
-            switch=self._switch,
-            regenerate=self._regenerate,
-            models=lambda: self.model_ids,
-            streaming=lambda: self.live is not None,
+            edit=weakly(self._edit),
+            switch=weakly(self._switch),
+            regenerate=weakly(self._regenerate),
+            carry_on=weakly(self._continue),
+            fork=weakly(self._fork),
+            models=weakly(self._models),
+            streaming=weakly(self._streaming),
         )
         self.box = composer(self.send, self.stop, self.services.settings.max_message_chars)
         self.composer = self.box.textarea
+        self.settings = SettingsControl(self)
+        self.attach = AttachTray(self.box, self.services.settings.attachments_per_message)
+        self.think = ThinkControl(self)
+        await self.settings.load()
         self._shortcuts()
         if self.conversation is not None:
             await self._show_conversation(self.conversation.id)
@@ -166,7 +180,7 @@ class ChatView:
                 self.rows.mark_last()
 
     def _on_generation(self, generation: Generation) -> None:
-        if self.messages.has(generation.message_id):
+        if self.messages.has(generation.message_id) and not generation.prefix:  # a continued one is shown afresh
             return
         if not self.messages.continues(generation):  # a regenerate or an edit: the path changed above its end
             self._track(asyncio.create_task(self._reopen(generation)))
@@ -186,6 +200,18 @@ class ChatView:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        self._track(asyncio.create_task(job))
+
+    def _draw_row(self, message_id: str, role: str, content: str, status: str, cut_off: bool) -> None:
+        self.rows.draw(message_id, role, content, status, cut_off)
+
+    def _models(self) -> list[str]:
+        return self.model_ids
+
+    def _streaming(self) -> bool:
+        return self.live is not None
+
     async def _follow_reply(self, generation: Generation, bubble: AssistantBubble) -> None:
         await bubble.follow(generation, self.pacer)
         if self.live is generation:
@@ -196,8 +222,9 @@ class ChatView:
             return
         entry = self.messages.entry(generation.message_id)
         if entry is not None and not entry.is_deleted:
+            cut_off = generation.usage is not None and generation.usage.cut_off
             with entry:
-                self.rows.draw(generation.message_id, "assistant", generation.text, generation.status)
+                self.rows.draw(generation.message_id, "assistant", generation.text, generation.status, cut_off)
             self.rows.mark_last()
 
     def _set_streaming(self, streaming: bool) -> None:
@@ -205,27 +232,39 @@ class ChatView:
 
     async def send(self) -> None:
         content = self.composer.value or ""
-        if not content.strip():
+        files = self.attach.file_ids
+        if not content.strip() and not files:
+            return
+        if self.attach.uploading:
+            ui.notify("A file is still uploading: send once it is in.", type="info")
             return
         if self.live is not None:
             ui.notify(BUSY, type="info")
             return
         try:
+            self.messages.outgoing = (content, await self.attach.stored(self.services.files, self.user.id))
             if self.conversation is None:
-                await self._start(content)
+                await self._start(content, files)
             else:
                 await self.conversations.send(
-                    self.user.id, self.conversation.id, content, self.model, session_id=self.signed_in.session.id
+                    self.user.id,
+                    self.conversation.id,
+                    content,
+                    self.model,
+                    session_id=self.signed_in.session.id,
+                    attachments=files,
                 )
         except ConversationNotFound:
             ui.notify("This conversation was deleted.", type="warning")
             ui.navigate.to("/")
             return
-        except ConversationError as exc:  # refused (too long, too fast): a new chat is not even made
-            ui.notify(exc.message, type="warning")
+        except (ConversationError, FileRefused) as exc:  # refused (too long, too fast): a new chat is not even made
+            self.messages.outgoing = None
+            ui.notify(exc.message, type="warning", multi_line=True)
             return
         assert self.conversation is not None
         self.composer.value = ""
+        self.attach.clear()
         ui.run_javascript("chatui.toBottom()")  # the reader sees what was just sent, wherever they were
         if self.conversation.title is None:
             with contextlib.suppress(ConversationNotFound):
@@ -233,11 +272,17 @@ class ChatView:
                 self.frame.set_title(self.conversation.title or "New chat")
         await self.sidebar.moved_to_top(self.conversation)
 
-    async def _start(self, content: str) -> None:
+    async def _start(self, content: str, files: list[str]) -> None:
         """The first message: the conversation and its reply begin together, then the page shows them."""
         self.conversation, _ = await self.conversations.start(
-            self.user.id, content, self.model, session_id=self.signed_in.session.id
+            self.user.id,
+            content,
+            self.model,
+            session_id=self.signed_in.session.id,
+            attachments=files,
+            settings={**(self.settings.for_new_conversation() or {}), **self.think.for_new_conversation()} or None,
         )
+        self.settings.refresh()
         ui.navigate.history.replace(f"/chat/{self.conversation.id}")
         self.sidebar.set_current(self.conversation.id)
         self.menu.button.visible = True
@@ -268,6 +313,28 @@ class ChatView:
         except ConversationError as exc:
             ui.notify(exc.message, type="warning")
 
+    async def _continue(self) -> None:
+        """More of the last reply, appended to it (the page shows it afresh as it grows: `_on_generation`)."""
+        if self.live is not None or self.conversation is None:
+            return
+        try:
+            await self.conversations.continue_reply(
+                self.user.id, self.conversation.id, session_id=self.signed_in.session.id
+            )
+        except ConversationError as exc:
+            ui.notify(exc.message, type="warning")
+
+    async def _fork(self, message_id: str) -> None:
+        """A new conversation up to this message, opened."""
+        if self.conversation is None:
+            return
+        try:
+            fork = await self.conversations.fork(self.user.id, self.conversation.id, message_id)
+        except ConversationError as exc:
+            ui.notify(exc.message, type="warning")
+            return
+        ui.navigate.to(f"/chat/{fork.id}")
+
     async def _edit(self, message_id: str, content: str) -> bool:
         """Send a new version of a message; True once it is on its way (the editor then closes)."""
         if self.live is not None:
@@ -289,35 +356,27 @@ class ChatView:
     async def _load_models(self) -> None:
         with contextlib.suppress(TimeoutError):
             await self.client.connected(timeout=10)
-        self.listing = await self.services.models.models()
-        self.model_ids = [m.id for m in self.listing[0] if m.available]
+        listing = self.notices.listing = await self.services.models.models()
+        self.model_ids = [m.id for m in listing[0] if m.available]
         if self.conversation is None and self.model == self.services.models.default_model:
             new_chat = await self.services.models.model_for_new_chat()
             self.model = self.picker.model = new_chat.id
-            self.fallback = None if new_chat.is_default else new_chat.id
-        self.picker.show(self.listing[0])
-        self._show_problem()
-
-    def _show_problem(self) -> None:
-        """The provider banner when the chosen model cannot answer; the empty chat's prompt otherwise."""
-        if self.banner is not None:
-            self.banner.delete()
-            self.banner = None
-        problem = model_problem(self.model, *self.listing) if self.listing is not None else None
-        if problem is None and self.listing is not None and self.fallback == self.model:
-            # a new chat on a stand-in: why the default cannot answer, what fixes it, and what answers meanwhile
-            problem = model_problem(self.services.models.default_model, *self.listing)
-            if problem is not None:
-                problem = replace(problem, detail=f"{problem.detail} New chats start on {self.model}.")
-        if problem is not None:
-            with self.messages.element:
-                self.banner = show_problem(problem)
-            self.banner.move(self.messages.element, target_index=0)
-        self.messages.empty_state.visible = problem is None and not self.messages.shown
+            self.notices.fallback = None if new_chat.is_default else new_chat.id
+        elif self.conversation is not None:
+            carried = await carry_on(self.conversations, self.user.id, self.conversation.id)
+            if carried is not None:
+                self.model = self.picker.model = carried.model  # moved off a model that cannot answer here
+                self.notices.imported_note = carried.note
+        self.services.models.warm(self.model)  # a slow first use (an SDK's import) starts while the person types
+        self.picker.show(*listing)
+        self.notices.show()
+        await self.think.refresh()
 
     async def _model_changed(self, value: str) -> None:
         self.model = value
-        self._show_problem()
+        self.services.models.warm(value)
+        self.notices.show()
+        self._spawn(self.think.refresh())
         if self.conversation is not None:
             try:
                 await self.conversations.update_settings(self.user.id, self.conversation.id, model=value)
@@ -337,5 +396,6 @@ class ChatView:
     def _cleanup(self) -> None:
         if self._unwatch is not None:
             self._unwatch()
+            self._unwatch = None  # it holds `_on_event`, so this view: a cycle left for the full collection
         for task in list(self.tasks):
             task.cancel()

@@ -2,7 +2,9 @@
 // length of the conversation, and none runs per token (a ResizeObserver fires at most once a frame; the
 // MutationObserver watches only the list's own rows, not their text).
 //
-// - The message list (`.chatui-messages`) opens at its end, or centred on `.chatui-target` (`/chat/{id}?message=`).
+// - The message list (`.chatui-messages`) opens at its end, or centred on `.chatui-target` (`/chat/{id}?message=`);
+//   the server moves it later with `chatui.toTop()` (Jump to start), `chatui.centre(id)` (the next search hit) and
+//   `chatui.toBottom()` (Jump to latest).
 //   While the reader is at the bottom it stays there as replies grow; otherwise the message at the top of the view
 //   stays put while pages of messages are added or dropped above or below it (Chromium's own scroll anchoring is off,
 //   see chatui.css, because it does not hold at scrollTop 0, where older messages are loaded).
@@ -46,6 +48,38 @@ window.chatui = (() => {
   function toBottom() {
     pinned = true;
     window.scrollTo(0, scroller().scrollHeight);
+  }
+
+  // Jump to start, and a search hit opened in the page: the window was just rebuilt by the server, whose updates
+  // may reach the DOM a frame after this call; so wait (a bounded number of frames) for the element to be there.
+  function whenThere(find, then, frames = 120) {
+    const element = find();
+    if (element) then(element);
+    else if (frames > 0) requestAnimationFrame(() => whenThere(find, then, frames - 1));
+  }
+
+  function toTop() {
+    pinned = false;
+    whenThere(() => list && list.firstElementChild, () => {
+      window.scrollTo(0, 0);
+      remember();
+    });
+  }
+
+  // Centred now, and again once the page's layout has settled (Quasar sizes the header and footer after mount):
+  // a search hit lands in the middle of the view, not where the first layout put the middle.
+  function centreOn(element) {
+    const centre = () => {
+      element.scrollIntoView({ block: "center" });
+      remember();
+    };
+    centre();
+    requestAnimationFrame(() => requestAnimationFrame(centre));
+  }
+
+  function centre(id) {
+    pinned = false;
+    whenThere(() => document.getElementById(`c${id}`), centreOn);
   }
 
   function settle() {
@@ -95,8 +129,7 @@ window.chatui = (() => {
     const target = messages.querySelector(".chatui-target");
     if (target) {
       pinned = false;
-      target.scrollIntoView({ block: "center" });
-      remember();
+      centreOn(target);
     } else {
       toBottom();
     }
@@ -114,9 +147,19 @@ window.chatui = (() => {
     new MutationObserver(settle).observe(list, { childList: true });
   }
 
+  // Notices (Quasar's notifications at the bottom: "A reply is still being written…") stand above the message box,
+  // never over it: the footer's height is a CSS variable (chatui.css), kept as the box grows.
+  function clearFooter() {
+    const footer = document.querySelector(".chatui-footer");
+    if (!footer) return;
+    const root = document.documentElement;
+    new ResizeObserver(() => root.style.setProperty("--chatui-footer-height", `${footer.offsetHeight}px`)).observe(footer);
+  }
+
   function init() {
     const messages = document.querySelector(".chatui-messages");
     if (messages) start(messages);
+    clearFooter();
     // After the first positioning, so that the top of a list that opens at its end does not load at once.
     requestAnimationFrame(() => document.querySelectorAll(".chatui-autoload").forEach(autoload));
   }
@@ -134,10 +177,13 @@ window.chatui = (() => {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", whenMounted);
   else whenMounted();
 
-  return { toBottom };
+  return { toBottom, toTop, centre };
 })();
 
-// Copy code: one listener for every code block's button, present and future (blocks arrive as sanitized HTML).
+// Copying. Copy code: one listener for every code block's button, present and future (blocks arrive as sanitized
+// HTML). A message's Copy button calls `chatui.copyMessage(event, text)` (its text is in the page) or, for a message
+// too long to carry, the server writes the clipboard and calls `chatui.copied(button)`. Both say "Copied" on the
+// button for a moment (and to screen readers: the word is a status).
 (() => {
   const copy = async (text) => {
     if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
@@ -149,6 +195,19 @@ window.chatui = (() => {
     document.body.appendChild(area);
     area.select();
     try { document.execCommand("copy"); } finally { area.remove(); }
+  };
+  const copied = (button, failed = false) => {
+    if (!button || button.querySelector(".chatui-copied")) return;
+    const word = Object.assign(document.createElement("span"), { className: "chatui-copied" });
+    word.setAttribute("role", "status");
+    word.textContent = failed ? "Copy failed" : "Copied";
+    (button.querySelector(".q-btn__content") || button).append(word);
+    setTimeout(() => word.remove(), 1500);
+  };
+  window.chatui.copied = copied;
+  window.chatui.copyMessage = (event, text) => {
+    const button = event?.target instanceof Element ? event.target.closest("button") : null;
+    copy(text).then(() => copied(button), () => copied(button, true));
   };
   document.addEventListener("click", async (event) => {
     const button = event.target instanceof Element ? event.target.closest(".chatui-copy") : null;
@@ -254,4 +313,74 @@ window.chatui = (() => {
   document.addEventListener("input", (event) => {
     if (event.target instanceof HTMLTextAreaElement && event.target.hasAttribute("data-max")) updateCounter(event.target);
   });
+  // The import dialog's drop zone (chatui/ui/transfer.py): a file dropped on it becomes its input's file.
+  const dropZone = (event) => (event.target instanceof Element ? event.target.closest(".chatui-drop") : null);
+  const showChosen = (zone) => {
+    const input = zone.querySelector("input[type=file]");
+    const name = zone.querySelector(".chatui-drop-name");
+    if (input && name) name.textContent = input.files.length ? input.files[0].name : "";
+  };
+  document.addEventListener("dragover", (event) => {
+    const zone = dropZone(event);
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.add("chatui-drop-over");
+  });
+  document.addEventListener("dragleave", (event) => {
+    const zone = dropZone(event);
+    if (zone && !zone.contains(event.relatedTarget)) zone.classList.remove("chatui-drop-over");
+  });
+  document.addEventListener("drop", (event) => {
+    const zone = dropZone(event);
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.remove("chatui-drop-over");
+    const input = zone.querySelector("input[type=file]");
+    if (input && event.dataTransfer && event.dataTransfer.files.length) {
+      input.files = event.dataTransfer.files;
+      showChosen(zone);
+    }
+  });
+  document.addEventListener("change", (event) => {
+    const zone = dropZone(event);
+    if (zone) showChosen(zone);
+  });
 })();
+
+// A conversation dragged onto a folder (chatui/ui/folders.py): rows carry data-conversation, folders (and the
+// "Chats" heading: out of any folder) data-folder; a drop becomes the page event `chatui_move`.
+(() => {
+  const TYPE = "application/x-chatui-conversation";
+  const target = (event) => (event.target instanceof Element ? event.target.closest("[data-folder]") : null);
+  document.addEventListener("dragstart", (event) => {
+    const row = event.target instanceof Element ? event.target.closest("[data-conversation]") : null;
+    if (!row || !event.dataTransfer) return;
+    event.dataTransfer.setData(TYPE, row.getAttribute("data-conversation"));
+    event.dataTransfer.effectAllowed = "move";
+  });
+  document.addEventListener("dragover", (event) => {
+    const folder = target(event);
+    if (!folder || !event.dataTransfer || !event.dataTransfer.types.includes(TYPE)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    folder.classList.add("chatui-folder-over");
+  });
+  document.addEventListener("dragleave", (event) => {
+    const folder = target(event);
+    if (folder && !folder.contains(event.relatedTarget)) folder.classList.remove("chatui-folder-over");
+  });
+  document.addEventListener("drop", (event) => {
+    const folder = target(event);
+    const conversation = event.dataTransfer ? event.dataTransfer.getData(TYPE) : "";
+    if (!folder || !conversation) return;
+    event.preventDefault();
+    folder.classList.remove("chatui-folder-over");
+    emitEvent("chatui_move", { conversation, folder: folder.getAttribute("data-folder") });
+  });
+})();
+
+// The service worker (chatui/ui/pwa.py) caches the app shell, so the installed app starts fast; browsers register
+// workers only in a secure context (HTTPS, or localhost / 127.0.0.1).
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register("/sw.js").catch(() => {}); // no worker: the app works the same, uncached
+}

@@ -1,4 +1,5 @@
-"""Small export files in each format, built here from the formats' public descriptions (no real user's data)."""
+"""Export files in each format, built from the formats' public descriptions (no real user's data): small ones for the
+tests, and the files of issue 28's attacks at any size (small in tests/, real size in `bench.import_attacks`)."""
 
 from __future__ import annotations
 
@@ -263,4 +264,96 @@ def write_zip_bomb(path: Path, inflated_bytes: int) -> Path:
             member.write(spaces[: min(left, len(spaces))])
             left -= len(spaces)
         member.write(conversation + b"]")
+    return path
+
+
+# -- LibreChat --------------------------------------------------------------------------------------------------------
+
+LIBRECHAT_ROOT = "00000000-0000-0000-0000-000000000000"
+
+
+def librechat_message(message_id: str, parent: str, text: str, *, user: bool, at: str, **extra: Any) -> dict[str, Any]:
+    message = {
+        "messageId": message_id,
+        "conversationId": "lc-1",
+        "parentMessageId": parent,
+        "sender": "User" if user else "GPT-4",
+        "isCreatedByUser": user,
+        "text": text,
+        "createdAt": at,
+        "error": False,
+        "unfinished": False,
+        "model": None if user else "gpt-4o",
+        "endpoint": "openAI",
+    }
+    message.update(extra)
+    return message
+
+
+def librechat_flat(conversation_id: str = "lc-1", title: str = "Sourdough starter") -> dict[str, Any]:
+    """LibreChat's flat export (`recursive: false`): a question, two answers to it (regenerated; the second has an
+    agent's `content` parts, one of them reasoning), a follow-up under the second."""
+    m = librechat_message
+    messages = [
+        m("q1", LIBRECHAT_ROOT, "How often do I feed a starter?", user=True, at="2024-05-01T10:00:00.000Z"),
+        m("a1", "q1", "Once a day at room temperature.", user=False, at="2024-05-01T10:00:05.000Z"),
+        m(
+            "a2",
+            "q1",
+            "",
+            user=False,
+            at="2024-05-01T10:01:00.000Z",
+            content=[
+                {"type": "think", "think": "The user keeps it on the counter."},
+                {"type": "text", "text": "Every 12 hours if it lives on the counter."},
+            ],
+        ),
+        m("q2", "a2", "And in the fridge?", user=True, at="2024-05-01T10:02:00.000Z", files=[{"filename": "jar.jpg"}]),
+        m("a3", "q2", "Once a week.", user=False, at="2024-05-01T10:02:03.000Z", model=None),
+    ]
+    return {
+        "conversationId": conversation_id,
+        "endpoint": "openAI",
+        "title": title,
+        "exportAt": "10:05:00 GMT+0000 (Coordinated Universal Time)",
+        "branches": True,
+        "recursive": False,
+        "options": {
+            "model": "gpt-4o",
+            "promptPrefix": "Be brief.",
+            "temperature": 0.7,
+            "top_p": 1,
+            "endpoint": "openAI",
+        },
+        "messages": messages,
+    }
+
+
+def librechat_tree(conversation_id: str = "lc-1", title: str = "Sourdough starter") -> dict[str, Any]:
+    """The same conversation as `librechat_flat`, in the tree form (`recursive: true`, `messagesTree`)."""
+    flat = librechat_flat(conversation_id, title)
+    nodes = {m["messageId"]: {**m, "children": []} for m in flat.pop("messages")}
+    roots = []
+    for node in nodes.values():
+        above = nodes.get(node["parentMessageId"])
+        (above["children"] if above else roots).append(node)
+    return {**flat, "recursive": True, "messagesTree": roots}
+
+
+def write_librechat_chain(path: Path, exchanges: int, conversation_id: str = "lc-long") -> Path:
+    """A LibreChat tree of `exchanges` questions and answers, one nested in the other (2 levels a message): written
+    piece by piece, as Python's `json` cannot nest it."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write(json.dumps({"conversationId": conversation_id, "title": "A long chat", "recursive": True})[:-1])
+        out.write(', "messagesTree": [')
+        for i in range(2 * exchanges):
+            user = i % 2 == 0
+            node = {
+                "messageId": f"m{i}",
+                "isCreatedByUser": user,
+                "text": f"{'Question' if user else 'Answer'} {i // 2}",
+                "createdAt": "2024-05-01T10:00:00.000Z",
+            }
+            out.write(json.dumps(node)[:-1] + ', "children": [')
+        out.write("]}" * (2 * exchanges) + "]}")
     return path
