@@ -26,6 +26,7 @@ from chatui.engine.generation import Generation
 from chatui.files.errors import FileRefused
 from chatui.ui.bubbles import AssistantBubble
 from chatui.ui.chat.attach import AttachTray
+from chatui.ui.chat.branching import Branching
 from chatui.ui.chat.finder import Finder
 from chatui.ui.chat.menu import ConversationMenu
 from chatui.ui.chat.notices import ModelNotices
@@ -110,13 +111,14 @@ class ChatView:
         )
         self.messages.build()
         self.finder = Finder(self, self.search, self.search_query, self.at_message)
+        self.branching = Branching(self)
         self.rows = MessageRows(
             self.messages,
-            edit=weakly(self._edit),
-            switch=weakly(self._switch),
-            regenerate=weakly(self._regenerate),
-            carry_on=weakly(self._continue),
-            fork=weakly(self._fork),
+            edit=weakly(self.branching.edit),
+            switch=weakly(self.branching.switch),
+            regenerate=weakly(self.branching.regenerate),
+            carry_on=weakly(self.branching.carry_on),
+            fork=weakly(self.branching.fork),
             models=weakly(self._models),
             streaming=weakly(self._streaming),
         )
@@ -291,65 +293,6 @@ class ChatView:
     def stop(self) -> None:
         if self.conversation is not None:
             self.conversations.stop(self.user.id, self.conversation.id)
-
-    # -- versions, regenerate, edit -------------------------------------------------------------------------------
-
-    async def _switch(self, message_id: str) -> None:
-        """Another version: the service tells every page of the conversation (this one too), and each redraws."""
-        if self.conversation is None:
-            return
-        try:
-            await self.conversations.switch_version(self.user.id, self.conversation.id, message_id)
-        except ConversationError as exc:
-            ui.notify(exc.message, type="warning")
-
-    async def _regenerate(self, model: str | None = None) -> None:
-        if self.live is not None or self.conversation is None:
-            return
-        try:
-            await self.conversations.regenerate(
-                self.user.id, self.conversation.id, model, session_id=self.signed_in.session.id
-            )
-        except ConversationError as exc:
-            ui.notify(exc.message, type="warning")
-
-    async def _continue(self) -> None:
-        """More of the last reply, appended to it (the page shows it afresh as it grows: `_on_generation`)."""
-        if self.live is not None or self.conversation is None:
-            return
-        try:
-            await self.conversations.continue_reply(
-                self.user.id, self.conversation.id, session_id=self.signed_in.session.id
-            )
-        except ConversationError as exc:
-            ui.notify(exc.message, type="warning")
-
-    async def _fork(self, message_id: str) -> None:
-        """A new conversation up to this message, opened."""
-        if self.conversation is None:
-            return
-        try:
-            fork = await self.conversations.fork(self.user.id, self.conversation.id, message_id)
-        except ConversationError as exc:
-            ui.notify(exc.message, type="warning")
-            return
-        ui.navigate.to(f"/chat/{fork.id}")
-
-    async def _edit(self, message_id: str, content: str) -> bool:
-        """Send a new version of a message; True once it is on its way (the editor then closes)."""
-        if self.live is not None:
-            ui.notify(BUSY, type="warning")
-            return False
-        if self.conversation is None:
-            return False
-        try:
-            await self.conversations.edit(
-                self.user.id, self.conversation.id, message_id, content, session_id=self.signed_in.session.id
-            )
-        except ConversationError as exc:
-            ui.notify(exc.message, type="warning")
-            return False
-        return True
 
     # -- header actions -------------------------------------------------------------------------------------------
 
