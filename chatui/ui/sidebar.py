@@ -21,6 +21,7 @@ from chatui.conversations.errors import ConversationError, ConversationNotFound
 from chatui.ui import dialogs
 from chatui.ui.conversation_dialogs import delete_dialog, export_url, page_level, rename_dialog
 from chatui.ui.folders import NO_FOLDER, FolderTree, ask_tags, choose_folder
+from chatui.ui.weak import weakly
 from storage import Conversation, ListFilter, SignedIn
 
 PAGE_SIZE = 50
@@ -69,7 +70,7 @@ class Sidebar:
         self.selecting = False
         self.selected: dict[str, ui.item] = {}
         self.rows: dict[str, ui.item] = {}
-        self.folders = FolderTree(services, self.user_id, self._row, self.refresh)
+        self.folders = FolderTree(services, self.user_id, weakly(self._row), weakly(self.refresh))  # no cycle
 
     def build(self) -> None:
         self.filter = (
