@@ -10,7 +10,7 @@ from storage.database import Database, Repository, transaction
 from storage.errors import MessageGone, owned_or_gone
 from storage.files import attachments_of, notes_of
 from storage.models import Message
-from storage.parts import reasoning_of
+from storage.parts import reasoning_of, steps_of
 from storage.tree import (
     UNBOUNDED,
     PathPage,
@@ -102,8 +102,9 @@ class PathPaging(Repository):
         files = attachments_of(s.connection(), ids)
         thoughts = reasoning_of(s.connection(), ids)
         notes = notes_of(s.connection(), list(files))
+        steps = steps_of(s.connection(), ids)
         return PathPage(
-            messages, sibling_ids(s, conversation_id, messages), has_before, has_after, files, thoughts, notes
+            messages, sibling_ids(s, conversation_id, messages), has_before, has_after, files, thoughts, notes, steps
         )
 
     @transaction
@@ -113,9 +114,14 @@ class PathPaging(Repository):
         messages = _messages(s, conversation_id)
         ids = [m.id for m in messages]
         files, thoughts = attachments_of(s.connection(), ids), reasoning_of(s.connection(), ids)
-        notes = notes_of(s.connection(), list(files))
+        notes, steps = notes_of(s.connection(), list(files)), steps_of(s.connection(), ids)
         return PathPage(
-            messages, sibling_ids(s, conversation_id, messages), attachments=files, reasoning=thoughts, notes=notes
+            messages,
+            sibling_ids(s, conversation_id, messages),
+            attachments=files,
+            reasoning=thoughts,
+            notes=notes,
+            steps=steps,
         )
 
     @transaction

@@ -116,6 +116,17 @@ def reasoning_of(c: Connection, message_ids: Sequence[str]) -> dict[str, Part]:
     return found
 
 
+def steps_of(c: Connection, message_ids: Sequence[str]) -> dict[str, list[Part]]:
+    """The text and tool parts, in order, of each of these messages that called a tool (PARTS.md): what the page
+    draws as text and tool cards. Messages without a tool call are left out (their `content` says it all)."""
+    found: dict[str, list[Part]] = defaultdict(list)
+    ids = list(message_ids)
+    for start in range(0, len(ids), 500):
+        for row in c.execute(_STEPS, {"ids": ids[start : start + 500]}):
+            found[row.message_id].append(Part(PartKind(row.kind), text=row.text, call_id=row.call_id, data=row.data))
+    return dict(found)
+
+
 _INSERT = insert(_parts)
 _NOTE = (
     update(_parts)
@@ -129,6 +140,19 @@ _NOTE = (
 _DELETE = delete(_parts).where(_parts.c.message_id == bindparam("mid"))
 _REASONING = select(_parts.c.message_id, _parts.c.text, _parts.c.data).where(
     _parts.c.message_id.in_(bindparam("ids", expanding=True)), _parts.c.kind == PartKind.REASONING
+)
+_CALLERS = (
+    select(_parts.c.message_id)
+    .where(_parts.c.message_id.in_(bindparam("ids", expanding=True)), _parts.c.kind == PartKind.TOOL_CALL)
+    .distinct()
+)
+_STEPS = (
+    select(_parts.c.message_id, _parts.c.kind, _parts.c.text, _parts.c.call_id, _parts.c.data)
+    .where(
+        _parts.c.message_id.in_(_CALLERS.scalar_subquery()),
+        _parts.c.kind.in_([PartKind.TEXT, PartKind.TOOL_CALL, PartKind.TOOL_RESULT]),
+    )
+    .order_by(_parts.c.message_id, _parts.c.position)
 )
 _READ = (
     select(_parts.c.message_id, _parts.c.kind, _parts.c.text, _parts.c.file_id, _parts.c.call_id, _parts.c.data)

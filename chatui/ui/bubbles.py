@@ -11,6 +11,7 @@ import asyncio
 import html
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from nicegui import ui
 
@@ -20,6 +21,7 @@ from chatui.ui.attachments import message_files
 from chatui.ui.pacing import UpdatePacer
 from chatui.ui.reasoning import ReasoningBlock, stored_reasoning
 from chatui.ui.rendering import SHOWN_CHARS, BlockSplitter, render_block, render_message, render_uncached, shown_part
+from chatui.ui.tool_cards import Answer, ToolCard, stored_steps
 from storage import Message, MessageStatus
 from storage.files import StoredFile
 from storage.parts import Part
@@ -90,22 +92,25 @@ def user_bubble(
     return bubble
 
 
-def stored_reply(message: Message, reasoning: Part | None = None, *, admin: bool = True) -> ui.chat_message:
+def stored_reply(
+    message: Message, reasoning: Part | None = None, steps: Sequence[Part] = (), *, admin: bool = True
+) -> ui.chat_message:
     """A finished reply from the database in two elements: the bubble and one HTML block with its text and footer.
 
     A page of a long conversation builds dozens of these, and each NiceGUI element costs a few hundred microseconds
-    to create; a reply that ended badly or early keeps its separate note, and one that thought its folded reasoning
-    (`AssistantBubble.show`).
+    to create; a reply that ended badly or early keeps its separate note, one that thought its folded reasoning, and
+    one that called tools its text and tool cards in order (`AssistantBubble.show`).
     """
     if (
         reasoning is not None
+        or steps
         or message.status != MessageStatus.DONE
         or message.cut_off
         or not message.content
         or len(message.content) > SHOWN_CHARS
     ):
         bubble = AssistantBubble(message.model, message.created_at, admin=admin)
-        bubble.show(message, reasoning)
+        bubble.show(message, reasoning, steps)
         return bubble.element
     parts = [
         p for p in (message.model, f"{message.completion_tokens} tokens" if message.completion_tokens else None) if p
@@ -146,14 +151,23 @@ class AssistantBubble:
         self.thinking: ui.label | None = None
         self.reasoning: ReasoningBlock | None = None
         self._reasoning_shown = 0  # reasoning deltas shown so far
+        self._splitter, self._tail = BlockSplitter(), None  # the answer's text since the last tool step
+        self.cards: dict[str, ToolCard] = {}
+        self._events_shown = 0  # the reply's tool events drawn so far
+        self.answer: Answer | None = None
+        """Answers a call waiting for approval (set by the page for the signed-in owner's live reply)."""
 
-    def show(self, message: Message, reasoning: Part | None = None) -> None:
-        """A stored reply: its reasoning folded, then one element for all its blocks (rendered once, then cached)."""
+    def show(self, message: Message, reasoning: Part | None = None, steps: Sequence[Part] = ()) -> None:
+        """A stored reply: its reasoning folded, then one element for all its blocks (rendered once, then cached), or
+        its text and tool cards in their order."""
         if reasoning is not None and reasoning.text:
             seconds = (reasoning.data or {}).get("seconds")
             with self.body:
                 stored_reasoning(reasoning.text, seconds if isinstance(seconds, int | float) else None)
-        if message.content:
+        if steps:
+            with self.body:
+                stored_steps(steps, message_body)
+        elif message.content:
             with self.body:
                 message_body(message.content)
         self._ended(message.status, message.error, message.completion_tokens, message.cut_off)
@@ -162,32 +176,29 @@ class AssistantBubble:
         """Fill the bubble from a live reply (its text so far first), then show how it ended."""
         self.element.classes(add="chatui-streaming")  # no diagram is drawn while this is on (static/markdown.js)
         with pacer.following():
-            tail, splitter = await self._stream(generation, pacer)
+            await self._stream(generation, pacer)
         if generation.reasoning:
             self._show_reasoning(generation)  # what came after the last update, and the block folds
-        last = splitter.close()
-        if tail is not None:
-            if last is None:
-                tail.delete()
-            else:
-                tail.content = render_block(last)
+        self._close_text()
+        self._show_steps(generation, len(generation.chunks))  # a call Stop or a shutdown ended: interrupted
         self.element.classes(remove="chatui-streaming")
         cut_off = generation.usage is not None and generation.usage.cut_off
         self._ended(generation.status, generation.error, generation.completion_tokens, cut_off)
 
-    async def _stream(self, generation: Generation, pacer: UpdatePacer) -> tuple[ui.html | None, BlockSplitter]:
-        """Show the deltas as they come, one update per `pacer.interval()`; return the tail and the splitter."""
+    async def _stream(self, generation: Generation, pacer: UpdatePacer) -> None:
+        """Show the deltas and tool steps as they come, one update per `pacer.interval()`."""
         if not generation.chunks and not generation.prefix:
             with self.body:
                 self.thinking = ui.label("Thinking…").classes("thinking").mark("thinking")
-        splitter = BlockSplitter()
-        tail: ui.html | None = None
-        prefix = [generation.prefix] if generation.prefix else []  # a continued reply: its text so far comes first
+        self._splitter, self._tail = BlockSplitter(), None
+        read = -1 if generation.prefix else 0  # the deltas read (a continued reply's text so far comes first)
+        prefix = [generation.prefix] if generation.prefix else []
         async for batch in _after(prefix, generation.follow()):
-            if not batch:  # waiting in the local model's line, or thinking
+            if not batch:  # waiting in the local model's line, thinking, or a tool step
                 if generation.reasoning:
                     self._show_reasoning(generation)
-                elif tail is None:
+                self._show_steps(generation, read)
+                if self._tail is None and not generation.reasoning and not self._tool_running():
                     self._show_waiting(generation.queued)
                 if not generation.chunks:
                     await asyncio.sleep(pacer.interval())
@@ -195,19 +206,65 @@ class AssistantBubble:
             self._stop_thinking()
             if generation.reasoning:
                 self._show_reasoning(generation)
-            finished = splitter.feed("".join(batch))
-            with self.body:
-                for block in finished:
-                    if tail is not None:  # the tail becomes the finished block it was showing
-                        tail.content = render_block(block)
-                        tail = None
-                    else:
-                        _html(render_block(block))
-                if tail is None:
-                    tail = _html("")
-                tail.content = render_uncached(splitter.tail)
+            self._show_steps(generation, read)  # the steps made before this text
+            self._feed("".join(batch))
+            read += len(batch) if read >= 0 else 1
             await asyncio.sleep(pacer.interval())
-        return tail, splitter
+
+    def _feed(self, text: str) -> None:
+        """More of the answer: finished blocks become fixed elements; only the growing tail is re-rendered."""
+        finished = self._splitter.feed(text)
+        with self.body:
+            for block in finished:
+                if self._tail is not None:  # the tail becomes the finished block it was showing
+                    self._tail.content = render_block(block)
+                    self._tail = None
+                else:
+                    _html(render_block(block))
+            if self._tail is None:
+                self._tail = _html("")
+            self._tail.content = render_uncached(self._splitter.tail)
+
+    def _close_text(self) -> None:
+        """The text so far ends (a tool step follows it, or the reply ended): its last block rendered whole."""
+        last = self._splitter.close()
+        if self._tail is not None:
+            if last is None:
+                self._tail.delete()
+            else:
+                self._tail.content = render_block(last)
+        elif last is not None:
+            with self.body:
+                _html(render_block(last))
+        self._splitter, self._tail = BlockSplitter(), None
+
+    def _show_steps(self, generation: Generation, read: int) -> None:
+        """Draw the tool events that come before the `read`-th delta: a card per call, after the text before it."""
+        events = generation.tool_events
+        while self._events_shown < len(events) and events[self._events_shown].at <= read:
+            self._tool_event(generation, events[self._events_shown].frame)
+            self._events_shown += 1
+
+    def _tool_event(self, generation: Generation, frame: dict[str, Any]) -> None:
+        kind, call_id = frame.get("type"), str(frame.get("call_id"))
+        step = next((step for step in generation.steps if step.call_id == call_id), None)
+        if kind == "tool_call":
+            self._stop_thinking()
+            self._close_text()
+            arguments = frame.get("arguments")
+            with self.body:
+                card = ToolCard(call_id, str(frame.get("name")), arguments if isinstance(arguments, dict) else {})
+            self.cards[call_id] = card
+        elif (card_or_none := self.cards.get(call_id)) is None:
+            return
+        elif kind == "tool_approval" and step is not None and step.state == "approval":  # not one answered since
+            card_or_none.ask(self.answer)
+        elif kind == "tool_result":
+            seconds = step.seconds if step is not None else None
+            card_or_none.finish(str(frame.get("content", "")), is_error=bool(frame.get("is_error")), seconds=seconds)
+
+    def _tool_running(self) -> bool:
+        return any(not card.done for card in self.cards.values())
 
     def _show_reasoning(self, generation: Generation) -> None:
         """The reasoning so far, in its block above the answer (made at its first delta, in place of "Thinking…"),

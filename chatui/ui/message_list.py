@@ -68,6 +68,8 @@ class MessageList:
         """Each shown message's versions (oldest first), from the pages read."""
         self.reasoning: dict[str, Part] = {}
         """The reasoning of replies read but not yet shown (issue 24); dropped once shown."""
+        self.steps: dict[str, list[Part]] = {}
+        """The text and tool parts of replies read that called tools, not yet shown (issue 24); dropped once shown."""
         self.files: dict[str, list[StoredFile]] = {}
         """The files of the shown messages that have any (an edit starts from them)."""
         self.file_notes: dict[str, dict[str, str]] = {}
@@ -248,6 +250,7 @@ class MessageList:
             return MessagePage([], False, False)
         self.siblings.update(page.siblings)
         self.reasoning.update(page.reasoning)
+        self.steps.update(page.steps)
         self.files.update(page.attachments)
         self.file_notes.update(page.notes)
         return MessagePage(page.messages, page.has_before, page.has_after)
@@ -276,7 +279,8 @@ class MessageList:
                         self.live[message.id] = live
                         self.on_live(live, bubble)
                     else:
-                        stored_reply(message, self.reasoning.pop(message.id, None), admin=self.admin)
+                        reasoning, steps = self.reasoning.pop(message.id, None), self.steps.pop(message.id, ())
+                        stored_reply(message, reasoning, steps, admin=self.admin)
                     if live is None or message.id != live.message_id:
                         self._row(message.id, message.role, message.content, message.status, message.cut_off)
                 new.append((message.id, entry))

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -193,6 +194,8 @@ class ChatView:
             self._follow(generation, bubble)
 
     def _follow(self, generation: Generation, bubble: AssistantBubble) -> None:
+        if generation.user_id == self.user.id:  # Allow / Deny answer as `/ws` "approve" does (issue 24)
+            bubble.answer = partial(self.conversations.approve, self.user.id, generation.conversation_id)
         self.live = generation
         self._set_streaming(True)
         self._track(asyncio.create_task(self._follow_reply(generation, bubble)))

@@ -1,0 +1,157 @@
+"""Tool calls on the chat page (issue 24): a card per call inside the reply, live while it streams and the same after a
+reload, its result as plain text, an error shown as one; Allow / Deny for a tool that asks first."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from testing.fakes.mcp_server import stdio_config
+from testing.fakes.ollama import FakeOllama
+from testing.fakes.server import Script, ScriptedCall
+from testing.waiting import until
+from tests.pages.test_chat_flow import register_and_sign_in, send
+
+pytestmark = pytest.mark.usefixtures("app_env")
+
+
+def texts(user: User, marker: str) -> list[str]:
+    with user:
+        return [str(element.text) for element in user.find(marker=marker).elements]
+
+
+def reply_order(user: User) -> list[str]:
+    """What the last reply's bubble shows, in order: `text:…` for a text block, `card:name` for a tool card."""
+    with user:
+        bubble = list(user.find(marker="assistant-message").elements)[-1]
+        shown: list[str] = []
+        for element in bubble.descendants():
+            if "tool-card" in element._markers:
+                name = next(e for e in element.descendants() if "tool-name" in e._markers)
+                shown.append(f"card:{name.text}")
+            elif isinstance(element, ui.html) and element.content.strip():
+                shown.append(f"text:{element.content}")
+        return shown
+
+
+async def choose_tools(user: User, tools: list[str]) -> None:
+    response = await user.http_client.patch("/api/settings", json={"default_tools": tools})
+    assert response.status_code == 200, response.text
+
+
+async def conversation_id(user: User) -> str:
+    return str((await user.http_client.get("/api/conversations")).json()[0]["id"])
+
+
+async def test_a_tool_loop_shows_a_card_between_the_texts_live_and_after_a_reload(
+    user: User, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.then(
+        Script(tokens=["Let me ", "look."], tool_calls=[ScriptedCall("chatui__current_time", {"timezone": "UTC"})]),
+        Script(tokens=["It is ", "late."], delay=0.02),
+    )
+    await register_and_sign_in(user)
+    await choose_tools(user, ["chatui:*"])
+    await send(user, "What time is it?")
+    await user.should_see(marker="tool-card", retries=50)
+    await user.should_see("It is late.", retries=100)
+    [card] = texts(user, "tool-name")
+    assert card == "chatui:current_time"
+    assert json.loads(texts(user, "tool-arguments")[0]) == {"timezone": "UTC"}
+    await until(lambda: texts(user, "tool-output") != [], what="the result in the card")
+    assert texts(user, "tool-output")[0].endswith("UTC (UTC+0000)")
+    [state] = texts(user, "tool-state")
+    assert state.endswith(" s"), state  # how long it took
+    live = reply_order(user)
+    assert [entry.split(":")[0] for entry in live] == ["text", "card", "text"]
+    assert "Let me look." in live[0] and live[1] == "card:chatui:current_time" and "It is late." in live[2]
+
+    await user.open(f"/chat/{await conversation_id(user)}")  # from the stored parts
+    await user.should_see("It is late.", retries=50)
+    assert reply_order(user) == live
+    assert texts(user, "tool-output")[0].endswith("UTC (UTC+0000)")
+    assert texts(user, "tool-state") == [state]
+
+
+async def test_a_failed_call_shows_its_error_as_text_never_as_markup(user: User, fake_ollama: FakeOllama) -> None:
+    zone = "<img src=x onerror=alert(1)>"
+    fake_ollama.then(
+        Script(tokens=[], tool_calls=[ScriptedCall("chatui__current_time", {"timezone": zone})]),
+        Script(tokens=["No such zone."]),
+    )
+    await register_and_sign_in(user)
+    await choose_tools(user, ["chatui:current_time"])
+    await send(user, "Time in a bad zone?")
+    await user.should_see("No such zone.", retries=100)
+    [output] = texts(user, "tool-output")
+    assert output == f"Unknown time zone {zone!r}."  # the text itself, in a label: the browser shows it as text
+    assert texts(user, "tool-state")[0].startswith("Failed")
+    with user:
+        [result] = user.find(marker="tool-result").elements
+        [card] = user.find(marker="tool-card").elements
+    assert "open" in result.props and "chatui-tool-failed" in card.classes  # an error is shown opened, in red
+    assert not any(isinstance(e, ui.html) and zone in e.content for e in card.descendants())
+
+
+# -- approval ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def asks_first(app_env: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real MCP server over stdio whose tools wait for the user's Allow / Deny."""
+    monkeypatch.setenv("CHATUI_MCP_SERVERS", json.dumps([stdio_config("local", approval="always")]))
+
+
+@pytest.fixture
+def local_tools(app_env: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real MCP server over stdio, called without asking."""
+    monkeypatch.setenv("CHATUI_MCP_SERVERS", json.dumps([stdio_config("local")]))
+
+
+async def local_is_up(user: User) -> None:
+    async def up() -> bool:
+        servers = (await user.http_client.get("/api/tools")).json()["servers"]
+        return any(s["name"] == "local" and s["available"] for s in servers)
+
+    await until(up, within=20, what="the stdio MCP server connected")
+
+
+@pytest.mark.parametrize("allow", [True, False], ids=["allow", "deny"])
+async def test_a_call_that_asks_first_waits_for_allow_or_deny(
+    asks_first: None, user: User, fake_ollama: FakeOllama, allow: bool
+) -> None:
+    fake_ollama.then(
+        Script(tokens=["Adding."], tool_calls=[ScriptedCall("local__add", {"a": 2, "b": 3})]),
+        Script(tokens=["The sum is 5." if allow else "You said no."]),
+    )
+    await register_and_sign_in(user)
+    await choose_tools(user, ["local:*"])
+    await local_is_up(user)
+    await send(user, "2 + 3?")
+    await user.should_see(marker="tool-allow", retries=100)
+    await user.should_see("Waiting for your approval")
+    assert len(fake_ollama.requests) == 1  # the reply waits: the model is not asked again yet
+    user.find(marker="tool-allow" if allow else "tool-deny").click()
+    await user.should_see("The sum is 5." if allow else "You said no.", retries=100)
+    await user.should_not_see(marker="tool-allow")
+    [output] = texts(user, "tool-output")
+    results = [m for m in fake_ollama.requests[-1]["messages"] if m["role"] == "tool"]
+    if allow:
+        assert output == "5" and results[0]["content"] == "5"
+    else:
+        assert texts(user, "tool-state") == ["Denied"] and "denied" in results[0]["content"]
+
+
+async def test_a_long_result_is_cut_on_the_page(local_tools: None, user: User, fake_ollama: FakeOllama) -> None:
+    fake_ollama.then(Script(tokens=[], tool_calls=[ScriptedCall("local__shout", {"times": 9000})]), Script(["Loud."]))
+    await register_and_sign_in(user)
+    await choose_tools(user, ["local:shout"])
+    await local_is_up(user)
+    await send(user, "Shout")
+    await user.should_see("Loud.", retries=100)
+    assert texts(user, "tool-output") == ["A" * 4000]
+    await user.should_see("Showing 4,000 of 9,000 characters.")
+    assert [m["content"] for m in fake_ollama.requests[-1]["messages"] if m["role"] == "tool"] == ["A" * 9000]
