@@ -15,7 +15,21 @@ from fastapi.responses import JSONResponse
 from nicegui import app, helpers
 
 from chatui import _patches
-from chatui.api import admin, auth, conversations, errors, feedback, files, folders, models, search, tools, transfer, ws
+from chatui.api import (
+    admin,
+    auth,
+    conversations,
+    errors,
+    feedback,
+    files,
+    folders,
+    models,
+    presets,
+    search,
+    tools,
+    transfer,
+    ws,
+)
 from chatui.api import settings as account_settings
 from chatui.bootstrap import Services, build_services
 from chatui.config import Settings
@@ -53,6 +67,7 @@ def create_app(settings: Settings) -> Services:
         conversations,
         folders,
         feedback,
+        presets,
         files,
         models,
         search,

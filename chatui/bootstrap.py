@@ -17,6 +17,7 @@ from chatui.accounts.signup import SignUp, SignupMode
 from chatui.config import FIRST_CHOICE_MODEL, Settings
 from chatui.conversations.exports import Exports
 from chatui.conversations.organizer import Organizer
+from chatui.conversations.presets import PresetService
 from chatui.conversations.service import ConversationService
 from chatui.conversations.titles import TitleWriter
 from chatui.coordination.base import Coordination, InstanceHooks
@@ -40,6 +41,7 @@ from providers.registry import ModelRegistry
 from storage import AccountRepository, ConversationRepository, Database, SearchHit, SearchRepository, lock
 from storage.files import FileRepository
 from storage.orphans import StreamingReplies
+from storage.presets import PresetRepository
 from storage.transfer import TransferRepository
 from storage.undo import UndoShelf
 
@@ -82,6 +84,8 @@ class Services:
     tools: ToolRegistry
     """Built-in tools and the configured MCP servers (connected in the background at start)."""
     store: Store
+    presets: PresetService
+    """Presets ("assistants"): the settings New chat can start from."""
 
     def prepare(self) -> int:
         """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`.
@@ -369,4 +373,5 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
         engine,
         tools,
         Store(db, accounts, chats, search, transfer, file_service.files),
+        presets=PresetService(PresetRepository(db)),
     )

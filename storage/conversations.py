@@ -74,8 +74,10 @@ class ConversationRepository(PathPaging, Replies, Forks, Organizing, Feedbacks):
         seed: int | None = None,
         reasoning_effort: str | None = None,
         tools: list[str] | None = UNSET,
+        preset_id: str | None = None,
     ) -> Conversation:
-        """A new, empty conversation; without a `system_prompt` (or `tools`) it takes the user's default one."""
+        """A new, empty conversation; without a `system_prompt` (or `tools`) it takes the user's default one.
+        `preset_id`: the preset it starts from (the caller has applied its settings)."""
         if system_prompt is UNSET:
             system_prompt = s.scalar(select(User.default_system_prompt).where(User.id == user_id))
         if tools is UNSET:
@@ -95,6 +97,7 @@ class ConversationRepository(PathPaging, Replies, Forks, Organizing, Feedbacks):
             seed=seed,
             reasoning_effort=reasoning_effort,
             tools=tools or None,
+            preset_id=preset_id,
         )
         s.add(conversation)
         return conversation

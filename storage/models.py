@@ -142,6 +142,8 @@ class Conversation(Base):
     folder_id: Mapped[str | None] = mapped_column(String(36))
     """The folder it is filed in (None: none). No foreign key (SQLite adds none to an existing table): deleting the
     folder moves it out in the same transaction (`storage.organize`)."""
+    preset_id: Mapped[str | None] = mapped_column(String(36))
+    """The preset (`storage.presets`) it started from; no foreign key: a deleted preset leaves its chats as they are."""
 
     # The sidebar pages through a user's conversations newest first, keyed on (updated_at, id); the list proper
     # (not archived, pinned first) and a folder's list have indexes of their own order.

@@ -127,15 +127,22 @@ async def list_conversations(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ConversationPublic,
-    responses={429: {"description": "More new conversations than CHATUI_CONVERSATIONS_PER_MINUTE (`Retry-After`)"}},
+    responses={
+        404: {"description": "No such preset for this user"},
+        429: {"description": "More new conversations than CHATUI_CONVERSATIONS_PER_MINUTE (`Retry-After`)"},
+    },
 )
 async def create_conversation(
     body: ConversationCreate, signed_in: CurrentUser, services: ServicesDep
 ) -> ConversationPublic:
     """A new, empty conversation with the chat settings given (without a system prompt: the account's default one);
-    without a title it takes one from its first message."""
+    without a title it takes one from its first message. With `preset_id` it starts with that preset's model and
+    settings (those given here win) and records it."""
     settings = {name: getattr(body, name) for name in CHAT_SETTINGS if name in body.model_fields_set}
-    conversation = await services.conversations.create(signed_in.user.id, body.model, body.title, settings)
+    model, user_id = body.model, signed_in.user.id
+    if body.preset_id is not None:
+        model, settings = await services.presets.starting(user_id, body.preset_id, model, settings)
+    conversation = await services.conversations.create(user_id, model, body.title, settings, preset_id=body.preset_id)
     return _public(conversation)
 
 

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from chatui.accounts.errors import AuthError, AuthRefusal
-from chatui.conversations.errors import ConversationError, InvalidInput, NotFound, Refusal, SendRefused
+from chatui.conversations.errors import ConversationError, InvalidInput, NotFound, ReadOnly, Refusal, SendRefused
 from chatui.files.errors import FileProblem, FileRefused
 from chatui.transfer.jobs import ImportBusy
 from chatui.transfer.upload import UploadProblem, UploadRefused
@@ -67,6 +67,8 @@ async def _conversation_error(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(body, status_code=code, headers=_retry_after(exc.retry_after))
     if isinstance(exc, NotFound):
         return JSONResponse({"detail": exc.message}, status_code=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, ReadOnly):
+        return JSONResponse({"detail": exc.message}, status_code=status.HTTP_403_FORBIDDEN)
     field = exc.field if isinstance(exc, InvalidInput) else None
     body = {"detail": [{"type": "value_error", "loc": ["body", field] if field else ["body"], "msg": exc.message}]}
     return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

@@ -141,6 +141,9 @@ class ConversationCreate(ChatSettingsFields):
 
     title: Title | None = None
     model: ModelId | None = None
+    preset_id: str | None = Field(
+        None, max_length=64, description="Start from this preset (GET /api/presets): its settings, under those given"
+    )
 
 
 FolderId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -200,6 +203,7 @@ class ConversationPublic(BaseModel):
     archived: bool = False
     folder_id: str | None = None
     tags: list[str] = []
+    preset_id: str | None = Field(None, description="The preset it started from (null: none)")
     created_at: datetime
     updated_at: datetime
 

@@ -5,6 +5,7 @@
     │   ├── ConversationNotFound
     │   └── MessageNotFound
     ├── InvalidInput         a value breaks a rule; `field` names which
+    ├── ReadOnly             it may be seen (a published preset), not changed: or an administrator's to do
     └── SendRefused          no reply was started and nothing saved; `reason` is a `Refusal`
         └── TooManyConversations   more new conversations than the limit: refused like too many messages
 
@@ -28,6 +29,7 @@ __all__ = [
     "InvalidInput",
     "MessageNotFound",
     "NotFound",
+    "ReadOnly",
     "Refusal",
     "SendRefused",
     "TooManyConversations",
@@ -72,6 +74,10 @@ class InvalidInput(ConversationError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ReadOnly(ConversationError):
+    """The user may see this but not change it (someone else's published preset; publishing is for administrators)."""
 
 
 class SendRefused(ConversationError):

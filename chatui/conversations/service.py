@@ -108,17 +108,24 @@ class ConversationService(ConversationReads):
         model: str | None = None,
         title: str | None = None,
         settings: Mapping[str, Any] | None = None,
+        *,
+        preset_id: str | None = None,
     ) -> Conversation:
         """A new, empty conversation with the user's default system prompt unless `settings` (`system_prompt`,
         `temperature`, `max_tokens`, `top_p`, `seed`) name another (and, without a model, on one that can answer:
-        the default, or a stand-in when the default cannot). `TooManyConversations` past the limit."""
+        the default, or a stand-in when the default cannot). `TooManyConversations` past the limit. `preset_id`
+        records the preset it starts from (`PresetService.starting` gave its settings)."""
         chosen = clean_model(model) if model else None
         cleaned_title = clean_title(title) if title is not None else None
         cleaned = clean_settings(**(settings or {}))
         if self.creations is not None and (wait := await self.creations.hit(user_id)):
             raise TooManyConversations(wait)
         conversation = await self.chats.create_conversation(
-            user_id, chosen or (await self.models.model_for_new_chat()).id, cleaned_title, **cleaned
+            user_id,
+            chosen or (await self.models.model_for_new_chat()).id,
+            cleaned_title,
+            **cleaned,
+            preset_id=preset_id,
         )
         self._owners.remember(conversation.id, user_id)  # its socket usually follows at once
         return conversation
@@ -134,6 +141,7 @@ class ConversationService(ConversationReads):
         session_id: str | None = None,
         attachments: Sequence[str] = (),
         settings: Mapping[str, Any] | None = None,
+        preset_id: str | None = None,
     ) -> tuple[Conversation, Generation]:
         """A new conversation, its first message and the reply to it: a conversation exists from its first message
         on, so a message refused (too long, too fast, the reply could not start) leaves no empty conversation.
@@ -141,7 +149,7 @@ class ConversationService(ConversationReads):
         model = clean_model(model) if model else None
         check_message(content, self.max_message_chars, with_files=bool(attachments))
         await self._attachable(user_id, attachments)
-        conversation = await self.create(user_id, model, settings=settings)
+        conversation = await self.create(user_id, model, settings=settings, preset_id=preset_id)
         try:
             generation = await self.send(
                 user_id, conversation.id, content, session_id=session_id, attachments=attachments
