@@ -18,6 +18,13 @@ from nicegui import ui
 
 SEND_EVENT = "keydown.enter.exact.prevent"
 """The composer's send listener (tests trigger it to press Enter)."""
+CHAT_SHORTCUTS = [
+    ("Enter", "Send the message (Shift + Enter: new line)"),
+    ("Esc", "Stop the reply being written"),
+    ("Ctrl + Shift + O", "New chat"),
+    ("Ctrl + K", "Search conversations"),
+]
+"""The chat page's keys, listed in the page's shortcut help (the browser handles them: `static/chatui.js`)."""
 
 
 @dataclass

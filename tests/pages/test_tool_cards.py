@@ -155,3 +155,76 @@ async def test_a_long_result_is_cut_on_the_page(local_tools: None, user: User, f
     assert texts(user, "tool-output") == ["A" * 4000]
     await user.should_see("Showing 4,000 of 9,000 characters.")
     assert [m["content"] for m in fake_ollama.requests[-1]["messages"] if m["role"] == "tool"] == ["A" * 9000]
+
+
+# -- the per-chat picker ----------------------------------------------------------------------------------------------
+
+
+def ticked(user: User, marker: str) -> tuple[bool, bool]:
+    """(value, enabled) of a checkbox of the tool picker."""
+    with user:
+        [box] = user.find(marker=marker).elements
+    return bool(box.value), bool(box.enabled)  # type: ignore[attr-defined]
+
+
+def tools_label(user: User) -> str:
+    with user:
+        [button] = user.find(marker="tools-button").elements
+    return str(button.props.get("aria-label"))
+
+
+@pytest.fixture
+def one_down(app_env: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configured MCP server that is down (nothing listens on its port)."""
+    from testing.fakes.server import ClosedPort
+
+    dead = {"name": "files", "url": f"http://127.0.0.1:{ClosedPort()}/mcp"}
+    monkeypatch.setenv("CHATUI_MCP_SERVERS", json.dumps([dead]))
+
+
+async def test_the_picker_turns_tools_on_for_a_new_chat_then_saves_at_once(
+    one_down: None, user: User, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.then(Script(tokens=["Hi."]), Script(tokens=["Again."]))
+    await register_and_sign_in(user)
+    await user.should_see(marker="tools-button")
+    assert tools_label(user) == "Tools: off"
+    user.find(marker="tools-button").click()
+    await user.should_see(marker="tools-dialog")
+    await user.should_see("Built-in tools: all tools")
+    await user.should_see("Unavailable: the connection was refused.", retries=50)
+    assert ticked(user, "tools-files") == (False, False)  # the server that is down: greyed, with why
+    user.find(marker="tool-chatui:current_time").click()
+    await until(lambda: tools_label(user) == "Tools: 1 on", what="the button counts the tool")
+    assert fake_ollama.requests == []  # a new chat: nothing stored yet
+    await send(user, "Hello")
+    await user.should_see("Hi.", retries=50)
+    offered = [t["function"]["name"] for t in fake_ollama.requests[-1]["tools"]]
+    assert offered == ["chatui__current_time"]
+    [conversation] = (await user.http_client.get("/api/conversations")).json()
+    assert conversation["tools"] == ["chatui:current_time"]
+
+    user.find(marker="tools-done").click()
+    user.find(marker="tools-button").click()  # the open chat: each change is stored at once
+    await user.should_see(marker="tools-dialog")
+    user.find(marker="tools-chatui").click()  # the whole server
+    await until(lambda: ticked(user, "tool-chatui:search_conversations") == (True, False), what="all ticked")
+
+    async def stored() -> list[str]:
+        return list((await user.http_client.get(f"/api/conversations/{conversation['id']}")).json()["tools"])
+
+    assert await stored() == ["chatui:*"]
+    user.find(marker="tools-chatui").click()  # all off again
+    await until(lambda: tools_label(user) == "Tools: off", what="the button says off")
+    assert await stored() == [] and ticked(user, "tool-chatui:current_time") == (False, True)
+
+
+async def test_a_new_chat_starts_with_the_default_tools(user: User, fake_ollama: FakeOllama) -> None:
+    await register_and_sign_in(user)
+    await choose_tools(user, ["chatui:*"])
+    await user.open("/")
+    await until(lambda: tools_label(user) == "Tools: 2 on", what="the default shown")
+    user.find(marker="tools-button").click()
+    await user.should_see(marker="tools-dialog")
+    assert ticked(user, "tools-chatui") == (True, True)
+    assert ticked(user, "tool-chatui:current_time") == (True, False)

@@ -34,7 +34,8 @@ from chatui.ui.chat.notices import ModelNotices
 from chatui.ui.chat.rows import MessageRows
 from chatui.ui.chat.settings import SettingsControl
 from chatui.ui.chat.think import ThinkControl
-from chatui.ui.composer import composer
+from chatui.ui.chat.tools import ToolPicker
+from chatui.ui.composer import CHAT_SHORTCUTS, composer
 from chatui.ui.frame import page_frame
 from chatui.ui.message_list import MessageList
 from chatui.ui.model_picker import ModelPicker
@@ -127,9 +128,11 @@ class ChatView:
         self.composer = self.box.textarea
         self.settings = SettingsControl(self)
         self.attach = AttachTray(self.box, self.services.settings.attachments_per_message)
+        self.tool_picker = ToolPicker(self)
         self.think = ThinkControl(self)
         await self.settings.load()
-        self._shortcuts()
+        await self.tool_picker.load()
+        self.frame.shortcuts[:0] = CHAT_SHORTCUTS  # keys handled in the browser (`static/chatui.js`)
         if self.conversation is not None:
             await self._show_conversation(self.conversation.id)
         self._track(asyncio.create_task(self._load_models()))
@@ -144,15 +147,6 @@ class ChatView:
         if not await self.messages.open(conversation_id, live, at=self.at_message):
             ui.notify("That message is not in this conversation any more.", type="warning")
         self.rows.mark_last()
-
-    def _shortcuts(self) -> None:
-        """Keys handled in the browser (`static/chatui.js`); only the ones that need the server come here."""
-        self.frame.shortcuts[:0] = [
-            ("Enter", "Send the message (Shift + Enter: new line)"),
-            ("Esc", "Stop the reply being written"),
-            ("Ctrl + Shift + O", "New chat"),
-            ("Ctrl + K", "Search conversations"),
-        ]
 
     # -- replies --------------------------------------------------------------------------------------------------
 
@@ -285,7 +279,12 @@ class ChatView:
             self.model,
             session_id=self.signed_in.session.id,
             attachments=files,
-            settings={**(self.settings.for_new_conversation() or {}), **self.think.for_new_conversation()} or None,
+            settings={
+                **(self.settings.for_new_conversation() or {}),
+                **self.think.for_new_conversation(),
+                **self.tool_picker.for_new_conversation(),
+            }
+            or None,
         )
         self.settings.refresh()
         ui.navigate.history.replace(f"/chat/{self.conversation.id}")
