@@ -19,6 +19,7 @@ from chatui.conversations.exports import Exports
 from chatui.conversations.organizer import Organizer
 from chatui.conversations.presets import PresetService
 from chatui.conversations.service import ConversationService
+from chatui.conversations.shares import ShareService
 from chatui.conversations.titles import TitleWriter
 from chatui.coordination.base import Coordination, InstanceHooks
 from chatui.coordination.local import LocalCoordination
@@ -38,7 +39,15 @@ from providers.base import Provider
 from providers.local import LocalProvider, default_model_path, runtime_installed
 from providers.ollama import OllamaProvider
 from providers.registry import ModelRegistry
-from storage import AccountRepository, ConversationRepository, Database, SearchHit, SearchRepository, lock
+from storage import (
+    AccountRepository,
+    ConversationRepository,
+    Database,
+    SearchHit,
+    SearchRepository,
+    ShareRepository,
+    lock,
+)
 from storage.files import FileRepository
 from storage.orphans import StreamingReplies
 from storage.presets import PresetRepository
@@ -74,6 +83,8 @@ class Services:
     """Everything about a conversation: reading, sending, changing, deleting, searching."""
     organizer: Organizer
     """Pins, the archive, folders and tags."""
+    shares: ShareService
+    """Share links: snapshots behind secret tokens, and copying one into another account."""
     exports: Exports
     imports: ImportJobs
     files: FileService
@@ -365,6 +376,7 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
         SignUp(accounts, auth, SignupMode(settings.signup), timedelta(days=settings.invite_days)),
         conversations,
         Organizer(chats),
+        ShareService(ShareRepository(db), secret, creations=creations, quota_bytes=file_service.limits.quota_bytes),
         Exports(transfer, file_service.files),
         imports,
         file_service,

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     secret: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATUI_SECRET", "secret"))
     open_browser: bool = Field(True, validation_alias=AliasChoices("CHATUI_OPEN_BROWSER", "open_browser"))
     single_user: bool = Field(False, validation_alias=AliasChoices("CHATUI_SINGLE_USER", "single_user"))
+    # Share links (`/s/{token}`) open only for signed-in people; off: anyone holding the link may read it.
+    share_requires_login: bool = Field(
+        False, validation_alias=AliasChoices("CHATUI_SHARE_REQUIRES_LOGIN", "share_requires_login")
+    )
     # Set when a TLS-terminating proxy sits in front: the session cookie then carries `Secure`.
     secure_cookies: bool = Field(False, validation_alias=AliasChoices("CHATUI_SECURE_COOKIES", "secure_cookies"))
     # Addresses or networks (comma-separated) whose X-Forwarded-For/-Proto are believed; none by default.

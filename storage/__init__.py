@@ -8,6 +8,7 @@ from storage.models import Conversation, Message, MessageStatus, Session, User
 from storage.orphans import INTERRUPTED_NOTE, mark_interrupted
 from storage.replies import Anchor, ReplyContext
 from storage.search import SearchHit, SearchRepository
+from storage.shares import ShareRepository
 from storage.tree import PathPage
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "SearchHit",
     "SearchRepository",
     "Session",
+    "ShareRepository",
     "SignedIn",
     "User",
     "UsernameTaken",

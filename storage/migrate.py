@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0020"
+HEAD = "0019"
 """The newest revision in `migrations/versions`: a database stamped with it needs nothing."""
 SEARCH_TABLES = ("messages_fts", "conversations_fts")
 SEARCH_COLUMNS_AND_INDEXES = {"search_vector", "ix_messages_search", "ix_messages_created", "ix_conversations_search"}

@@ -15,7 +15,9 @@ from fastapi.responses import StreamingResponse
 from chatui.api.deps import CurrentUser, ServicesDep
 from chatui.api.schemas import FilePublic
 from chatui.api.transfer import UPLOAD_BODY
+from chatui.bootstrap import Services
 from chatui.files.sniff import IMAGE_TYPES
+from storage.files import StoredFile
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -68,6 +70,11 @@ async def download_file(file_id: str, signed_in: CurrentUser, services: Services
     stored = await services.files.get(signed_in.user.id, file_id)
     if stored is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "File not found.")
+    return file_response(services, stored)
+
+
+def file_response(services: Services, stored: StoredFile) -> StreamingResponse:
+    """A file's bytes as every route serves them (its owner's, and a share link's): see the module docstring."""
     inline = stored.media_type in INLINE_TYPES
     media_type = stored.media_type if inline or stored.media_type == "application/pdf" else _text(stored.media_type)
     headers = {

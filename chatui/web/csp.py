@@ -67,6 +67,7 @@ _COMMON = [
 ]
 NON_HTML_POLICY = "default-src 'none'; frame-ancestors 'none'"
 SERVICE_WORKER_PATH = "/sw.js"
+SHARE_PREFIX = "/s/"
 SERVICE_WORKER_POLICY = "default-src 'self'; frame-ancestors 'none'"
 _SCRIPT_TAG = re.compile(rb"<script(?=[\s>/])", re.IGNORECASE)
 
@@ -122,6 +123,8 @@ def add_headers(start: Message, path: str) -> str | None:
     if nonce is not None:
         policy = docs_policy(nonce) if path in DOCS_PATHS else page_policy(nonce)
     extra = [(b"content-security-policy", policy.encode()), *COMMON_HEADERS]
+    if path.startswith(SHARE_PREFIX):  # a shared conversation (and its files): never in a search engine's index
+        extra.append((b"x-robots-tag", b"noindex, nofollow"))
     start["headers"] = raw + [(k, v) for k, v in extra if k not in names]
     if nonce is not None and b"content-encoding" in names:  # cannot add the nonce: the page would run nothing
         log.warning("SecurityHeaders must sit inside compression to add CSP nonces (%s)", path)
