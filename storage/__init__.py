@@ -6,6 +6,7 @@ from storage.database import Database
 from storage.errors import ConversationGone, MessageGone, NothingToContinue, NothingToRegenerate
 from storage.models import Conversation, Message, MessageStatus, Session, User
 from storage.orphans import INTERRUPTED_NOTE, mark_interrupted
+from storage.presets import PresetRepository
 from storage.replies import Anchor, ReplyContext
 from storage.search import SearchHit, SearchRepository
 from storage.shares import ShareRepository
@@ -30,6 +31,7 @@ __all__ = [
     "NothingToContinue",
     "NothingToRegenerate",
     "PathPage",
+    "PresetRepository",
     "ReplyContext",
     "SearchHit",
     "SearchRepository",
