@@ -4,8 +4,9 @@ Under a reply: **Copy** (its Markdown source), **Regenerate** (on the last reply
 `‹ 2 / 3 ›` between its versions (**Previous version** / **Next version**), **Retry** when it failed, was stopped
 or interrupted, **Continue** on the last reply when it was stopped, interrupted or cut off at the token limit (with
 text to carry on), and **Fork** (a new conversation up to this reply). Under the person's own message: **Copy** and
-**Edit**, which opens an inline editor (**Save & submit**, **Cancel**; Enter submits, Escape cancels). The names are
-the buttons' accessible names.
+**Edit**, which opens an inline editor (**Save & submit**, **Cancel**; Enter submits, Escape cancels) holding the
+message's files as removable chips and a paperclip to add more (issue 23): the new version carries the files the
+editor holds when it is submitted. The names are the buttons' accessible names.
 
 A row only draws buttons and calls back; what they do (through the conversation service) is the page's business.
 Copying needs no round trip: the browser writes the text to the clipboard itself.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from nicegui import ui
 
@@ -23,6 +25,25 @@ from chatui.ui.rendering import SHOWN_CHARS
 from storage import MessageStatus
 
 Action = Callable[[], Awaitable[None]]
+Edit = Callable[[str, list[str] | None], Awaitable[bool]]
+"""Sends an edited message: (text, its file ids, None where the editor offers no files); True once it is sent."""
+
+
+class EditorFiles(Protocol):
+    """The files of the message being edited, as its editor holds them (the page's attachment tray)."""
+
+    @property
+    def file_ids(self) -> list[str]: ...
+
+    @property
+    def uploading(self) -> bool: ...
+
+    def clear(self) -> None: ...
+
+
+FilesField = Callable[[ui.row, ui.column, ui.button], EditorFiles]
+"""Builds the editor's files: the paperclip into the buttons' row, the chips into the column above it, the save
+button held off while a file uploads."""
 RETRYABLE = (MessageStatus.ERROR, MessageStatus.CANCELLED, MessageStatus.INTERRUPTED)
 
 
@@ -123,17 +144,19 @@ def _wire(button: ui.button, action: Action | None, enabled: bool) -> None:
 
 def question_row(
     text: str,
-    on_edit: Callable[[str], Awaitable[bool]] | None,
+    on_edit: Edit | None,
     versions: tuple[int, int] | None = None,
     on_previous: Action | None = None,
     on_next: Action | None = None,
+    files: FilesField | None = None,
 ) -> ui.row:
-    """The person's message: Copy and Edit (and its versions). `on_edit(new_text)` answers whether it was sent."""
+    """The person's message: Copy and Edit (and its versions). `on_edit(new_text, file_ids)` answers whether it was
+    sent; `files` gives the editor its files (without it, an edit keeps the message's files)."""
     with ui.row().classes("chatui-actions self-end items-center gap-1 no-wrap").mark("question-actions") as row:
         copy_button(text)
         if on_edit is not None:
             edit = _icon_button("Edit", "edit", "edit")
-            edit.on_click(lambda: _open_editor(row, edit, text, on_edit))
+            edit.on_click(lambda: _open_editor(row, edit, text, on_edit, files))
         if versions is not None:
             position, count = versions
             previous = _icon_button("Previous version", "chevron_left", "previous-version")
@@ -144,13 +167,20 @@ def question_row(
     return row
 
 
-def _open_editor(row: ui.row, edit: ui.button, text: str, on_edit: Callable[[str], Awaitable[bool]]) -> None:
-    """Show an inline editor below the row; it closes on Cancel/Escape, or once the edit was sent."""
+def _open_editor(row: ui.row, edit: ui.button, text: str, on_edit: Edit, files: FilesField | None) -> None:
+    """Show an inline editor below the row; it closes on Cancel/Escape, or once the edit was sent.
+
+    With `files`, the editor is an attachment scope of its own (`static/attach.js`): its paperclip, and a file dropped
+    or pasted on it, go to its chips, not to the message box's.
+    """
     slot = row.parent_slot
     assert slot is not None
     edit.disable()  # one editor at a time
+    held: EditorFiles | None = None
 
     def close() -> None:
+        if held is not None:
+            held.clear()  # uploads still on their way stop
         editor.delete()
         edit.enable()
 
@@ -163,12 +193,19 @@ def _open_editor(row: ui.row, edit: ui.button, text: str, on_edit: Callable[[str
         )
 
         async def submit() -> None:
-            if await on_edit(area.value or ""):
+            if held is not None and held.uploading:
+                ui.notify("A file is still uploading: submit once it is in.", type="info")
+                return
+            if await on_edit(area.value or "", None if held is None else held.file_ids):
                 close()
 
         area.on("keydown.enter.exact.prevent", submit)
         area.on("keydown.esc", close)
-        with ui.row().classes("w-full justify-end gap-2"):
+        chips = ui.column().classes("w-full gap-1")
+        with ui.row().classes("w-full justify-end items-center gap-2") as buttons:
             ui.button("Cancel", on_click=close).props("flat no-caps").mark("cancel-edit")
-            ui.button("Save & submit", on_click=submit).props("unelevated no-caps").mark("save-edit")
+            save = ui.button("Save & submit", on_click=submit).props("unelevated no-caps").mark("save-edit")
+    if files is not None:
+        editor.props("data-attach-scope")
+        held = files(buttons, chips, save)
     editor.move(slot.parent, target_index=slot.children.index(row) + 1)

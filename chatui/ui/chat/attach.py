@@ -10,6 +10,7 @@ person saw being added.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,13 +44,19 @@ class Upload:
 
 
 class AttachTray:
-    """The tray of the page's message box: the paperclip goes first in its row, the chips above it."""
+    """A tray of files: the paperclip goes first in `row`, the chips above the text in `footer`.
 
-    def __init__(self, box: Composer, max_files: int) -> None:
+    The message box has one (`for_composer`); the editor of a sent message has its own, started from the message's
+    files (`preload`), inside an element marked `data-attach-scope`, so that the paperclip, a drop or a paste there
+    feed that tray and not the message box's (`static/attach.js`).
+    """
+
+    def __init__(
+        self, row: ui.element, footer: ui.element, send_button: ui.button, max_files: int, *, scoped: bool = False
+    ) -> None:
         self.max_files = max_files
-        self.send_button = box.send
+        self.send_button = send_button
         self.uploads: dict[str, Upload] = {}
-        row, footer = box.row, box.footer
         with row:
             self.button = (
                 ui.button(icon="attach_file")
@@ -57,7 +64,7 @@ class AttachTray:
                     "flat round dense aria-label='Attach files' title='Attach files (or drop or paste them)' "
                     "data-attach-pick"
                 )
-                .mark("attach-button")
+                .mark("edit-attach-button" if scoped else "attach-button")
             )
         self.button.move(row, target_index=0)
         with footer:
@@ -68,8 +75,22 @@ class AttachTray:
             ).classes("chatui-attach-input")
         self.element.move(footer, target_index=0)
         self.element.on("attach", self._heard, args=["detail"])
-        self.element.mark("attach-tray")
+        self.element.mark("edit-attach-tray" if scoped else "attach-tray")
         self._show()
+
+    @classmethod
+    def for_composer(cls, box: Composer, max_files: int) -> AttachTray:
+        """The message box's tray."""
+        return cls(box.row, box.footer, box.send, max_files)
+
+    def preload(self, files: Sequence[StoredFile]) -> None:
+        """Chips for files already stored (a sent message's, in its editor): removable like the ones added."""
+        for stored in files:
+            upload = Upload(f"s-{stored.id}", stored.name, stored.size, DONE, 1.0, "", stored.id, stored.media_type)
+            self.uploads[upload.key] = upload
+            self._draw(upload)
+        self._show()
+        self.on_change()
 
     # -- what the page asks -------------------------------------------------------------------------------------------
 

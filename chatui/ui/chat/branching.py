@@ -8,11 +8,13 @@ the page then redraws from the events, so these only report refusals.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nicegui import ui
 
 from chatui.conversations.errors import BUSY, ConversationError
+from chatui.files.errors import FileRefused
 
 if TYPE_CHECKING:
     from chatui.ui.chat.view import ChatView
@@ -77,8 +79,9 @@ class Branching:
             return
         ui.navigate.to(f"/chat/{fork.id}")
 
-    async def edit(self, message_id: str, content: str) -> bool:
-        """Send a new version of a message; True once it is on its way (the editor then closes)."""
+    async def edit(self, message_id: str, content: str, attachments: Sequence[str] | None = None) -> bool:
+        """Send a new version of a message carrying the files `attachments` names (None: the message's own); True
+        once it is on its way (the editor then closes)."""
         view = self.view
         if view.live is not None:
             ui.notify(BUSY, type="warning")
@@ -87,9 +90,14 @@ class Branching:
             return False
         try:
             await view.conversations.edit(
-                view.user.id, view.conversation.id, message_id, content, session_id=view.signed_in.session.id
+                view.user.id,
+                view.conversation.id,
+                message_id,
+                content,
+                session_id=view.signed_in.session.id,
+                attachments=attachments,
             )
-        except ConversationError as exc:
-            ui.notify(exc.message, type="warning")
+        except (ConversationError, FileRefused) as exc:
+            ui.notify(exc.message, type="warning", multi_line=True)
             return False
         return True

@@ -4,13 +4,14 @@ not while one streams."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
 
 from nicegui import ui
 
-from chatui.ui.actions import Action, ReplyActions, continuable, question_row, reply_row
+from chatui.ui.actions import Action, FilesField, ReplyActions, continuable, question_row, reply_row
+from chatui.ui.chat.attach import AttachTray
 from chatui.ui.message_list import MessageList
 
 
@@ -19,18 +20,20 @@ class MessageRows:
         self,
         messages: MessageList,
         *,
-        edit: Callable[[str, str], Awaitable[bool]],
+        edit: Callable[[str, str, Sequence[str] | None], Awaitable[bool]],
         switch: Callable[[str], Awaitable[None]],
         regenerate: Callable[[str | None], Awaitable[None]],
         carry_on: Action,
         fork: Callable[[str], Awaitable[None]],
         models: Callable[[], list[str]],
         streaming: Callable[[], bool],
+        max_files: int,
     ) -> None:
         self.messages = messages
         self._edit, self._switch, self._regenerate = edit, switch, regenerate
         self._continue, self._fork = carry_on, fork
         self._models, self._streaming = models, streaming
+        self.max_files = max_files
         self.reply_rows: dict[str, tuple[ui.row, ReplyActions]] = {}
         self.last_reply: str | None = None
         """The reply whose row offers Regenerate (or Retry): the last one of the active path."""
@@ -39,11 +42,23 @@ class MessageRows:
         """The row of actions under a message (drawn inside its entry of the message list)."""
         versions, previous, following = self._versions(message_id)
         if role == "user":
-            question_row(content, partial(self._edit, message_id), versions, previous, following)
+            files = self._editor_files(message_id)
+            question_row(content, partial(self._edit, message_id), versions, previous, following, files)
         else:
             actions = ReplyActions(content, status, versions, previous, following, cut_off=cut_off)
             actions.on_fork = partial(self._fork, message_id)
             self.reply_rows[message_id] = (reply_row(actions), actions)
+
+    def _editor_files(self, message_id: str) -> FilesField:
+        """The editor's files: a tray of its own, started from the message's files as they are when it opens."""
+
+        def build(buttons: ui.row, chips: ui.column, save: ui.button) -> AttachTray:
+            tray = AttachTray(buttons, chips, save, self.max_files, scoped=True)
+            tray.button.classes("mr-auto")  # the paperclip on the left, Cancel and Save on the right
+            tray.preload(self.messages.files.get(message_id, ()))
+            return tray
+
+        return build
 
     def _versions(self, message_id: str) -> tuple[tuple[int, int] | None, Action | None, Action | None]:
         """(position, count), previous, next — for the version switcher of a message with siblings."""

@@ -123,11 +123,12 @@ class ChatView:
             fork=weakly(self.branching.fork),
             models=weakly(self._models),
             streaming=weakly(self._streaming),
+            max_files=self.services.settings.attachments_per_message,
         )
         self.box = composer(self.send, self.stop, self.services.settings.max_message_chars)
         self.composer = self.box.textarea
         self.settings = SettingsControl(self)
-        self.attach = AttachTray(self.box, self.services.settings.attachments_per_message)
+        self.attach = AttachTray.for_composer(self.box, self.services.settings.attachments_per_message)
         self.tool_picker = ToolPicker(self)
         self.think = ThinkControl(self)
         await self.settings.load()

@@ -3,15 +3,23 @@
 // session cookie goes with them and the browser's Origin header passes the cross-site check (chatui/web/csrf.py).
 // The bytes never pass through the page's socket; the tray element ([data-attach-tray]) hears each file's progress,
 // its stored id or the server's reason for refusing it as "attach" events, and the server draws the chips.
+// The message box has a tray; the editor of a sent message has its own inside an element marked [data-attach-scope]:
+// its paperclip, and a file dropped or pasted inside it, feed that tray; anywhere else, the message box's.
 (() => {
   "use strict";
   const requests = new Map(); // key -> XMLHttpRequest of an upload in flight
   const dropped = new Set(); // keys whose upload was cancelled here (removed from the tray): nothing more to say
   let counter = 0;
 
-  const tray = () => document.querySelector("[data-attach-tray]");
-  const tell = (detail) => {
-    const element = tray();
+  const tray = () =>
+    Array.from(document.querySelectorAll("[data-attach-tray]")).find((t) => !t.closest("[data-attach-scope]"));
+  /** The tray a file given at `node` goes to: its editor's, or the message box's. */
+  const trayFor = (node) => {
+    const scope = node instanceof Element ? node.closest("[data-attach-scope]") : null;
+    return (scope && scope.querySelector("[data-attach-tray]")) || tray();
+  };
+  const tell = (trayId, detail) => {
+    const element = document.getElementById(trayId);
     if (element) element.dispatchEvent(new CustomEvent("attach", { detail }));
   };
 
@@ -26,10 +34,11 @@
     return xhr.status ? `The upload failed (HTTP ${xhr.status}).` : "The upload failed: the server could not be reached.";
   }
 
-  function upload(file) {
+  function upload(file, target) {
     counter += 1;
     const key = `u${Date.now().toString(36)}-${counter}`;
-    tell({ key, state: "uploading", name: file.name, size: file.size, progress: 0 });
+    const trayId = target.id; // its element may be drawn afresh meanwhile: found again by id at each word
+    tell(trayId, { key, state: "uploading", name: file.name, size: file.size, progress: 0 });
     const xhr = new XMLHttpRequest();
     requests.set(key, xhr);
     let told = 0;
@@ -37,13 +46,13 @@
       const now = performance.now();
       if (!event.lengthComputable || now - told < 200) return; // a few updates a second reach the server, not each
       told = now;
-      tell({ key, state: "uploading", progress: event.loaded / event.total });
+      tell(trayId, { key, state: "uploading", progress: event.loaded / event.total });
     });
     xhr.addEventListener("loadend", () => {
       requests.delete(key);
       if (dropped.delete(key)) return;
-      if (xhr.status === 201) tell({ key, state: "done", file: JSON.parse(xhr.responseText) });
-      else tell({ key, state: "failed", detail: reason(xhr) });
+      if (xhr.status === 201) tell(trayId, { key, state: "done", file: JSON.parse(xhr.responseText) });
+      else tell(trayId, { key, state: "failed", detail: reason(xhr) });
     });
     const form = new FormData();
     form.append("file", file, file.name);
@@ -51,8 +60,9 @@
     xhr.send(form);
   }
 
-  const uploadAll = (files) => {
-    for (const file of files) upload(file);
+  const uploadAll = (files, target = tray()) => {
+    if (!target) return;
+    for (const file of files) upload(file, target);
   };
 
   /** Pasted screenshots all arrive as "image.png": each gets a name of its own. */
@@ -77,22 +87,24 @@
 
   document.addEventListener("click", (event) => {
     const pick = event.target instanceof Element ? event.target.closest("[data-attach-pick]") : null;
-    const input = pick && tray() ? tray().querySelector("input[type=file]") : null;
+    const target = pick ? trayFor(pick) : null;
+    const input = target ? target.querySelector("input[type=file]") : null;
     if (input) input.click();
   });
   document.addEventListener("change", (event) => {
     const input = event.target;
     if (!(input instanceof HTMLInputElement) || !input.closest("[data-attach-tray]") || !input.files) return;
-    uploadAll(Array.from(input.files));
+    uploadAll(Array.from(input.files), input.closest("[data-attach-tray]"));
     input.value = ""; // the same file can be chosen again
   });
 
   // An image pasted into the page; a paste that carries text as well (a spreadsheet's cells, say) stays text.
   document.addEventListener("paste", (event) => {
     const data = event.clipboardData;
-    if (!tray() || !data || !data.files.length || data.types.includes("text/plain")) return;
+    const target = trayFor(event.target);
+    if (!target || !data || !data.files.length || data.types.includes("text/plain")) return;
     event.preventDefault();
-    uploadAll(Array.from(data.files).map(named));
+    uploadAll(Array.from(data.files).map(named), target);
   });
 
   // Files dragged onto the page (not onto the import dialog's own drop zone, chatui.js).
@@ -117,6 +129,6 @@
     document.body.classList.remove("chatui-dropping");
     if (!carriesFiles(event)) return;
     event.preventDefault();
-    uploadAll(Array.from(event.dataTransfer.files));
+    uploadAll(Array.from(event.dataTransfer.files), trayFor(event.target));
   });
 })();
