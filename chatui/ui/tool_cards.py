@@ -52,7 +52,7 @@ class ToolCard:
         self._approval: ui.row | None = None
         with ui.element("div").classes("chatui-tool").mark("tool-card") as self.element:
             self.element.props(f'role=group aria-label="Tool call: {_attr(name)}"')
-            with ui.row().classes("chatui-tool-head items-center no-wrap gap-2"):
+            with ui.row().classes("chatui-tool-head items-center gap-x-2 gap-y-0"):
                 ui.icon("build").classes("chatui-tool-icon").props("aria-hidden=true")
                 ui.label(name).classes("chatui-tool-name").mark("tool-name")
                 self.state = ui.label("Running…").classes("chatui-tool-state").mark("tool-state")

@@ -64,6 +64,10 @@ class ThinkControl:
         label = LABELS[self.effort]
         self.button.text = "Think" if self.effort is None else label
         self.button.props(f'aria-label="Think: {label.lower()}" title="Think: {label.lower()}"')
+        if self.effort is None:  # a phone shows only its icon then (chatui.css)
+            self.button.classes(add="chatui-think-off")
+        else:
+            self.button.classes(remove="chatui-think-off")
         self.button.update()
         for choice, item in self.items.items():  # the effort in force is marked in the menu
             if choice == self.effort:
