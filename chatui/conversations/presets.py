@@ -112,7 +112,10 @@ class PresetService:
         """The model and chat settings a conversation started from this preset gets: the preset's, under what the
         person chose themselves (`model`, `settings`). `PresetNotFound` unless the user sees it."""
         preset = await self.get(user_id, preset_id)
-        given: dict[str, Any] = {"system_prompt": preset.system_prompt, "temperature": preset.temperature}
-        if preset.tools is not None:
-            given["tools"] = preset.tools
-        return model or preset.model, {**given, **settings}
+        return model or preset.model, {**preset_settings(preset), **settings}
+
+
+def preset_settings(preset: Preset) -> dict[str, Any]:
+    """The chat settings a preset sets (one it leaves unset keeps the usual default: the account's, the app's)."""
+    values = {"system_prompt": preset.system_prompt, "temperature": preset.temperature, "tools": preset.tools}
+    return {name: value for name, value in values.items() if value is not None}

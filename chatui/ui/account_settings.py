@@ -1,5 +1,6 @@
 """The settings page (`/settings`, from the account menu): the account's default instructions, the system prompt
-every new conversation starts with (`GET`/`PATCH /api/settings` in the API).
+every new conversation starts with (`GET`/`PATCH /api/settings` in the API); and the presets New chat offers
+(`chatui.ui.preset_settings`).
 
 Conversations made before a change keep theirs; a new chat shows the instructions it will start with on its chip and
 can change them for that one chat before its first message (`chatui.ui.chat.settings`).
@@ -13,6 +14,7 @@ from chatui.bootstrap import Services
 from chatui.conversations.errors import ConversationError
 from chatui.conversations.rules import SYSTEM_PROMPT_MAX
 from chatui.ui.frame import page_frame
+from chatui.ui.preset_settings import PresetSection
 from storage import SignedIn
 
 
@@ -25,7 +27,8 @@ class AccountSettingsView:
     async def build(self) -> None:
         page_frame(self.services, self.signed_in, "Settings", back=True)
         current = await self.services.conversations.default_system_prompt(self.user.id)
-        with ui.column().classes("chatui-column gap-3 py-4"), ui.card().classes("chatui-card w-full gap-2"):
+        column = ui.column().classes("chatui-column gap-3 py-4")
+        with column, ui.card().classes("chatui-card w-full gap-2"):
             ui.label("Default instructions").classes("text-base font-medium").props("role=heading aria-level=2")
             ui.label(
                 "Every new conversation starts with these instructions as its system prompt. Conversations you "
@@ -41,6 +44,8 @@ class AccountSettingsView:
             self.error.visible = False
             with ui.row().classes("w-full justify-end"):
                 ui.button("Save", on_click=self.save).props("unelevated no-caps").mark("save-instructions")
+        with column:
+            await PresetSection(self.services, self.signed_in).build()
 
     async def save(self) -> None:
         try:

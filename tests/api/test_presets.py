@@ -147,3 +147,8 @@ async def test_a_conversation_starts_with_its_presets_settings_and_records_it(ma
     assert chosen.json()["temperature"] == 1.5 and chosen.json()["system_prompt"] == "Answer with numbers."
     plain = await me.client.post("/api/conversations", json={})
     assert plain.json()["preset_id"] is None and plain.json()["tools"] == []
+
+    await me.client.patch("/api/settings", json={"default_system_prompt": "Be kind."})
+    bare = await create(me, name="Only a temperature", temperature=0.9)
+    from_bare = (await me.client.post("/api/conversations", json={"preset_id": bare["id"]})).json()
+    assert (from_bare["system_prompt"], from_bare["temperature"]) == ("Be kind.", 0.9)  # unset: the account's

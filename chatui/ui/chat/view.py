@@ -31,6 +31,7 @@ from chatui.ui.chat.branching import Branching
 from chatui.ui.chat.finder import Finder
 from chatui.ui.chat.menu import ConversationMenu
 from chatui.ui.chat.notices import ModelNotices
+from chatui.ui.chat.presets import PresetStart, new_chat_buttons
 from chatui.ui.chat.rows import MessageRows
 from chatui.ui.chat.settings import SettingsControl
 from chatui.ui.chat.think import ThinkControl
@@ -75,6 +76,7 @@ class ChatView:
         self.model_ids: list[str] = []
         self.notices = ModelNotices(self)
         self.undo_token = request.query_params.get("undo", "")[:64] if conversation is None else ""
+        self.presets = PresetStart(self, request.query_params.get("preset"))
         self.client.on_delete(self._cleanup)
 
     # -- building -------------------------------------------------------------------------------------------------
@@ -89,8 +91,7 @@ class ChatView:
             self.menu = ConversationMenu(self)
         assert self.frame.drawer is not None
         with self.frame.drawer:
-            new_chat = ui.button("New chat", icon="add", on_click=lambda: ui.navigate.to("/"))
-            new_chat.props("unelevated no-caps").classes("w-full mb-2")
+            new_chat_buttons(await self.services.presets.list(self.user.id))
             self.sidebar = Sidebar(
                 self.services,
                 self.signed_in,
@@ -133,6 +134,7 @@ class ChatView:
         self.think = ThinkControl(self)
         await self.settings.load()
         await self.tool_picker.load()
+        await self.presets.apply()
         self.frame.shortcuts[:0] = CHAT_SHORTCUTS  # keys handled in the browser (`static/chatui.js`)
         if self.conversation is not None:
             await self._show_conversation(self.conversation.id)
@@ -280,12 +282,15 @@ class ChatView:
             self.model,
             session_id=self.signed_in.session.id,
             attachments=files,
-            settings={
-                **(self.settings.for_new_conversation() or {}),
-                **self.think.for_new_conversation(),
-                **self.tool_picker.for_new_conversation(),
-            }
+            settings=self.presets.settings(
+                {
+                    **(self.settings.for_new_conversation() or {}),
+                    **self.think.for_new_conversation(),
+                    **self.tool_picker.for_new_conversation(),
+                }
+            )
             or None,
+            preset_id=self.presets.preset_id,
         )
         self.settings.refresh()
         ui.navigate.history.replace(f"/chat/{self.conversation.id}")
