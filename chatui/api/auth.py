@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from chatui.accounts.auth import COOKIE_NAME
@@ -10,6 +12,7 @@ from chatui.api.deps import CurrentUser, ServicesDep
 from chatui.api.schemas import Credentials, PasswordChange, Registration, SignedUp, UserPublic
 from chatui.config import Settings
 from chatui.web.client import client_ip
+from chatui.web.next_path import safe_next
 from chatui.web.sign_in_binding import BINDING_COOKIE
 
 router = APIRouter(tags=["auth"])
@@ -102,13 +105,15 @@ async def change_password(
 
 
 @router.get("/auth/complete", include_in_schema=False)
-async def complete_sign_in(ticket: str, request: Request, services: ServicesDep) -> RedirectResponse:
+async def complete_sign_in(
+    ticket: str, request: Request, services: ServicesDep, then: Annotated[str | None, Query(alias="next")] = None
+) -> RedirectResponse:
     """Where the UI's sign-in lands: swaps the one-time ticket for the session cookie — in the browser it was issued
     to only (its sign-in cookie, `chatui.web.sign_in_binding`), so a ticket in a link signs nobody else in."""
     binding = request.cookies.get(BINDING_COOKIE)
     token = await services.auth.redeem_ticket(ticket, binding) if len(ticket) <= 100 else None
     if token is None:
         return RedirectResponse("/login?expired=1", status_code=status.HTTP_303_SEE_OTHER)
-    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    response = RedirectResponse(safe_next(then) or "/", status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(response, token, request, services.settings)
     return response

@@ -20,6 +20,7 @@ IMAGE_MEDIA_TYPES = frozenset(IMAGE_TYPES.values())
 THUMB_PX = 160
 """The thumbnail's longer side, in CSS pixels (the browser scales the stored image down)."""
 ICONS = {"application/pdf": "picture_as_pdf"}
+FILES_URL = "/api/files"
 
 
 def size_text(size: int) -> str:
@@ -31,11 +32,12 @@ def size_text(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def files_html(files: Sequence[StoredFile], notes: Mapping[str, str] | None = None) -> str:
-    """The markup of a message's files (thumbnails first, in their order, then the other files)."""
+def files_html(files: Sequence[StoredFile], notes: Mapping[str, str] | None = None, base: str = FILES_URL) -> str:
+    """The markup of a message's files (thumbnails first, in their order, then the other files), each served from
+    `base` (the owner's `/api/files`, or a share link's own route)."""
     notes = notes or {}
-    thumbs = [_thumb(f) for f in files if f.media_type in IMAGE_MEDIA_TYPES]
-    chips = [_chip(f, notes.get(f.id)) for f in files if f.media_type not in IMAGE_MEDIA_TYPES]
+    thumbs = [_thumb(f, base) for f in files if f.media_type in IMAGE_MEDIA_TYPES]
+    chips = [_chip(f, notes.get(f.id), base) for f in files if f.media_type not in IMAGE_MEDIA_TYPES]
     notes_of_images = [_note(notes[f.id]) for f in files if f.media_type in IMAGE_MEDIA_TYPES and f.id in notes]
     return (
         '<div class="chatui-files" data-testid="message-files">'
@@ -46,13 +48,15 @@ def files_html(files: Sequence[StoredFile], notes: Mapping[str, str] | None = No
     )
 
 
-def message_files(files: Sequence[StoredFile], notes: Mapping[str, str] | None = None) -> ui.html:
+def message_files(
+    files: Sequence[StoredFile], notes: Mapping[str, str] | None = None, base: str = FILES_URL
+) -> ui.html:
     """A message's files, in the current container (the caller puts it in the bubble)."""
-    return ui.html(files_html(files, notes), sanitize=False).classes("chatui-files-block").mark("message-files")
+    return ui.html(files_html(files, notes, base), sanitize=False).classes("chatui-files-block").mark("message-files")
 
 
-def _thumb(f: StoredFile) -> str:
-    url = f"/api/files/{html.escape(f.id, quote=True)}"
+def _thumb(f: StoredFile, base: str) -> str:
+    url = f"{base}/{html.escape(f.id, quote=True)}"
     name = html.escape(f.name, quote=True)
     width, height = _fitted(f.width, f.height)
     size = f' width="{width}" height="{height}"' if width and height else ""
@@ -63,8 +67,8 @@ def _thumb(f: StoredFile) -> str:
     )
 
 
-def _chip(f: StoredFile, note: str | None) -> str:
-    url = f"/api/files/{html.escape(f.id, quote=True)}"
+def _chip(f: StoredFile, note: str | None, base: str) -> str:
+    url = f"{base}/{html.escape(f.id, quote=True)}"
     name = html.escape(f.name, quote=True)
     icon = ICONS.get(f.media_type, "description")
     return (

@@ -17,7 +17,7 @@ from nicegui import ui
 
 from chatui.conversations.reply_errors import error_for_reader
 from chatui.engine.generation import Generation
-from chatui.ui.attachments import message_files
+from chatui.ui.attachments import FILES_URL, message_files
 from chatui.ui.pacing import UpdatePacer
 from chatui.ui.reasoning import ReasoningBlock, stored_reasoning
 from chatui.ui.rendering import SHOWN_CHARS, BlockSplitter, render_block, render_message, render_uncached, shown_part
@@ -70,6 +70,7 @@ def user_bubble(
     at: datetime | None = None,
     files: Sequence[StoredFile] = (),
     notes: Mapping[str, str] | None = None,
+    files_url: str = FILES_URL,
 ) -> ui.chat_message:
     """The person's message: not streamed, so all its blocks go into one element (rendered once, then cached); its
     files above the text, in the same speech bubble (`chatui.ui.attachments`).
@@ -80,7 +81,7 @@ def user_bubble(
     with ui.chat_message(name="You", sent=True).classes("user-bubble").mark("user-message") as bubble:
         if files:
             with ui.column().classes("gap-1 w-full"):  # one child: Quasar draws one speech bubble per child
-                message_files(files, notes)
+                message_files(files, notes, files_url)
                 if content:
                     message_body(content)
         elif len(content) <= SHOWN_CHARS:

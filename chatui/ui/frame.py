@@ -68,10 +68,12 @@ def page_frame(
     drawer: bool = False,
     back: bool = False,
     on_revoked: Callable[[], None] | None = None,
+    theme: str | None = None,
 ) -> Frame:
-    """Build the frame of a page; the page then adds its content at the top level (and into `actions`/`drawer`)."""
+    """Build the frame of a page; the page then adds its content at the top level (and into `actions`/`drawer`).
+    `theme`: the colour theme of a page without the account menu (a shared conversation seen signed in)."""
     client = ui.context.client
-    theme = signed_in.user.theme if signed_in is not None else "system"
+    theme = theme or (signed_in.user.theme if signed_in is not None else "system")
     dark = page_head(theme)
     ui.page_title(f"{title} · {APP_NAME}")
     with ui.header().classes("chatui-header items-center no-wrap gap-1 px-2 py-1") as header:

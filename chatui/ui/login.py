@@ -18,6 +18,7 @@ from chatui.accounts.signup import SignupMode
 from chatui.bootstrap import Services
 from chatui.ui.frame import page_frame
 from chatui.web.client import client_ip
+from chatui.web.next_path import safe_next
 from chatui.web.sign_in_binding import BINDING_COOKIE
 
 PENDING_CREATED = "Your account was created. An administrator has to approve it before you can sign in."
@@ -33,6 +34,8 @@ class LoginView:
         self.binding = request.cookies.get(BINDING_COOKIE, "")  # set by `SignInBinding` on this page's request
         self.expired = request.query_params.get("expired") == "1"
         self.invite = request.query_params.get("invite", "")[:100] or None
+        self.next = safe_next(request.query_params.get("next"))
+        """Where to go once signed in (a share link's page), or None for the chat."""
 
     async def build(self) -> None:
         page_frame(self.services, None, "chatui")
@@ -86,7 +89,8 @@ class LoginView:
             self._show_error(exc.message)
             return
         ticket = await self.services.auth.issue_ticket(user, self.binding)
-        ui.navigate.to(f"/auth/complete?ticket={quote(ticket)}")
+        then = f"&next={quote(self.next, safe='')}" if self.next else ""
+        ui.navigate.to(f"/auth/complete?ticket={quote(ticket)}{then}")
 
     async def create_account(self) -> None:
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,14 +14,18 @@ from nicegui import ui
 
 from chatui.accounts.auth import COOKIE_NAME
 from chatui.bootstrap import Services
-from chatui.conversations.errors import ConversationNotFound
+from chatui.conversations.errors import ConversationError, ConversationNotFound
+from chatui.conversations.shares import ShareNotFound
+from chatui.files.errors import FileRefused
 from chatui.ui.account_settings import AccountSettingsView
 from chatui.ui.admin import AdminView
 from chatui.ui.chat import ChatView
 from chatui.ui.guard import PageGuard
 from chatui.ui.login import LoginView
 from chatui.ui.pacing import UpdatePacer
+from chatui.ui.shared import SharedView
 from chatui.ui.theme import mount_static
+from chatui.web.next_path import safe_next
 from storage import SignedIn
 
 PageBuilder = Callable[..., Awaitable[None]]
@@ -67,9 +72,38 @@ def register_pages(services: Services) -> None:
     @ui.page("/login")
     async def login_page(request: Request) -> Response | None:
         if await services.auth.resolve(request.cookies.get(COOKIE_NAME)) is not None:
-            return RedirectResponse("/", status_code=303)
+            return RedirectResponse(safe_next(request.query_params.get("next")) or "/", status_code=303)
         guard.public()
         await LoginView(services, request).build()
+        return None
+
+    @ui.page("/s/{token}")
+    async def shared_page(request: Request, token: str) -> Response | None:
+        """A share link: readable signed out unless CHATUI_SHARE_REQUIRES_LOGIN (`chatui.ui.shared`)."""
+        token = token[:64]
+        viewer = await services.auth.resolve(request.cookies.get(COOKIE_NAME))
+        if viewer is None and services.settings.share_requires_login:
+            return RedirectResponse(f"/login?next={quote('/s/' + token, safe='')}", status_code=303)
+        try:
+            shared = await services.shares.open(token)
+        except ShareNotFound:
+            guard.public()
+            not_found("This link does not exist, was revoked or has expired.")
+            return None
+        if viewer is None:
+            guard.public()
+        else:
+            entered = await guard.enter(request)
+            if isinstance(entered, Response):
+                return entered
+            if request.query_params.get("continue") == "1":  # back from sign-in: copy it and open the copy
+                try:
+                    copied = await services.shares.continue_in(token, entered.user.id)
+                except (ConversationError, FileRefused) as refused:
+                    ui.notify(refused.message, type="warning")
+                else:
+                    return RedirectResponse(f"/chat/{copied}", status_code=303)
+        SharedView(services, token, shared, viewer).build()
         return None
 
     @signed_in_page(guard, "/")

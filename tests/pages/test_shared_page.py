@@ -1,0 +1,103 @@
+"""The page of a share link, `/s/{token}`, as its readers use it (issue 26): read signed out, Continue this chat
+(signed in, or through sign-in and back), a revoked link, and CHATUI_SHARE_REQUIRES_LOGIN."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from testing.fakes.server import Script
+from tests.pages.test_chat_flow import register_and_sign_in, send
+
+pytestmark = pytest.mark.usefixtures("app_env")
+
+
+async def shared_chat(user: User, fake_ollama) -> tuple[str, str]:
+    """Alice asks one question and shares the conversation: (its id, the link's token)."""
+    fake_ollama.then(Script(tokens=["Capybaras weigh about ", "**50 kg**", "."]))
+    await register_and_sign_in(user)
+    await send(user, "How big are capybaras?")
+    await user.should_see("Capybaras weigh about", retries=50)
+    [conversation] = (await user.http_client.get("/api/conversations")).json()
+    await user.http_client.patch(f"/api/conversations/{conversation['id']}", json={"title": "Capybaras"})
+    shared = await user.http_client.post(f"/api/conversations/{conversation['id']}/share")
+    assert shared.status_code == 200, shared.text
+    return conversation["id"], shared.json()["token"]
+
+
+async def test_a_reader_signed_out_sees_the_conversation_and_only_continue(user: User, create_user, fake_ollama):
+    _, token = await shared_chat(user, fake_ollama)
+    reader = create_user()
+    await reader.open(f"/s/{token}")
+    await reader.should_see("Capybaras", marker="shared-title")
+    await reader.should_see("How big are capybaras?")
+    await reader.should_see(marker="assistant-message")
+    await reader.should_see("Continue this chat")
+    await reader.should_not_see("Message")  # no composer
+    await reader.should_not_see(marker="drawer-toggle")
+
+    page = await reader.http_client.get(f"/s/{token}")
+    assert page.status_code == 200
+    assert '<meta name="robots" content="noindex, nofollow">' in page.text
+    assert page.headers["x-robots-tag"] == "noindex, nofollow"
+    shown = [element.content for element in reader.find(kind=ui.html).elements]
+    assert any("<strong>50 kg</strong>" in html for html in shown)  # the chat's Markdown rendering
+    button = reader.find(marker="continue-shared").elements.pop()
+    assert button.props["href"] == f"/login?next={quote(f'/s/{token}?continue=1', safe='')}"
+
+
+async def test_continue_signed_out_signs_in_then_opens_the_copy(user: User, create_user, fake_ollama):
+    _, token = await shared_chat(user, fake_ollama)
+    reader = create_user()
+    await reader.open(f"/login?next={quote(f'/s/{token}?continue=1', safe='')}")
+    reader.find("Username").type("bob")
+    reader.find("Password").type("correct horse")
+    reader.find("Create account").click()
+    await reader.should_see("How big are capybaras?", retries=30)
+    await reader.should_see("Message")  # Bob's own chat now: he can carry it on
+    [copy] = (await reader.http_client.get("/api/conversations")).json()
+    assert copy["title"] == "Capybaras"
+
+
+async def test_continue_signed_in_copies_and_opens_it(user: User, create_user, fake_ollama):
+    conversation_id, token = await shared_chat(user, fake_ollama)
+    reader = create_user()
+    await register_and_sign_in(reader, "carol")
+    await reader.open(f"/s/{token}")
+    await reader.should_see("Continue this chat")
+    reader.find(marker="continue-shared").click()
+    await reader.should_see("Message", retries=30)
+    [copy] = (await reader.http_client.get("/api/conversations")).json()
+    assert copy["id"] != conversation_id and copy["title"] == "Capybaras"
+
+
+async def test_a_revoked_link_is_not_found(user: User, create_user, fake_ollama):
+    conversation_id, token = await shared_chat(user, fake_ollama)
+    assert (await user.http_client.delete(f"/api/conversations/{conversation_id}/share")).status_code == 204
+    page = await create_user().http_client.get(f"/s/{token}")
+    assert page.status_code == 404
+    assert "This link does not exist, was revoked or has expired." in page.text
+    assert "capybaras" not in page.text.lower()
+
+
+@pytest.fixture
+def sign_in_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set before the `user` fixture runs `main.py` (asked for before it)."""
+    monkeypatch.setenv("CHATUI_SHARE_REQUIRES_LOGIN", "true")
+
+
+async def test_with_sign_in_required_a_reader_signs_in_first(sign_in_required, user: User, create_user, fake_ollama):
+    _, token = await shared_chat(user, fake_ollama)
+    reader = create_user()
+    assert (await reader.http_client.get(f"/api/shares/{token}")).status_code == 401
+    page = await reader.http_client.get(f"/s/{token}", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == f"/login?next=%2Fs%2F{token}"
+    await reader.open(page.headers["location"])
+    reader.find("Username").type("dave")
+    reader.find("Password").type("correct horse")
+    reader.find("Create account").click()
+    await reader.should_see("How big are capybaras?", retries=30)
+    await reader.should_see("Continue this chat")
