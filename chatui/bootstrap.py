@@ -18,6 +18,7 @@ from chatui.config import FIRST_CHOICE_MODEL, Settings
 from chatui.conversations.exports import Exports
 from chatui.conversations.organizer import Organizer
 from chatui.conversations.presets import PresetService
+from chatui.conversations.prompts import PromptLibrary
 from chatui.conversations.service import ConversationService
 from chatui.conversations.shares import ShareService
 from chatui.conversations.titles import TitleWriter
@@ -97,6 +98,8 @@ class Services:
     store: Store
     presets: PresetService
     """Presets ("assistants"): the settings New chat can start from."""
+    prompts: PromptLibrary
+    """The prompt library: saved prompts the message box inserts after `/`."""
 
     def prepare(self) -> int:
         """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`.
@@ -362,6 +365,7 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
     )
     sockets = coordination.socket_slots(settings.max_sockets_per_user, settings.max_sockets_per_session)
     transfer = TransferRepository(db)
+    saved = PresetRepository(db)
     imports = ImportJobs(
         import_limits(settings),
         db.url.render_as_string(hide_password=False),
@@ -385,5 +389,6 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
         engine,
         tools,
         Store(db, accounts, chats, search, transfer, file_service.files),
-        presets=PresetService(PresetRepository(db)),
+        presets=PresetService(saved),
+        prompts=PromptLibrary(saved),
     )

@@ -152,3 +152,33 @@ async def test_a_conversation_starts_with_its_presets_settings_and_records_it(ma
     bare = await create(me, name="Only a temperature", temperature=0.9)
     from_bare = (await me.client.post("/api/conversations", json={"preset_id": bare["id"]})).json()
     assert (from_bare["system_prompt"], from_bare["temperature"]) == ("Be kind.", 0.9)  # unset: the account's
+
+
+async def test_saved_prompts_are_made_changed_and_deleted_and_only_their_owners(make_account) -> None:
+    me, other = await make_account(), await make_account()
+    made = await me.client.post(
+        "/api/prompts",
+        json={"name": "/Review", "title": "Code review", "text": "Review this {{language}} code:\n{{ code }}"},
+    )
+    assert made.status_code == 201, made.text
+    prompt = made.json()
+    assert (prompt["name"], prompt["title"], prompt["variables"]) == ("review", "Code review", ["language", "code"])
+    taken = await me.client.post("/api/prompts", json={"name": "review", "text": "again"})
+    assert taken.status_code == 422 and "already have a prompt named /review" in taken.text
+    for bad in ({"name": "two words", "text": "x"}, {"name": "ok", "text": "   "}):
+        assert (await me.client.post("/api/prompts", json=bad)).status_code == 422, bad
+
+    url = f"/api/prompts/{prompt['id']}"
+    changed = await me.client.patch(url, json={"title": None, "text": "Plain text"})
+    assert changed.status_code == 200
+    assert (changed.json()["title"], changed.json()["variables"], changed.json()["name"]) == (None, [], "review")
+    for response in (
+        await other.client.get(url),
+        await other.client.patch(url, json={"text": "mine"}),
+        await other.client.delete(url),
+    ):
+        assert response.status_code == 404
+    assert (await other.client.get("/api/prompts")).json() == []
+    assert [p["name"] for p in (await me.client.get("/api/prompts")).json()] == ["review"]
+    assert (await me.client.delete(url)).status_code == 204
+    assert (await me.client.get(url)).status_code == 404
