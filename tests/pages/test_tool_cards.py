@@ -228,3 +228,22 @@ async def test_a_new_chat_starts_with_the_default_tools(user: User, fake_ollama:
     await user.should_see(marker="tools-dialog")
     assert ticked(user, "tools-chatui") == (True, True)
     assert ticked(user, "tool-chatui:current_time") == (True, False)
+
+
+async def test_stop_during_a_call_shows_it_interrupted_live_and_after_a_reload(
+    local_tools: None, user: User, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.then(Script(tokens=["Waiting."], tool_calls=[ScriptedCall("local__sleep", {"seconds": 30})]))
+    await register_and_sign_in(user)
+    await choose_tools(user, ["local:*"])
+    await local_is_up(user)
+    await send(user, "Sleep")
+    await user.should_see(marker="tool-card", retries=100)
+    await until(lambda: texts(user, "tool-state") == ["Running…"], what="the call running")
+    user.find(marker="stop").click()
+    await until(lambda: texts(user, "tool-state") == ["Interrupted"], what="the call marked interrupted")
+    await user.should_see("Stopped", retries=50)
+    await user.open(f"/chat/{await conversation_id(user)}")
+    await user.should_see("Waiting.", retries=50)
+    assert texts(user, "tool-state") == ["Interrupted"]
+    assert texts(user, "tool-output") == ["The reply was stopped before this tool answered."]
