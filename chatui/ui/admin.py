@@ -18,6 +18,7 @@ from chatui.bootstrap import Services
 from chatui.ui import dialogs
 from chatui.ui.admin_tools import tool_servers_card
 from chatui.ui.frame import page_frame
+from chatui.ui.share_links import AllSharesCard
 from storage import SignedIn, User
 
 MODES = {
@@ -47,6 +48,7 @@ class AdminView:
                     ui.button("Create user", icon="person_add", on_click=self._create).props("flat no-caps")
                     ui.button("Invitation link", icon="link", on_click=self._invite).props("flat no-caps")
             tool_servers_card(self.services.tools)
+            await AllSharesCard(self.services).build()
             ui.input("Search users", on_change=lambda e: self._search(e.value)).props(
                 "outlined dense clearable type=search"
             ).classes("w-full").mark("user-search")

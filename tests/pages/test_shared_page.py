@@ -101,3 +101,52 @@ async def test_with_sign_in_required_a_reader_signs_in_first(sign_in_required, u
     reader.find("Create account").click()
     await reader.should_see("How big are capybaras?", retries=30)
     await reader.should_see("Continue this chat")
+
+
+async def test_the_share_dialog_creates_updates_and_revokes_the_link(user: User, fake_ollama):
+    conversation_id, _ = await shared_chat(user, fake_ollama)
+    assert (await user.http_client.delete(f"/api/conversations/{conversation_id}/share")).status_code == 204
+    await user.open(f"/chat/{conversation_id}")
+    user.find(marker="conversation-menu").click()
+    user.find(marker="share").click()
+    await user.should_see(marker="share-dialog")
+    user.find(marker="share-expiry").elements.pop().set_value(7)
+    user.find(marker="create-share").click()
+    await user.should_see(marker="share-url", retries=20)
+    [link] = (await user.http_client.get("/api/shares")).json()
+    assert link["expires_at"] is not None
+    assert user.find(marker="share-url").elements.pop().value == link["url"]
+
+    user.find(marker="update-share").click()
+    await user.should_see(marker="share-url")
+    [again] = (await user.http_client.get("/api/shares")).json()
+    assert again["token"] == link["token"]
+    user.find(marker="revoke-share").click()
+    await user.should_see(marker="create-share", retries=20)
+    assert (await user.http_client.get("/api/shares")).json() == []
+
+
+async def test_settings_list_the_persons_links_and_revoke_them(user: User, fake_ollama):
+    _, token = await shared_chat(user, fake_ollama)
+    await user.open("/settings")
+    await user.should_see("Shared links")
+    await user.should_see("Capybaras", marker="shared-link")
+    user.find(marker="revoke-link").click()
+    await user.should_see("Revoke the link?")
+    user.find(marker="confirm-revoke").click()
+    await user.should_see("You have not shared any conversation", retries=20)
+    assert (await user.http_client.get(f"/api/shares/{token}")).status_code == 404
+
+
+async def test_the_administrator_sees_every_link_and_revokes_one(user: User, create_user, fake_ollama):
+    await register_and_sign_in(user, "root")  # the first account: the administrator
+    alice = create_user()
+    _, token = await shared_chat(alice, fake_ollama)
+    await user.open("/admin")
+    await user.should_see("Share links")
+    await user.should_see("Capybaras — alice", marker="any-share")
+    user.find(marker="revoke-share-alice").click()
+    await user.should_see("Revoke the link?")
+    user.find(marker="confirm-revoke").click()
+    await user.should_see("No conversation is shared.", retries=20)
+    assert (await alice.http_client.get(f"/api/shares/{token}")).status_code == 404

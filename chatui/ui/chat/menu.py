@@ -1,4 +1,5 @@
-"""The open conversation's menu in the chat page's header: Rename, Chat settings, Export (Markdown, JSON), Delete."""
+"""The open conversation's menu in the chat page's header: Rename, Chat settings, Share, Export (Markdown, JSON),
+Delete."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 from nicegui import ui
 
 from chatui.ui.conversation_dialogs import delete_dialog, rename_dialog
+from chatui.ui.share_links import share_dialog
 
 if TYPE_CHECKING:
     from chatui.ui.chat.view import ChatView
@@ -27,6 +29,7 @@ class ConversationMenu:
         ):
             ui.menu_item("Rename", on_click=self._rename).mark("rename")
             ui.menu_item("Chat settings", on_click=self._chat_settings).mark("chat-settings")
+            ui.menu_item("Share", on_click=self._share).mark("share")
             ui.menu_item("Export as Markdown", on_click=lambda: self._export("markdown")).mark("export-markdown")
             ui.menu_item("Export as JSON", on_click=lambda: self._export("json")).mark("export-json")
             ui.menu_item("Delete", on_click=self._delete).mark("delete")
@@ -47,6 +50,12 @@ class ConversationMenu:
     async def _chat_settings(self) -> None:
         """The conversation's chat settings (`chatui.ui.chat.settings`; also the button beside the message box)."""
         await self.view.settings.open()
+
+    async def _share(self) -> None:
+        """A read-only link to the conversation as it is now (`chatui.ui.share_links`)."""
+        view = self.view
+        if view.conversation is not None:
+            await share_dialog(view.services, view.user.id, view.conversation.id)
 
     async def _rename(self) -> None:
         view = self.view
