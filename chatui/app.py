@@ -23,6 +23,7 @@ from chatui.api import (
     feedback,
     files,
     folders,
+    knowledge,
     models,
     presets,
     prompts,
@@ -57,7 +58,9 @@ def create_app(settings: Settings) -> Services:
         "/api/import": services.imports.limits.max_bytes,
         "/api/files": files.body_limit(services.files.limits.max_bytes),
     }
-    app.add_middleware(BodyLimits, large_bodies=large_bodies)
+    limits = services.knowledge.limits
+    large_patterns = {knowledge.DOCUMENTS_PATH: knowledge.body_limit(limits.max_bytes, limits.files_per_upload)}
+    app.add_middleware(BodyLimits, large_bodies=large_bodies, large_patterns=large_patterns)
     app.add_middleware(CrossSiteRefusal)
     app.add_middleware(SecurityHeaders)  # added last = outermost: its headers go on every answer, refusals included
     _patches.install(app)
@@ -72,6 +75,7 @@ def create_app(settings: Settings) -> Services:
         presets,
         prompts,
         files,
+        knowledge,
         models,
         search,
         shares,

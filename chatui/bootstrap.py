@@ -32,6 +32,7 @@ from chatui.engine.events import ConversationEvents
 from chatui.engine.generation import Generation
 from chatui.engine.tool_loop import ToolRunner
 from chatui.files.service import FileLimits, FileService
+from chatui.knowledge.service import KnowledgeLimits, KnowledgeService
 from chatui.tools import ToolLimits, ToolRegistry, parse_servers
 from chatui.transfer.attached import FileBounds
 from chatui.transfer.board import ImportBoard, LocalImportBoard
@@ -44,6 +45,7 @@ from storage import (
     AccountRepository,
     ConversationRepository,
     Database,
+    KnowledgeRepository,
     SearchHit,
     SearchRepository,
     ShareRepository,
@@ -100,6 +102,8 @@ class Services:
     """Presets ("assistants"): the settings New chat can start from."""
     prompts: PromptLibrary
     """The prompt library: saved prompts the message box inserts after `/`."""
+    knowledge: KnowledgeService
+    """Knowledge collections: documents read in the background, passages retrieved for replies (issue 25)."""
 
     def prepare(self) -> int:
         """Before serving: create the schema and mark replies a crash left `streaming` as `interrupted`.
@@ -117,6 +121,7 @@ class Services:
     async def start(self) -> None:
         await self.engine.start()
         self.files.start()
+        await self.knowledge.start()
         await self.tools.start()
         await self.engine.coordination.start(instance_hooks(self.engine, self.auth))
         local = self.models.providers.get(LocalProvider.name)
@@ -131,6 +136,7 @@ class Services:
     async def stop(self) -> None:
         await self.conversations.aclose()
         await self.files.aclose()
+        await self.knowledge.aclose()
         await self.imports.shutdown()
         await self.engine.shutdown()
         await self.engine.coordination.stop()  # after the engine stored the end of every reply
@@ -271,6 +277,14 @@ def file_limits(settings: Settings) -> FileLimits:
     )
 
 
+def knowledge_limits(settings: Settings) -> KnowledgeLimits:
+    return KnowledgeLimits(
+        max_bytes=settings.upload_max_mb * 1024 * 1024,
+        pdf_seconds=settings.pdf_text_seconds,
+        pdf_max_pages=settings.pdf_max_pages,
+    )
+
+
 def build_tools(settings: Settings, search: SearchRepository) -> ToolRegistry:
     async def search_history(user_id: str, query: str, limit: int) -> list[SearchHit]:
         return await search.search(user_id, query, limit=limit)
@@ -391,4 +405,10 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
         Store(db, accounts, chats, search, transfer, file_service.files),
         presets=PresetService(saved),
         prompts=PromptLibrary(saved),
+        knowledge=KnowledgeService(
+            KnowledgeRepository(db),
+            knowledge_limits(settings),
+            settings.data_dir / "uploads",
+            single_instance=not settings.redis_url,
+        ),
     )

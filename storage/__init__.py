@@ -4,6 +4,7 @@ from storage.accounts import AccountRepository, InviteUnusable, NotFirst, Signed
 from storage.conversations import UNSET, ConversationPage, ConversationRepository, ListFilter
 from storage.database import Database
 from storage.errors import ConversationGone, MessageGone, NothingToContinue, NothingToRegenerate
+from storage.knowledge import KnowledgeRepository
 from storage.models import Conversation, Message, MessageStatus, Session, User
 from storage.orphans import INTERRUPTED_NOTE, mark_interrupted
 from storage.presets import PresetRepository
@@ -23,6 +24,7 @@ __all__ = [
     "ConversationRepository",
     "Database",
     "InviteUnusable",
+    "KnowledgeRepository",
     "ListFilter",
     "Message",
     "MessageGone",

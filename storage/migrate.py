@@ -23,10 +23,16 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0019"
+HEAD = "0021"
 """The newest revision in `migrations/versions`: a database stamped with it needs nothing."""
-SEARCH_TABLES = ("messages_fts", "conversations_fts")
-SEARCH_COLUMNS_AND_INDEXES = {"search_vector", "ix_messages_search", "ix_messages_created", "ix_conversations_search"}
+SEARCH_TABLES = ("messages_fts", "conversations_fts", "knowledge_fts")
+SEARCH_COLUMNS_AND_INDEXES = {
+    "search_vector",
+    "ix_messages_search",
+    "ix_messages_created",
+    "ix_conversations_search",
+    "ix_knowledge_chunks_search",
+}
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:

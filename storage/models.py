@@ -135,6 +135,8 @@ class Conversation(Base):
     """The Think control: "low", "medium" or "high" for a model that can think; None leaves it to the model."""
     tools: Mapped[list[str] | None] = mapped_column(JSON)
     """The tools the model may call in this chat (`server:tool` or `server:*`, chatui.tools); None or empty: none."""
+    knowledge: Mapped[list[str] | None] = mapped_column(JSON)
+    """The knowledge collections attached (ids): their passages are retrieved for each reply (issue 25)."""
     pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Pinned conversations head the list."""
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

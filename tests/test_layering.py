@@ -29,7 +29,7 @@ FORBIDDEN = {
     "providers": {"chatui", "nicegui", "storage", "fastapi", "sqlalchemy"},
     "storage": {"chatui", "nicegui", "providers", "fastapi", "httpx", "openai", "anthropic"},
 }
-DOMAIN = ("conversations", "engine", "accounts", "coordination", "tools")
+DOMAIN = ("conversations", "engine", "accounts", "coordination", "tools", "knowledge")
 SEES_SERVICES = {"chatui/bootstrap.py", "chatui/app.py", "chatui/cli.py", "chatui/api", "chatui/ui"}
 MAX_LOOSE_MODULES = 8
 

@@ -2,7 +2,8 @@
 
 - Bodies larger than `max_body_bytes` are refused with 413: at once when `Content-Length` says so, and while reading
   when a chunked body grows past the limit. `large_bodies` raises the limit of POSTs to named paths only (the import
-  upload, which streams to disk); every other route keeps the small one.
+  upload, which streams to disk), and `large_patterns` to paths that match a pattern (a collection's documents:
+  the path holds its id); every other route keeps the small one.
 - A JSON body of a state-changing request must be interoperable JSON (I-JSON, RFC 7493): a lone UTF-16 surrogate
   (`"\\ud800"`) or a number that is not finite (`NaN`, `Infinity`, `1e999`) is refused with 400. Python's parser
   accepts both, but they cannot be stored or sent back as JSON: FastAPI's 422 answer echoes the bad value and fails
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 from starlette.datastructures import Headers
@@ -56,11 +58,21 @@ def json_problem(body: bytes) -> str | None:
 
 class BodyLimits:
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int = 1_000_000, large_bodies: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_body_bytes: int = 1_000_000,
+        large_bodies: Mapping[str, int] | None = None,
+        large_patterns: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.large_bodies = dict(large_bodies or {})
+        self.large_patterns = [(re.compile(pattern), limit) for pattern, limit in (large_patterns or {}).items()]
+
+    def _large(self, path: str) -> int | None:
+        if path in self.large_bodies:
+            return self.large_bodies[path]
+        return next((limit for pattern, limit in self.large_patterns if pattern.fullmatch(path)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,7 +80,8 @@ class BodyLimits:
             return
         method, path = scope["method"], scope["path"]
         headers = Headers(scope=scope)
-        limit = self.large_bodies.get(path, self.max_body_bytes) if method == "POST" else self.max_body_bytes
+        large = self._large(path) if method == "POST" else None
+        limit = self.max_body_bytes if large is None else large
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             await _refuse(scope, receive, send, 413, TOO_LARGE)
@@ -91,7 +104,7 @@ class BodyLimits:
             await send(message)
 
         app_receive = limited_receive
-        if method not in SAFE_METHODS and is_json(headers.get("content-type", "")) and path not in self.large_bodies:
+        if method not in SAFE_METHODS and is_json(headers.get("content-type", "")) and self._large(path) is None:
             try:
                 body, app_receive = await _read_body(limited_receive)
             except BodyTooLarge:
