@@ -247,3 +247,43 @@ async def test_stop_during_a_call_shows_it_interrupted_live_and_after_a_reload(
     await user.should_see("Waiting.", retries=50)
     assert texts(user, "tool-state") == ["Interrupted"]
     assert texts(user, "tool-output") == ["The reply was stopped before this tool answered."]
+
+
+async def test_a_reload_while_a_call_waits_shows_allow_again_and_it_still_answers(
+    asks_first: None, user: User, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.then(
+        Script(tokens=[], tool_calls=[ScriptedCall("local__echo", {"text": "hello"})]),
+        Script(tokens=["It said hello."]),
+    )
+    await register_and_sign_in(user)
+    await choose_tools(user, ["local:echo"])
+    await local_is_up(user)
+    await send(user, "Echo hello")
+    await user.should_see(marker="tool-allow", retries=100)
+    await user.open(f"/chat/{await conversation_id(user)}")  # the tab reloaded: the reply is replayed from memory
+    await user.should_see(marker="tool-allow", retries=50)
+    user.find(marker="tool-allow").click()
+    await user.should_see("It said hello.", retries=100)
+    assert texts(user, "tool-output") == ["hello"]
+
+
+async def test_calls_made_together_each_get_a_card(user: User, fake_ollama: FakeOllama) -> None:
+    zones = ["Europe/Paris", "Asia/Tokyo"]
+    fake_ollama.then(
+        Script(tokens=[], tool_calls=[ScriptedCall("chatui__current_time", {"timezone": zone}) for zone in zones]),
+        Script(tokens=["Both told."]),
+    )
+    await register_and_sign_in(user)
+    await choose_tools(user, ["chatui:current_time"])
+    await send(user, "Paris and Tokyo?")
+    await user.should_see("Both told.", retries=100)
+    with user:
+        [bubble] = list(user.find(marker="assistant-message").elements)[-1:]
+        cards = [e for e in bubble.descendants() if "tool-card" in e._markers]  # in the page's order
+        shown = [
+            {m: str(e.text) for e in card.descendants() for m in ("tool-arguments", "tool-output") if m in e._markers}
+            for card in cards
+        ]
+    assert [json.loads(card["tool-arguments"])["timezone"] for card in shown] == zones
+    assert [zone in card["tool-output"] for zone, card in zip(zones, shown, strict=True)] == [True, True]

@@ -272,3 +272,29 @@ async def test_deleting_a_user_deletes_their_messages_files_and_bytes(any_db: Da
     with any_db.engine.connect() as c:
         for table in (MessagePart, File, Blob, BlobChunk):
             assert c.execute(select(func.count()).select_from(table)).scalar_one() == 0
+
+
+async def test_a_page_of_the_path_carries_the_tool_steps_of_the_replies_that_called_tools(any_db: Database):
+    """`PathPage.steps`: text and tool parts in order, for the replies with a tool call only (the page draws them)."""
+    accounts, chats = AccountRepository(any_db), ConversationRepository(any_db)
+    user = await accounts.create_user("alice", "hash")
+    conversation = await chats.create_conversation(user.id, "ollama:m")
+    _, plain = await chats.start_exchange(user.id, conversation.id, "Hi?", "ollama:m", "T")
+    await chats.finish_message(plain, content="Hi.", status=MessageStatus.DONE, completion_tokens=1)
+    _, tooled = await chats.start_exchange(user.id, conversation.id, "Time?", "ollama:m", None)
+    call = Part(PartKind.TOOL_CALL, call_id="c1", data={"name": "chatui:current_time", "arguments": {}})
+    result = Part(PartKind.TOOL_RESULT, text="noon", call_id="c1", data={"name": "chatui:current_time", "seconds": 0.2})
+    thought = Part(PartKind.REASONING, text="hm", data={"seconds": 1})
+    steps = [Part.of_text("Looking."), call, result, Part.of_text("Noon.")]
+    await chats.finish_message(
+        tooled,
+        content="Looking.\n\nNoon.",
+        status=MessageStatus.DONE,
+        completion_tokens=2,
+        parts=[thought, *steps],
+    )
+    page = await chats.path_page(user.id, conversation.id)
+    assert list(page.steps) == [tooled]
+    assert page.steps[tooled] == steps  # the reasoning is read apart (`PathPage.reasoning`)
+    assert page.reasoning[tooled].text == "hm"
+    assert (await chats.tree(user.id, conversation.id)).steps == page.steps
