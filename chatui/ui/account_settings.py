@@ -1,7 +1,7 @@
 """The settings page (`/settings`, from the account menu): the account's default instructions, the system prompt
 every new conversation starts with (`GET`/`PATCH /api/settings` in the API); and the presets New chat offers
-(`chatui.ui.preset_settings`); and the links to conversations the person shared
-(`chatui.ui.share_links`).
+(`chatui.ui.preset_settings`), the prompt library (`chatui.ui.prompt_settings`), and the links to conversations the
+person shared (`chatui.ui.share_links`).
 
 Conversations made before a change keep theirs; a new chat shows the instructions it will start with on its chip and
 can change them for that one chat before its first message (`chatui.ui.chat.settings`).
@@ -16,6 +16,7 @@ from chatui.conversations.errors import ConversationError
 from chatui.conversations.rules import SYSTEM_PROMPT_MAX
 from chatui.ui.frame import page_frame
 from chatui.ui.preset_settings import PresetSection
+from chatui.ui.prompt_settings import PromptSection
 from chatui.ui.share_links import SharedLinksSection
 from storage import SignedIn
 
@@ -48,6 +49,7 @@ class AccountSettingsView:
                 ui.button("Save", on_click=self.save).props("unelevated no-caps").mark("save-instructions")
         with column:
             await PresetSection(self.services, self.signed_in).build()
+            await PromptSection(self.services, self.signed_in).build()
             await SharedLinksSection(self.services, self.user.id).build()
 
     async def save(self) -> None:

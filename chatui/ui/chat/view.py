@@ -34,6 +34,7 @@ from chatui.ui.chat.notices import ModelNotices
 from chatui.ui.chat.presets import PresetStart, new_chat_buttons
 from chatui.ui.chat.rows import MessageRows
 from chatui.ui.chat.settings import SettingsControl
+from chatui.ui.chat.slash import SlashPrompts
 from chatui.ui.chat.think import ThinkControl
 from chatui.ui.chat.tools import ToolPicker
 from chatui.ui.composer import CHAT_SHORTCUTS, composer
@@ -131,10 +132,12 @@ class ChatView:
         self.settings = SettingsControl(self)
         self.attach = AttachTray.for_composer(self.box, self.services.settings.attachments_per_message)
         self.tool_picker = ToolPicker(self)
+        self.slash = SlashPrompts(self)
         self.think = ThinkControl(self)
         await self.settings.load()
         await self.tool_picker.load()
         await self.presets.apply()
+        await self.slash.load()
         self.frame.shortcuts[:0] = CHAT_SHORTCUTS  # keys handled in the browser (`static/chatui.js`)
         if self.conversation is not None:
             await self._show_conversation(self.conversation.id)
@@ -233,6 +236,8 @@ class ChatView:
         self.box.set_streaming(streaming)
 
     async def send(self) -> None:
+        if await self.slash.take():  # Enter chose a saved prompt from the `/` list
+            return
         content = self.composer.value or ""
         files = self.attach.file_ids
         if not content.strip() and not files:

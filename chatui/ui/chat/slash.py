@@ -1,0 +1,134 @@
+"""Saved prompts in the message box: typing `/` at its start lists them, and Tab, Enter or a click inserts one.
+
+The list shows the prompts whose name starts with what follows `/` (then those whose name or title holds it), and
+narrows as the person types; ↑/↓ move the highlight, Esc closes it. A prompt with `{{variables}}` asks for them in a
+small dialog and is inserted filled in (`chatui.conversations.prompts.fill`). The box's value reaches the server at
+each keystroke anyway; this reads it there, so typing sends nothing more. Tab and the arrows are taken from the
+browser only while the list is open (a guard in the listener), so Tab still moves focus the rest of the time; Enter
+inserts instead of sending while the list offers a prompt (`take`, called first by the page's send).
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from nicegui import ui
+
+from chatui.conversations.prompts import fill, variables
+from chatui.ui import dialogs
+from storage.presets import SavedPrompt
+
+if TYPE_CHECKING:
+    from chatui.ui.chat.view import ChatView
+
+SHOWN = 8
+COMMAND = re.compile(r"/([\w-]{0,40})")
+GUARD = "(e) => { if (document.querySelector('.chatui-slash[data-open]')) { e.preventDefault(); emit(); } }"
+"""Take the key from the browser (and tell the server) only while the list offers a prompt."""
+
+
+def matching(prompts: list[SavedPrompt], typed: str) -> list[SavedPrompt]:
+    """The prompts for `/typed`: names that start with it first, then names or titles that hold it."""
+    query = typed.lower()
+    first = [p for p in prompts if p.name.startswith(query)]
+    then = [p for p in prompts if p not in first and (query in p.name or query in (p.title or "").lower())]
+    return (first + then)[:SHOWN]
+
+
+class SlashPrompts:
+    """The `/` list above the message box."""
+
+    def __init__(self, view: ChatView) -> None:
+        self._view = weakref.ref(view)  # the view holds this: no cycle to keep a closed page alive
+        self.prompts: list[SavedPrompt] = []
+        self.matches: list[SavedPrompt] = []
+        self.index = 0
+        box = view.box
+        with box.footer:
+            self.panel = ui.list().props('dense role=listbox aria-label="Saved prompts"')
+            self.panel.classes("chatui-column chatui-slash").mark("slash-menu")
+        self.panel.move(box.footer, target_index=0)
+        self.panel.visible = False
+        box.textarea.on_value_change(self._typed)
+        box.textarea.on("keydown.tab", self._chosen, js_handler=GUARD)
+        box.textarea.on("keydown.down", lambda: self._move(1), js_handler=GUARD)
+        box.textarea.on("keydown.up", lambda: self._move(-1), js_handler=GUARD)
+        box.textarea.on("keydown.esc", self.close, js_handler=GUARD)
+
+    async def load(self) -> None:
+        view = self._view()
+        if view is not None:
+            self.prompts = await view.services.prompts.list(view.user.id)
+
+    def _typed(self, event: Any) -> None:
+        command = COMMAND.fullmatch(event.value or "")
+        if command is None:
+            if self.panel.visible:
+                self.close()
+            return
+        self.matches, self.index = matching(self.prompts, command.group(1)), 0
+        self._draw(command.group(1))
+
+    def _draw(self, typed: str = "") -> None:
+        self.panel.clear()
+        self.panel.visible = True
+        if self.matches:
+            self.panel.props["data-open"] = ""
+        else:
+            self.panel.props.pop("data-open", None)
+        with self.panel:
+            for i, prompt in enumerate(self.matches):
+                item = ui.item(on_click=lambda p=prompt: self.insert(p)).props("clickable").mark("slash-prompt")
+                item.props(f"role=option aria-selected={'true' if i == self.index else 'false'}")
+                if i == self.index:
+                    item.classes("chatui-slash-active")
+                with item, ui.item_section():
+                    ui.item_label(f"/{prompt.name}").classes("text-weight-medium")
+                    if prompt.title:
+                        ui.item_label(prompt.title).props("caption")
+            if not self.matches:
+                said = "No saved prompts yet" if not self.prompts else f"No saved prompt matches /{typed}"
+                with ui.item().mark("slash-empty"), ui.item_section():
+                    ui.item_label(said).classes("text-sm chatui-muted")
+                    ui.link("Add prompts in Settings", "/settings#prompts").classes("text-sm")
+        self.panel.update()
+
+    def _move(self, step: int) -> None:
+        if self.matches:
+            self.index = (self.index + step) % len(self.matches)
+            self._draw()
+
+    def close(self) -> None:
+        self.matches = []
+        self.panel.props.pop("data-open", None)
+        self.panel.visible = False
+        self.panel.clear()
+
+    async def _chosen(self) -> None:
+        await self.take()
+
+    async def take(self) -> bool:
+        """Insert the highlighted prompt if the list offers one (True: Enter was for this, not for sending)."""
+        if not self.panel.visible or not self.matches:
+            return False
+        await self.insert(self.matches[self.index])
+        return True
+
+    async def insert(self, prompt: SavedPrompt) -> None:
+        """Put the prompt in the message box, its variables asked for first (cancelling leaves the box as it was)."""
+        view = self._view()
+        if view is None:
+            return
+        self.close()
+        text = prompt.text
+        names = variables(text)
+        if names:
+            fields = [dialogs.Field(name, name) for name in names]
+            values = await dialogs.form(f"/{prompt.name}", fields, "Insert", text=prompt.title, marker="insert-prompt")
+            if values is None:
+                return
+            text = fill(text, values)
+        view.composer.value = text
+        view.composer.run_method("focus")
