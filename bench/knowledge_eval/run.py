@@ -1,14 +1,20 @@
 """Retrieval quality on the evaluation set: recall@k and MRR of the passages a retriever ranks for each question.
 
-    python -m bench.knowledge_eval.run [--k 5] [--size 1000] [--overlap 200] [--tokenizer unicode61|porter]
-                                       [--heading-weight 1.0] [--misses] [--json FILE]
+    python -m bench.knowledge_eval.run [--retriever chatui|baseline] [--backend sqlite|postgresql] [--k 5]
+                                       [--misses] [--json FILE]
+                                       baseline only: [--size 1000] [--overlap 200] [--tokenizer unicode61|porter]
+                                                      [--heading-weight 1.0]
 
 1. The corpus: the 79 language reference sections of the running interpreter (`corpus.documents()`), or the
    Markdown files of `--corpus DIR`.
 2. `questions.jsonl`: one question a line, with the document that answers it and a short exact quote from that
    document (`answer_quote`). Every quote is checked against its document first (whitespace runs count as one
    space); a missing one stops the run, since the score would be wrong without saying so.
-3. Chunks each document (`chunking.chunk_document`), indexes the chunks, asks every question for its top 10.
+3. Indexes the corpus and asks every question for its top 10. `--retriever chatui` (the default) is the product:
+   each document uploaded to a Knowledge collection and read by chatui's own ingest and chunker, each question put
+   to `KnowledgeService.retrieve` (`product.py`; SQLite, or PostgreSQL with `--backend postgresql`).
+   `--retriever baseline` is this folder's own chunker (`chunking.py`) and BM25 over FTS5 (`baseline.py`), which
+   came first and stays as a point of comparison.
 4. A chunk *answers* a question when its text holds the quote. The same passage can be in two documents (the
    "compound" section repeats the "try" and "with" sections word for word), so a chunk of any document holding
    the quote counts; `doc` columns require the question's own document.
@@ -28,6 +34,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 from bench.knowledge_eval import corpus
 from bench.knowledge_eval.baseline import TOKENIZERS, Fts5Bm25
@@ -36,6 +43,12 @@ from bench.knowledge_eval.chunking import OVERLAP, SIZE, Chunk, chunk_document
 HERE = Path(__file__).resolve().parent
 QUESTIONS = HERE / "questions.jsonl"
 DEPTH = 10
+
+
+class Retriever(Protocol):
+    name: str
+
+    def search(self, question: str, k: int) -> list[Chunk]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +93,7 @@ def missing_quotes(questions: list[Question], documents: dict[str, str]) -> list
     return [q for q in questions if normalize(q.answer_quote) not in flat.get(q.document, "")]
 
 
-def evaluate(retriever: Fts5Bm25, questions: list[Question]) -> list[Outcome]:
+def evaluate(retriever: Retriever, questions: list[Question]) -> list[Outcome]:
     outcomes = []
     for q in questions:
         quote = normalize(q.answer_quote)
@@ -141,6 +154,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="a folder of .md files instead of the interpreter's topics")
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--retriever", choices=["chatui", "baseline"], default="chatui")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite", help="chatui's database")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--size", type=int, default=SIZE, help="chunk size in characters")
     parser.add_argument("--overlap", type=int, default=OVERLAP, help="chunk overlap in characters")
@@ -160,13 +175,23 @@ def main() -> None:
             f"{len(missing)} quotes are not in their documents (Python {sys.version.split()[0]}; the set was "
             f"checked on {corpus.PYTHON}): regenerate the corpus on {corpus.PYTHON} or fix the quotes"
         )
-    chunks = [
-        c for name, text in documents.items() for c in chunk_document(name, text, size=args.size, overlap=args.overlap)
-    ]
-    with Fts5Bm25(tokenizer=args.tokenizer, heading_weight=args.heading_weight) as retriever:
-        retriever.index(chunks)
-        outcomes = evaluate(retriever, questions)
-        print(report(retriever.name, outcomes, chunks, coverage(questions, chunks), args.k))
+    if args.retriever == "chatui":
+        from bench.knowledge_eval.product import ChatuiKnowledge  # imports chatui: only when it is what is measured
+
+        with ChatuiKnowledge(args.backend) as product:
+            chunks = product.index_documents(documents)
+            outcomes = evaluate(product, questions)
+            print(report(product.name, outcomes, chunks, coverage(questions, chunks), args.k))
+    else:
+        chunks = [
+            c
+            for name, text in documents.items()
+            for c in chunk_document(name, text, size=args.size, overlap=args.overlap)
+        ]
+        with Fts5Bm25(tokenizer=args.tokenizer, heading_weight=args.heading_weight) as retriever:
+            retriever.index(chunks)
+            outcomes = evaluate(retriever, questions)
+            print(report(retriever.name, outcomes, chunks, coverage(questions, chunks), args.k))
     if args.misses:
         print(f"\nNot answered in the top {args.k}:")
         for o in outcomes:

@@ -80,3 +80,17 @@ def test_an_answer_in_another_document_counts_but_not_for_the_document_figure() 
         retriever.index(chunks)
         [outcome] = evaluate(retriever, [Question("passage about yield", "b.md", "same passage")])
     assert outcome.rank == 1 and outcome.doc_rank in (1, 2)
+
+
+def test_the_product_retriever_reads_the_documents_with_chatuis_ingest_and_ranks_with_its_retrieval() -> None:
+    from bench.knowledge_eval.product import ChatuiKnowledge
+
+    docs = {
+        "loops.md": "# Loops\n\nA for loop repeats a block for each item.\n",
+        "generators.md": "# Generators\n\nA generator stops when it returns; the value becomes StopIteration.value.\n",
+    }
+    with ChatuiKnowledge("sqlite") as product:
+        chunks = product.index_documents(docs)
+        assert sorted(c.document for c in chunks) == ["generators.md", "loops.md"]
+        [outcome] = evaluate(product, [Question("How do I make a generator stop?", "generators.md", "generator stops")])
+    assert outcome.rank == 1 and outcome.doc_rank == 1
