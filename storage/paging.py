@@ -10,7 +10,7 @@ from storage.database import Database, Repository, transaction
 from storage.errors import MessageGone, owned_or_gone
 from storage.files import attachments_of, notes_of
 from storage.models import Message
-from storage.parts import reasoning_of, steps_of
+from storage.parts import reasoning_and_steps
 from storage.tree import (
     UNBOUNDED,
     PathPage,
@@ -100,9 +100,8 @@ class PathPaging(Repository):
             ids = walked[:bound][::-1]
         messages = load_messages(s, ids)
         files = attachments_of(s.connection(), ids)
-        thoughts = reasoning_of(s.connection(), ids)
+        thoughts, steps = reasoning_and_steps(s.connection(), ids)
         notes = notes_of(s.connection(), list(files))
-        steps = steps_of(s.connection(), ids)
         return PathPage(
             messages, sibling_ids(s, conversation_id, messages), has_before, has_after, files, thoughts, notes, steps
         )
@@ -113,8 +112,8 @@ class PathPaging(Repository):
         owned_or_gone(s, user_id, conversation_id)
         messages = _messages(s, conversation_id)
         ids = [m.id for m in messages]
-        files, thoughts = attachments_of(s.connection(), ids), reasoning_of(s.connection(), ids)
-        notes, steps = notes_of(s.connection(), list(files)), steps_of(s.connection(), ids)
+        files, (thoughts, steps) = attachments_of(s.connection(), ids), reasoning_and_steps(s.connection(), ids)
+        notes = notes_of(s.connection(), list(files))
         return PathPage(
             messages,
             sibling_ids(s, conversation_id, messages),

@@ -116,15 +116,22 @@ def reasoning_of(c: Connection, message_ids: Sequence[str]) -> dict[str, Part]:
     return found
 
 
-def steps_of(c: Connection, message_ids: Sequence[str]) -> dict[str, list[Part]]:
-    """The text and tool parts, in order, of each of these messages that called a tool (PARTS.md): what the page
-    draws as text and tool cards. Messages without a tool call are left out (their `content` says it all)."""
+def reasoning_and_steps(c: Connection, message_ids: Sequence[str]) -> tuple[dict[str, Part], dict[str, list[Part]]]:
+    """What a page draws of these messages beyond their text, in one query: the reasoning part of each that thought
+    (as `reasoning_of`), and the text and tool parts, in order, of each that called a tool (its text and tool cards;
+    PARTS.md). Messages with neither are left out of both (their `content` says it all)."""
+    reasoning: dict[str, Part] = {}
     found: dict[str, list[Part]] = defaultdict(list)
     ids = list(message_ids)
     for start in range(0, len(ids), 500):
-        for row in c.execute(_STEPS, {"ids": ids[start : start + 500]}):
-            found[row.message_id].append(Part(PartKind(row.kind), text=row.text, call_id=row.call_id, data=row.data))
-    return dict(found)
+        for row in c.execute(_SHOWN, {"ids": ids[start : start + 500]}):
+            kind = PartKind(row.kind)
+            if kind is PartKind.REASONING:
+                reasoning[row.message_id] = Part(kind, text=row.text, data=row.data)
+            else:
+                found[row.message_id].append(Part(kind, text=row.text, call_id=row.call_id, data=row.data))
+    steps = {mid: parts for mid, parts in found.items() if any(p.kind is PartKind.TOOL_CALL for p in parts)}
+    return reasoning, steps
 
 
 _INSERT = insert(_parts)
@@ -141,16 +148,19 @@ _DELETE = delete(_parts).where(_parts.c.message_id == bindparam("mid"))
 _REASONING = select(_parts.c.message_id, _parts.c.text, _parts.c.data).where(
     _parts.c.message_id.in_(bindparam("ids", expanding=True)), _parts.c.kind == PartKind.REASONING
 )
-_CALLERS = (
-    select(_parts.c.message_id)
-    .where(_parts.c.message_id.in_(bindparam("ids", expanding=True)), _parts.c.kind == PartKind.TOOL_CALL)
-    .distinct()
-)
-_STEPS = (
+_SHOWN = (
     select(_parts.c.message_id, _parts.c.kind, _parts.c.text, _parts.c.call_id, _parts.c.data)
     .where(
-        _parts.c.message_id.in_(_CALLERS.scalar_subquery()),
-        _parts.c.kind.in_([PartKind.TEXT, PartKind.TOOL_CALL, PartKind.TOOL_RESULT]),
+        _parts.c.message_id.in_(
+            select(_parts.c.message_id)
+            .where(
+                _parts.c.message_id.in_(bindparam("ids", expanding=True)),
+                _parts.c.kind.in_([PartKind.REASONING, PartKind.TOOL_CALL]),
+            )
+            .distinct()
+            .scalar_subquery()
+        ),
+        _parts.c.kind.in_([PartKind.REASONING, PartKind.TEXT, PartKind.TOOL_CALL, PartKind.TOOL_RESULT]),
     )
     .order_by(_parts.c.message_id, _parts.c.position)
 )

@@ -263,4 +263,4 @@ class PathPage:
     notes: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per message, per file: what a model was not sent of it (`storage.files.notes_of`)."""
     steps: dict[str, list[Part]] = field(default_factory=dict)
-    """The text and tool parts of the replies that called tools, in order (`storage.parts.steps_of`)."""
+    """The text and tool parts of the replies that called tools, in order (`storage.parts.reasoning_and_steps`)."""
