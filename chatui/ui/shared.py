@@ -66,7 +66,8 @@ class SharedView:
         with frame.actions:
             self._continue_button().props("unelevated no-caps").mark("continue-shared")
         with ui.column().classes("chatui-column gap-2 pb-4 chatui-messages chatui-shared").mark("shared-messages"):
-            when = self.shared.shared_at.strftime("%d %B %Y")
+            at = self.shared.shared_at
+            when = f"{at.day} {at.strftime('%B %Y')}"
             ui.label(f"A read-only copy of this conversation, shared on {when}.").classes("chatui-muted text-sm").mark(
                 "shared-note"
             )
@@ -84,9 +85,10 @@ class SharedView:
     def _message(self, message: dict[str, object]) -> None:
         at = datetime.fromisoformat(str(message["created_at"]))
         files = message.get("files")
-        if message["role"] == "user":
+        if message["role"] == "user":  # in the chat's own places: the person's on the right, replies on the left
             shown = _files(self.shared, files if isinstance(files, list) else [])
-            user_bubble(str(message["content"]), at, shown, files_url=f"/s/{self.token}/files")
+            with ui.row().classes("w-full gap-1 chatui-entry chatui-entry-user"):
+                user_bubble(str(message["content"]), at, shown, files_url=f"/s/{self.token}/files")
             return
         reasoning = message.get("reasoning")
         seconds = message.get("reasoning_seconds")
@@ -106,7 +108,8 @@ class SharedView:
             created_at=at,
             error=None,
         )
-        stored_reply(reply, thought, admin=False)
+        with ui.column().classes("w-full gap-0 chatui-entry"):
+            stored_reply(reply, thought, admin=False)
 
     async def continue_chat(self) -> None:
         """Copy the snapshot into the viewer's account and open the copy."""
