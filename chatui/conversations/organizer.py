@@ -146,6 +146,13 @@ class Organizer:
             raise MessageNotFound
         return feedback
 
+    async def ratings(self, user_id: str, message_ids: Sequence[str]) -> dict[str, MessageFeedback]:
+        """The user's ratings of these replies (a page of the conversation shows them on its replies)."""
+        if not message_ids:
+            return {}
+        found = await self.chats.ratings_of(list(message_ids))
+        return {message_id: f for message_id, f in found.items() if f.user_id == user_id}
+
     async def all_feedback(self) -> list[dict[str, Any]]:
         """Every rating with the conversation path that produced its reply (an administrator's export)."""
         return await self.chats.all_feedback()

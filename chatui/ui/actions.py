@@ -3,7 +3,8 @@
 Under a reply: **Copy** (its Markdown source), **Regenerate** (on the last reply, with a menu of other models),
 `‹ 2 / 3 ›` between its versions (**Previous version** / **Next version**), **Retry** when it failed, was stopped
 or interrupted, **Continue** on the last reply when it was stopped, interrupted or cut off at the token limit (with
-text to carry on), and **Fork** (a new conversation up to this reply). Under the person's own message: **Copy** and
+text to carry on), **Fork** (a new conversation up to this reply), and on a finished reply **Good reply** / **Bad
+reply** (thumbs up / down, the chosen one pressed; issue 26). Under the person's own message: **Copy** and
 **Edit**, which opens an inline editor (**Save & submit**, **Cancel**; Enter submits, Escape cancels) holding the
 message's files as removable chips and a paperclip to add more (issue 23): the new version carries the files the
 editor holds when it is submitted. The names are the buttons' accessible names.
@@ -94,6 +95,24 @@ class ReplyActions:
     on_continue: Action | None = None
     """Given on the last reply only, when it is `continuable`."""
     on_fork: Action | None = None
+    rating: str | None = None
+    """The person's rating of it, `up` or `down` (the chosen thumb is shown filled and pressed)."""
+    on_rate: Callable[[str], Awaitable[None]] | None = None
+    """Given on a finished reply: called with `up` or `down`."""
+
+
+RATINGS = (("up", "Good reply", "thumb_up"), ("down", "Bad reply", "thumb_down"))
+
+
+def rating_buttons(rating: str | None, on_rate: Callable[[str], Awaitable[None]]) -> None:
+    """Thumbs up and down; the chosen one filled, coloured and `aria-pressed`."""
+    for value, name, icon in RATINGS:
+        chosen = rating == value
+        button = _icon_button(name, icon if chosen else f"{icon}_off_alt", f"rate-{value}")
+        button.props(f"aria-pressed={'true' if chosen else 'false'}")
+        if chosen:
+            button.props("color=primary").mark(f"rate-{value}", "rated")
+        button.on_click(lambda v=value: on_rate(v))
 
 
 def reply_row(actions: ReplyActions, row: ui.row | None = None) -> ui.row:
@@ -104,6 +123,8 @@ def reply_row(actions: ReplyActions, row: ui.row | None = None) -> ui.row:
         row.clear()
     with row:
         copy_button(actions.text)
+        if actions.on_rate is not None:
+            rating_buttons(actions.rating, actions.on_rate)
         if actions.on_continue is not None:
             _icon_button("Continue", "fast_forward", "continue").on_click(actions.on_continue)
         if actions.on_regenerate is not None:

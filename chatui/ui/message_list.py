@@ -72,6 +72,8 @@ class MessageList:
         """The text and tool parts of replies read that called tools, not yet shown (issue 24); dropped once shown."""
         self.files: dict[str, list[StoredFile]] = {}
         """The files of the shown messages that have any (an edit starts from them)."""
+        self.ratings: dict[str, tuple[str, str | None]] = {}
+        """The person's rating (`up`/`down`) and comment of each reply shown that has one."""
         self.file_notes: dict[str, dict[str, str]] = {}
         self.outgoing: tuple[str, list[StoredFile]] | None = None
         """What this page is sending (text, files): its question is drawn with them at once, without a read."""
@@ -253,6 +255,9 @@ class MessageList:
         self.steps.update(page.steps)
         self.files.update(page.attachments)
         self.file_notes.update(page.notes)
+        replies = [m.id for m in page.messages if m.role == "assistant"]
+        rated = await self.services.organizer.ratings(self.user_id, replies)
+        self.ratings.update({message_id: (f.rating, f.comment) for message_id, f in rated.items()})
         return MessagePage(page.messages, page.has_before, page.has_after)
 
     async def _insert(self, messages: list[Message], index: int, live: Generation | None) -> None:
@@ -324,6 +329,7 @@ class MessageList:
             self.shown.discard(message_id)
             self.files.pop(message_id, None)
             self.file_notes.pop(message_id, None)
+            self.ratings.pop(message_id, None)
             self.live.pop(message_id, None)
             self.rows.remove(element)
 

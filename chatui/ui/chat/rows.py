@@ -1,6 +1,6 @@
 """The row of actions under each message of the chat page: Copy and Edit under a question; Copy, the version
-switcher and Fork under a reply, and Regenerate (or Retry) and Continue under the last reply of the path only, and
-not while one streams."""
+switcher, Fork and the thumbs (a finished reply's rating, with a comment on thumbs down) under a reply, and Regenerate
+(or Retry) and Continue under the last reply of the path only, and not while one streams."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from functools import partial
 
 from nicegui import ui
 
+from chatui.conversations.errors import ConversationError
+from chatui.ui import dialogs
 from chatui.ui.actions import Action, FilesField, ReplyActions, continuable, question_row, reply_row
 from chatui.ui.chat.attach import AttachTray
 from chatui.ui.message_list import MessageList
+from chatui.ui.weak import weakly
+from storage import MessageStatus
 
 
 class MessageRows:
@@ -36,6 +40,7 @@ class MessageRows:
         self.max_files = max_files
         self.reply_rows: dict[str, tuple[ui.row, ReplyActions]] = {}
         self.last_reply: str | None = None
+        self._rate_weakly = weakly(self._rate)  # the buttons hold it: a bound method would tie them into a cycle
         """The reply whose row offers Regenerate (or Retry): the last one of the active path."""
 
     def draw(self, message_id: str, role: str, content: str, status: str, cut_off: bool = False) -> None:
@@ -47,7 +52,44 @@ class MessageRows:
         else:
             actions = ReplyActions(content, status, versions, previous, following, cut_off=cut_off)
             actions.on_fork = partial(self._fork, message_id)
+            if status == MessageStatus.DONE:
+                actions.rating = self.messages.ratings.get(message_id, (None, None))[0]
+                actions.on_rate = partial(self._rate_weakly, message_id)
             self.reply_rows[message_id] = (reply_row(actions), actions)
+
+    async def _rate(self, message_id: str, rating: str) -> None:
+        """Store the rating at once and show it; a thumbs down then offers a comment (Cancel keeps the rating)."""
+        previous = self.messages.ratings.get(message_id, (None, None))
+        comment = previous[1] if previous[0] == rating else None
+        if not await self._store(message_id, rating, comment):
+            return
+        if rating == "down":
+            said = await dialogs.form(
+                "What was wrong with this reply?",
+                [dialogs.Field("comment", "Comment (optional)", comment or "")],
+                "Send",
+                text="Your comment helps whoever runs this server improve the answers.",
+                marker="send-feedback",
+            )
+            if said is not None and said["comment"].strip() != (comment or ""):
+                await self._store(message_id, rating, said["comment"])
+
+    async def _store(self, message_id: str, rating: str, comment: str | None) -> bool:
+        messages = self.messages
+        try:
+            stored = await messages.services.organizer.rate(messages.user_id, message_id, rating, comment)
+        except ConversationError as exc:
+            ui.notify(exc.message, type="warning")
+            return False
+        messages.ratings[message_id] = (stored.rating, stored.comment)
+        if message_id in self.reply_rows:
+            row, actions = self.reply_rows[message_id]
+            actions.rating = stored.rating
+            if not row.is_deleted:
+                reply_row(actions, row)
+                if message_id == self.last_reply:
+                    self.mark_last()
+        return True
 
     def _editor_files(self, message_id: str) -> FilesField:
         """The editor's files: a tray of its own, started from the message's files as they are when it opens."""
