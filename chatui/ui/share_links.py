@@ -113,7 +113,7 @@ class SharedLinksSection:
         self.base_url = page_base_url()
 
     async def build(self) -> None:
-        with ui.card().classes("chatui-card w-full gap-2").mark("shared-links"):
+        with ui.card().classes("chatui-card w-full gap-2 chatui-shared-links").mark("shared-links"):
             ui.label("Shared links").classes("text-base font-medium").props("role=heading aria-level=2")
             await self.links()
 
@@ -129,7 +129,7 @@ class SharedLinksSection:
                 with ui.item().mark("shared-link"), ui.item_section(), ui.row().classes("items-center w-full gap-2"):
                     with ui.column().classes("gap-0 min-w-0 flex-1"):
                         ui.link(link.info.title or "Untitled", f"/chat/{link.info.conversation_id}").classes(
-                            "font-medium ellipsis"
+                            "font-medium ellipsis text-primary"
                         )
                         ui.label(_state(link.info, link.expired)).classes("chatui-muted text-xs")
                     ui.button(icon="content_copy", on_click=lambda u=url: self._copy(u)).props(
@@ -163,7 +163,7 @@ class AllSharesCard:
         self.services = services
 
     async def build(self) -> None:
-        with ui.card().classes("chatui-card w-full gap-2").mark("all-shares"):
+        with ui.card().classes("chatui-card w-full gap-2 chatui-all-shares").mark("all-shares"):
             ui.label("Share links").classes("text-base font-medium").props("role=heading aria-level=2")
             await self.links()
 

@@ -28,6 +28,8 @@ from storage.models import PartKind
 from storage.parts import Part
 from storage.shares import SharedConversation
 
+PAGE = 100
+"""Messages shown at first, and added by each **Show more**."""
 NOINDEX = '<meta name="robots" content="noindex, nofollow">'
 
 
@@ -57,6 +59,7 @@ class SharedView:
         self.token = token
         self.shared = shared
         self.viewer = viewer
+        self.shown = 0
 
     def build(self) -> None:
         title = self.shared.title or "Shared conversation"
@@ -71,10 +74,23 @@ class SharedView:
             ui.label(f"A read-only copy of this conversation, shared on {when}.").classes("chatui-muted text-sm").mark(
                 "shared-note"
             )
-            for message in self.shared.messages:
-                self._message(message)
+            self.list = ui.column().classes("w-full gap-2")
+            self.more = ui.button(on_click=self.show_more).props("flat no-caps").classes("self-center")
+            self.more.mark("show-more")
+            self.show_more()
             if not self.shared.messages:
                 ui.label("This conversation had no messages when it was shared.").classes("chatui-muted")
+
+    def show_more(self) -> None:
+        """The next `PAGE` messages: a page builder has 3 s, and a long conversation's bubbles would take longer."""
+        messages = self.shared.messages
+        with self.list:
+            for message in messages[self.shown : self.shown + PAGE]:
+                self._message(message)
+        self.shown = min(len(messages), self.shown + PAGE)
+        left = len(messages) - self.shown
+        self.more.text = f"Show {min(left, PAGE)} more of {left} messages"
+        self.more.visible = left > 0
 
     def _continue_button(self) -> ui.button:
         if self.viewer is None:

@@ -232,6 +232,14 @@ async def test_an_administrator_lists_and_revokes_every_link(
     assert (await alice.client.delete(f"/api/admin/shares/{listed[0]['id']}")).status_code == 403
 
 
+async def test_links_are_not_exported(live_app, make_account, fake_ollama) -> None:
+    alice = await make_account()
+    conversation_id = await chat(live_app, alice, fake_ollama, "Exported", ("Hi", "Hello."))
+    token = (await share(alice, conversation_id))["token"]
+    exported = await alice.client.get("/api/export")
+    assert exported.status_code == 200 and "Exported" in exported.text and token not in exported.text
+
+
 async def test_deleting_the_conversation_ends_its_link(live_app, make_account, anonymous, fake_ollama) -> None:
     alice = await make_account()
     conversation_id = await chat(live_app, alice, fake_ollama, "Deleted", ("Hi", "Hello."))

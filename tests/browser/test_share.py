@@ -8,14 +8,14 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from testing.attachments import png
 from testing.fakes.ollama import FakeOllama
 from testing.fakes.server import Script
 from testing.live import LiveApp
 from tests.browser.conftest import create_account_and_sign_in
-from tests.browser.test_ui import DESKTOP, PHONE, assert_accessible
+from tests.browser.test_ui import DESKTOP, PHONE, assert_accessible, serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +27,18 @@ ANSWER = [
     "```python\nfrom PIL import Image\n\nImage.new('RGB', (120, 80), 'red').save('red.png')\n```\n\n",
     "| colour | width | height |\n|---|---|---|\n| red | 120 | 80 |\n",
 ]
+
+
+async def assert_accessible_within(page: Page, selector: str, where: str) -> None:
+    """axe-core's serious and critical findings inside one card (the rest of the page is other features' to check)."""
+    await serious_violations(page)  # loads axe (or skips or fails, as the whole-page check does)
+    found = await page.evaluate(
+        """async (selector) => (await axe.run({include: [[selector]]}, {resultTypes: ["violations"]}))
+            .violations.filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).join(" | ")}`)""",
+        selector,
+    )
+    assert not found, f"{where}:\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -58,6 +70,20 @@ async def test_a_share_link_opened_signed_out_shows_the_conversation(
         await assert_accessible(page, f"the share dialog ({scheme})")
         await page.wait_for_function(LOADED)
         await page.screenshot(path=str(shots / f"share-dialog-{scheme}.png"))
+
+        await page.keyboard.press("Escape")
+        await page.goto(f"{browser_app.url}/settings")
+        await expect(page.get_by_text("Shared links")).to_be_visible()
+        await expect(page.get_by_role("link", name="What is this picture?")).to_be_visible()
+        await assert_accessible_within(page, ".chatui-shared-links", f"Settings' Shared links ({scheme})")
+        await page.wait_for_function(LOADED)
+        await page.screenshot(path=str(shots / f"share-settings-{scheme}.png"), full_page=True)
+        if (await page.request.get(f"{browser_app.url}/api/admin/shares")).ok:  # the module's first account
+            await page.goto(f"{browser_app.url}/admin")
+            await expect(page.get_by_text(f"What is this picture? — sharer-{scheme}")).to_be_visible()
+            await assert_accessible_within(page, ".chatui-all-shares", f"the administration page's links ({scheme})")
+            await page.wait_for_function(LOADED)
+            await page.screenshot(path=str(shots / f"share-admin-{scheme}.png"), full_page=True)
 
         shared = await reader.new_page()  # signed out
         response = await shared.goto(url)

@@ -228,3 +228,17 @@ async def test_reasoning_written_on_a_is_replayed_then_live_on_b(pair, alice, fa
     async with on(b, alice) as client:
         reply = (await client.get(f"/api/conversations/{conversation}")).json()["messages"][-1]
     assert reply["reasoning"]["text"] == "".join(thoughts) and reply["content"] == "done."
+
+
+async def test_a_link_shared_on_a_opens_on_b_and_revoked_on_b_is_gone_on_a_at_once(pair, alice):
+    """Share links live in the database (issue 26): both instances derive the same link and see a revocation at once."""
+    a, b = pair
+    conversation_id = await alice.new_conversation(title="Shared across")
+    token = (await alice.client.post(f"/api/conversations/{conversation_id}/share")).json()["token"]
+    async with httpx.AsyncClient(base_url=b.url) as anonymous_b, on(b, alice) as alice_b:
+        assert (await anonymous_b.get(f"/api/shares/{token}")).json()["title"] == "Shared across"
+        assert [s["token"] for s in (await alice_b.get("/api/shares")).json()] == [token]
+        assert (await alice_b.delete(f"/api/conversations/{conversation_id}/share")).status_code == 204
+    async with httpx.AsyncClient(base_url=a.url) as anonymous_a:
+        assert (await anonymous_a.get(f"/api/shares/{token}")).status_code == 404
+        assert (await anonymous_a.get(f"/s/{token}")).status_code == 404

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from urllib.parse import quote
 
 import pytest
@@ -150,3 +151,18 @@ async def test_the_administrator_sees_every_link_and_revokes_one(user: User, cre
     user.find(marker="confirm-revoke").click()
     await user.should_see("No conversation is shared.", retries=20)
     assert (await alice.http_client.get(f"/api/shares/{token}")).status_code == 404
+
+
+async def test_a_long_conversation_is_shown_a_page_at_a_time(
+    user: User, create_user, fake_ollama, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(sys.modules["chatui.ui.shared"], "PAGE", 1)  # the module `main.py` just loaded
+    _, token = await shared_chat(user, fake_ollama)
+    reader = create_user()
+    await reader.open(f"/s/{token}")
+    await reader.should_see("How big are capybaras?")
+    await reader.should_not_see(marker="assistant-message")
+    await reader.should_see("Show 1 more of 1 messages")
+    reader.find(marker="show-more").click()
+    await reader.should_see(marker="assistant-message")
+    await reader.should_not_see(marker="show-more")
