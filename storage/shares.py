@@ -23,7 +23,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, ForeignKey, Integer, String, Text, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -361,9 +374,14 @@ def _infos(c: Connection, where: Any) -> list[ShareInfo]:
     return [ShareInfo(**row._mapping) for row in c.execute(query.order_by(_shares.c.updated_at.desc(), _shares.c.id))]
 
 
-_OPEN = select(_shares).where(
-    _shares.c.token_hash == bindparam("hash"),
-    (_shares.c.expires_at.is_(None)) | (_shares.c.expires_at > bindparam("now", type_=UTCDateTime())),
+_OPEN = (
+    select(_shares)
+    .join(_users, _users.c.id == _shares.c.user_id)
+    .where(
+        _shares.c.token_hash == bindparam("hash"),
+        (_shares.c.expires_at.is_(None)) | (_shares.c.expires_at > bindparam("now", type_=UTCDateTime())),
+        _users.c.is_disabled == false(),  # a disabled account's links close with it (and open again if enabled)
+    )
 )
 _COPY_CHUNKS = insert(_chunks).from_select(
     ["blob_id", "seq", "data"],

@@ -232,6 +232,17 @@ async def test_an_administrator_lists_and_revokes_every_link(
     assert (await alice.client.delete(f"/api/admin/shares/{listed[0]['id']}")).status_code == 403
 
 
+async def test_a_disabled_accounts_links_close_with_it(live_app, make_account, admin, anonymous, fake_ollama) -> None:
+    alice = await make_account()
+    conversation_id = await chat(live_app, alice, fake_ollama, "Paused", ("Hi", "Hello."))
+    token = (await share(alice, conversation_id))["token"]
+    alice_id = (await alice.client.get("/api/auth/me")).json()["id"]
+    assert (await admin.patch(f"/api/admin/users/{alice_id}", json={"disabled": True})).status_code == 200
+    assert (await read(anonymous, token)).status_code == 404
+    assert (await admin.patch(f"/api/admin/users/{alice_id}", json={"disabled": False})).status_code == 200
+    assert (await read(anonymous, token)).status_code == 200
+
+
 async def test_links_are_not_exported(live_app, make_account, fake_ollama) -> None:
     alice = await make_account()
     conversation_id = await chat(live_app, alice, fake_ollama, "Exported", ("Hi", "Hello."))
