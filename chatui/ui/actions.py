@@ -111,7 +111,7 @@ def rating_buttons(rating: str | None, on_rate: Callable[[str], Awaitable[None]]
         button = _icon_button(name, icon if chosen else f"{icon}_off_alt", f"rate-{value}")
         button.props(f"aria-pressed={'true' if chosen else 'false'}")
         if chosen:
-            button.props("color=primary").mark(f"rate-{value}", "rated")
+            button.props("color=primary").classes("chatui-rated").mark(f"rate-{value}", "rated")
         button.on_click(lambda v=value: on_rate(v))
 
 

@@ -59,18 +59,19 @@ class PresetSection:
             if not presets:
                 ui.item_label("No presets yet.").classes("text-grey-7 text-sm q-pa-sm").mark("no-presets")
             for preset in presets:
-                with ui.item().mark("preset-row"), ui.item_section():
-                    with ui.row().classes("items-center gap-2 no-wrap"):
-                        ui.item_label(preset.name).classes("text-weight-medium")
-                        if preset.shared:
-                            ui.badge("Published", color="primary").props("outline").mark("published")
-                    ui.item_label(summary(preset)).props("caption")
-                if self.writable(preset):
-                    with ui.item_section().props("side"), ui.row().classes("no-wrap gap-0"):
-                        edit = ui.button(icon="edit", on_click=lambda p=preset: self.edit(p))
-                        edit.props(f'flat round dense aria-label="Edit {preset.name}"').mark("edit-preset")
-                        delete = ui.button(icon="delete", on_click=lambda p=preset: self.delete(p))
-                        delete.props(f'flat round dense aria-label="Delete {preset.name}"').mark("delete-preset")
+                with ui.item().mark("preset-row"):
+                    with ui.item_section():
+                        with ui.row().classes("items-center gap-2 no-wrap"):
+                            ui.item_label(preset.name).classes("text-weight-medium")
+                            if preset.shared:
+                                ui.badge("Published", color="primary").props("outline").mark("published")
+                        ui.item_label(summary(preset)).props("caption")
+                    if self.writable(preset):
+                        with ui.item_section().props("side"), ui.row().classes("no-wrap gap-0"):
+                            edit = ui.button(icon="edit", on_click=lambda p=preset: self.edit(p))
+                            edit.props(f'flat round dense aria-label="Edit {preset.name}"').mark("edit-preset")
+                            delete = ui.button(icon="delete", on_click=lambda p=preset: self.delete(p))
+                            delete.props(f'flat round dense aria-label="Delete {preset.name}"').mark("delete-preset")
 
     async def delete(self, preset: Preset) -> None:
         text = f"“{preset.name}” leaves New chat's menu. Chats started from it keep their settings."

@@ -41,16 +41,17 @@ class PromptSection:
             if not prompts:
                 ui.item_label("No saved prompts yet.").classes("text-grey-7 text-sm q-pa-sm").mark("no-prompts")
             for prompt in prompts:
-                with ui.item().mark("prompt-row"), ui.item_section():
-                    ui.item_label(f"/{prompt.name}" + (f" · {prompt.title}" if prompt.title else ""))
-                    names = variables(prompt.text)
-                    caption = "Asks for " + ", ".join(names) if names else prompt.text.replace("\n", " ")[:80]
-                    ui.item_label(caption).props("caption").classes("ellipsis")
-                with ui.item_section().props("side"), ui.row().classes("no-wrap gap-0"):
-                    edit = ui.button(icon="edit", on_click=lambda p=prompt: self.edit(p))
-                    edit.props(f'flat round dense aria-label="Edit /{prompt.name}"').mark("edit-prompt")
-                    delete = ui.button(icon="delete", on_click=lambda p=prompt: self.delete(p))
-                    delete.props(f'flat round dense aria-label="Delete /{prompt.name}"').mark("delete-prompt")
+                with ui.item().mark("prompt-row"):
+                    with ui.item_section():
+                        ui.item_label(f"/{prompt.name}" + (f" · {prompt.title}" if prompt.title else ""))
+                        names = variables(prompt.text)
+                        caption = "Asks for " + ", ".join(names) if names else prompt.text.replace("\n", " ")[:80]
+                        ui.item_label(caption).props("caption").classes("ellipsis")
+                    with ui.item_section().props("side"), ui.row().classes("no-wrap gap-0"):
+                        edit = ui.button(icon="edit", on_click=lambda p=prompt: self.edit(p))
+                        edit.props(f'flat round dense aria-label="Edit /{prompt.name}"').mark("edit-prompt")
+                        delete = ui.button(icon="delete", on_click=lambda p=prompt: self.delete(p))
+                        delete.props(f'flat round dense aria-label="Delete /{prompt.name}"').mark("delete-prompt")
 
     async def delete(self, prompt: SavedPrompt) -> None:
         if not await dialogs.confirm(

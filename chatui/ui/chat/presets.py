@@ -74,11 +74,11 @@ class PresetStart:
             picker = view.tool_picker
             picker.selection, picker.pending = list(preset.tools), True
             picker._show()
-        with view.box.footer:
+        with view.box.footer, ui.row().classes("chatui-column chatui-chip-row no-wrap") as holder:
             chip = ui.chip(preset.name, icon="public" if preset.shared else "smart_toy").props("dense outline")
             chip.classes("chatui-preset-chip").mark("preset-chip")
             chip.props["title"] = "This chat starts from this preset"
-        chip.move(view.box.footer, target_index=0)
+        holder.move(view.box.footer, target_index=0)
 
     @property
     def preset_id(self) -> str | None:

@@ -67,7 +67,7 @@ class MessageRows:
             said = await dialogs.form(
                 "What was wrong with this reply?",
                 [dialogs.Field("comment", "Comment (optional)", comment or "")],
-                "Send",
+                "Send feedback",
                 text="Your comment helps whoever runs this server improve the answers.",
                 marker="send-feedback",
             )

@@ -49,7 +49,7 @@ class SlashPrompts:
         with box.footer:
             self.panel = ui.list().props('dense role=listbox aria-label="Saved prompts"')
             self.panel.classes("chatui-column chatui-slash").mark("slash-menu")
-        self.panel.move(box.footer, target_index=0)
+        self.panel.move(box.footer, target_index=box.footer.default_slot.children.index(box.row))  # just above it
         self.panel.visible = False
         box.textarea.on_value_change(self._typed)
         box.textarea.on("keydown.tab", self._chosen, js_handler=GUARD)
