@@ -285,7 +285,7 @@ def knowledge_limits(settings: Settings) -> KnowledgeLimits:
     )
 
 
-def build_tools(settings: Settings, search: SearchRepository) -> ToolRegistry:
+def build_tools(settings: Settings, search: SearchRepository, knowledge: KnowledgeService) -> ToolRegistry:
     async def search_history(user_id: str, query: str, limit: int) -> list[SearchHit]:
         return await search.search(user_id, query, limit=limit)
 
@@ -295,7 +295,8 @@ def build_tools(settings: Settings, search: SearchRepository) -> ToolRegistry:
         connect_seconds=settings.mcp_connect_timeout,
         refresh_seconds=settings.mcp_refresh_seconds,
     )
-    return ToolRegistry(parse_servers(settings.mcp_servers.get_secret_value()), search_history, limits)
+    servers = parse_servers(settings.mcp_servers.get_secret_value())
+    return ToolRegistry(servers, search_history, limits, knowledge=knowledge.search_everywhere)
 
 
 def build_services(settings: Settings, *, providers: Mapping[str, Provider] | None = None) -> Services:
@@ -308,7 +309,13 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
     chats = ConversationRepository(db)
     coordination = build_coordination(settings, db)
     search = SearchRepository(db)
-    tools = build_tools(settings, search)
+    knowledge = KnowledgeService(
+        KnowledgeRepository(db),
+        knowledge_limits(settings),
+        settings.data_dir / "uploads",
+        single_instance=not settings.redis_url,
+    )
+    tools = build_tools(settings, search, knowledge)
     models = ModelRegistry(
         dict(providers) if providers is not None else build_providers(settings),
         settings.default_model or FIRST_CHOICE_MODEL,
@@ -338,6 +345,7 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
             ),
         ),
         ToolRunner(tools, settings.tool_max_steps),
+        knowledge=knowledge.retrieve,
     )
     auth = AuthService(
         accounts,
@@ -405,10 +413,5 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
         Store(db, accounts, chats, search, transfer, file_service.files),
         presets=PresetService(saved),
         prompts=PromptLibrary(saved),
-        knowledge=KnowledgeService(
-            KnowledgeRepository(db),
-            knowledge_limits(settings),
-            settings.data_dir / "uploads",
-            single_instance=not settings.redis_url,
-        ),
+        knowledge=knowledge,
     )

@@ -194,6 +194,7 @@ class ConversationRepository(PathPaging, Replies, Forks, Organizing, Feedbacks):
         seed: int | None = UNSET,
         reasoning_effort: str | None = UNSET,
         tools: list[str] | None = UNSET,
+        knowledge: list[str] | None = UNSET,
     ) -> Conversation | None:
         """Change what is given (leave out what stays); None if the conversation is not the user's."""
         conversation = s.scalars(owned(user_id, conversation_id)).one_or_none()
@@ -209,6 +210,7 @@ class ConversationRepository(PathPaging, Replies, Forks, Organizing, Feedbacks):
             ("seed", seed),
             ("reasoning_effort", reasoning_effort),
             ("tools", tools if tools is UNSET else (tools or None)),
+            ("knowledge", knowledge if knowledge is UNSET else (knowledge or None)),
         ):
             if value is not UNSET:
                 setattr(conversation, name, value)

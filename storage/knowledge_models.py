@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, UTCDateTime, new_id, utcnow
@@ -52,7 +52,7 @@ class KnowledgeDocument(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     """Why it failed: a sentence for the person."""
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
-    progress: Mapped[float] = mapped_column(default=0.0)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
     """0..1 while pending: how much of the ingest is done (for the progress bar)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

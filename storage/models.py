@@ -266,6 +266,7 @@ class PartKind(StrEnum):
     REASONING = "reasoning"
     TOOL_CALL = "tool_call"
     TOOL_RESULT = "tool_result"
+    SOURCES = "sources"
 
 
 class MessagePart(Base):

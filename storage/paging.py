@@ -10,7 +10,7 @@ from storage.database import Database, Repository, transaction
 from storage.errors import MessageGone, owned_or_gone
 from storage.files import attachments_of, notes_of
 from storage.models import Message
-from storage.parts import reasoning_and_steps
+from storage.parts import reasoning_and_steps, sources_of
 from storage.tree import (
     UNBOUNDED,
     PathPage,
@@ -103,7 +103,15 @@ class PathPaging(Repository):
         thoughts, steps = reasoning_and_steps(s.connection(), ids)
         notes = notes_of(s.connection(), list(files))
         return PathPage(
-            messages, sibling_ids(s, conversation_id, messages), has_before, has_after, files, thoughts, notes, steps
+            messages,
+            sibling_ids(s, conversation_id, messages),
+            has_before,
+            has_after,
+            files,
+            thoughts,
+            notes,
+            steps,
+            sources_of(s.connection(), ids),
         )
 
     @transaction
@@ -121,6 +129,7 @@ class PathPaging(Repository):
             reasoning=thoughts,
             notes=notes,
             steps=steps,
+            sources=sources_of(s.connection(), ids),
         )
 
     @transaction

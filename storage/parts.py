@@ -134,7 +134,20 @@ def reasoning_and_steps(c: Connection, message_ids: Sequence[str]) -> tuple[dict
     return reasoning, steps
 
 
+def sources_of(c: Connection, message_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The knowledge passages each of these replies was given (issue 25; PARTS.md), for those that had any."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    ids = list(message_ids)
+    for start in range(0, len(ids), 500):
+        for row in c.execute(_SOURCES, {"ids": ids[start : start + 500]}):
+            found[row.message_id] = list((row.data or {}).get("sources") or [])
+    return found
+
+
 _INSERT = insert(_parts)
+_SOURCES = select(_parts.c.message_id, _parts.c.data).where(
+    _parts.c.message_id.in_(bindparam("ids", expanding=True)), _parts.c.kind == PartKind.SOURCES
+)
 _NOTE = (
     update(_parts)
     .where(

@@ -67,6 +67,8 @@ class ReplyContext:
     """CONTINUE: the reply that goes on (`parent_id` is then the message it answers)."""
     tools: list[str] = field(default_factory=list)
     """The chat's tool selection (`server:tool`, `server:*`): what the model may call."""
+    knowledge: list[str] = field(default_factory=list)
+    """The knowledge collections attached to the chat (ids): passages are retrieved from them for the reply."""
 
 
 class Replies(Repository):
@@ -156,6 +158,7 @@ class Replies(Repository):
             seed=row.seed,
             reasoning_effort=row.reasoning_effort,
             tools=list(row.tools or []),
+            knowledge=list(row.knowledge or []),
             parent_id=parent,
             turns=turns,
             edited_file_ids=edited_files,
@@ -294,9 +297,11 @@ class Replies(Repository):
         reasoning: Part | None = None,
         cut_off: bool = False,
         parts: Sequence[Part] | None = None,
+        sources: Part | None = None,
     ) -> None:
         """Write a reply's final state, once: its text, and its parts (its reasoning if it thought, then one text
-        part; or `parts`, a reply's with tool steps; none if it was deleted)."""
+        part; or `parts`, a reply's with tool steps; then the knowledge passages it was given; none if it was
+        deleted)."""
         finished = c.execute(
             _FINISH,
             {
@@ -311,7 +316,7 @@ class Replies(Repository):
         )
         if finished.rowcount:
             written = parts if parts is not None else [*([reasoning] if reasoning else []), Part.of_text(content)]
-            replace_parts(c, message_id, written)
+            replace_parts(c, message_id, [*written, *([sources] if sources else [])])
 
 
 _conversations, _messages, _parts = Conversation.__table__, Message.__table__, MessagePart.__table__
@@ -324,6 +329,7 @@ _CONVERSATION_OF = select(
     _conversations.c.seed,
     _conversations.c.reasoning_effort,
     _conversations.c.tools,
+    _conversations.c.knowledge,
     _conversations.c.active_message_id,
 ).where(_conversations.c.id == bindparam("cid"), _conversations.c.user_id == bindparam("uid"))
 _TITLE_OF = select(_conversations.c.title).where(

@@ -20,7 +20,7 @@ from storage.database import Repository, statements
 from storage.files import attachments_of, mark_attached, owned_ids
 from storage.models import Conversation, ConversationSource, Message, PartKind, new_id
 from storage.organize import folder_at, folder_path, replace_tags, tags_by_conversation
-from storage.parts import Part, message_parts, parts_rows, read_parts, write_parts
+from storage.parts import Part, message_parts, parts_rows, read_parts, sources_of, write_parts
 
 
 @dataclass(slots=True)
@@ -51,6 +51,8 @@ class MessageRecord:
     tool_steps: list[dict[str, Any]] = field(default_factory=list)
     """A reply with tool steps: its parts in order, `{"kind", "text", "call_id", "data"}` (PARTS.md), written back
     as they were; empty for every other message (its text is its `content`)."""
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    """A reply's knowledge passages (its `sources` part, PARTS.md), numbered as it cites them."""
 
 
 @dataclass(slots=True)
@@ -150,6 +152,8 @@ def read_conversation(c: Connection, user_id: str, conversation_id: str) -> Conv
         if any(part.kind in TOOL_KINDS for part in parts):
             steps = [{"kind": str(p.kind), "text": p.text, "call_id": p.call_id, "data": p.data} for p in parts]
             next(m for m in record.messages if m.id == message_id).tool_steps = steps
+    for message_id, given in sources_of(c, list(replies)).items():
+        next(m for m in record.messages if m.id == message_id).sources = given
     return record
 
 
@@ -205,16 +209,18 @@ STEP_KINDS = {PartKind.TEXT, PartKind.REASONING, *TOOL_KINDS}
 
 def _write_tool_steps(c: Connection, messages: Sequence[MessageRecord], ids: dict[str, str]) -> None:
     """The parts of replies with tool steps, as exported (kinds other than text, reasoning and tool steps are left
-    out: a record never names a file through them)."""
+    out: a record never names a file through them), then their knowledge sources."""
     rows = []
     for message in messages:
-        if message.role != "assistant" or message.attachments or not message.tool_steps:
+        if message.role != "assistant" or message.attachments or not (message.tool_steps or message.sources):
             continue
         parts = [
             Part(PartKind(step["kind"]), text=step.get("text"), call_id=step.get("call_id"), data=step.get("data"))
             for step in message.tool_steps
             if step.get("kind") in STEP_KINDS
-        ]
+        ] or [Part.of_text(message.content)]
+        if message.sources:
+            parts.append(Part(PartKind.SOURCES, data={"sources": message.sources}))
         rows += parts_rows(ids[message.id], parts)
     write_parts(c, rows)
 

@@ -264,3 +264,5 @@ class PathPage:
     """Per message, per file: what a model was not sent of it (`storage.files.notes_of`)."""
     steps: dict[str, list[Part]] = field(default_factory=dict)
     """The text and tool parts of the replies that called tools, in order (`storage.parts.reasoning_and_steps`)."""
+    sources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """The knowledge passages replies were given, numbered as cited (`storage.parts.sources_of`)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from chatui.api.deps import CurrentUser, ServicesDep
 from chatui.api.schemas import (
@@ -20,6 +20,7 @@ from chatui.api.schemas import (
     MessagePublic,
     PageCursor,
     ReasoningPublic,
+    SourcePublic,
     UsagePublic,
 )
 from chatui.bootstrap import Services
@@ -74,6 +75,7 @@ def messages_public(page: PathPage, *, admin: bool) -> list[MessagePublic]:
                     for f in page.attachments.get(message.id, [])
                 ],
                 reasoning=_reasoning(page.reasoning.get(message.id)),
+                sources=[SourcePublic.model_validate(s) for s in page.sources.get(message.id, [])],
             )
         )
     return shown
@@ -199,6 +201,11 @@ async def update_conversation(
     filing = {name: getattr(body, name) for name in ("pinned", "archived", "tags") if getattr(body, name) is not None}
     if "folder_id" in given:
         filing["folder_id"] = body.folder_id
+    if "knowledge" in given:
+        wanted = list(dict.fromkeys(body.knowledge or []))
+        if await services.knowledge.readable(user_id, wanted) != wanted:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "Knowledge collection not found.")
+        settings["knowledge"] = wanted
     if filing:
         await services.organizer.organize(user_id, [conversation_id], **filing)
     conversation = await service.update_settings(user_id, conversation_id, **settings)

@@ -162,6 +162,9 @@ class ConversationUpdate(ChatSettingsFields):
     active_message_id: MessageId | None = Field(
         None, description="Make the path through this message active, down to its newest leaf"
     )
+    knowledge: list[FolderId] | None = Field(
+        None, max_length=20, description="Knowledge collections to answer from (GET /api/knowledge); [] or null: none"
+    )
 
 
 class FolderCreate(Strict):
@@ -204,10 +207,11 @@ class ConversationPublic(BaseModel):
     folder_id: str | None = None
     tags: list[str] = []
     preset_id: str | None = Field(None, description="The preset it started from (null: none)")
+    knowledge: list[str] = Field(default_factory=list, description="The knowledge collections it answers from")
     created_at: datetime
     updated_at: datetime
 
-    @field_validator("tools", mode="before")
+    @field_validator("tools", "knowledge", mode="before")
     @classmethod
     def _none_is_no_tools(cls, value: object) -> object:
         return [] if value is None else value
@@ -227,6 +231,19 @@ class FilePublic(BaseModel):
     name: str
     media_type: str
     size: int = Field(description="Bytes")
+
+
+class SourcePublic(BaseModel):
+    """A knowledge passage a reply was given, numbered as the reply cites it (`[n]`)."""
+
+    n: int
+    document_id: str
+    document_name: str
+    collection_id: str
+    chunk_id: int
+    page: int | None = None
+    heading: str | None = None
+    excerpt: str = Field(description="The passage's first characters")
 
 
 class ReasoningPublic(BaseModel):
@@ -263,6 +280,7 @@ class MessagePublic(BaseModel):
         default_factory=list, description="The files sent with the message, in order (`GET /api/files/{id}`)"
     )
     reasoning: ReasoningPublic | None = Field(None, description="A reply's reasoning, when the model thought")
+    sources: list[SourcePublic] = Field(default_factory=list, description="The knowledge passages a reply was given")
 
 
 class PageCursor(BaseModel):

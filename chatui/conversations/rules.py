@@ -104,6 +104,19 @@ def clean_tools(tools: list[str] | None) -> list[str]:
         raise InvalidInput("tools", str(exc)) from None
 
 
+KNOWLEDGE_MAX = 20
+"""Knowledge collections one chat may have attached."""
+
+
+def clean_knowledge(ids: list[str] | None) -> list[str]:
+    """The knowledge collections attached to a chat (ids, each once); None or [] detaches them all. Whether the
+    user may read each is the caller's to check (`chatui.knowledge`)."""
+    cleaned = list(dict.fromkeys(ids or []))
+    if len(cleaned) > KNOWLEDGE_MAX or not all(0 < len(i) <= 64 for i in cleaned):
+        raise InvalidInput("knowledge", f"Attach at most {KNOWLEDGE_MAX} knowledge collections, by their ids.")
+    return cleaned
+
+
 def clean_settings(**given: Any) -> dict[str, Any]:
     """The chat settings given (`system_prompt`, `temperature`, `max_tokens`, `top_p`, `seed`, `reasoning_effort`),
     each checked by its rule; `InvalidInput` for an unknown one."""
@@ -169,4 +182,5 @@ _SETTING_RULES: dict[str, Callable[[Any], object]] = {
     "seed": clean_seed,
     "reasoning_effort": clean_reasoning_effort,
     "tools": clean_tools,
+    "knowledge": clean_knowledge,
 }

@@ -6,6 +6,7 @@ away, or arrives late, changes nothing for the reply.
 
     send() ─ rate-limit, reserve the conversation, wait for a start-up slot
            ─ read where the reply goes in the tree and the path above it, with their files (one transaction)
+           ─ retrieve the passages of the chat's knowledge collections for the question (knowledge.py)
            ─ images in the message answered, to a model that cannot see images: refused (nothing saved)
            ─ save user message (unless regenerating) + empty `streaming` assistant message (one transaction);
              Continue instead marks the reply it carries on `streaming` again, its text kept as the prefix
@@ -31,6 +32,7 @@ from chatui.engine.checkpoints import Checkpointer
 from chatui.engine.errors import Refusal, ReplyRefused
 from chatui.engine.events import ConversationEvents, ReplyStarted
 from chatui.engine.generation import CancelReason, Generation
+from chatui.engine.knowledge import Retrieve, passages_for, sources, sources_part, system_with
 from chatui.engine.prompt import Asked, build_prompt, history_budget
 from chatui.engine.reply import Ended, ReplyWriter
 from chatui.engine.tool_loop import ToolRunner, approve
@@ -91,8 +93,10 @@ class GenerationEngine:
         coordination: Coordination[Generation] | None = None,
         attachments: Attachments | None = None,
         tools: ToolRunner | None = None,
+        knowledge: Retrieve | None = None,
     ) -> None:
         self.chats = chats
+        self.knowledge = knowledge
         self.attachments = attachments or Attachments(FileRepository(chats.db))
         """What the model is sent of the messages' files (attachments.py)."""
         self.coordination: Coordination[Generation] = coordination or LocalCoordination()
@@ -216,6 +220,7 @@ class GenerationEngine:
         prompt = build_prompt(context.turns, content, context.files, context.new_files)
         sees_images = await check_images(self.models, model_id, prompt, self.options.text_only_models)
         effort = await self._effort(model_id, context.reasoning_effort)
+        passages = await passages_for(self.knowledge, user_id, context.knowledge, prompt)
         user_message_id = new_id() if content is not None else None
         continued = context.continued
         generation = Generation(
@@ -232,12 +237,13 @@ class GenerationEngine:
             user_content=content,
             user_parent_id=context.parent_id if content is not None else None,
             session_id=session_id,
+            sources=sources(passages),
         )
         self._active[conversation_id] = generation
         params = GenerationParams(
             temperature=context.temperature,
             max_tokens=context.max_tokens,
-            system=context.system_prompt or None,
+            system=system_with(context.system_prompt or None, passages),
             top_p=context.top_p,
             seed=context.seed,
             reasoning_effort=effort,
@@ -347,14 +353,9 @@ class GenerationEngine:
             generation.task.cancel()
 
     async def _run(
-        self,
-        generation: Generation,
-        prompt: list[Asked],
-        params: GenerationParams,
-        sees_images: bool,
-        tools: Sequence[str] = (),
+        self, generation: Generation, prompt: list[Asked], params: GenerationParams, sees: bool, tools: Sequence[str]
     ) -> None:
-        ended = await self._writer.write(generation, prompt, params, sees_images, tools)
+        ended = await self._writer.write(generation, prompt, params, sees, tools)
         await self._finalize(generation, ended)
 
     async def _finalize(self, generation: Generation, ended: Ended) -> None:
@@ -375,6 +376,7 @@ class GenerationEngine:
                     reasoning=generation.reasoning_part(),
                     parts=generation.parts() if generation.steps else None,
                     cut_off=usage.cut_off and status is MessageStatus.DONE,
+                    sources=sources_part(generation.sources),
                 )
         except Exception:
             log.exception("could not store the end of reply %s", generation.message_id)

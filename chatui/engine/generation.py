@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from chatui.coordination.reply import CancelReason, ReplyMeta
 from chatui.engine.tool_steps import SEPARATOR, ToolEvent, ToolStep, reply_parts
@@ -84,6 +85,8 @@ class Generation:
     """Calls waiting for the user's Allow / Deny, by call id."""
     tools_checkpointed: int = 0
     """How many tool events the last checkpoint wrote."""
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    """The knowledge passages the model was given, numbered as it cites them (chatui/engine/knowledge.py)."""
 
     @classmethod
     def mirroring(cls, meta: ReplyMeta) -> Generation:

@@ -123,6 +123,11 @@ class KnowledgeService:
             return []
         return await self.repository.retrieve(user_id, collection_ids, question, limit)
 
+    async def search_everywhere(self, user_id: str, question: str, limit: int) -> list[Passage]:
+        """The best passages among every collection the user may read (the `search_knowledge` tool)."""
+        ids = [collection.id for collection in await self.repository.collections(user_id)]
+        return await self.retrieve(user_id, ids, question, limit)
+
     # -- documents ------------------------------------------------------------------------------------------------
 
     async def add(self, user_id: str, collection_id: str, uploads: Sequence[Upload]) -> list[DocumentRow]:

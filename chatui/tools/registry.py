@@ -6,16 +6,23 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-from chatui.tools.builtin import TOOLS, BuiltinTools, Search
+from chatui.tools.builtin import BuiltinTools, KnowledgeSearch, Search
 from chatui.tools.mcp import McpServer
 from chatui.tools.servers import McpServerConfig
 from chatui.tools.types import BUILTIN_SERVER, ServerInfo, ToolInfo, ToolLimits, ToolOutcome, capped, selected
 
 
 class ToolRegistry:
-    def __init__(self, servers: Iterable[McpServerConfig], search: Search, limits: ToolLimits) -> None:
+    def __init__(
+        self,
+        servers: Iterable[McpServerConfig],
+        search: Search,
+        limits: ToolLimits,
+        *,
+        knowledge: KnowledgeSearch | None = None,
+    ) -> None:
         self.limits = limits
-        self._builtin = BuiltinTools(search)
+        self._builtin = BuiltinTools(search, knowledge=knowledge)
         self._servers = {config.name: McpServer(config, limits) for config in servers}
 
     async def start(self) -> None:
@@ -30,12 +37,12 @@ class ToolRegistry:
         return self._servers.get(name)
 
     def servers(self) -> list[ServerInfo]:
-        builtin = ServerInfo(BUILTIN_SERVER, "builtin", "never", True, list(TOOLS))
+        builtin = ServerInfo(BUILTIN_SERVER, "builtin", "never", True, list(self._builtin.tools))
         return [builtin, *(server.info() for server in self._servers.values())]
 
     def tools(self) -> list[ToolInfo]:
         """Every tool that can be called now."""
-        return [*TOOLS, *(tool for server in self._servers.values() for tool in server.tools())]
+        return [*self._builtin.tools, *(tool for server in self._servers.values() for tool in server.tools())]
 
     def enabled(self, selection: Iterable[str]) -> list[ToolInfo]:
         """The tools a chat's selection turns on, among those that can be called now."""

@@ -61,6 +61,7 @@ def conversation_json(record: ConversationRecord) -> dict[str, Any]:
                 "error": m.error,
                 "attachments": [attachment_json(a) for a in m.attachments],
                 **({"tool_steps": m.tool_steps} if m.tool_steps else {}),
+                **({"sources": m.sources} if m.sources else {}),
             }
             for m in record.messages
         ],

@@ -3,9 +3,8 @@
 Written from each format's public description:
 
 - **chatui/1** (ours, `chatui.transfer.exporting`): `{"format": "chatui/1", "conversations": [...]}`, each with
-  its whole tree (`messages[].parent_id`), `active_message_id`, `system_prompt`, `temperature` and usage, and the
-  files each message carries (`messages[].attachments`, their bytes in the document's `files`:
-  `chatui.transfer.attached`).
+  its whole tree (`messages[].parent_id`), `active_message_id`, settings, usage, knowledge `sources` and the files
+  each message carries (`messages[].attachments`, their bytes in the document's `files`: `chatui.transfer.attached`).
 - **ChatGPT's data export** (`conversations.json`, also inside the export's `.zip`): an array of conversations,
   each a `mapping` of nodes `{id, message, parent, children}` with `current_node` the leaf shown; a message has
   `author.role`, `create_time` (epoch seconds), `content.content_type` and `content.parts`, `metadata`. Hidden system
@@ -32,7 +31,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from chatui.transfer.normalise import ROLES, BadConversation, aware, epoch, files_note, finish
+from chatui.transfer.normalise import ROLES, BadConversation, SourceIn, aware, epoch, files_note, finish
 from providers.registry import qualify_model_id
 from storage.transfer import AttachmentRecord, ConversationRecord, MessageRecord
 
@@ -121,6 +120,7 @@ class _ChatuiMessage(_Lenient):
     error: str | None = None
     attachments: list[_Attachment] = Field(default_factory=list, max_length=1000)
     tool_steps: list[_ToolStep] = Field(default_factory=list, max_length=1000)
+    sources: list[SourceIn] = Field(default_factory=list, max_length=100)
 
 
 class _ChatuiConversation(_Lenient):
@@ -173,6 +173,7 @@ def from_chatui(item: Any, default_model: str) -> Parsed:
                 error=m.error,
                 attachments=[AttachmentRecord(a.id, a.name, a.media_type, a.size) for a in m.attachments],
                 tool_steps=[step.model_dump() for step in m.tool_steps],
+                sources=[source.model_dump() for source in m.sources],
             )
             for m in conversation.messages
         ],

@@ -13,6 +13,8 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from storage.transfer import ConversationRecord, MessageRecord
 
 MAX_TITLE = 200
@@ -21,6 +23,23 @@ MAX_SYSTEM_PROMPT = 8_000
 ROLES = {"user", "assistant"}
 STATUSES = {"done", "cancelled", "error", "interrupted"}
 _TICK = timedelta(microseconds=1)
+
+
+class SourceIn(BaseModel):
+    """A knowledge passage a reply was given (issue 25), as chatui/1 carries it (`messages[].sources`): typed and
+    bounded like everything a file brings. Its ids are only shown and linked: opening a passage checks that the
+    reader may read the document, so an imported id of someone else's document opens nothing."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    n: int = Field(ge=1, le=1000)
+    document_id: str = Field(max_length=64)
+    document_name: str = Field(max_length=300)
+    collection_id: str = Field(max_length=64)
+    chunk_id: int = Field(ge=0)
+    page: int | None = Field(None, ge=0)
+    heading: str | None = Field(None, max_length=2000)
+    excerpt: str = Field("", max_length=2000)
 
 
 class BadConversation(Exception):

@@ -51,7 +51,17 @@ async def test_conversation_routes(live_app, make_account, fake_ollama):
     body = created.json()
     settings = {"system_prompt", "temperature", "max_tokens", "top_p", "seed", "reasoning_effort", "tools"}
     filing = {"pinned", "archived", "folder_id", "tags"}
-    assert set(body) == {"id", "title", "model", *settings, *filing, "preset_id", "created_at", "updated_at"}
+    assert set(body) == {
+        "id",
+        "title",
+        "model",
+        *settings,
+        *filing,
+        "preset_id",
+        "knowledge",
+        "created_at",
+        "updated_at",
+    }
     assert body["title"] is None and body["model"] == "ollama:llama3.2:3b"
 
     second = (await client.post("/api/conversations", json={"title": "Named", "model": "ollama:qwen"})).json()

@@ -58,7 +58,11 @@ async def test_servers_and_tools_are_listed_without_their_secrets(
     first = await listed(account.client)
     assert time.monotonic() - began < 2, "the list never waits for a server"
     assert list(first) == ["chatui", "remote", "local", "dead"]
-    assert [t["id"] for t in first["chatui"]["tools"]] == ["chatui:search_conversations", "chatui:current_time"]
+    assert [t["id"] for t in first["chatui"]["tools"]] == [
+        "chatui:search_conversations",
+        "chatui:current_time",
+        "chatui:search_knowledge",
+    ]
 
     async def both_up() -> dict[str, Any] | None:
         servers = await listed(account.client)
@@ -145,7 +149,12 @@ async def test_a_two_step_tool_loop_streams_calls_and_results_then_the_answer(
     }
     assert frames[4]["content"] == "15" and frames[-1]["status"] == "done"
     offered = [t["function"]["name"] for t in fake_ollama.requests[-1]["tools"]]
-    assert offered == ["chatui__search_conversations", "chatui__current_time", "remote__add"]
+    assert offered == [
+        "chatui__search_conversations",
+        "chatui__current_time",
+        "chatui__search_knowledge",
+        "remote__add",
+    ]
     assert fake_ollama.requests[-1]["messages"][-1] == {"role": "tool", "content": "15", "tool_name": "remote__add"}
     messages = await account.messages(conversation_id)
     assert messages[-1]["content"] == "Adding.\n\nIt is 15."

@@ -223,7 +223,7 @@ async def test_a_new_chat_starts_with_the_default_tools(user: User, fake_ollama:
     await register_and_sign_in(user)
     await choose_tools(user, ["chatui:*"])
     await user.open("/")
-    await until(lambda: tools_label(user) == "Tools: 2 on", what="the default shown")
+    await until(lambda: tools_label(user) == "Tools: 3 on", what="the default shown")
     user.find(marker="tools-button").click()
     await user.should_see(marker="tools-dialog")
     assert ticked(user, "tools-chatui") == (True, True)
