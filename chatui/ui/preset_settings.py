@@ -108,8 +108,9 @@ class PresetSection:
             chosen = ui.select(list(dict.fromkeys([*current, *tools])), label="Tools", multiple=True, value=current)
             chosen.props('outlined dense use-chips clearable hint="Empty: your default tools"').classes("w-full")
             chosen.mark("preset-tools")
-            shared = ui.switch("Publish to everyone", value=bool(preset and preset.shared)).mark("preset-shared")
-            shared.visible = self.user.is_admin
+            shared = None
+            if self.user.is_admin:  # publishing is for administrators
+                shared = ui.switch("Publish to everyone", value=bool(preset and preset.shared)).mark("preset-shared")
             error = ui.label().classes("chatui-error-text text-sm").props("role=alert").mark("dialog-error")
             error.visible = False
 
@@ -120,7 +121,7 @@ class PresetSection:
                     "temperature": temperature.value,
                     "tools": list(chosen.value or []) or None,
                 }
-                if self.user.is_admin:
+                if shared is not None:
                     values["shared"] = bool(shared.value)
                 try:
                     if preset is None:

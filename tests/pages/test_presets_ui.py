@@ -72,3 +72,50 @@ async def test_a_preset_that_is_gone_leaves_a_plain_new_chat(user: User) -> None
     await user.open("/?preset=no-such-preset")
     await user.should_see("That preset does not exist (any more): this is a plain new chat.")
     await user.should_not_see(marker="preset-chip")
+
+
+async def test_an_administrator_publishes_a_preset_others_see_read_only(user: User, create_user) -> None:
+    await register_and_sign_in(user, "root")  # the first account: the administrator
+    await user.open("/settings")
+    user.find(marker="new-preset").click()
+    await user.should_see(marker="preset-shared")
+    user.find(marker="preset-name").type("Company voice")
+    user.find(marker="preset-system-prompt").type("Short and friendly.")
+    user.find(marker="preset-shared").elements.pop().set_value(True)
+    user.find(marker="save-preset").click()
+    await user.should_see(marker="published", retries=20)
+
+    other = create_user()
+    await register_and_sign_in(other, "bob")
+    await other.open("/settings")
+    await other.should_see("Company voice")
+    await other.should_see(marker="published")
+    await other.should_not_see(marker="edit-preset")  # read-only for everyone but its owner and administrators
+    other.find(marker="new-preset").click()
+    await other.should_see(marker="preset-dialog")
+    await other.should_not_see(marker="preset-shared")  # publishing is for administrators
+    await other.open("/")
+    other.find(marker="preset-menu-button").click()
+    await other.should_see("Company voice")
+
+
+async def test_a_preset_is_changed_and_deleted_from_settings(user: User) -> None:
+    await register_and_sign_in(user)
+    made = await user.http_client.post("/api/presets", json={"name": "Draft", "temperature": 1.0})
+    preset_id = made.json()["id"]
+    await user.open("/settings")
+    await user.should_see("the default model · temperature 1")
+    user.find(marker="edit-preset").click()
+    await user.should_see(marker="preset-dialog")
+    user.find(marker="preset-name").clear().type("Editor")
+    user.find(marker="preset-temperature").elements.pop().set_value(None)
+    user.find(marker="save-preset").click()
+    await user.should_see("Editor", retries=20)
+    stored = (await user.http_client.get(f"/api/presets/{preset_id}")).json()
+    assert (stored["name"], stored["temperature"]) == ("Editor", None)
+
+    user.find(marker="delete-preset").click()
+    await user.should_see("Delete this preset?")
+    user.find(marker="confirm-delete").click()
+    await user.should_see("No presets yet.", retries=20)
+    assert (await user.http_client.get(f"/api/presets/{preset_id}")).status_code == 404
