@@ -55,6 +55,7 @@ class Forks(Repository):
                 seed=source.seed,
                 reasoning_effort=source.reasoning_effort,
                 tools=source.tools,
+                preset_id=source.preset_id,
             )
         )
         c.execute(insert(_messages), [_copied(m, fork_id, ids) for m in messages])

@@ -182,3 +182,17 @@ async def test_saved_prompts_are_made_changed_and_deleted_and_only_their_owners(
     assert [p["name"] for p in (await me.client.get("/api/prompts")).json()] == ["review"]
     assert (await me.client.delete(url)).status_code == 204
     assert (await me.client.get(url)).status_code == 404
+
+
+async def test_a_fork_keeps_the_preset_its_conversation_started_from(live_app, make_account, fake_ollama) -> None:
+    from testing.fakes.server import Script
+    from tests.api.test_search_api import send
+
+    fake_ollama.default = Script(tokens=["Bonjour", "."])
+    me = await make_account()
+    preset = await create(me, name="French", system_prompt="Answer in French.")
+    started = (await me.client.post("/api/conversations", json={"preset_id": preset["id"]})).json()
+    reply_id = await send(me, live_app, started["id"], "Hello")
+    forked = await me.client.post(f"/api/conversations/{started['id']}/fork", json={"message_id": reply_id})
+    assert forked.status_code == 201
+    assert (forked.json()["preset_id"], forked.json()["system_prompt"]) == (preset["id"], "Answer in French.")
