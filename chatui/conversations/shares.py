@@ -16,7 +16,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chatui.conversations.errors import ConversationNotFound, NotFound, TooManyConversations
 from chatui.coordination.throttles import Throttle
@@ -63,11 +63,14 @@ class ShareService:
     def _link(self, info: ShareInfo) -> ShareLink:
         return ShareLink(info, self.token_of(info.seed))
 
-    async def share(self, user_id: str, conversation_id: str, expires_in_days: int | None = None) -> ShareLink:
+    async def share(
+        self, user_id: str, conversation_id: str, expires_in_days: int | None = None, *, until: datetime | None = None
+    ) -> ShareLink:
         """Snapshot the conversation's active path now, behind its link (the same link if it was shared before);
-        `expires_in_days` from now, or never (None). `ConversationNotFound` if it is not the user's."""
+        it expires `expires_in_days` from now, or at `until` (a link's current expiry, kept by an update), or never.
+        `ConversationNotFound` if it is not the user's."""
         seed = secrets.token_urlsafe(32)
-        expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+        expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else until
         info = await self.shares.share(
             user_id, conversation_id, seed=seed, token_hash=self._hash(self.token_of(seed)), expires_at=expires_at
         )

@@ -16,6 +16,8 @@ from chatui.conversations.shares import ShareLink
 from chatui.ui import dialogs
 from storage.shares import ShareInfo
 
+KEEP = -1
+"""The expiry choice of an update that keeps the link's current expiry date."""
 EXPIRY = {0: "Never expires", 1: "Expires in 1 day", 7: "Expires in 7 days", 30: "Expires in 30 days"}
 
 
@@ -54,8 +56,10 @@ async def share_dialog(services: Services, user_id: str, conversation_id: str) -
             f"{who} can read this conversation as it is now, and copy it into their own account to carry it on. "
             "Later messages are not shared until you update the link."
         ).classes("text-sm")
-        expiry = ui.select(EXPIRY, value=0, label="Expiry").props("outlined dense options-dense").classes("w-full")
-        expiry.mark("share-expiry")
+        current = link.info.expires_at if link is not None and not link.expired else None
+        choices = {KEEP: f"Keeps its expiry: {_day(current)}", **EXPIRY} if current is not None else EXPIRY
+        expiry = ui.select(choices, value=KEEP if current is not None else 0, label="Expiry")
+        expiry.props("outlined dense options-dense").classes("w-full").mark("share-expiry")
 
         @ui.refreshable
         def body() -> None:
@@ -84,7 +88,9 @@ async def share_dialog(services: Services, user_id: str, conversation_id: str) -
         async def create() -> None:
             nonlocal link
             try:
-                link = await services.shares.share(user_id, conversation_id, int(expiry.value or 0) or None)
+                days = int(expiry.value or 0)
+                until = current if days == KEEP else None
+                link = await services.shares.share(user_id, conversation_id, max(days, 0) or None, until=until)
             except ConversationError as exc:
                 ui.notify(exc.message, type="warning")
                 return

@@ -118,10 +118,16 @@ async def test_the_share_dialog_creates_updates_and_revokes_the_link(user: User,
     assert link["expires_at"] is not None
     assert user.find(marker="share-url").elements.pop().value == link["url"]
 
-    user.find(marker="update-share").click()
+    await user.open(f"/chat/{conversation_id}")  # the dialog again: an update keeps the link's expiry date
+    user.find(marker="conversation-menu").click()
+    user.find(marker="share").click()
     await user.should_see(marker="share-url")
+    assert user.find(marker="share-expiry").elements.pop().value == -1
+    user.find(marker="update-share").click()
+    await user.should_see("Link copied.")
     [again] = (await user.http_client.get("/api/shares")).json()
-    assert again["token"] == link["token"]
+    assert (again["token"], again["expires_at"]) == (link["token"], link["expires_at"])
+    assert again["shared_at"] > link["shared_at"]
     user.find(marker="revoke-share").click()
     await user.should_see(marker="create-share", retries=20)
     assert (await user.http_client.get("/api/shares")).json() == []
