@@ -72,7 +72,9 @@ def register_pages(services: Services) -> None:
     @ui.page("/login")
     async def login_page(request: Request) -> Response | None:
         if await services.auth.resolve(request.cookies.get(COOKIE_NAME)) is not None:
-            return RedirectResponse(safe_next(request.query_params.get("next")) or "/", status_code=303)
+            # already signed in (the back button to this page, say): to the link, without copying it again
+            back = (safe_next(request.query_params.get("next")) or "/").removesuffix("?continue=1")
+            return RedirectResponse(back, status_code=303)
         guard.public()
         await LoginView(services, request).build()
         return None

@@ -61,6 +61,8 @@ async def test_continue_signed_out_signs_in_then_opens_the_copy(user: User, crea
     await reader.should_see("Message")  # Bob's own chat now: he can carry it on
     [copy] = (await reader.http_client.get("/api/conversations")).json()
     assert copy["title"] == "Capybaras"
+    back = await reader.http_client.get(f"/login?next={quote(f'/s/{token}?continue=1', safe='')}")  # Back
+    assert back.status_code == 303 and back.headers["location"] == f"/s/{token}"  # no second copy
 
 
 async def test_continue_signed_in_copies_and_opens_it(user: User, create_user, fake_ollama):
