@@ -19,10 +19,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, TextClause, bindparam, text
 
 from storage.snippets import WORD
 
+COMMON = 5_000
+"""A word found in this many chunks or more is too common to look for beside rarer ones (see `retrieve`)."""
+PG_COMMON = 1_000
+"""PostgreSQL reads each match's row to rank it (SQLite ranks from its index), so fewer are scored: a word is common
+there from 1,000 chunks. `ts_rank` weighs every word alike (it has no inverse document frequency), so leaving out
+the common ones ranks the rare ones' chunks first, as BM25 would."""
+CANDIDATES = 2_000
+"""A question of common words only: the chunks holding all of them scored, at most this many (the newest)."""
+POOL = 200
+"""SQLite: the best-scored chunks looked up to keep those of the collections asked for."""
 MAX_TERMS = 24
 """Words of a question looked for (the rest are dropped: a pasted page is not a query)."""
 PG_CONFIG = "english"
@@ -91,17 +101,46 @@ def query_words(question: str) -> list[str]:
     return list(words)[:MAX_TERMS]
 
 
+def _common(c: Connection, statement: TextClause, params: dict[str, object]) -> bool:
+    """Whether the count (stopping at `COMMON`) reaches it."""
+    return int(c.execute(statement, params).scalar() or 0) >= COMMON
+
+
 def retrieve(c: Connection, collection_ids: Sequence[str], question: str, limit: int) -> list[Passage]:
-    """The `limit` best passages for `question` among the collections' chunks, best first (`[]` without words)."""
+    """The `limit` best passages for `question` among the collections' chunks, best first (`[]` without words).
+
+    What a query costs is the number of chunks it scores: every chunk holding any of its words. A word in a large
+    share of the chunks adds almost nothing to a BM25 rank (its inverse document frequency is near zero) and would
+    have tens of thousands scored, so words found in `COMMON` chunks or more (counted from the index, stopping at
+    `COMMON`) are left out when rarer ones remain. A question of common words only looks for chunks holding all of
+    them, and scores at most `COMMON` of those (the newest). The count is over the whole index, not the user's
+    collections: on a server with many collections a word common elsewhere is dropped from a small one too.
+    """
     words = query_words(question)
     if not words or not collection_ids or limit <= 0:
         return []
+    cids = list(collection_ids)
     if c.dialect.name == "sqlite":
-        match = " OR ".join('"' + w + '"' for w in words)
-        rows = c.execute(_SQLITE, {"match": match, "cids": list(collection_ids), "limit": limit}).all()
+        kept = [w for w in words if not _common(c, _SQLITE_COUNT, {"match": f'"{w}"', "cap": COMMON})]
+        floor = 0
+        match = " OR ".join(f'"{w}"' for w in kept)
+        if not kept:  # every word is common: chunks holding all of them, among the newest `CANDIDATES` of those
+            match = " ".join(f'"{w}"' for w in words)
+            floor = c.execute(_SQLITE_FLOOR, {"match": match, "cap": CANDIDATES}).scalar() or 0
+        params = {"match": match, "cids": cids, "limit": limit, "floor": floor, "pool": max(POOL, 4 * limit)}
+        rows = c.execute(_SQLITE_POOLED, params).all()
+        if len(rows) < limit:  # other collections' chunks crowded the pool: these collections' own, all scored
+            rows = c.execute(_SQLITE, params).all()
     else:
-        tsquery = " | ".join(f"'{w}'" for w in words)
-        rows = c.execute(_PG, {"tsquery": tsquery, "cids": list(collection_ids), "limit": limit}).all()
+        c.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")  # planned for these words (storage.search)
+        common = set(c.execute(_PG_COMMON, {"words": words, "common": PG_COMMON}).scalars())
+        kept = [w for w in words if w not in common]
+        if kept:
+            tsquery = " | ".join(f"'{w}'" for w in kept)
+            rows = c.execute(_PG, {"tsquery": tsquery, "cids": cids, "limit": limit, "cap": None}).all()
+        else:
+            tsquery = " & ".join(f"'{w}'" for w in words)
+            rows = c.execute(_PG, {"tsquery": tsquery, "cids": cids, "limit": limit, "cap": CANDIDATES}).all()
     return [
         Passage(
             chunk_id=row.id,
@@ -123,7 +162,7 @@ _SQLITE = text(
     SELECT {_COLUMNS}, f.score
     FROM (
         SELECT rowid, -bm25(knowledge_fts, {HEADING_WEIGHT}, 1.0) AS score FROM knowledge_fts
-        WHERE knowledge_fts MATCH :match
+        WHERE knowledge_fts MATCH :match AND rowid > :floor
     ) AS f
     JOIN knowledge_chunks AS k ON k.id = f.rowid
     JOIN knowledge_documents AS d ON d.id = k.document_id
@@ -132,14 +171,60 @@ _SQLITE = text(
     LIMIT :limit
     """
 ).bindparams(bindparam("cids", expanding=True))
+_SQLITE_POOLED = text(
+    f"""
+    SELECT {_COLUMNS}, f.score
+    FROM (
+        SELECT rowid, -bm25(knowledge_fts, {HEADING_WEIGHT}, 1.0) AS score FROM knowledge_fts
+        WHERE knowledge_fts MATCH :match AND rowid > :floor
+        ORDER BY bm25(knowledge_fts, {HEADING_WEIGHT}, 1.0)
+        LIMIT :pool
+    ) AS f
+    JOIN knowledge_chunks AS k ON k.id = f.rowid
+    JOIN knowledge_documents AS d ON d.id = k.document_id
+    WHERE k.collection_id IN :cids AND d.status = 'ready'
+    ORDER BY f.score DESC, k.id
+    LIMIT :limit
+    """
+).bindparams(bindparam("cids", expanding=True))
+"""Scored from the index alone, the best `pool` then looked up (reading every match's row would cost more than
+scoring it): the answer unless other collections' chunks took the pool's places."""
+_SQLITE_COUNT = text(
+    "SELECT count(*) FROM (SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :match LIMIT :cap)"
+)
+_SQLITE_FLOOR = text(
+    "SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :match ORDER BY rowid DESC LIMIT 1 OFFSET :cap"
+)
 _PG = text(
     f"""
-    WITH q AS (SELECT to_tsquery('{PG_CONFIG}', :tsquery) AS query)
+    WITH q AS (SELECT to_tsquery('{PG_CONFIG}', :tsquery) AS query),
+    candidates AS (
+        SELECT k.id FROM q, knowledge_chunks AS k
+        WHERE k.search_vector @@ q.query AND k.collection_id IN :cids
+        LIMIT :cap
+    )
     SELECT {_COLUMNS}, ts_rank(k.search_vector, q.query, 1) AS score
-    FROM q, knowledge_chunks AS k
+    FROM q, candidates AS c
+    JOIN knowledge_chunks AS k ON k.id = c.id
     JOIN knowledge_documents AS d ON d.id = k.document_id
-    WHERE k.search_vector @@ q.query AND k.collection_id IN :cids AND d.status = 'ready'
+    WHERE d.status = 'ready'
     ORDER BY score DESC, k.id
     LIMIT :limit
     """
 ).bindparams(bindparam("cids", expanding=True))
+_PG_COMMON = text(
+    f"""
+    WITH stats AS (
+        SELECT s.most_common_elems::text::text[] AS elems, s.most_common_elem_freqs AS freqs, c.reltuples AS n
+        FROM pg_stats AS s JOIN pg_class AS c ON c.relname = s.tablename
+        JOIN pg_namespace AS ns ON ns.oid = c.relnamespace AND ns.nspname = s.schemaname
+        WHERE s.schemaname = current_schema() AND s.tablename = 'knowledge_chunks' AND s.attname = 'search_vector'
+    )
+    SELECT w FROM unnest(CAST(:words AS text[])) AS w, stats
+    WHERE stats.freqs[array_position(stats.elems, (tsvector_to_array(to_tsvector('{PG_CONFIG}', w)))[1])]
+          * stats.n >= :common
+    """
+)
+"""The words of a question found in `COMMON` chunks or more, from the planner's statistics of the column (ANALYZE
+keeps the most common lexemes of a tsvector column with their frequencies: no index is read). Without statistics
+yet (a table never analysed), no word is."""

@@ -135,3 +135,20 @@ async def test_a_deleted_document_or_collection_leaves_retrieval_at_once(knowled
     assert await k.service.delete(k.alice, collection.id)
     assert await k.service.retrieve(k.alice, [collection.id], "lighthouse") == []
     assert await k.service.collection(k.alice, collection.id) is None
+
+
+async def test_a_word_in_most_chunks_is_left_out_beside_rarer_ones_and_kept_alone(
+    knowledge: Setup, monkeypatch
+) -> None:
+    import storage.knowledge_search as search
+
+    monkeypatch.setattr(search, "COMMON", 4)
+    monkeypatch.setattr(search, "PG_COMMON", 4)
+    k = knowledge
+    collection = await k.service.create(k.alice, "Common")
+    common = [(f"n{i}.txt", f"alpha beta note {i}.".encode()) for i in range(8)]
+    await ingest(k, k.alice, collection.id, *common, ("zebra.txt", b"alpha zebra crossing."))
+    await k.db.run_statements(lambda c: c.exec_driver_sql("ANALYZE"))  # PostgreSQL counts from its statistics
+    [first, *_] = await k.service.retrieve(k.alice, [collection.id], "alpha zebra", 3)
+    assert first.document_name == "zebra.txt"
+    assert len(await k.service.retrieve(k.alice, [collection.id], "alpha beta", 8)) == 8  # all common: all of them
