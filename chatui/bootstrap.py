@@ -192,6 +192,7 @@ def instance_hooks(engine: GenerationEngine, auth: AuthService) -> InstanceHooks
         announce=engine.announce,
         watched=engine.events.watched,
         stop=engine.stop_here,
+        approve=engine.approve_here,
         user_revoked=auth.user_revoked_here,
         session_revoked=auth.session_revoked_here,
     )

@@ -18,6 +18,7 @@ The engine calls, in a reply's life:
     elsewhere(conversation)        the reply streaming there on another instance, as a mirror to follow
     caught_up(reply)               before a late reader attaches to a mirror: what was written so far is in it
     request_stop(conversation, …)  Stop/Delete for a reply owned elsewhere
+    request_approve(conversation, …)  Allow/Deny of a tool call waiting in a reply owned elsewhere (issue 24)
 
 What this instance does when another one asks is given once, as `InstanceHooks`, when the coordination starts:
 the engine and the sign-in service call the coordination and the coordination calls them, so one of the three must
@@ -66,6 +67,9 @@ class InstanceHooks(Generic[R]):
     """Whether a page or socket here follows this conversation."""
     stop: Callable[[str, CancelReason], None]
     """Stop (`stopped`) or drop (`deleted`) the reply this instance writes in the conversation."""
+    approve: Callable[[str, str, str, bool], bool]
+    """Allow / Deny (conversation, user, call id, allow) a tool call waiting in the reply this instance writes there,
+    if it is that user's; False when no such call waits."""
     user_revoked: Callable[[str], None]
     """Every session of this user ended on another instance: close its pages and sockets here, stop its replies."""
     session_revoked: Callable[[str], None]
@@ -117,6 +121,8 @@ class Coordination(Protocol[R]):
         ...
 
     def request_stop(self, conversation_id: str, reason: CancelReason) -> None: ...
+
+    def request_approve(self, conversation_id: str, user_id: str, call_id: str, allow: bool) -> None: ...
 
     async def revoked(self, kind: RevocationKind, identifier: str) -> None:
         """A session or all of a user's were revoked here (and handled here): tell the other instances."""

@@ -54,5 +54,8 @@ class LocalCoordination(Generic[R]):
     def request_stop(self, conversation_id: str, reason: CancelReason) -> None:
         return None
 
+    def request_approve(self, conversation_id: str, user_id: str, call_id: str, allow: bool) -> None:
+        return None
+
     async def revoked(self, kind: RevocationKind, identifier: str) -> None:
         return None

@@ -8,10 +8,10 @@ reverse: `tests/test_layering.py`). The engine's `Generation` is a `Reply`; it a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from providers import Usage
 
@@ -26,6 +26,14 @@ class CancelReason(StrEnum):
     """Its conversation is being deleted (or its first write failed): nothing more is written."""
     SHUTDOWN = "shutdown"
     """The server is stopping: kept as `interrupted`."""
+
+
+class StepEvent(Protocol):
+    """A tool step's frame for readers (`tool_call`, `tool_approval`, `tool_result`; issue 24), after `at` text
+    deltas: the engine's `ToolEvent`."""
+
+    at: int
+    frame: dict[str, Any]
 
 
 class Reply(Protocol):
@@ -56,6 +64,8 @@ class Reply(Protocol):
     @property
     def reasoning(self) -> list[str]: ...
     @property
+    def tool_events(self) -> Sequence[StepEvent]: ...
+    @property
     def status(self) -> str: ...
     @property
     def error(self) -> str | None: ...
@@ -66,6 +76,7 @@ class Reply(Protocol):
 
     def publish(self, text: str) -> None: ...
     def think(self, text: str) -> None: ...
+    def mirror_step(self, at: int, frame: dict[str, Any]) -> None: ...
     def finish(self, status: str, error: str | None = None, error_code: str | None = None) -> None: ...
     def follow(self, start: int = 0) -> AsyncIterator[list[str]]: ...
 

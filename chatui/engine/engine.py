@@ -304,7 +304,20 @@ class GenerationEngine:
         return elsewhere
 
     def approve(self, user_id: str, conversation_id: str, call_id: str, allow: bool) -> bool:
-        """The user's Allow / Deny of a call waiting in their reply in this conversation; False if none waits."""
+        """The user's Allow / Deny of a call waiting in their reply in this conversation; False if none waits. A
+        reply another instance writes is asked there (its mirror here says whether the call waits)."""
+        if conversation_id in self._active:
+            return self.approve_here(conversation_id, user_id, call_id, allow)
+        mirror = self.coordination.elsewhere(conversation_id)
+        if mirror is None or mirror.user_id != user_id:
+            return False
+        if not any(step.call_id == call_id and step.state == "approval" for step in mirror.steps):
+            return False
+        self.coordination.request_approve(conversation_id, user_id, call_id, allow)
+        return True
+
+    def approve_here(self, conversation_id: str, user_id: str, call_id: str, allow: bool) -> bool:
+        """Allow / Deny a call waiting in the reply this instance writes in the conversation, if it is `user_id`'s."""
         generation = self._active.get(conversation_id)
         if generation is None or generation.user_id != user_id:
             return False

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatui.coordination.reply import CancelReason, ReplyMeta
-from chatui.engine.tool_steps import SEPARATOR, ToolEvent, ToolStep, reply_parts
+from chatui.engine.tool_steps import INTERRUPTED, SEPARATOR, ToolEvent, ToolStep, reply_parts
 from providers import ReasoningDelta, TextDelta, Usage
 from storage import MessageStatus
 from storage.models import PartKind
@@ -183,6 +183,23 @@ class Generation:
     def tool_event(self, frame: dict[str, object]) -> None:
         """A tool step began, waits for approval or ended; readers get an empty batch once the text before it."""
         self.tool_events.append(ToolEvent(len(self.chunks), dict(frame)))
+        self._notify()
+
+    def mirror_step(self, at: int, frame: dict[str, Any]) -> None:
+        """A tool event of a reply another instance writes, from its stream: kept where the owner had it (after `at`
+        deltas), with the step it tells of (so a reader here knows which call waits for Allow / Deny)."""
+        kind, call_id = frame.get("type"), str(frame.get("call_id", ""))
+        step = next((step for step in self.steps if step.call_id == call_id), None)
+        if kind == "tool_call" and step is None:
+            arguments = frame.get("arguments")
+            name = str(frame.get("name", ""))
+            self.steps.append(ToolStep(call_id, name, arguments if isinstance(arguments, dict) else {}, at))
+        elif kind == "tool_approval" and step is not None:
+            step.state = "approval"
+        elif kind == "tool_result" and step is not None:
+            step.result, step.is_error = str(frame.get("content", "")), bool(frame.get("is_error"))
+            step.state = "interrupted" if step.result == INTERRUPTED else "done"
+        self.tool_events.append(ToolEvent(at, dict(frame)))
         self._notify()
 
     def parts(self, chunks: int | None = None, reasoning: int | None = None) -> list[Part]:

@@ -6,9 +6,10 @@ Keys, all under `CHATUI_REDIS_PREFIX` (default `chatui:`; names in `wire.Keys`):
     busy:<conversation>  the conversation's busy guard (SET NX), held by the instance writing a reply  (busy.py)
     replies              hash: reply id -> who owns it and what a follower needs (`ReplyMeta`)          (relay.py)
     reply:<id>           a Redis Stream of the reply's text: entries {i: index of the first delta, t: JSON list of
-                         deltas}, then one {end: status, error, usage}; expires a minute after the end  (relay.py)
+                         deltas}, its reasoning {ri, r} and tool events {si, s: JSON list of [at, frame]} alike,
+                         then one {end: status, error, usage}; expires a minute after the end          (relay.py)
     wake:<id>            wakes an instance's stream reader when it starts following another reply     (mirrors.py)
-    events               pub/sub: started, ended, stop, revoke_user, revoke_session                  (events.py)
+    events               pub/sub: started, ended, stop, approve, revoke_user, revoke_session         (events.py)
     sockets:...          open `/ws` sockets per user and per session, a count per instance           (sockets.py)
     attempts...          sign-in attempts in progress per limit and key, a count per instance       (attempts.py)
     limits...            the `limits` library's counters (message and sign-in throttles), on the same pool
@@ -35,7 +36,7 @@ from chatui.coordination.redis.link import Link
 from chatui.coordination.redis.mirrors import Mirrors
 from chatui.coordination.redis.relay import Relay
 from chatui.coordination.redis.sockets import SharedSocketSlots
-from chatui.coordination.redis.wire import Revoked, StopAsked
+from chatui.coordination.redis.wire import ApproveAsked, Revoked, StopAsked
 from chatui.coordination.reply import CancelReason
 from chatui.coordination.sockets import SocketSlots
 from chatui.coordination.throttles import AttemptLimiter
@@ -148,6 +149,10 @@ class RedisCoordination(Generic[R]):
 
     def request_stop(self, conversation_id: str, reason: CancelReason) -> None:
         self.link.spawn(publish(self.link, StopAsked(self.link.instance_id, conversation_id, reason)))
+
+    def request_approve(self, conversation_id: str, user_id: str, call_id: str, allow: bool) -> None:
+        asked = ApproveAsked(self.link.instance_id, conversation_id, user_id, call_id, allow)
+        self.link.spawn(publish(self.link, asked))
 
     async def revoked(self, kind: RevocationKind, identifier: str) -> None:
         await publish(self.link, Revoked(self.link.instance_id, kind, identifier))

@@ -18,7 +18,16 @@ from redis.exceptions import RedisError
 from chatui.coordination.base import InstanceHooks, R, RevocationKind
 from chatui.coordination.redis.link import Link
 from chatui.coordination.redis.mirrors import Mirrors
-from chatui.coordination.redis.wire import Ended, Event, Revoked, Started, StopAsked, decode_event, encode_event
+from chatui.coordination.redis.wire import (
+    ApproveAsked,
+    Ended,
+    Event,
+    Revoked,
+    Started,
+    StopAsked,
+    decode_event,
+    encode_event,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +88,8 @@ class Listener(Generic[R]):
                 self.mirrors.ended(event)
             case StopAsked():
                 self.hooks.stop(event.conversation_id, event.reason)
+            case ApproveAsked():
+                self.hooks.approve(event.conversation_id, event.user_id, event.call_id, event.allow)
             case Revoked(kind=RevocationKind.USER):
                 self.hooks.user_revoked(event.identifier)
             case Revoked(kind=RevocationKind.SESSION):

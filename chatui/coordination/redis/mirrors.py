@@ -18,7 +18,16 @@ from redis.typing import StreamRangeResponse
 
 from chatui.coordination.base import R
 from chatui.coordination.redis.link import Link
-from chatui.coordination.redis.wire import Deltas, Ended, ReplyEnd, Thoughts, decode_entry, decode_meta, entry_order
+from chatui.coordination.redis.wire import (
+    Deltas,
+    Ended,
+    ReplyEnd,
+    Thoughts,
+    ToolFrames,
+    decode_entry,
+    decode_meta,
+    entry_order,
+)
 from chatui.coordination.reply import ReplyMeta
 
 log = logging.getLogger(__name__)
@@ -121,6 +130,9 @@ class Mirrors(Generic[R]):
             elif isinstance(entry, Thoughts):
                 for text in entry.texts[max(0, len(mirror.reasoning) - entry.first) :]:
                     mirror.think(text)
+            elif isinstance(entry, ToolFrames):
+                for at, frame in entry.frames[max(0, len(mirror.tool_events) - entry.first) :]:
+                    mirror.mirror_step(int(at), frame)
             elif isinstance(entry, ReplyEnd):
                 if entry.usage is not None:
                     mirror.usage = entry.usage

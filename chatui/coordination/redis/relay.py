@@ -17,7 +17,16 @@ from redis.exceptions import RedisError
 from chatui.coordination.base import R
 from chatui.coordination.redis.busy import BusyGuard
 from chatui.coordination.redis.link import Link
-from chatui.coordination.redis.wire import Deltas, Ended, ReplyEnd, Started, Thoughts, encode_event, encode_meta
+from chatui.coordination.redis.wire import (
+    Deltas,
+    Ended,
+    ReplyEnd,
+    Started,
+    Thoughts,
+    ToolFrames,
+    encode_event,
+    encode_meta,
+)
 from chatui.coordination.reply import ReplyMeta
 
 log = logging.getLogger(__name__)
@@ -34,7 +43,7 @@ class Relay(Generic[R]):
         self.busy = busy
         self.owned: dict[str, R] = {}
         """Reply id -> this instance's replies that have not ended yet (their ownership is renewed with the lease)."""
-        self._pending: dict[str, Deltas] = {}  # reply id -> the deltas not yet written
+        self._pending: dict[str, list[Deltas | ToolFrames]] = {}  # reply id -> deltas and tool events, in order
         self._thoughts: dict[str, Thoughts] = {}  # reply id -> the reasoning deltas not yet written
         self._ending: dict[str, R] = {}
         self._dirty = asyncio.Event()
@@ -56,10 +65,15 @@ class Relay(Generic[R]):
             log.exception("could not announce reply %s to the other instances", reply.message_id)
 
     async def _stream_out(self, reply: R) -> None:
-        """Queue the reply's deltas as they come, then its end, for the flusher."""
-        index = thought = 0
+        """Queue the reply's deltas and tool events as they come (in the order readers get them), then its end, for
+        the flusher."""
+        index = thought = stepped = 0
         async for batch in reply.follow():
-            if not batch:  # it thought, or its place in the local model's line changed (shown here only)
+            if not batch:  # it thought, a tool step, or its place in the local model's line changed (shown here only)
+                events = reply.tool_events
+                while stepped < len(events) and events[stepped].at <= index:
+                    self._queue(reply.message_id, ToolFrames(stepped, [[events[stepped].at, events[stepped].frame]]))
+                    stepped += 1
                 if thought < len(reply.reasoning):
                     new = reply.reasoning[thought:]
                     queued_thoughts = self._thoughts.get(reply.message_id)
@@ -70,14 +84,21 @@ class Relay(Generic[R]):
                     thought += len(new)
                     self._dirty.set()
                 continue
-            queued = self._pending.get(reply.message_id)
-            if queued is None:
-                self._pending[reply.message_id] = Deltas(index, list(batch))
-            else:
-                queued.texts.extend(batch)
+            self._queue(reply.message_id, Deltas(index, list(batch)))
             index += len(batch)
-            self._dirty.set()
         self._ending[reply.message_id] = reply
+        self._dirty.set()
+
+    def _queue(self, message_id: str, entry: Deltas | ToolFrames) -> None:
+        """Queue an entry, merged into the last one queued when that is of its kind (one stream entry per flush)."""
+        queued = self._pending.setdefault(message_id, [])
+        last = queued[-1] if queued else None
+        if isinstance(entry, Deltas) and isinstance(last, Deltas):
+            last.texts.extend(entry.texts)
+        elif isinstance(entry, ToolFrames) and isinstance(last, ToolFrames):
+            last.frames.extend(entry.frames)
+        else:
+            queued.append(entry)
         self._dirty.set()
 
     async def flush_loop(self) -> None:
@@ -99,10 +120,11 @@ class Relay(Generic[R]):
         async with self.link.redis.pipeline(transaction=False) as pipe:
             for message_id, entry in thoughts.items():  # a reply's reasoning comes before its text
                 pipe.xadd(self.link.keys.reply(message_id), entry.fields(), maxlen=STREAM_MAX_ENTRIES, approximate=True)
-            for message_id, deltas in pending.items():
-                pipe.xadd(
-                    self.link.keys.reply(message_id), deltas.fields(), maxlen=STREAM_MAX_ENTRIES, approximate=True
-                )
+            for message_id, entries in pending.items():
+                for queued in entries:
+                    pipe.xadd(
+                        self.link.keys.reply(message_id), queued.fields(), maxlen=STREAM_MAX_ENTRIES, approximate=True
+                    )
             for message_id, reply in ending.items():
                 self.owned.pop(message_id, None)
                 end = ReplyEnd(reply.status, reply.error, reply.error_code, reply.usage)

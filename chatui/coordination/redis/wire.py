@@ -94,6 +94,18 @@ class Thoughts:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolFrames:
+    """One entry of a reply's stream: its tool events from index `first` on (issue 24), each `[at, frame]`: the
+    frame readers are sent, after `at` text deltas (so a mirror puts it where the owner had it)."""
+
+    first: int
+    frames: list[list[Any]]
+
+    def fields(self) -> dict[FieldT, EncodableT]:
+        return {"si": self.first, "s": orjson.dumps(self.frames)}
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyEnd:
     """The last entry of a reply's stream: how it ended."""
 
@@ -107,13 +119,17 @@ class ReplyEnd:
         return {"end": orjson.dumps({"status": self.status, "error": self.error, "code": self.code, "usage": usage})}
 
 
-def decode_entry(entry: dict[bytes, bytes] | dict[bytes | str, bytes | str]) -> Deltas | Thoughts | ReplyEnd | None:
-    """A stream entry as written by `Deltas.fields`, `Thoughts.fields` or `ReplyEnd.fields`; None for anything
-    else."""
+def decode_entry(
+    entry: dict[bytes, bytes] | dict[bytes | str, bytes | str],
+) -> Deltas | Thoughts | ToolFrames | ReplyEnd | None:
+    """A stream entry as written by `Deltas.fields`, `Thoughts.fields`, `ToolFrames.fields` or `ReplyEnd.fields`;
+    None for anything else."""
     if b"t" in entry:
         return Deltas(int(entry[b"i"]), orjson.loads(entry[b"t"]))
     if b"r" in entry:
         return Thoughts(int(entry[b"ri"]), orjson.loads(entry[b"r"]))
+    if b"s" in entry:
+        return ToolFrames(int(entry[b"si"]), orjson.loads(entry[b"s"]))
     if b"end" in entry:
         end = orjson.loads(entry[b"end"])
         usage = end.get("usage")
@@ -139,6 +155,7 @@ class EventKind(StrEnum):
     STARTED = "started"
     ENDED = "ended"
     STOP = "stop"
+    APPROVE = "approve"
     REVOKE_USER = "revoke_user"
     REVOKE_SESSION = "revoke_session"
 
@@ -170,6 +187,18 @@ class StopAsked:
 
 
 @dataclass(frozen=True, slots=True)
+class ApproveAsked:
+    """Allow or Deny pressed on `origin` for a tool call waiting in a reply another instance writes (issue 24); the
+    owner checks that the reply is `user_id`'s."""
+
+    origin: str
+    conversation_id: str
+    user_id: str
+    call_id: str
+    allow: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Revoked:
     """A session, or every session of a user, ended on `origin`."""
 
@@ -178,7 +207,7 @@ class Revoked:
     identifier: str
 
 
-Event = Started | Ended | StopAsked | Revoked
+Event = Started | Ended | StopAsked | ApproveAsked | Revoked
 
 _REVOCATION_EVENTS = {RevocationKind.USER: EventKind.REVOKE_USER, RevocationKind.SESSION: EventKind.REVOKE_SESSION}
 _REVOCATIONS = {kind: revocation for revocation, kind in _REVOCATION_EVENTS.items()}
@@ -195,6 +224,9 @@ def encode_event(event: Event) -> bytes:
         case StopAsked():
             body = {"kind": EventKind.STOP, "origin": event.origin, "conversation_id": event.conversation_id}
             body["reason"] = event.reason
+        case ApproveAsked():
+            body = {"kind": EventKind.APPROVE, "origin": event.origin, "conversation_id": event.conversation_id}
+            body |= {"user_id": event.user_id, "call_id": event.call_id, "allow": event.allow}
         case Revoked():
             body = {"kind": _REVOCATION_EVENTS[event.kind], "origin": event.origin, "id": event.identifier}
     return orjson.dumps(body)
@@ -212,6 +244,8 @@ def decode_event(raw: bytes) -> Event:
             return Ended(origin, data["message_id"], data["conversation_id"])
         case EventKind.STOP:
             return StopAsked(origin, data["conversation_id"], CancelReason(data["reason"]))
+        case EventKind.APPROVE:
+            return ApproveAsked(origin, data["conversation_id"], data["user_id"], data["call_id"], bool(data["allow"]))
         case EventKind.REVOKE_USER | EventKind.REVOKE_SESSION:
             return Revoked(origin, _REVOCATIONS[kind], data["id"])
 
