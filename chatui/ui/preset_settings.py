@@ -57,7 +57,8 @@ class PresetSection:
         self.list.clear()
         with self.list:
             if not presets:
-                ui.item_label("No presets yet.").classes("text-grey-7 text-sm q-pa-sm").mark("no-presets")
+                with ui.item():
+                    ui.item_label("No presets yet.").classes("chatui-muted text-sm").mark("no-presets")
             for preset in presets:
                 with ui.item().mark("preset-row"):
                     with ui.item_section():
@@ -65,7 +66,7 @@ class PresetSection:
                             ui.item_label(preset.name).classes("text-weight-medium")
                             if preset.shared:
                                 ui.badge("Published", color="primary").props("outline").mark("published")
-                        ui.item_label(summary(preset)).props("caption")
+                        ui.item_label(summary(preset)).classes("text-xs chatui-muted")
                     if self.writable(preset):
                         with ui.item_section().props("side"), ui.row().classes("no-wrap gap-0"):
                             edit = ui.button(icon="edit", on_click=lambda p=preset: self.edit(p))

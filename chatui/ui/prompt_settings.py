@@ -39,14 +39,15 @@ class PromptSection:
         self.list.clear()
         with self.list:
             if not prompts:
-                ui.item_label("No saved prompts yet.").classes("text-grey-7 text-sm q-pa-sm").mark("no-prompts")
+                with ui.item():
+                    ui.item_label("No saved prompts yet.").classes("chatui-muted text-sm").mark("no-prompts")
             for prompt in prompts:
                 with ui.item().mark("prompt-row"):
                     with ui.item_section():
                         ui.item_label(f"/{prompt.name}" + (f" · {prompt.title}" if prompt.title else ""))
                         names = variables(prompt.text)
                         caption = "Asks for " + ", ".join(names) if names else prompt.text.replace("\n", " ")[:80]
-                        ui.item_label(caption).props("caption").classes("ellipsis")
+                        ui.item_label(caption).classes("text-xs chatui-muted ellipsis")
                     with ui.item_section().props("side"), ui.row().classes("no-wrap gap-0"):
                         edit = ui.button(icon="edit", on_click=lambda p=prompt: self.edit(p))
                         edit.props(f'flat round dense aria-label="Edit /{prompt.name}"').mark("edit-prompt")

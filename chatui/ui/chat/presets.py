@@ -32,7 +32,7 @@ def new_chat_buttons(presets: list[Preset]) -> None:
             more.props["aria-label"] = "Start from a preset"
             more.mark("preset-menu-button")
             with ui.menu().props("auto-close").mark("preset-menu"), ui.list().props("dense"):
-                ui.item_label("Start a chat with").props("header").classes("text-xs")
+                ui.item_label("Start a chat with").props("header").classes("text-xs chatui-muted")
                 for preset in presets:
                     with ui.item(on_click=lambda p=preset: ui.navigate.to(f"/?preset={quote(p.id)}")).mark(
                         "preset-item"

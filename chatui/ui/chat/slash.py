@@ -47,8 +47,7 @@ class SlashPrompts:
         self.index = 0
         box = view.box
         with box.footer:
-            self.panel = ui.list().props('dense role=listbox aria-label="Saved prompts"')
-            self.panel.classes("chatui-column chatui-slash").mark("slash-menu")
+            self.panel = ui.element("div").classes("chatui-column chatui-slash").mark("slash-menu")
         self.panel.move(box.footer, target_index=box.footer.default_slot.children.index(box.row))  # just above it
         self.panel.visible = False
         box.textarea.on_value_change(self._typed)
@@ -79,21 +78,26 @@ class SlashPrompts:
         else:
             self.panel.props.pop("data-open", None)
         with self.panel:
-            for i, prompt in enumerate(self.matches):
-                item = ui.item(on_click=lambda p=prompt: self.insert(p)).props("clickable").mark("slash-prompt")
-                item.props(f"role=option aria-selected={'true' if i == self.index else 'false'}")
-                if i == self.index:
-                    item.classes("chatui-slash-active")
-                with item, ui.item_section():
-                    ui.item_label(f"/{prompt.name}").classes("text-weight-medium")
-                    if prompt.title:
-                        ui.item_label(prompt.title).props("caption")
-            if not self.matches:
+            if self.matches:
+                with ui.list().props('dense role=listbox aria-label="Saved prompts"'):
+                    for i, prompt in enumerate(self.matches):
+                        self._option(prompt, i == self.index)
+            else:
                 said = "No saved prompts yet" if not self.prompts else f"No saved prompt matches /{typed}"
-                with ui.item().mark("slash-empty"), ui.item_section():
-                    ui.item_label(said).classes("text-sm chatui-muted")
+                with ui.row().classes("items-center gap-2 q-px-md q-py-sm").mark("slash-empty"):
+                    ui.label(said).classes("text-sm chatui-muted")
                     ui.link("Add prompts in Settings", "/settings#prompts").classes("text-sm")
         self.panel.update()
+
+    def _option(self, prompt: SavedPrompt, active: bool) -> None:
+        item = ui.item(on_click=lambda: self.insert(prompt)).props("clickable").mark("slash-prompt")
+        item.props(f"role=option aria-selected={'true' if active else 'false'}")
+        if active:
+            item.classes("chatui-slash-active")
+        with item, ui.item_section():
+            ui.item_label(f"/{prompt.name}").classes("text-weight-medium")
+            if prompt.title:
+                ui.item_label(prompt.title).classes("text-xs chatui-muted")
 
     def _move(self, step: int) -> None:
         if self.matches:
