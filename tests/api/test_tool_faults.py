@@ -1,7 +1,8 @@
 """A tool loop that goes wrong, end to end over `/ws` (issue 24): a call that outlasts `CHATUI_TOOL_TIMEOUT`, Stop while
 a call runs, and the server killed mid-call. What is checked is what a client is sent and what the database keeps
 (storage/PARTS.md): the model reads a timeout as an error result; Stop keeps the partial reply, its call ended
-`interrupted`; a crash leaves the call without a result, which reads as interrupted, and the reply `interrupted`."""
+`interrupted`; a crash leaves the call without a result, which reads as interrupted, and the reply `interrupted`.
+Regenerate and edit run the loop again, each version with its own steps."""
 
 from __future__ import annotations
 
@@ -164,3 +165,42 @@ async def test_a_crash_mid_call_leaves_the_call_without_a_result_and_the_reply_i
     assert status == "interrupted"
     assert [(kind, text) for kind, text, _ in parts] == [("text", "Looking."), ("tool_call", None)]  # no result: the
     # page draws it interrupted (chatui.ui.tool_cards.stored_steps; tests/pages/test_tool_cards.py)
+
+
+async def test_regenerate_and_edit_run_the_tool_loop_again(
+    live_app: LiveApp, make_account: Any, fake_ollama: FakeOllama
+) -> None:
+    account = await make_account()
+    conversation_id = await chat_with_tools(account, ["remote:add"])
+    await wait_available(account, "remote")
+
+    def loop(a: int, b: int, answer: str) -> list[Script]:
+        return [Script(tokens=[], tool_calls=[ScriptedCall("remote__add", {"a": a, "b": b})]), Script(tokens=[answer])]
+
+    fake_ollama.then(*loop(1, 2, "3."), *loop(1, 2, "Three."), *loop(2, 2, "4."))
+    expected = ["tool_call", "tool_result", "token", "done"]
+    async with account.socket(live_app, conversation_id) as ws:
+        await ws.send(json.dumps({"type": "message", "content": "1 + 2?"}))
+        first = await frames_until_done(ws)
+        await ws.send(json.dumps({"type": "regenerate"}))
+        again = await frames_until_done(ws)
+        detail = (await account.client.get(f"/api/conversations/{conversation_id}")).json()
+        question = detail["messages"][0]["id"]
+        await ws.send(json.dumps({"type": "edit", "message_id": question, "content": "2 + 2?"}))
+        edited = [f for f in await frames_until_done(ws) if f["type"] != "title"]
+    for frames, result in ((first, "3"), (again, "3"), (edited, "4")):
+        assert [f["type"] for f in frames] == expected
+        assert frames[1]["content"] == result and not frames[1]["is_error"]
+    assert again[-1]["message_id"] != first[-1]["message_id"]  # a new version, with its own steps
+    assert [r["messages"][-1]["content"] for r in fake_ollama.requests[1::2]] == ["3", "3", "4"]
+    _, parts = stored_parts_of(live_app.data_dir, edited[-1]["message_id"])
+    assert [kind for kind, _, _ in parts] == ["tool_call", "tool_result", "text"]
+
+
+def stored_parts_of(data_dir: Path, message_id: str) -> tuple[str, list[tuple[str, str | None, dict[str, Any]]]]:
+    with sqlite3.connect(data_dir / "database.db") as db:
+        [status] = db.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()
+        rows = db.execute(
+            "SELECT kind, text, data FROM message_parts WHERE message_id = ? ORDER BY position", (message_id,)
+        ).fetchall()
+    return status, [(kind, text, json.loads(data) if data else {}) for kind, text, data in rows]
