@@ -99,6 +99,8 @@ async def test_a_link_shows_the_path_as_shared_and_sharing_again_updates_it_unde
     first = await share(alice, conversation_id)
     token = first["token"]
     assert len(token) == 43 and first["url"] == f"{live_app.url}/s/{token}" and first["expires_at"] is None
+    mine = (await alice.client.get(f"/api/conversations/{conversation_id}/share")).json()
+    assert (mine["token"], mine["url"], mine["messages"], mine["expired"]) == (token, first["url"], 2, False)
 
     fake_ollama.then(Script(tokens=["Grass."]))
     await send(alice, live_app, conversation_id, "What do they eat?")
