@@ -269,7 +269,7 @@ class AssistantBubble:
 
     def _show_reasoning(self, generation: Generation) -> None:
         """The reasoning so far, in its block above the answer (made at its first delta, in place of "Thinking…"),
-        folded once the answer has begun."""
+        folded once the answer (or a tool call) has begun."""
         if self.reasoning is None:
             self._stop_thinking()
             with self.body:
@@ -278,7 +278,7 @@ class AssistantBubble:
         if len(generation.reasoning) > self._reasoning_shown:
             self._reasoning_shown = len(generation.reasoning)
             self.reasoning.show(generation.reasoning_text)
-        if generation.chunks or generation.finished:
+        if generation.chunks or generation.steps or generation.finished:  # it answered, called a tool, or ended
             self.reasoning.fold(generation.seconds_thinking())
 
     def _show_waiting(self, position: int | None) -> None:

@@ -287,3 +287,23 @@ async def test_calls_made_together_each_get_a_card(user: User, fake_ollama: Fake
         ]
     assert [json.loads(card["tool-arguments"])["timezone"] for card in shown] == zones
     assert [zone in card["tool-output"] for zone, card in zip(zones, shown, strict=True)] == [True, True]
+
+
+async def test_the_reasoning_folds_when_the_model_calls_a_tool(
+    asks_first: None, user: User, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.then(
+        Script(thinking=["I need ", "to add."], tokens=[], tool_calls=[ScriptedCall("local__add", {"a": 1, "b": 1})]),
+        Script(tokens=["Two."]),
+    )
+    await register_and_sign_in(user)
+    await choose_tools(user, ["local:*"])
+    await local_is_up(user)
+    await send(user, "1 + 1?")
+    await user.should_see(marker="tool-allow", retries=100)  # the call waits: no text yet, the thinking is over
+    with user:
+        [block] = user.find(marker="reasoning").elements
+    assert "open" not in block.props and texts(user, "reasoning-title")[0].startswith("Thought")
+    user.find(marker="tool-allow").click()
+    await user.should_see("Two.", retries=100)
+    assert reply_order(user)[0] == "card:local:add"  # the card under the folded reasoning, then the text
