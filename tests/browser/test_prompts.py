@@ -35,6 +35,12 @@ async def test_slash_lists_saved_prompts_and_tab_or_enter_inserts_one(page: Page
 
     await message.press_sequentially("/")
     await expect(menu.get_by_role("option")).to_have_count(2)
+    await expect(message).to_have_attribute("aria-controls", str(await menu.get_attribute("id")))
+    await message.press("ArrowDown")  # the highlight moves; focus stays in the box, which names the option
+    second = menu.get_by_role("option").nth(1)
+    await expect(second).to_have_attribute("aria-selected", "true")
+    highlighted = str(await second.get_attribute("id"))
+    await expect(message).to_have_attribute("aria-activedescendant", highlighted)
     await message.press_sequentially("tr")
     await expect(menu.get_by_role("option")).to_have_count(1)
     await expect(menu.get_by_role("option")).to_contain_text("/translate")
@@ -45,6 +51,7 @@ async def test_slash_lists_saved_prompts_and_tab_or_enter_inserts_one(page: Page
     await dialog.get_by_role("button", name="Insert").click()
     await expect(message).to_have_value("Translate into Portuguese:\nSee you tomorrow")
     await expect(menu).to_be_hidden()
+    await expect(message).not_to_have_attribute("aria-activedescendant", highlighted)
 
     await message.fill("")
     await message.press_sequentially("/su")

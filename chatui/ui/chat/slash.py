@@ -45,7 +45,8 @@ class SlashPrompts:
         self.prompts: list[SavedPrompt] = []
         self.matches: list[SavedPrompt] = []
         self.index = 0
-        box = view.box
+        self.box = box = view.box
+        box.textarea.props["aria-autocomplete"] = "list"
         with box.footer:
             self.panel = ui.element("div").classes("chatui-column chatui-slash").mark("slash-menu")
         self.panel.move(box.footer, target_index=box.footer.default_slot.children.index(box.row))  # just above it
@@ -79,17 +80,29 @@ class SlashPrompts:
             self.panel.props.pop("data-open", None)
         with self.panel:
             if self.matches:
-                with ui.list().props('dense role=listbox aria-label="Saved prompts"'):
-                    for i, prompt in enumerate(self.matches):
-                        self._option(prompt, i == self.index)
+                with ui.list().props('dense role=listbox aria-label="Saved prompts"') as listbox:
+                    options = [self._option(prompt, i == self.index) for i, prompt in enumerate(self.matches)]
+                self._announce(f"c{listbox.id}", f"c{options[self.index].id}")
             else:
+                self._announce(None, None)
                 said = "No saved prompts yet" if not self.prompts else f"No saved prompt matches /{typed}"
                 with ui.row().classes("items-center gap-2 q-px-md q-py-sm").mark("slash-empty"):
                     ui.label(said).classes("text-sm chatui-muted")
                     ui.link("Add prompts in Settings", "/settings#prompts").classes("text-sm")
         self.panel.update()
 
-    def _option(self, prompt: SavedPrompt, active: bool) -> None:
+    def _announce(self, listbox: str | None, active: str | None) -> None:
+        """Tell assistive technology which option is highlighted while focus stays in the box (the box's textarea
+        gets these attributes: Quasar passes them on)."""
+        textarea = self.box.textarea
+        for name, value in (("aria-controls", listbox), ("aria-activedescendant", active)):
+            if value is None:
+                textarea.props.pop(name, None)
+            else:
+                textarea.props[name] = value
+        textarea.update()
+
+    def _option(self, prompt: SavedPrompt, active: bool) -> ui.item:
         item = ui.item(on_click=lambda: self.insert(prompt)).props("clickable").mark("slash-prompt")
         item.props(f"role=option aria-selected={'true' if active else 'false'}")
         if active:
@@ -98,6 +111,7 @@ class SlashPrompts:
             ui.item_label(f"/{prompt.name}").classes("text-weight-medium")
             if prompt.title:
                 ui.item_label(prompt.title).classes("text-xs chatui-muted")
+        return item
 
     def _move(self, step: int) -> None:
         if self.matches:
@@ -105,6 +119,8 @@ class SlashPrompts:
             self._draw()
 
     def close(self) -> None:
+        if self.matches:
+            self._announce(None, None)
         self.matches = []
         self.panel.props.pop("data-open", None)
         self.panel.visible = False
