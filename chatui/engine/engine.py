@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from chatui.coordination.base import Coordination, CoordinationUnavailable
 from chatui.coordination.local import LocalCoordination
@@ -33,9 +32,10 @@ from chatui.engine.errors import Refusal, ReplyRefused
 from chatui.engine.events import ConversationEvents, ReplyStarted
 from chatui.engine.generation import CancelReason, Generation
 from chatui.engine.knowledge import Retrieve, passages_for, sources, sources_part, system_with
+from chatui.engine.options import EngineOptions
 from chatui.engine.prompt import Asked, build_prompt, history_budget
 from chatui.engine.reply import Ended, ReplyWriter
-from chatui.engine.tool_loop import ToolRunner, approve
+from chatui.engine.tool_loop import ToolRunner, approve, waiting
 from chatui.engine.vision import check_images
 from providers import GenerationParams, Usage
 from providers.base import EFFORTS, Effort
@@ -55,31 +55,6 @@ log = logging.getLogger(__name__)
 DELETE_WAIT_SECONDS = 10.0
 """How long a deletion waits for another instance to drop the reply it writes (if that one is gone, the deletion
 goes ahead after this)."""
-
-
-@dataclass(frozen=True, slots=True)
-class EngineOptions:
-    """The engine's settings, from `Settings` (the one home of their defaults)."""
-
-    checkpoint_seconds: float
-    provider_retries: int
-    prompt_max_chars: int
-    """The history a reply is asked with: the newest messages of the path whose texts, with the new message, add up
-    to at most this many characters (about 30,000 tokens). Older ones stay in the conversation but are not sent:
-    every model's context is finite, and reading and sending a 10,000-message path for each reply made streaming
-    into a long conversation cost what its whole history costs."""
-    starting_at_once: int
-    """Replies in their start-up (history read, first write, first bubbles) at one moment; the rest of a burst waits
-    its turn. Two hundred messages arriving together otherwise fill every turn of the event loop with start-up work,
-    and everything else waits: in `python -m bench.ui_pages --n 200` the worst HTTP latency of the first second fell
-    from 68-71 ms to 20-29 ms with 16, for ~0.1 s more on the median reply. The other side (issue 28, BENCHMARKS.md
-    §2): 1,000 messages at once wait ~1.9 s for their first token at 16 and ~1.0 s at 64, where the UI's lag p99 at
-    N = 200 doubles (26 -> 56 ms)."""
-    text_only_models: tuple[str, ...] = ()
-    """Models known not to see images (CHATUI_TEXT_ONLY_MODELS): ids (`provider:name`, or a name alone for any
-    provider; `*` and `?` as wildcards). A message with images to one of them is refused before it is sent. Ollama
-    models say so themselves and the local model never sees images; OpenAI-compatible and Anthropic models are taken
-    to see them unless listed here (chatui/engine/vision.py)."""
 
 
 class GenerationEngine:
@@ -308,10 +283,7 @@ class GenerationEngine:
         reply another instance writes is asked there (its mirror here says whether the call waits)."""
         if conversation_id in self._active:
             return self.approve_here(conversation_id, user_id, call_id, allow)
-        mirror = self.coordination.elsewhere(conversation_id)
-        if mirror is None or mirror.user_id != user_id:
-            return False
-        if not any(step.call_id == call_id and step.state == "approval" for step in mirror.steps):
+        if not waiting(self.coordination.elsewhere(conversation_id), user_id, call_id):
             return False
         self.coordination.request_approve(conversation_id, user_id, call_id, allow)
         return True
@@ -319,9 +291,7 @@ class GenerationEngine:
     def approve_here(self, conversation_id: str, user_id: str, call_id: str, allow: bool) -> bool:
         """Allow / Deny a call waiting in the reply this instance writes in the conversation, if it is `user_id`'s."""
         generation = self._active.get(conversation_id)
-        if generation is None or generation.user_id != user_id:
-            return False
-        return approve(generation, call_id, allow)
+        return waiting(generation, user_id, call_id) and generation is not None and approve(generation, call_id, allow)
 
     def stop_here(self, conversation_id: str, reason: CancelReason) -> None:
         """Another instance asks: stop (or, for a deletion, drop) the reply this one writes in the conversation."""

@@ -125,6 +125,14 @@ def interrupt(generation: Generation) -> None:
             )
 
 
+def waiting(generation: Generation | None, user_id: str, call_id: str) -> bool:
+    """Whether `call_id` waits for Allow / Deny in this reply of `user_id` (a mirror's steps tell the same of a reply
+    another instance writes)."""
+    if generation is None or generation.user_id != user_id:
+        return False
+    return any(step.call_id == call_id and step.state == "approval" for step in generation.steps)
+
+
 def approve(generation: Generation, call_id: str, allow: bool) -> bool:
     """Answer a call waiting for approval in this reply; False if none waits under `call_id`."""
     decision = generation.approvals.get(call_id)
