@@ -4,6 +4,8 @@ reload, its result as plain text, an error shown as one; Allow / Deny for a tool
 from __future__ import annotations
 
 import json
+import sqlite3
+from pathlib import Path
 
 import pytest
 from nicegui import ui
@@ -307,3 +309,26 @@ async def test_the_reasoning_folds_when_the_model_calls_a_tool(
     user.find(marker="tool-allow").click()
     await user.should_see("Two.", retries=100)
     assert reply_order(user)[0] == "card:local:add"  # the card under the folded reasoning, then the text
+
+
+async def test_a_call_a_crash_left_without_a_result_shows_interrupted(
+    user: User, fake_ollama: FakeOllama, app_env: Path
+) -> None:
+    fake_ollama.then(Script(tokens=["Looking."]))
+    await register_and_sign_in(user)
+    await send(user, "Look it up")
+    await user.should_see("Looking.", retries=50)
+    conversation = await conversation_id(user)
+    call = {"name": "files:read", "arguments": {"path": "notes.txt"}}
+    with sqlite3.connect(app_env / "database.db") as db:  # as a checkpoint left it when the server died mid-call
+        [reply] = db.execute("SELECT id FROM messages WHERE role = 'assistant'").fetchone()
+        db.executemany(
+            "INSERT INTO message_parts (message_id, position, kind, text, call_id, data) VALUES (?, ?, ?, ?, ?, ?)",
+            [(reply, 0, "text", "Looking.", None, None), (reply, 1, "tool_call", None, "c1", json.dumps(call))],
+        )
+        db.execute("UPDATE messages SET status = 'interrupted' WHERE id = ?", (reply,))
+    await user.open(f"/chat/{conversation}")
+    await user.should_see(marker="tool-card", retries=30)
+    assert reply_order(user)[1] == "card:files:read"
+    assert texts(user, "tool-state") == ["Interrupted"]
+    assert json.loads(texts(user, "tool-arguments")[0]) == {"path": "notes.txt"}

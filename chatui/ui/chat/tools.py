@@ -100,6 +100,7 @@ class ToolPicker:
                 self.dialog = dialog, ui.card().classes("chatui-dialog chatui-tools-dialog").mark("tools-dialog")
         dialog, card = self.dialog
         card.clear()
+        self._show()  # servers connect in the background: the count when the page was built may be out of date
         servers = self.view.services.tools.servers()
         with card:
             ui.label("Tools for this chat").classes("text-lg font-medium").props("role=heading aria-level=2")
