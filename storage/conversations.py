@@ -75,6 +75,7 @@ class ConversationRepository(PathPaging, Replies, Forks, Organizing, Feedbacks):
         reasoning_effort: str | None = None,
         tools: list[str] | None = UNSET,
         preset_id: str | None = None,
+        knowledge: list[str] | None = None,
     ) -> Conversation:
         """A new, empty conversation; without a `system_prompt` (or `tools`) it takes the user's default one.
         `preset_id`: the preset it starts from (the caller has applied its settings)."""
@@ -98,6 +99,7 @@ class ConversationRepository(PathPaging, Replies, Forks, Organizing, Feedbacks):
             reasoning_effort=reasoning_effort,
             tools=tools or None,
             preset_id=preset_id,
+            knowledge=knowledge or None,
         )
         s.add(conversation)
         return conversation

@@ -18,6 +18,7 @@ from nicegui import ui
 from chatui.conversations.reply_errors import error_for_reader
 from chatui.engine.generation import Generation
 from chatui.ui.attachments import FILES_URL, message_files
+from chatui.ui.citations import show_sources
 from chatui.ui.pacing import UpdatePacer
 from chatui.ui.reasoning import ReasoningBlock, stored_reasoning
 from chatui.ui.rendering import SHOWN_CHARS, BlockSplitter, render_block, render_message, render_uncached, shown_part
@@ -94,17 +95,24 @@ def user_bubble(
 
 
 def stored_reply(
-    message: Message, reasoning: Part | None = None, steps: Sequence[Part] = (), *, admin: bool = True
+    message: Message,
+    reasoning: Part | None = None,
+    steps: Sequence[Part] = (),
+    *,
+    admin: bool = True,
+    sources: Sequence[Mapping[str, Any]] = (),
 ) -> ui.chat_message:
     """A finished reply from the database in two elements: the bubble and one HTML block with its text and footer.
 
     A page of a long conversation builds dozens of these, and each NiceGUI element costs a few hundred microseconds
     to create; a reply that ended badly or early keeps its separate note, one that thought its folded reasoning, and
-    one that called tools its text and tool cards in order (`AssistantBubble.show`).
+    one that called tools its text and tool cards in order (`AssistantBubble.show`), one that used knowledge its
+    sources (`chatui.ui.citations`).
     """
     if (
         reasoning is not None
         or steps
+        or sources
         or message.status != MessageStatus.DONE
         or message.cut_off
         or not message.content
@@ -112,6 +120,8 @@ def stored_reply(
     ):
         bubble = AssistantBubble(message.model, message.created_at, admin=admin)
         bubble.show(message, reasoning, steps)
+        with bubble.body:
+            show_sources(sources)
         return bubble.element
     parts = [
         p for p in (message.model, f"{message.completion_tokens} tokens" if message.completion_tokens else None) if p

@@ -136,6 +136,7 @@ def _account_menu(services: Services, signed_in: SignedIn, frame: Frame) -> None
                 )
             ui.separator()
             ui.menu_item("Settings", on_click=lambda: ui.navigate.to("/settings")).mark("settings")
+            ui.menu_item("Knowledge", on_click=lambda: ui.navigate.to("/knowledge")).mark("knowledge")
             ui.menu_item("Keyboard shortcuts", on_click=frame.show_shortcuts).mark("shortcuts-item")
             ui.menu_item("Export all", on_click=transfer.export_all).mark("export-all")
             ui.menu_item(

@@ -69,6 +69,8 @@ class MessageList:
         self.reasoning: dict[str, Part] = {}
         """The reasoning of replies read but not yet shown (issue 24); dropped once shown."""
         self.steps: dict[str, list[Part]] = {}
+        self.sources: dict[str, list[dict[str, Any]]] = {}
+        """The knowledge sources of replies read but not yet shown (issue 25)."""
         """The text and tool parts of replies read that called tools, not yet shown (issue 24); dropped once shown."""
         self.files: dict[str, list[StoredFile]] = {}
         """The files of the shown messages that have any (an edit starts from them)."""
@@ -253,6 +255,7 @@ class MessageList:
         self.siblings.update(page.siblings)
         self.reasoning.update(page.reasoning)
         self.steps.update(page.steps)
+        self.sources.update(page.sources)
         self.files.update(page.attachments)
         self.file_notes.update(page.notes)
         replies = [m.id for m in page.messages if m.role == "assistant"]
@@ -285,7 +288,8 @@ class MessageList:
                         self.on_live(live, bubble)
                     else:
                         reasoning, steps = self.reasoning.pop(message.id, None), self.steps.pop(message.id, ())
-                        stored_reply(message, reasoning, steps, admin=self.admin)
+                        sources = self.sources.pop(message.id, ())
+                        stored_reply(message, reasoning, steps, admin=self.admin, sources=sources)
                     if live is None or message.id != live.message_id:
                         self._row(message.id, message.role, message.content, message.status, message.cut_off)
                 new.append((message.id, entry))

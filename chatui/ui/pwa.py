@@ -127,6 +127,7 @@ def worker_script(static_dir: Path, static_url: str) -> str:
         f"{static_url}/chatui.css",
         f"{static_url}/chatui.js",
         f"{static_url}/attach.js",
+        f"{static_url}/cite.js",
         f"{static_url}/markdown.js",
         *(icon["src"] for icon in _icons(static_url)),
     ]

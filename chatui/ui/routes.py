@@ -21,6 +21,7 @@ from chatui.ui.account_settings import AccountSettingsView
 from chatui.ui.admin import AdminView
 from chatui.ui.chat import ChatView
 from chatui.ui.guard import PageGuard
+from chatui.ui.knowledge import DocumentView, KnowledgeView
 from chatui.ui.login import LoginView
 from chatui.ui.pacing import UpdatePacer
 from chatui.ui.shared import SharedView
@@ -125,6 +126,18 @@ def register_pages(services: Services) -> None:
     @signed_in_page(guard, "/settings")
     async def settings_page(request: Request, who: SignedIn) -> None:
         await AccountSettingsView(services, who).build()
+
+    @signed_in_page(guard, "/knowledge")
+    async def knowledge_page(request: Request, who: SignedIn) -> None:
+        await KnowledgeView(services, who).build()
+
+    @signed_in_page(guard, "/knowledge/document/{document_id}")
+    async def document_page(request: Request, who: SignedIn, document_id: str, chunk: int | None = None) -> None:
+        found = await services.knowledge.document(who.user.id, document_id[:64])
+        if found is None:
+            not_found("This document does not exist.")
+            return
+        await DocumentView(services, who).build(*found, chunk)
 
     @signed_in_page(guard, "/admin")
     async def admin_page(request: Request, who: SignedIn) -> None:

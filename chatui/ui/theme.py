@@ -50,6 +50,7 @@ def page_head(theme: str = "system") -> ui.dark_mode:
         f'<link rel="stylesheet" href="{STATIC_URL}/chatui.css"><link rel="stylesheet" href="{HIGHLIGHT_CSS_URL}">'
         f'<script src="{STATIC_URL}/chatui.js" defer></script>'
         f'<script src="{STATIC_URL}/attach.js" defer></script>'
+        f'<script src="{STATIC_URL}/cite.js" defer></script>'
         f'<script type="module" src="{STATIC_URL}/markdown.js"></script>'  # before NiceGUI's: it hooks DOMPurify
     )
     head += pwa.head_html(STATIC_URL)

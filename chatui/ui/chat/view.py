@@ -29,6 +29,7 @@ from chatui.ui.bubbles import AssistantBubble
 from chatui.ui.chat.attach import AttachTray
 from chatui.ui.chat.branching import Branching
 from chatui.ui.chat.finder import Finder
+from chatui.ui.chat.knowledge import KnowledgePicker
 from chatui.ui.chat.menu import ConversationMenu
 from chatui.ui.chat.notices import ModelNotices
 from chatui.ui.chat.presets import PresetStart, new_chat_buttons
@@ -37,6 +38,7 @@ from chatui.ui.chat.settings import SettingsControl
 from chatui.ui.chat.slash import SlashPrompts
 from chatui.ui.chat.think import ThinkControl
 from chatui.ui.chat.tools import ToolPicker
+from chatui.ui.citations import show_sources
 from chatui.ui.composer import CHAT_SHORTCUTS, composer
 from chatui.ui.frame import page_frame
 from chatui.ui.message_list import MessageList
@@ -133,11 +135,13 @@ class ChatView:
         self.attach = AttachTray.for_composer(self.box, self.services.settings.attachments_per_message)
         self.tool_picker = ToolPicker(self)
         self.slash = SlashPrompts(self)
+        self.knowledge = KnowledgePicker(self)
         self.think = ThinkControl(self)
         await self.settings.load()
         await self.tool_picker.load()
         await self.presets.apply()
         await self.slash.load()
+        await self.knowledge.load()
         self.frame.shortcuts[:0] = CHAT_SHORTCUTS  # keys handled in the browser (`static/chatui.js`)
         if self.conversation is not None:
             await self._show_conversation(self.conversation.id)
@@ -219,6 +223,9 @@ class ChatView:
 
     async def _follow_reply(self, generation: Generation, bubble: AssistantBubble) -> None:
         await bubble.follow(generation, self.pacer)
+        if generation.sources:
+            with bubble.body:
+                show_sources(generation.sources)
         if self.live is generation:
             self.live = None
             self._set_streaming(False)
@@ -236,7 +243,7 @@ class ChatView:
         self.box.set_streaming(streaming)
 
     async def send(self) -> None:
-        if await self.slash.take():  # Enter chose a saved prompt from the `/` list
+        if await self.slash.take() or await self.knowledge.take():  # Enter chose from the `/` or `#` list
             return
         content = self.composer.value or ""
         files = self.attach.file_ids
@@ -292,6 +299,7 @@ class ChatView:
                     **(self.settings.for_new_conversation() or {}),
                     **self.think.for_new_conversation(),
                     **self.tool_picker.for_new_conversation(),
+                    **self.knowledge.for_new_conversation(),
                 }
             )
             or None,
