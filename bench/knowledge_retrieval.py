@@ -159,12 +159,11 @@ async def ingest(documents: int, megabytes: float) -> dict[str, Any]:
         written = 0
         for start in range(0, documents, 50):
             uploads = []
-            for n in range(start, min(documents, start + 50)):
-                text = _markdown(rng, words, cumulative, per_document, n)
+            for n in range(start, min(documents, start + 50)):  # made off the loop: the bench's work, not chatui's
                 path = spool / f"doc{n}.md"
-                path.write_text(text)
-                written += len(text)
-                uploads.append(Upload(f"doc{n}.md", path, path.stat().st_size))
+                size = await asyncio.to_thread(_write, path, rng, words, cumulative, per_document, n)
+                written += size
+                uploads.append(Upload(f"doc{n}.md", path, size))
             await service.add(user.id, collection.id, uploads)
         await service.wait_idle()
         elapsed = time.perf_counter() - started
@@ -190,6 +189,12 @@ async def ingest(documents: int, megabytes: float) -> dict[str, Any]:
         "loop_lag_p95_ms": ms(percentile(lags, 95)),
         "loop_lag_max_ms": ms(max(lags)),
     }
+
+
+def _write(path: Path, rng: random.Random, words: list[str], cumulative: list[float], size: int, n: int) -> int:
+    data = _markdown(rng, words, cumulative, size, n).encode()
+    path.write_bytes(data)
+    return len(data)
 
 
 def _markdown(rng: random.Random, words: list[str], cumulative: list[float], size: int, n: int) -> str:

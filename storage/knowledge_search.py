@@ -133,13 +133,14 @@ def retrieve(c: Connection, collection_ids: Sequence[str], question: str, limit:
             rows = c.execute(_SQLITE, params).all()
     else:
         c.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")  # planned for these words (storage.search)
-        common = set(c.execute(_PG_COMMON, {"words": words, "common": PG_COMMON}).scalars())
+        common: dict[str, float] = dict(c.execute(_PG_COMMON, {"words": words, "common": PG_COMMON}).tuples().all())
         kept = [w for w in words if w not in common]
         if kept:
             tsquery = " | ".join(f"'{w}'" for w in kept)
             rows = c.execute(_PG, {"tsquery": tsquery, "cids": cids, "limit": limit, "cap": None}).all()
-        else:
-            tsquery = " & ".join(f"'{w}'" for w in words)
+        else:  # every word is common: the chunks holding the two rarest, `CANDIDATES` of them scored
+            rarest = sorted(words, key=lambda w: common[w])[:2]
+            tsquery = " | ".join(f"'{w}'" for w in rarest)
             rows = c.execute(_PG, {"tsquery": tsquery, "cids": cids, "limit": limit, "cap": CANDIDATES}).all()
     return [
         Passage(
@@ -220,11 +221,14 @@ _PG_COMMON = text(
         JOIN pg_namespace AS ns ON ns.oid = c.relnamespace AND ns.nspname = s.schemaname
         WHERE s.schemaname = current_schema() AND s.tablename = 'knowledge_chunks' AND s.attname = 'search_vector'
     )
-    SELECT w FROM unnest(CAST(:words AS text[])) AS w, stats
-    WHERE stats.freqs[array_position(stats.elems, (tsvector_to_array(to_tsvector('{PG_CONFIG}', w)))[1])]
-          * stats.n >= :common
+    SELECT w, chunks FROM (
+        SELECT w, stats.freqs[array_position(stats.elems, (tsvector_to_array(to_tsvector('{PG_CONFIG}', w)))[1])]
+                  * stats.n AS chunks
+        FROM unnest(CAST(:words AS text[])) AS w, stats
+    ) AS counted
+    WHERE chunks >= :common
     """
 )
-"""The words of a question found in `COMMON` chunks or more, from the planner's statistics of the column (ANALYZE
-keeps the most common lexemes of a tsvector column with their frequencies: no index is read). Without statistics
-yet (a table never analysed), no word is."""
+"""The words of a question found in `PG_COMMON` chunks or more, with their estimated number of chunks, from the
+planner's statistics of the column (ANALYZE keeps the most common lexemes of a tsvector column with their
+frequencies: no index is read). Without statistics yet (a table never analysed), no word is."""
