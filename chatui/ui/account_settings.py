@@ -1,5 +1,6 @@
 """The settings page (`/settings`, from the account menu): the account's default instructions, the system prompt
-every new conversation starts with (`GET`/`PATCH /api/settings` in the API); and the presets New chat offers
+every new conversation starts with (`GET`/`PATCH /api/settings` in the API); the tools new chats start with
+(`chatui.ui.tool_settings`); and the presets New chat offers
 (`chatui.ui.preset_settings`), the prompt library (`chatui.ui.prompt_settings`), and the links to conversations the
 person shared (`chatui.ui.share_links`).
 
@@ -18,6 +19,7 @@ from chatui.ui.frame import page_frame
 from chatui.ui.preset_settings import PresetSection
 from chatui.ui.prompt_settings import PromptSection
 from chatui.ui.share_links import SharedLinksSection
+from chatui.ui.tool_settings import ToolDefaultsSection
 from storage import SignedIn
 
 
@@ -48,6 +50,7 @@ class AccountSettingsView:
             with ui.row().classes("w-full justify-end"):
                 ui.button("Save", on_click=self.save).props("unelevated no-caps").mark("save-instructions")
         with column:
+            await ToolDefaultsSection(self.services, self.user.id).build()
             await PresetSection(self.services, self.signed_in).build()
             await PromptSection(self.services, self.signed_in).build()
             await SharedLinksSection(self.services, self.user.id).build()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -332,3 +333,26 @@ async def test_a_call_a_crash_left_without_a_result_shows_interrupted(
     assert reply_order(user)[1] == "card:files:read"
     assert texts(user, "tool-state") == ["Interrupted"]
     assert json.loads(texts(user, "tool-arguments")[0]) == {"path": "notes.txt"}
+
+
+async def test_settings_choose_the_tools_new_chats_start_with(user: User, fake_ollama: FakeOllama) -> None:
+    await register_and_sign_in(user)
+    await user.open("/settings")
+    await user.should_see("Tools for new chats")
+    user.find(marker="tool-chatui:current_time").click()
+
+    async def defaults() -> list[str]:
+        return list((await user.http_client.get("/api/settings")).json()["default_tools"])
+
+    assert await until(defaults, what="the default stored") == ["chatui:current_time"]
+    user.find(marker="tools-chatui").click()  # all of the built-ins
+    assert await until(lambda: _all(defaults), what="all of them") == ["chatui:*"]
+    servers = (await user.http_client.get("/api/tools")).json()["servers"]
+    builtins = len(next(server for server in servers if server["name"] == "chatui")["tools"])
+    await user.open("/")
+    await until(lambda: tools_label(user) == f"Tools: {builtins} on", what="a new chat starts with them")
+
+
+async def _all(defaults: Callable[[], Awaitable[list[str]]]) -> list[str] | None:
+    chosen = await defaults()
+    return chosen if chosen == ["chatui:*"] else None

@@ -12,7 +12,7 @@ chat uses it again when it is back. The list is the registry's state now: openin
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nicegui import ui
 
@@ -24,6 +24,21 @@ if TYPE_CHECKING:
     from chatui.ui.chat.view import ChatView
 
 DESCRIPTION_CHARS = 160
+
+
+class Chooser(Protocol):
+    """What a server's checkboxes change: a selection, stored by `save` (False when it was refused)."""
+
+    selection: list[str]
+
+    async def save(self, selection: list[str]) -> bool: ...
+
+
+def short(description: str) -> str:
+    """A tool's description (the server's words, any length) cut at a word near `DESCRIPTION_CHARS`."""
+    if len(description) <= DESCRIPTION_CHARS:
+        return description
+    return description[:DESCRIPTION_CHARS].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
 
 
 def server_label(server: ServerInfo) -> str:
@@ -115,9 +130,10 @@ class ToolPicker:
 
 
 class ServerChoice:
-    """One server in the dialog: its own checkbox (all its tools), then one per tool."""
+    """One server's checkboxes: its own (all its tools), then one per tool (the chat's picker, the default in
+    Settings: `chatui.ui.tool_settings`)."""
 
-    def __init__(self, picker: ToolPicker, server: ServerInfo) -> None:
+    def __init__(self, picker: Chooser, server: ServerInfo) -> None:
         self.picker, self.server = picker, server
         self._syncing = False
         whole = f"{server.name}:*"
@@ -139,7 +155,7 @@ class ServerChoice:
                 box = ui.checkbox(name, value=tool_id in chosen or whole in chosen).classes("ml-6")
                 box.mark(f"tool-{tool_id}").on_value_change(self._changed)
                 if description:
-                    ui.label(description[:DESCRIPTION_CHARS]).classes("chatui-muted text-xs ml-16")
+                    ui.label(short(description)).classes("chatui-muted text-xs ml-16")
                 if not server.available or whole in chosen:
                     box.disable()
                 self.tools[tool_id] = box
