@@ -1,7 +1,8 @@
 """Knowledge collections for the edges: create, list, read, delete, share; add documents; retrieve passages.
 
-Adding documents answers at once: each file becomes a `pending` document (or a `failed` one with its reason: too
-large, not a kind that can be read) and is read in the background, one document at a time (`_ingest`): the text
+Adding documents answers at once: each file (each file of a zip, `chatui.knowledge.archives`) becomes a `pending`
+document (or a `failed` one with its reason: too large, not a kind that can be read) and is read in the background,
+one document at a time (`_ingest`): the text
 extracted off the event loop (a thread; a PDF in a process of its own), cut into chunks in a thread, written in
 batches (each its own short transaction, so the database thread is never held for long and the progress moves),
 then `ready`. Any failure fails that document alone, with a reason; the others go on. Documents still pending when
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatui.files.pdftext import read_pdf_text
+from chatui.knowledge.archives import expand, is_zip
 from chatui.knowledge.chunking import chunks as make_chunks
 from chatui.knowledge.extract import UNSUPPORTED, Block, Unreadable, decode, kind_of, pdf_blocks, text_blocks
 from storage.knowledge import ChunkRow, CollectionRow, DocumentRow, KnowledgeRepository, NewChunk
@@ -48,6 +50,8 @@ class Upload:
     name: str
     path: Path
     size: int
+    refused: str | None = None
+    """Why it was refused before it was read (a file of a zip too large, a damaged zip)."""
 
 
 class CollectionGone(Exception):
@@ -134,14 +138,11 @@ class KnowledgeService:
         """A document per file, `pending` (queued to be read) or `failed` at once; `CollectionGone` if the collection
         is not the user's own. Every upload's file is deleted once it is read or refused."""
         added: list[DocumentRow] = []
+        uploads = await self._unzipped(uploads)
         try:
             for upload in uploads:
-                head = await asyncio.to_thread(_head, upload.path)
-                reason = None
-                if upload.size > self.limits.max_bytes:
-                    reason = f"The file is larger than {self.limits.max_bytes // (1024 * 1024)} MB."
-                elif upload.size == 0:
-                    reason = "The file is empty."
+                head = await asyncio.to_thread(_head, upload.path) if upload.refused is None else b""
+                reason = upload.refused or _too_large_or_empty(upload.size, self.limits.max_bytes)
                 kind = kind_of(upload.name, head) if reason is None else "unknown"
                 row = await self.repository.add_document(
                     user_id, collection_id, name=upload.name, kind=kind, size=upload.size, reason=reason
@@ -158,6 +159,21 @@ class KnowledgeService:
                 await asyncio.to_thread(upload.path.unlink, missing_ok=True)
             raise
         return added
+
+    async def _unzipped(self, uploads: Sequence[Upload]) -> list[Upload]:
+        """The uploads with each zip replaced by the files in it (the zip itself deleted)."""
+        out: list[Upload] = []
+        for upload in uploads:
+            head = await asyncio.to_thread(_head, upload.path)
+            if not is_zip(upload.name, head):
+                out.append(upload)
+                continue
+            members = await asyncio.to_thread(expand, upload.path, upload.name, self.spool, self.limits.max_bytes)
+            await asyncio.to_thread(upload.path.unlink, missing_ok=True)
+            for member in members:
+                path = member.path or upload.path  # a refused one has no file: nothing to read or delete
+                out.append(Upload(member.name, path, member.size, member.refused))
+        return out
 
     async def wait_idle(self) -> None:
         """Until every queued document has been read (for tests and the benchmark)."""
@@ -213,6 +229,12 @@ class KnowledgeService:
         if not any(page.strip() for page in read.pages):
             raise Unreadable("The PDF has no text to read (a scan without a text layer?).")
         return pdf_blocks(read.pages)
+
+
+def _too_large_or_empty(size: int, max_bytes: int) -> str | None:
+    if size > max_bytes:
+        return f"The file is larger than {max_bytes // (1024 * 1024)} MB."
+    return "The file is empty." if size == 0 else None
 
 
 def _head(path: Path) -> bytes:

@@ -152,3 +152,26 @@ async def test_a_word_in_most_chunks_is_left_out_beside_rarer_ones_and_kept_alon
     [first, *_] = await k.service.retrieve(k.alice, [collection.id], "alpha zebra", 3)
     assert first.document_name == "zebra.txt"
     assert len(await k.service.retrieve(k.alice, [collection.id], "alpha beta", 8)) == 8  # all common: all of them
+
+
+async def test_a_zip_adds_each_file_in_it_and_a_damaged_zip_fails_alone(knowledge: Setup) -> None:
+    import io
+    import zipfile
+
+    k = knowledge
+    collection = await k.service.create(k.alice, "Zipped")
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as zipped:
+        zipped.writestr("docs/guide.md", MARKDOWN)
+        zipped.writestr("docs/log.txt", TEXT)
+        zipped.writestr("__MACOSX/docs/._guide.md", b"\x00\x01")
+        zipped.writestr("docs/big.txt", b"x" * (2 * 1024 * 1024))
+    docs = await ingest(k, k.alice, collection.id, ("docs.zip", packed.getvalue()), ("bad.zip", b"PK\x03\x04broken"))
+    assert {name: (d.status, d.reason) for name, d in docs.items()} == {
+        "docs/guide.md": ("ready", None),
+        "docs/log.txt": ("ready", None),
+        "docs/big.txt": ("failed", "The file is too large."),
+        "bad.zip": ("failed", "The zip is damaged and cannot be read."),
+    }
+    assert await k.service.retrieve(k.alice, [collection.id], "prune roses")
+    assert list(k.folder.iterdir()) == []
