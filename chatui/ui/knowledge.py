@@ -82,7 +82,13 @@ class KnowledgeView:
         with ui.card().classes("chatui-card w-full gap-1").mark("collection"):
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 ui.label(collection.name).classes("text-base font-medium grow").props("role=heading aria-level=3")
-                if collection.shared:
+                if self.user.is_admin:
+                    ui.switch(
+                        "Shared with everyone",
+                        value=collection.shared,
+                        on_change=lambda e, c=collection: self.share(c, bool(e.value)),
+                    ).props("dense").mark("share-collection")
+                elif collection.shared:
                     ui.badge("Shared with everyone").props("outline")
                 if mine:
                     pick = f"() => chatuiKnowledge.pick({collection.id!r}, {ACCEPT!r})"
@@ -114,6 +120,11 @@ class KnowledgeView:
                 ui.button(icon="close", on_click=lambda: self.delete_document(collection, document)).props(
                     f'flat round dense size=sm aria-label="Delete {html.escape(document.name)}"'
                 ).mark("delete-document")
+
+    async def share(self, collection: CollectionRow, shared: bool) -> None:
+        """(Administrators.) Every account may read the collection, or only its owner."""
+        await self.services.knowledge.set_shared(collection.id, shared)
+        ui.notify(f"{collection.name} is {'now readable by every account' if shared else 'private again'}.")
 
     async def delete(self, collection: CollectionRow) -> None:
         await self.services.knowledge.delete(self.user.id, collection.id)

@@ -1,0 +1,85 @@
+"""Knowledge as a person uses it (issue 25), with NiceGUI's `user` fixture: collections and their documents' states
+on the Knowledge page, the administrator's share switch, `#` in the message box attaching and detaching a collection,
+and a document opened at a passage."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from tests.pages.test_chat_flow import register_and_sign_in
+from tests.pages.test_prompts_ui import box
+
+pytestmark = pytest.mark.usefixtures("app_env")
+
+GUIDE = b"# Guide\n\n## Roses\n\nPrune roses in late winter.\n\n## Tomatoes\n\nWater deeply twice a week.\n"
+
+
+async def collection_with_files(user: User, name: str, *files: tuple[str, bytes]) -> str:
+    cid = (await user.http_client.post("/api/knowledge", json={"name": name})).json()["id"]
+    upload = [("file", (n, content, "application/octet-stream")) for n, content in files]
+    assert (await user.http_client.post(f"/api/knowledge/{cid}/documents", files=upload)).status_code == 201
+    for _ in range(200):
+        documents = (await user.http_client.get(f"/api/knowledge/{cid}")).json()["documents"]
+        if all(d["status"] != "pending" for d in documents):
+            return str(cid)
+        await asyncio.sleep(0.05)
+    raise AssertionError("the documents were not read")
+
+
+async def test_the_knowledge_page_shows_each_documents_state_and_the_admin_can_share(user: User) -> None:
+    await register_and_sign_in(user)  # the first account: the administrator
+    await collection_with_files(user, "Garden", ("guide.md", GUIDE), ("broken.pdf", b"%PDF-1.4 nothing"))
+    await user.open("/knowledge")
+    await user.should_see("Garden")
+    await user.should_see("Ready · 2 passages")
+    await user.should_see("Failed: The PDF is damaged and cannot be read.")
+    user.find(marker="share-collection").click()
+    await user.should_see("Garden is now readable by every account.")
+    [listed] = (await user.http_client.get("/api/knowledge")).json()
+    assert listed["shared"] is True
+
+    user.find(marker="new-collection-name").type("Kitchen")
+    user.find(marker="create-collection").click()
+    await user.should_see("Kitchen", retries=20)
+    assert [c["name"] for c in (await user.http_client.get("/api/knowledge")).json()] == ["Kitchen", "Garden"]
+
+
+async def test_hash_attaches_a_collection_and_its_chip_detaches_it(user: User) -> None:
+    await register_and_sign_in(user)
+    cid = await collection_with_files(user, "Garden", ("guide.md", GUIDE))
+    conversation_id = (await user.http_client.post("/api/conversations", json={})).json()["id"]
+    await user.open(f"/chat/{conversation_id}")
+    box(user).set_value("About #gar")
+    await user.should_see(marker="knowledge-option")
+    user.find(marker="knowledge-option").click()
+    await user.should_see(marker="knowledge-chip", retries=20)
+    assert box(user).value == "About"
+    shown = (await user.http_client.get(f"/api/conversations/{conversation_id}")).json()
+    assert shown["knowledge"] == [cid]
+
+    chip = user.find(marker="knowledge-chip").elements.pop()
+    assert isinstance(chip, ui.chip)
+    chip.set_value(False)  # its ✕
+    for _ in range(50):
+        if (await user.http_client.get(f"/api/conversations/{conversation_id}")).json()["knowledge"] == []:
+            break
+        await asyncio.sleep(0.02)
+    assert (await user.http_client.get(f"/api/conversations/{conversation_id}")).json()["knowledge"] == []
+
+
+async def test_a_document_opens_at_its_cited_passage_and_a_missing_one_is_404(user: User) -> None:
+    await register_and_sign_in(user)
+    cid = await collection_with_files(user, "Garden", ("guide.md", GUIDE))
+    [document] = (await user.http_client.get(f"/api/knowledge/{cid}")).json()["documents"]
+    await user.open(f"/knowledge/document/{document['id']}?chunk=2")
+    await user.should_see("Guide › Tomatoes")
+    shown = user.find(marker="document").elements.pop()
+    assert isinstance(shown, ui.html)
+    assert '<mark id="chunk-2" class="chatui-passage-cited" data-cited="1">Water deeply twice a week.</mark>' in (
+        shown.content
+    )
+    assert (await user.http_client.get("/knowledge/document/not-a-document")).status_code == 404
