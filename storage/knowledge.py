@@ -108,15 +108,11 @@ class KnowledgeRepository(Repository):
 
     @statements
     def readable(self, c: Connection, user_id: str, collection_ids: Sequence[str]) -> list[str]:
-        """Those of the ids this user may read, in the order given."""
+        """Those of the ids (of collections, or of single documents) this user may read, in the order given."""
         if not collection_ids:
             return []
-        found = set(
-            c.execute(
-                select(_collections.c.id).where(_collections.c.id.in_(list(collection_ids)), _readable(user_id))
-            ).scalars()
-        )
-        return [cid for cid in dict.fromkeys(collection_ids) if cid in found]
+        collections, documents = _readable_ids(c, user_id, collection_ids)
+        return [i for i in dict.fromkeys(collection_ids) if i in collections or i in documents]
 
     @statements
     def delete_collection(self, c: Connection, user_id: str, collection_id: str) -> bool:
@@ -249,11 +245,26 @@ class KnowledgeRepository(Repository):
     def retrieve(
         self, c: Connection, user_id: str, collection_ids: Sequence[str], question: str, limit: int
     ) -> list[Passage]:
-        """The best passages for `question` among those of the collections this user may read."""
-        readable = c.execute(
-            select(_collections.c.id).where(_collections.c.id.in_(list(collection_ids)), _readable(user_id))
+        """The best passages for `question` among those of the collections and single documents (ids of either)
+        this user may read."""
+        collections, documents = _readable_ids(c, user_id, collection_ids)
+        return retrieve(c, sorted(collections), question, limit, document_ids=sorted(documents))
+
+
+def _readable_ids(c: Connection, user_id: str, ids: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Which of `ids` are collections this user may read, and which are documents of such collections."""
+    wanted = list(dict.fromkeys(ids))
+    collections = set(
+        c.execute(select(_collections.c.id).where(_collections.c.id.in_(wanted), _readable(user_id))).scalars()
+    )
+    documents = set(
+        c.execute(
+            select(_documents.c.id)
+            .join(_collections, _collections.c.id == _documents.c.collection_id)
+            .where(_documents.c.id.in_(wanted), _readable(user_id))
         ).scalars()
-        return retrieve(c, list(readable), question, limit)
+    )
+    return collections, documents
 
 
 def _readable(user_id: str) -> ColumnElement[bool]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, TextClause, bindparam, text
+from sqlalchemy import Connection, String, TextClause, bindparam, text
 
 from storage.snippets import WORD
 
@@ -106,8 +106,11 @@ def _common(c: Connection, statement: TextClause, params: dict[str, object]) -> 
     return int(c.execute(statement, params).scalar() or 0) >= COMMON
 
 
-def retrieve(c: Connection, collection_ids: Sequence[str], question: str, limit: int) -> list[Passage]:
-    """The `limit` best passages for `question` among the collections' chunks, best first (`[]` without words).
+def retrieve(
+    c: Connection, collection_ids: Sequence[str], question: str, limit: int, document_ids: Sequence[str] = ()
+) -> list[Passage]:
+    """The `limit` best passages for `question` among the chunks of the collections and of the single documents
+    given, best first (`[]` without words).
 
     What a query costs is the number of chunks it scores: every chunk holding any of its words. A word in a large
     share of the chunks adds almost nothing to a BM25 rank (its inverse document frequency is near zero) and would
@@ -117,9 +120,9 @@ def retrieve(c: Connection, collection_ids: Sequence[str], question: str, limit:
     collections: on a server with many collections a word common elsewhere is dropped from a small one too.
     """
     words = query_words(question)
-    if not words or not collection_ids or limit <= 0:
+    if not words or not (collection_ids or document_ids) or limit <= 0:
         return []
-    cids = list(collection_ids)
+    cids, dids = list(collection_ids), list(document_ids)
     if c.dialect.name == "sqlite":
         kept = [w for w in words if not _common(c, _SQLITE_COUNT, {"match": f'"{w}"', "cap": COMMON})]
         floor = 0
@@ -127,7 +130,8 @@ def retrieve(c: Connection, collection_ids: Sequence[str], question: str, limit:
         if not kept:  # every word is common: chunks holding all of them, among the newest `CANDIDATES` of those
             match = " ".join(f'"{w}"' for w in words)
             floor = c.execute(_SQLITE_FLOOR, {"match": match, "cap": CANDIDATES}).scalar() or 0
-        params = {"match": match, "cids": cids, "limit": limit, "floor": floor, "pool": max(POOL, 4 * limit)}
+        pool = max(POOL, 4 * limit)
+        params = {"match": match, "cids": cids, "dids": dids, "limit": limit, "floor": floor, "pool": pool}
         rows = c.execute(_SQLITE_POOLED, params).all()
         if len(rows) < limit:  # other collections' chunks crowded the pool: these collections' own, all scored
             rows = c.execute(_SQLITE, params).all()
@@ -137,11 +141,12 @@ def retrieve(c: Connection, collection_ids: Sequence[str], question: str, limit:
         kept = [w for w in words if w not in common]
         if kept:
             tsquery = " | ".join(f"'{w}'" for w in kept)
-            rows = c.execute(_PG, {"tsquery": tsquery, "cids": cids, "limit": limit, "cap": None}).all()
+            rows = c.execute(_PG, {"tsquery": tsquery, "cids": cids, "dids": dids, "limit": limit, "cap": None}).all()
         else:  # every word is common: the chunks holding the two rarest, `CANDIDATES` of them scored
             rarest = sorted(words, key=lambda w: common[w])[:2]
             tsquery = " | ".join(f"'{w}'" for w in rarest)
-            rows = c.execute(_PG, {"tsquery": tsquery, "cids": cids, "limit": limit, "cap": CANDIDATES}).all()
+            params = {"tsquery": tsquery, "cids": cids, "dids": dids, "limit": limit, "cap": CANDIDATES}
+            rows = c.execute(_PG, params).all()
     return [
         Passage(
             chunk_id=row.id,
@@ -165,13 +170,13 @@ _SQLITE = text(
         SELECT rowid, -bm25(knowledge_fts, {HEADING_WEIGHT}, 1.0) AS score FROM knowledge_fts
         WHERE knowledge_fts MATCH :match AND rowid > :floor
     ) AS f
-    JOIN knowledge_chunks AS k ON k.id = f.rowid
+    CROSS JOIN knowledge_chunks AS k ON k.id = f.rowid
     JOIN knowledge_documents AS d ON d.id = k.document_id
-    WHERE k.collection_id IN :cids AND d.status = 'ready'
+    WHERE (k.collection_id IN :cids OR k.document_id IN :dids) AND d.status = 'ready'
     ORDER BY f.score DESC, k.id
     LIMIT :limit
     """
-).bindparams(bindparam("cids", expanding=True))
+).bindparams(bindparam("cids", expanding=True, type_=String()), bindparam("dids", expanding=True, type_=String()))
 _SQLITE_POOLED = text(
     f"""
     SELECT {_COLUMNS}, f.score
@@ -181,13 +186,13 @@ _SQLITE_POOLED = text(
         ORDER BY bm25(knowledge_fts, {HEADING_WEIGHT}, 1.0)
         LIMIT :pool
     ) AS f
-    JOIN knowledge_chunks AS k ON k.id = f.rowid
+    CROSS JOIN knowledge_chunks AS k ON k.id = f.rowid
     JOIN knowledge_documents AS d ON d.id = k.document_id
-    WHERE k.collection_id IN :cids AND d.status = 'ready'
+    WHERE (k.collection_id IN :cids OR k.document_id IN :dids) AND d.status = 'ready'
     ORDER BY f.score DESC, k.id
     LIMIT :limit
     """
-).bindparams(bindparam("cids", expanding=True))
+).bindparams(bindparam("cids", expanding=True, type_=String()), bindparam("dids", expanding=True, type_=String()))
 """Scored from the index alone, the best `pool` then looked up (reading every match's row would cost more than
 scoring it): the answer unless other collections' chunks took the pool's places."""
 _SQLITE_COUNT = text(
@@ -201,7 +206,7 @@ _PG = text(
     WITH q AS (SELECT to_tsquery('{PG_CONFIG}', :tsquery) AS query),
     candidates AS (
         SELECT k.id FROM q, knowledge_chunks AS k
-        WHERE k.search_vector @@ q.query AND k.collection_id IN :cids
+        WHERE k.search_vector @@ q.query AND (k.collection_id IN :cids OR k.document_id IN :dids)
         LIMIT :cap
     )
     SELECT {_COLUMNS}, ts_rank(k.search_vector, q.query, 1) AS score
@@ -212,7 +217,7 @@ _PG = text(
     ORDER BY score DESC, k.id
     LIMIT :limit
     """
-).bindparams(bindparam("cids", expanding=True))
+).bindparams(bindparam("cids", expanding=True, type_=String()), bindparam("dids", expanding=True, type_=String()))
 _PG_COMMON = text(
     f"""
     WITH stats AS (

@@ -104,3 +104,22 @@ async def test_the_search_knowledge_tool_finds_passages_of_the_users_collections
     assert "espresso.md › Espresso machine manual › Grinding" in result["content"]
     assert "fine burr grind" in result["content"]
     assert json.dumps(fake_ollama.requests[0]["tools"]).count("search_knowledge") == 1
+
+
+async def test_a_single_document_can_be_attached_instead_of_its_collection(live_app, make_account, fake_ollama):
+    alice, bob = await make_account(), await make_account()
+    cid = await collection_with(alice, ("espresso.md", MANUAL), ("garden.md", OTHER))
+    documents = {d["name"]: d["id"] for d in (await alice.client.get(f"/api/knowledge/{cid}")).json()["documents"]}
+    conversation_id = await alice.new_conversation()
+    patched = await alice.client.patch(
+        f"/api/conversations/{conversation_id}", json={"knowledge": [documents["garden.md"]]}
+    )
+    assert patched.status_code == 200 and patched.json()["knowledge"] == [documents["garden.md"]]
+    await send(alice, live_app, conversation_id, "How many hours of sunlight do tomatoes need? And descaling?")
+    system = system_prompt(fake_ollama.requests[-1])
+    assert "[1] garden.md › Garden\nTomatoes need six hours of sunlight." in system
+    assert "espresso.md" not in system  # the other document of the collection is not attached
+
+    bobs = await bob.new_conversation()
+    refused = await bob.client.patch(f"/api/conversations/{bobs}", json={"knowledge": [documents["garden.md"]]})
+    assert refused.status_code == 404
