@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatui.tools.builtin import BuiltinTools, KnowledgeSearch, Search
-from chatui.tools.mcp import McpServer
 from chatui.tools.servers import McpServerConfig
 from chatui.tools.types import BUILTIN_SERVER, ServerInfo, ToolInfo, ToolLimits, ToolOutcome, capped, selected
+
+if TYPE_CHECKING:
+    from chatui.tools.mcp import McpServer
 
 
 class ToolRegistry:
@@ -23,7 +25,7 @@ class ToolRegistry:
     ) -> None:
         self.limits = limits
         self._builtin = BuiltinTools(search, knowledge=knowledge)
-        self._servers = {config.name: McpServer(config, limits) for config in servers}
+        self._servers = {config.name: _mcp_server(config, limits) for config in servers}
 
     async def start(self) -> None:
         """Connect in the background: the app serves at once, each server joins the list when it answers."""
@@ -66,3 +68,11 @@ class ToolRegistry:
         if server is None:
             return ToolOutcome(f"No such tool server: {server_name[:60]!r}.", is_error=True)
         return await server.call(name, arguments)
+
+
+def _mcp_server(config: McpServerConfig, limits: ToolLimits) -> McpServer:
+    """The `mcp` SDK (and httpx2 under it) is imported only when a server is configured: a start without one stays
+    as light as before tools existed (tests/chatui/test_lazy_imports.py)."""
+    from chatui.tools.mcp import McpServer
+
+    return McpServer(config, limits)
