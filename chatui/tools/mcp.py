@@ -41,6 +41,7 @@ class McpServer:
         self._error: str | None = "connecting"
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.connected = asyncio.Event()
         """Set while a session is open (tests and the benchmark wait on it)."""
 
@@ -49,10 +50,18 @@ class McpServer:
             self._task = asyncio.create_task(self._supervise(), name=f"mcp server {self.config.name}")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        """Stop the supervisor. A cancellation can be absorbed by the SDK's anyio task groups while they clean up
+        (the supervisor then carried on retrying and a shutdown hung), so it is repeated until the task has ended,
+        and the supervisor also checks `_closing` between attempts."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._closing = True
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("MCP server %s: stopped with %r", self.config.name, task.exception())
 
     def info(self) -> ServerInfo:
         available = self._client is not None
@@ -89,7 +98,7 @@ class McpServer:
 
     async def _supervise(self) -> None:
         delay = 1.0
-        while True:
+        while not self._closing:
             try:
                 # The deadline covers the connection and the first listing only: a server that accepts and never
                 # answers is given up on (the SDK's own timeouts do not cover its first request).
