@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from nicegui import ElementFilter
 from nicegui.testing import User
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -24,6 +25,7 @@ from providers.base import ChatMessage, Queued, TextDelta, Usage
 from providers.local import LocalProvider, default_model_path, runtime_installed
 from testing.fakes.server import free_port
 from testing.live import LiveApp
+from testing.waiting import until
 from tests.pages.test_chat_flow import register_and_sign_in, send
 
 pytestmark = [pytest.mark.local, pytest.mark.timeout(600)]
@@ -159,10 +161,21 @@ def local_page_env(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OLLAMA_BASE_URL", f"http://127.0.0.1:{free_port()}")
 
 
+def picked_model(user: User) -> Callable[[], bool]:
+    """The model the page's picker holds is the local one (the field shows its friendly name; its id is the title)."""
+
+    def picked() -> bool:
+        with user:
+            hovers = list(ElementFilter(marker="model-hover"))
+        return bool(hovers) and hovers[0].props.get("title") == MODEL_ID
+
+    return picked
+
+
 @pytest.mark.usefixtures("local_page_env")  # before `user` starts the app
 async def test_the_chat_page_answers_from_the_local_model(user: User) -> None:
     await register_and_sign_in(user, "pagetester")
-    await user.should_see(MODEL_ID, retries=50)  # the picker settled on the model that answers
+    await until(picked_model(user), within=30, what="the picker settled on the model that answers")
     await send(user, QUESTION)
     await user.should_see(marker="user-message", retries=20)
     await user.should_see(marker="reply-meta", retries=3000)  # a slow machine may take a while over the reply
