@@ -16,6 +16,7 @@ from chatui.bootstrap import Services
 from chatui.conversations.errors import ConversationError
 from chatui.conversations.rules import SYSTEM_PROMPT_MAX
 from chatui.ui import dialogs
+from chatui.ui.sections import list_section
 from storage import SignedIn
 from storage.presets import Preset
 
@@ -38,15 +39,12 @@ class PresetSection:
         self.user = signed_in.user
 
     async def build(self) -> None:
-        with ui.card().classes("chatui-card w-full gap-2").props("id=presets"):
-            with ui.row().classes("w-full items-center no-wrap"):
-                ui.label("Presets").classes("text-base font-medium col").props("role=heading aria-level=2")
-                add = ui.button("New preset", icon="add", on_click=lambda: self.edit(None))
-                add.props("flat no-caps").mark("new-preset")
-            ui.label(
-                "A model, a system prompt, a temperature and tools to start a chat with: New chat's menu offers them."
-            ).classes("text-sm")
-            self.list = ui.list().props("separator").classes("w-full").mark("preset-list")
+        self.list = list_section(
+            "preset",
+            "Presets",
+            "A model, a system prompt, a temperature and tools to start a chat with: New chat's menu offers them.",
+            lambda: self.edit(None),
+        )
         await self.refresh()
 
     def writable(self, preset: Preset) -> bool:

@@ -13,6 +13,7 @@ from chatui.bootstrap import Services
 from chatui.conversations.errors import ConversationError
 from chatui.conversations.prompts import PROMPT_TEXT_MAX, variables
 from chatui.ui import dialogs
+from chatui.ui.sections import list_section
 from storage import SignedIn
 from storage.presets import SavedPrompt
 
@@ -23,15 +24,12 @@ class PromptSection:
         self.user = signed_in.user
 
     async def build(self) -> None:
-        with ui.card().classes("chatui-card w-full gap-2").props("id=prompts"):
-            with ui.row().classes("w-full items-center no-wrap"):
-                ui.label("Prompt library").classes("text-base font-medium col").props("role=heading aria-level=2")
-                add = ui.button("New prompt", icon="add", on_click=lambda: self.edit(None))
-                add.props("flat no-caps").mark("new-prompt")
-            ui.label(
-                "Type / at the start of a message to insert one; {{variables}} in its text are asked for."
-            ).classes("text-sm")
-            self.list = ui.list().props("separator").classes("w-full").mark("prompt-list")
+        self.list = list_section(
+            "prompt",
+            "Prompt library",
+            "Type / at the start of a message to insert one; {{variables}} in its text are asked for.",
+            lambda: self.edit(None),
+        )
         await self.refresh()
 
     async def refresh(self) -> None:

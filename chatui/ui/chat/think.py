@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from nicegui import ui
 
-from chatui.conversations.errors import ConversationError
 from providers.base import EFFORTS, Effort
 
 if TYPE_CHECKING:
@@ -86,15 +85,10 @@ class ThinkControl:
         view = self.view
         if view.conversation is None:
             self.effort, self.pending = effort, True
-        else:
-            try:
-                view.conversation = await view.conversations.update_settings(
-                    view.user.id, view.conversation.id, reasoning_effort=effort
-                )
-            except ConversationError as exc:
-                ui.notify(exc.message, type="warning")
-                return
+        elif await view.change_settings(reasoning_effort=effort):
             self.effort = effort
+        else:
+            return
         self._show()
 
     def for_new_conversation(self) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nicegui import ui
 
-from chatui.conversations.errors import ConversationError
 from chatui.tools import ServerInfo
 from chatui.tools.types import BUILTIN_SERVER
 
@@ -96,15 +95,11 @@ class ToolPicker:
         view = self.view
         if view.conversation is None:
             self.selection, self.pending = selection, True
-        else:
-            try:
-                view.conversation = await view.conversations.update_settings(
-                    view.user.id, view.conversation.id, tools=selection
-                )
-            except ConversationError as exc:
-                ui.notify(exc.message, type="warning")
-                return False
+        elif await view.change_settings(tools=selection):
+            assert view.conversation is not None
             self.selection = list(view.conversation.tools or [])
+        else:
+            return False
         self._show()
         return True
 

@@ -342,10 +342,17 @@ class ChatView:
         self.notices.show()
         self._spawn(self.think.refresh())
         if self.conversation is not None:
-            try:
-                await self.conversations.update_settings(self.user.id, self.conversation.id, model=value)
-            except ConversationError as exc:
-                ui.notify(exc.message, type="warning")
+            await self.change_settings(model=value)
+
+    async def change_settings(self, **changes: Any) -> bool:
+        """Change the open conversation's settings, keeping what is stored; False (said in a notice) if refused."""
+        assert self.conversation is not None
+        try:
+            self.conversation = await self.conversations.update_settings(self.user.id, self.conversation.id, **changes)
+        except ConversationError as exc:
+            ui.notify(exc.message, type="warning")
+            return False
+        return True
 
     def renamed(self, conversation: Conversation) -> None:
         self.conversation = conversation
