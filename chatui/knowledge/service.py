@@ -127,6 +127,11 @@ class KnowledgeService:
             return []
         return await self.repository.retrieve(user_id, collection_ids, question, limit)
 
+    async def documents(self, user_id: str) -> list[DocumentRow]:
+        """The ready documents of every collection the user may read (what `#` offers beside the collections)."""
+        ids = [collection.id for collection in await self.repository.collections(user_id)]
+        return [d for d in await self.repository.documents(ids) if d.status == "ready"] if ids else []
+
     async def search_everywhere(self, user_id: str, question: str, limit: int) -> list[Passage]:
         """The best passages among every collection the user may read (the `search_knowledge` tool)."""
         ids = [collection.id for collection in await self.repository.collections(user_id)]

@@ -53,7 +53,7 @@ async def test_attach_with_hash_ask_and_follow_a_citation_to_the_highlighted_pas
         await page.goto(f"{browser_app.url}/")
         box = page.get_by_label("Message")
         await box.fill("#esp")
-        option = page.get_by_role("option", name="#Espresso")
+        option = page.get_by_role("option", name="#Espresso 1 document")
         await expect(option).to_be_visible()
         await shot(page, tmp_path, f"knowledge-hash-{scheme}-1280")
         await box.press("Enter")

@@ -83,3 +83,18 @@ async def test_a_document_opens_at_its_cited_passage_and_a_missing_one_is_404(us
         shown.content
     )
     assert (await user.http_client.get("/knowledge/document/not-a-document")).status_code == 404
+
+
+async def test_hash_offers_single_documents_too(user: User) -> None:
+    await register_and_sign_in(user)
+    cid = await collection_with_files(user, "Garden", ("guide.md", GUIDE))
+    [document] = (await user.http_client.get(f"/api/knowledge/{cid}")).json()["documents"]
+    conversation_id = (await user.http_client.post("/api/conversations", json={})).json()["id"]
+    await user.open(f"/chat/{conversation_id}")
+    box(user).set_value("#guide")
+    await user.should_see("#guide.md")
+    await user.should_see("in Garden")
+    user.find(marker="knowledge-option").click()
+    await user.should_see(marker="knowledge-chip", retries=20)
+    shown = (await user.http_client.get(f"/api/conversations/{conversation_id}")).json()
+    assert shown["knowledge"] == [document["id"]]

@@ -1,6 +1,7 @@
 """Knowledge in the message box (issue 25): typing `#` lists the person's collections (and those shared with
-everyone); Tab, Enter or a click attaches one to the chat, and its chip above the box (✕ detaches it) says the
-replies answer from it. In a new chat the choice waits for the first message, which makes the conversation with it.
+everyone), then their single documents; Tab, Enter or a click attaches one to the chat, and its chip above the box
+(✕ detaches it) says the replies answer from it. In a new chat the choice waits for the first message, which makes
+the conversation with it.
 
 Works like the `/` list of saved prompts (`chatui.ui.chat.slash`): the box's value reaches the server at each
 keystroke anyway, and the keys are taken from the browser only while the list is open. The `#name` typed is taken
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 import re
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nicegui import ui
 
 from chatui.conversations.errors import ConversationError
-from storage.knowledge import CollectionRow
 
 if TYPE_CHECKING:
     from chatui.ui.chat.view import ChatView
@@ -26,14 +27,23 @@ HASH = re.compile(r"(^|\s)#([\w-]{0,40})$")
 GUARD = "(e) => { if (document.querySelector('.chatui-hash[data-open]')) { e.preventDefault(); emit(); } }"
 
 
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A collection or a single document the `#` list offers."""
+
+    id: str
+    name: str
+    caption: str
+
+
 class KnowledgePicker:
     """The `#` list above the message box, and the chips of the collections attached."""
 
     def __init__(self, view: ChatView) -> None:
         self._view = weakref.ref(view)  # the view holds this: no cycle to keep a closed page alive
-        self.collections: list[CollectionRow] = []
+        self.options: list[Option] = []
         self.attached: list[str] = []
-        self.matches: list[CollectionRow] = []
+        self.matches: list[Option] = []
         self.index = 0
         box = view.box
         with box.footer:
@@ -53,7 +63,19 @@ class KnowledgePicker:
         view = self._view()
         if view is None:
             return
-        self.collections = await view.services.knowledge.collections(view.user.id)
+        collections = await view.services.knowledge.collections(view.user.id)
+        names = {c.id: c.name for c in collections}
+        self.options = [
+            Option(
+                c.id,
+                c.name,
+                f"{c.documents} document{'s' if c.documents != 1 else ''}" + (" · shared" if c.shared else ""),
+            )
+            for c in collections
+        ] + [
+            Option(d.id, d.name, f"in {names.get(d.collection_id, 'a collection')}")
+            for d in await view.services.knowledge.documents(view.user.id)
+        ]
         if view.conversation is not None and view.conversation.knowledge:
             self.attached = await view.services.knowledge.readable(view.user.id, view.conversation.knowledge)
         self._draw_chips()
@@ -68,7 +90,7 @@ class KnowledgePicker:
                 self.close()
             return
         typed = found.group(2).lower()
-        chosen = [c for c in self.collections if c.id not in self.attached]
+        chosen = [c for c in self.options if c.id not in self.attached]
         first = [c for c in chosen if c.name.lower().startswith(typed)]
         self.matches = (first + [c for c in chosen if c not in first and typed in c.name.lower()])[:SHOWN]
         self.index = 0
@@ -82,17 +104,16 @@ class KnowledgePicker:
         else:
             self.panel.props.pop("data-open", None)
         with self.panel:
-            for i, collection in enumerate(self.matches):
-                item = ui.item(on_click=lambda c=collection: self.attach(c)).props("clickable").mark("knowledge-option")
+            for i, option in enumerate(self.matches):
+                item = ui.item(on_click=lambda o=option: self.attach(o)).props("clickable").mark("knowledge-option")
                 item.props(f"role=option aria-selected={'true' if i == self.index else 'false'}")
                 if i == self.index:
                     item.classes("chatui-slash-active")
                 with item, ui.item_section():
-                    ui.item_label(f"#{collection.name}").classes("text-weight-medium")
-                    count = f"{collection.documents} document{'s' if collection.documents != 1 else ''}"
-                    ui.item_label(count + (" · shared" if collection.shared else "")).props("caption")
+                    ui.item_label(f"#{option.name}").classes("text-weight-medium")
+                    ui.item_label(option.caption).props("caption")
             if not self.matches:
-                said = "No knowledge collections yet" if not self.collections else f"No collection matches #{typed}"
+                said = "No knowledge collections yet" if not self.options else f"Nothing matches #{typed}"
                 with ui.item().mark("knowledge-empty"), ui.item_section():
                     ui.item_label(said).classes("text-sm chatui-muted")
                     ui.link("Add documents in Knowledge", "/knowledge").classes("text-sm")
@@ -116,7 +137,7 @@ class KnowledgePicker:
         await self.attach(self.matches[self.index])
         return True
 
-    async def attach(self, collection: CollectionRow) -> None:
+    async def attach(self, collection: Option) -> None:
         view = self._view()
         if view is None:
             return
@@ -146,7 +167,7 @@ class KnowledgePicker:
         return True
 
     def _draw_chips(self) -> None:
-        names = {c.id: c.name for c in self.collections}
+        names = {option.id: option.name for option in self.options}
         self.chips.clear()
         with self.chips:
             for collection_id in self.attached:
