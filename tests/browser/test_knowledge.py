@@ -57,7 +57,8 @@ async def test_attach_with_hash_ask_and_follow_a_citation_to_the_highlighted_pas
         await expect(option).to_be_visible()
         await shot(page, tmp_path, f"knowledge-hash-{scheme}-1280")
         await box.press("Enter")
-        await expect(page.get_by_text("#Espresso")).to_be_visible()
+        await expect(page.locator(".chatui-knowledge-chip", has_text="#Espresso")).to_be_visible()
+        await expect(page.get_by_role("option")).to_have_count(0)  # the list closed
         await expect(box).to_have_value("")
         fake_ollama.then(Script(tokens=["Descale every ", "200 shots [1]."]))
         await box.fill("How often should I descale the boiler?")
