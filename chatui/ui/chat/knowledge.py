@@ -11,20 +11,17 @@ out of the message once a collection is chosen.
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nicegui import ui
 
-from chatui.conversations.errors import ConversationError
+from chatui.ui.chat.typeahead import Typeahead
 
 if TYPE_CHECKING:
     from chatui.ui.chat.view import ChatView
 
-SHOWN = 8
 HASH = re.compile(r"(^|\s)#([\w-]{0,40})$")
-GUARD = "(e) => { if (document.querySelector('.chatui-hash[data-open]')) { e.preventDefault(); emit(); } }"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,28 +33,19 @@ class Option:
     caption: str
 
 
-class KnowledgePicker:
+class KnowledgePicker(Typeahead[Option]):
     """The `#` list above the message box, and the chips of the collections attached."""
 
     def __init__(self, view: ChatView) -> None:
-        self._view = weakref.ref(view)  # the view holds this: no cycle to keep a closed page alive
         self.options: list[Option] = []
         self.attached: list[str] = []
-        self.matches: list[Option] = []
-        self.index = 0
         box = view.box
         with box.footer:
             self.chips = ui.row().classes("chatui-column gap-0").mark("knowledge-chips")
-            self.panel = ui.list().props('dense role=listbox aria-label="Knowledge collections"')
-            self.panel.classes("chatui-column chatui-slash chatui-hash").mark("knowledge-menu")
-        for element in (self.chips, self.panel):
-            element.move(box.footer, target_index=box.footer.default_slot.children.index(box.row))
-        self.panel.visible = False
-        box.textarea.on_value_change(self._typed)
-        box.textarea.on("keydown.tab", self.take, js_handler=GUARD)
-        box.textarea.on("keydown.down", lambda: self._move(1), js_handler=GUARD)
-        box.textarea.on("keydown.up", lambda: self._move(-1), js_handler=GUARD)
-        box.textarea.on("keydown.esc", self.close, js_handler=GUARD)
+            panel = ui.list().props('dense role=listbox aria-label="Knowledge collections"')
+            panel.classes("chatui-column chatui-slash").mark("knowledge-menu")
+        self.chips.move(box.footer, target_index=box.footer.default_slot.children.index(box.row))
+        super().__init__(view, panel, "chatui-hash")
 
     async def load(self) -> None:
         view = self._view()
@@ -83,26 +71,17 @@ class KnowledgePicker:
     def for_new_conversation(self) -> dict[str, Any]:
         return {"knowledge": list(self.attached)} if self.attached else {}
 
-    def _typed(self, event: Any) -> None:
-        found = HASH.search(event.value or "")
-        if found is None:
-            if self.panel.visible:
-                self.close()
-            return
-        typed = found.group(2).lower()
+    def trigger(self, value: str) -> str | None:
+        found = HASH.search(value)
+        return None if found is None else found.group(2).lower()
+
+    def matching(self, typed: str) -> list[Option]:
         chosen = [c for c in self.options if c.id not in self.attached]
         first = [c for c in chosen if c.name.lower().startswith(typed)]
-        self.matches = (first + [c for c in chosen if c not in first and typed in c.name.lower()])[:SHOWN]
-        self.index = 0
-        self._draw(typed)
+        return first + [c for c in chosen if c not in first and typed in c.name.lower()]
 
     def _draw(self, typed: str = "") -> None:
-        self.panel.clear()
-        self.panel.visible = True
-        if self.matches:
-            self.panel.props["data-open"] = ""
-        else:
-            self.panel.props.pop("data-open", None)
+        self._opened()
         with self.panel:
             for i, option in enumerate(self.matches):
                 item = ui.item(on_click=lambda o=option: self.attach(o)).props("clickable").mark("knowledge-option")
@@ -119,23 +98,8 @@ class KnowledgePicker:
                     ui.link("Add documents in Knowledge", "/knowledge").classes("text-sm")
         self.panel.update()
 
-    def _move(self, step: int) -> None:
-        if self.matches:
-            self.index = (self.index + step) % len(self.matches)
-            self._draw()
-
-    def close(self) -> None:
-        self.matches = []
-        self.panel.props.pop("data-open", None)
-        self.panel.visible = False
-        self.panel.clear()
-
-    async def take(self) -> bool:
-        """Attach the highlighted collection if the list offers one (True: Enter was for this, not for sending)."""
-        if not self.panel.visible or not self.matches:
-            return False
-        await self.attach(self.matches[self.index])
-        return True
+    async def pick(self, choice: Option) -> None:
+        await self.attach(choice)
 
     async def attach(self, collection: Option) -> None:
         view = self._view()
@@ -154,14 +118,8 @@ class KnowledgePicker:
         view = self._view()
         if view is None:
             return False
-        if view.conversation is not None:
-            try:
-                view.conversation = await view.services.conversations.update_settings(
-                    view.user.id, view.conversation.id, knowledge=attached
-                )
-            except ConversationError as exc:
-                ui.notify(exc.message, type="warning")
-                return False
+        if view.conversation is not None and not await view.change_settings(knowledge=attached):
+            return False
         self.attached = attached
         self._draw_chips()
         return True

@@ -11,22 +11,19 @@ inserts instead of sending while the list offers a prompt (`take`, called first 
 from __future__ import annotations
 
 import re
-import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nicegui import ui
 
 from chatui.conversations.prompts import fill, variables
 from chatui.ui import dialogs
+from chatui.ui.chat.typeahead import SHOWN, Typeahead
 from storage.presets import SavedPrompt
 
 if TYPE_CHECKING:
     from chatui.ui.chat.view import ChatView
 
-SHOWN = 8
 COMMAND = re.compile(r"/([\w-]{0,40})")
-GUARD = "(e) => { if (document.querySelector('.chatui-slash[data-open]')) { e.preventDefault(); emit(); } }"
-"""Take the key from the browser (and tell the server) only while the list offers a prompt."""
 
 
 def matching(prompts: list[SavedPrompt], typed: str) -> list[SavedPrompt]:
@@ -37,47 +34,31 @@ def matching(prompts: list[SavedPrompt], typed: str) -> list[SavedPrompt]:
     return (first + then)[:SHOWN]
 
 
-class SlashPrompts:
+class SlashPrompts(Typeahead[SavedPrompt]):
     """The `/` list above the message box."""
 
     def __init__(self, view: ChatView) -> None:
-        self._view = weakref.ref(view)  # the view holds this: no cycle to keep a closed page alive
         self.prompts: list[SavedPrompt] = []
-        self.matches: list[SavedPrompt] = []
-        self.index = 0
-        self.box = box = view.box
-        box.textarea.props["aria-autocomplete"] = "list"
-        with box.footer:
-            self.panel = ui.element("div").classes("chatui-column chatui-slash").mark("slash-menu")
-        self.panel.move(box.footer, target_index=box.footer.default_slot.children.index(box.row))  # just above it
-        self.panel.visible = False
-        box.textarea.on_value_change(self._typed)
-        box.textarea.on("keydown.tab", self._chosen, js_handler=GUARD)
-        box.textarea.on("keydown.down", lambda: self._move(1), js_handler=GUARD)
-        box.textarea.on("keydown.up", lambda: self._move(-1), js_handler=GUARD)
-        box.textarea.on("keydown.esc", self.close, js_handler=GUARD)
+        self.box = view.box
+        view.box.textarea.props["aria-autocomplete"] = "list"
+        with view.box.footer:
+            panel = ui.element("div").classes("chatui-column").mark("slash-menu")
+        super().__init__(view, panel, "chatui-slash")
 
     async def load(self) -> None:
         view = self._view()
         if view is not None:
             self.prompts = await view.services.prompts.list(view.user.id)
 
-    def _typed(self, event: Any) -> None:
-        command = COMMAND.fullmatch(event.value or "")
-        if command is None:
-            if self.panel.visible:
-                self.close()
-            return
-        self.matches, self.index = matching(self.prompts, command.group(1)), 0
-        self._draw(command.group(1))
+    def trigger(self, value: str) -> str | None:
+        command = COMMAND.fullmatch(value)
+        return None if command is None else command.group(1)
+
+    def matching(self, typed: str) -> list[SavedPrompt]:
+        return matching(self.prompts, typed)
 
     def _draw(self, typed: str = "") -> None:
-        self.panel.clear()
-        self.panel.visible = True
-        if self.matches:
-            self.panel.props["data-open"] = ""
-        else:
-            self.panel.props.pop("data-open", None)
+        self._opened()
         with self.panel:
             if self.matches:
                 with ui.list().props('dense role=listbox aria-label="Saved prompts"') as listbox:
@@ -113,28 +94,13 @@ class SlashPrompts:
                 ui.item_label(prompt.title).classes("text-xs chatui-muted")
         return item
 
-    def _move(self, step: int) -> None:
-        if self.matches:
-            self.index = (self.index + step) % len(self.matches)
-            self._draw()
-
     def close(self) -> None:
         if self.matches:
             self._announce(None, None)
-        self.matches = []
-        self.panel.props.pop("data-open", None)
-        self.panel.visible = False
-        self.panel.clear()
+        super().close()
 
-    async def _chosen(self) -> None:
-        await self.take()
-
-    async def take(self) -> bool:
-        """Insert the highlighted prompt if the list offers one (True: Enter was for this, not for sending)."""
-        if not self.panel.visible or not self.matches:
-            return False
-        await self.insert(self.matches[self.index])
-        return True
+    async def pick(self, choice: SavedPrompt) -> None:
+        await self.insert(choice)
 
     async def insert(self, prompt: SavedPrompt) -> None:
         """Put the prompt in the message box, its variables asked for first (cancelling leaves the box as it was)."""
