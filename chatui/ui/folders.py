@@ -70,7 +70,7 @@ class FolderTree:
 
     def build(self) -> None:
         with ui.row().classes("w-full items-center no-wrap q-pt-sm"):
-            ui.label("Folders").classes("text-xs text-grey-7 q-pl-sm col")
+            ui.label("Folders").classes("text-xs chatui-muted q-pl-sm col")
             add = ui.button(icon="create_new_folder", on_click=self.create).props("flat round dense size=sm")
             add.props["aria-label"] = "New folder"
             add.mark("new-folder")
@@ -121,7 +121,7 @@ class FolderTree:
             for conversation in page.conversations:
                 self.row(conversation, page.tags.get(conversation.id, []))
             if not page.conversations:
-                ui.label("Empty: drag a conversation here.").classes("text-grey-6 text-xs q-pa-xs")
+                ui.label("Empty: drag a conversation here.").classes("chatui-muted text-xs q-pa-xs")
 
     async def create(self) -> None:
         name = await dialogs.prompt("New folder", "Name", "Create", marker="create-folder")

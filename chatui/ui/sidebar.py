@@ -110,16 +110,16 @@ class Sidebar:
         with self.folders_box:
             self.folders.build()
         self.heading = (
-            ui.label("Chats").classes("text-xs text-grey-7 q-pl-sm q-pt-sm chatui-folder-drop").mark("list-heading")
+            ui.label("Chats").classes("text-xs chatui-muted q-pl-sm q-pt-sm chatui-folder-drop").mark("list-heading")
         )
         self.heading.props["data-folder"] = NO_FOLDER
         ui.on("chatui_move", self._dropped)
         self.list = ui.list().props("dense").classes("w-full").mark("conversation-list")
-        self.empty = ui.label().classes("text-grey-6 text-sm q-pa-sm").mark("conversation-list-empty")
+        self.empty = ui.label().classes("chatui-muted text-sm q-pa-sm").mark("conversation-list-empty")
         self.more = (
             ui.button("Show more", on_click=self.load_more)
             .props("flat dense no-caps")
-            .classes("w-full text-grey-7 chatui-autoload")
+            .classes("w-full chatui-muted chatui-autoload")
             .mark("more-conversations")
         )
         self.more.visible = False
@@ -134,7 +134,10 @@ class Sidebar:
         self._show_bulk()
         self.folders_box.visible = not (self.archived_view or self.tag or self.filter_text)
         self.heading.text = "Archived" if self.archived_view else f"Tag: {self.tag}" if self.tag else "Chats"
-        self.archive_button.props(f"color={'primary' if self.archived_view else 'grey-8'}")
+        if self.archived_view:
+            self.archive_button.props("color=primary").classes(remove="chatui-muted")
+        else:  # the theme's muted grey: Quasar's greys do not reach 4.5:1 on the drawer in both themes
+            self.archive_button.props(remove="color").classes(add="chatui-muted")
         await self.load_more(first=True)
         if self.folders_box.visible:
             await self.folders.refresh()
