@@ -59,7 +59,10 @@ class ToolPicker:
             self.button = ui.button(icon="handyman", on_click=self.open).props("flat round dense")
             self.button.classes("chatui-tools-button").mark("tools-button")
             with self.button:
-                self.badge = ui.badge().props("floating rounded").classes("chatui-tools-count")
+                # the button's label says the count: the badge is only seen (Quasar makes a badge a live status,
+                # which would speak each change and stand beside the page's real status messages)
+                self.badge = ui.badge().props("floating rounded role=none aria-hidden=true")
+                self.badge.classes("chatui-tools-count")
         place = box.row.default_slot.children.index(box.textarea)
         self.button.move(box.row, target_index=place)  # just before the message box (Think, when shown, goes after)
         self._show()
