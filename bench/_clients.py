@@ -71,6 +71,9 @@ class Reply:
 
     sent: float = 0.0
     first: float | None = None
+    first_thought: float | None = None
+    """When the first reasoning delta arrived (a `reasoning` frame over `/ws`)."""
+    thoughts: list[str] = field(default_factory=list)
     done: float | None = None
     tokens: list[str] = field(default_factory=list)
     status: str | None = None
@@ -118,6 +121,10 @@ async def read_reply(frames: AsyncIterable[str | bytes], reply: Reply, limit: fl
                     if reply.first is None:
                         reply.first = now
                     reply.tokens.append(frame["token"])
+                elif kind == "reasoning":
+                    if reply.first_thought is None:
+                        reply.first_thought = now
+                    reply.thoughts.append(frame["content"])
                 elif kind == "done":
                     reply.done, reply.status = now, frame["status"]
                     return reply

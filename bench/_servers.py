@@ -56,10 +56,14 @@ class FakeProvider:
         return self
 
     def script(
-        self, tokens: Sequence[str], delay: float = 0.0, by_prompt: dict[str, tuple[Sequence[str], float]] | None = None
+        self,
+        tokens: Sequence[str],
+        delay: float = 0.0,
+        by_prompt: dict[str, tuple[Sequence[str], float]] | None = None,
+        thinking: Sequence[str] = (),
     ) -> None:
         spec = {
-            "default": {"tokens": list(tokens), "delay": delay},
+            "default": {"tokens": list(tokens), "delay": delay, "thinking": list(thinking)},
             "by_prompt": {p: {"tokens": list(t), "delay": d} for p, (t, d) in (by_prompt or {}).items()},
         }
         httpx.put(f"{self.url}/bench/script", json=spec, timeout=30).raise_for_status()
@@ -180,6 +184,7 @@ def environment(
 ) -> Iterator[tuple[FakeProvider, ChatServer]]:
     """A fake provider and a chatui server in a temporary folder; both stopped, the server log kept in results.
 
+    In `server_env`, "{provider}" stands for the fake provider's URL (`OPENAI_BASE_URL={provider}/v1`).
     With `trace`, the server runs under `bench.trace_server` and its trace is kept as `results/<name>-trace.jsonl`.
     With `profile` ("busy", "idle" or "native": see `bench._profile.PySpy`), py-spy samples the server until it
     stops, into `results/<name>-pyspy.txt`.
@@ -194,6 +199,7 @@ def environment(
         workdir = Path(tempfile.mkdtemp(prefix=f"chatui-bench-{name}-"))
     workdir.mkdir(parents=True, exist_ok=True)
     provider = FakeProvider(workdir)
+    server_env = {k: v.replace("{provider}", provider.url) for k, v in (server_env or {}).items()}
     trace_file = RESULTS / f"{name}-trace.jsonl" if trace else None
     server = ChatServer(workdir, provider.url, server_env, trace=trace_file, root=(root or ROOT).resolve())
     if server.trace:
