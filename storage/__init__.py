@@ -8,7 +8,7 @@ from storage.knowledge import KnowledgeRepository
 from storage.models import Conversation, Message, MessageStatus, Session, User
 from storage.orphans import INTERRUPTED_NOTE, mark_interrupted
 from storage.presets import PresetRepository
-from storage.replies import Anchor, ReplyContext
+from storage.reply_context import Anchor, ReplyContext
 from storage.search import SearchHit, SearchRepository
 from storage.shares import ShareRepository
 from storage.tree import PathPage

@@ -30,7 +30,7 @@ FORBIDDEN = {
     "storage": {"chatui", "nicegui", "providers", "fastapi", "httpx", "openai", "anthropic"},
 }
 DOMAIN = ("conversations", "engine", "accounts", "coordination", "tools", "knowledge")
-SEES_SERVICES = {"chatui/bootstrap.py", "chatui/app.py", "chatui/cli.py", "chatui/api", "chatui/ui"}
+SEES_SERVICES = {"chatui/bootstrap/", "chatui/app.py", "chatui/cli.py", "chatui/api", "chatui/ui"}
 MAX_LOOSE_MODULES = 8
 
 

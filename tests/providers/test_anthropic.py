@@ -107,7 +107,7 @@ async def test_overload_and_rate_limit_before_the_first_token_are_retried(claude
 
 
 async def test_configured_by_a_key_with_max_tokens_from_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path):
-    from chatui.bootstrap import build_providers
+    from chatui.bootstrap.providers import build_providers
     from chatui.config import Settings
 
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):

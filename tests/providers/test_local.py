@@ -196,7 +196,7 @@ def _xllamacpp_installed() -> bool:
 
 
 async def test_the_setting_picks_the_file_and_a_missing_one_is_named(tmp_path: Path) -> None:
-    from chatui.bootstrap import build_local_provider
+    from chatui.bootstrap.providers import build_local_provider
     from chatui.config import Settings
 
     assert build_local_provider(Settings(local_model="off", data_dir=tmp_path)) is None

@@ -99,7 +99,7 @@ async def test_rate_limit_and_server_error_before_the_first_token_are_retried(op
 
 
 async def test_configured_by_a_key_or_a_base_url(monkeypatch: pytest.MonkeyPatch, tmp_path):
-    from chatui.bootstrap import build_providers
+    from chatui.bootstrap.providers import build_providers
     from chatui.config import Settings
 
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):

