@@ -29,6 +29,26 @@ def module_app(tmp_path_factory: pytest.TempPathFactory, ollama_url: str, name: 
     app.stop()
 
 
+def all_providers_app(
+    tmp_path_factory: pytest.TempPathFactory,
+    ollama_url: str,
+    openai_url: str,
+    anthropic_url: str,
+    name: str,
+    **env: str,
+) -> Iterator[LiveApp]:
+    """`module_app` with all three network providers, each pointed at its fake (OpenAI-compatible at `/v1`)."""
+    yield from module_app(
+        tmp_path_factory,
+        ollama_url,
+        name,
+        OPENAI_BASE_URL=f"{openai_url}/v1",
+        ANTHROPIC_BASE_URL=anthropic_url,
+        ANTHROPIC_API_KEY="sk-ant-test-key",
+        **env,
+    )
+
+
 class Loopback:
     """A chatui server listening on 127.0.0.1 at `port`: its HTTP and WebSocket base URLs."""
 

@@ -20,7 +20,7 @@ from testing import attachments
 from testing.fakes.anthropic import FakeAnthropic
 from testing.fakes.openai import FakeOpenAI
 from testing.fakes.server import Script, ScriptedProvider, ThreadedServer
-from testing.live import LiveApp, module_app
+from testing.live import LiveApp, all_providers_app
 from testing.probe import HealthProbe
 from tests.api.conftest import Account
 from tests.api.test_tree_ws import detail, frame, until_done
@@ -45,14 +45,13 @@ def live_app(
     openai_server: tuple[FakeOpenAI, ThreadedServer],
     anthropic_server: tuple[FakeAnthropic, ThreadedServer],
 ) -> Iterator[LiveApp]:
-    yield from module_app(
+    yield from all_providers_app(
         tmp_path_factory,
         ollama_server[1].url,
+        openai_server[1].url,
+        anthropic_server[1].url,
         "to-providers",
-        OPENAI_BASE_URL=f"{openai_server[1].url}/v1",
         OPENAI_API_KEY="sk-test-key",
-        ANTHROPIC_BASE_URL=anthropic_server[1].url,
-        ANTHROPIC_API_KEY="sk-ant-test-key",
         CHATUI_PDF_TEXT_SECONDS="2",
         CHATUI_TEXT_ONLY_MODELS="openai:gpt-4.1",
     )

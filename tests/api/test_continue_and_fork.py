@@ -15,7 +15,7 @@ from providers.base import CONTINUE_INSTRUCTION
 from testing.fakes.anthropic import FakeAnthropic
 from testing.fakes.openai import FakeOpenAI
 from testing.fakes.server import Script, ScriptedProvider, ThreadedServer
-from testing.live import LiveApp, module_app
+from testing.live import LiveApp, all_providers_app
 from tests.api.conftest import Account
 from tests.api.test_tree_ws import detail, frame, until_done
 
@@ -37,13 +37,12 @@ def live_app(
     openai_server: tuple[FakeOpenAI, ThreadedServer],
     anthropic_server: tuple[FakeAnthropic, ThreadedServer],
 ) -> Iterator[LiveApp]:
-    yield from module_app(
+    yield from all_providers_app(
         tmp_path_factory,
         ollama_server[1].url,
+        openai_server[1].url,
+        anthropic_server[1].url,
         "continue",
-        OPENAI_BASE_URL=f"{openai_server[1].url}/v1",
-        ANTHROPIC_BASE_URL=anthropic_server[1].url,
-        ANTHROPIC_API_KEY="sk-ant-test-key",
     )
 
 

@@ -16,7 +16,7 @@ from testing.fakes.anthropic import FakeAnthropic
 from testing.fakes.ollama import FakeOllama
 from testing.fakes.openai import FakeOpenAI
 from testing.fakes.server import Script, ThreadedServer
-from testing.live import LiveApp, module_app
+from testing.live import LiveApp, all_providers_app
 from tests.api.conftest import Account
 
 THOUGHTS = ["1,001 = 7", " × 11 × 13,", " so it is not prime."]
@@ -31,13 +31,12 @@ def live_app(
     anthropic_server: tuple[FakeAnthropic, ThreadedServer],
 ) -> Iterator[LiveApp]:
     """A server with all three network providers, each pointed at its fake."""
-    yield from module_app(
+    yield from all_providers_app(
         tmp_path_factory,
         ollama_server[1].url,
+        openai_server[1].url,
+        anthropic_server[1].url,
         "reasoning",
-        OPENAI_BASE_URL=f"{openai_server[1].url}/v1",
-        ANTHROPIC_API_KEY="sk-ant-test",
-        ANTHROPIC_BASE_URL=anthropic_server[1].url,
     )
 
 
