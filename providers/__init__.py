@@ -16,7 +16,7 @@ from providers.base import (
     TextPart,
     Usage,
 )
-from providers.errors import ProviderError
+from providers.errors import EmbeddingsUnsupported, ProviderError
 from providers.tools import ReasoningPart, ToolCall, ToolCallDelta, ToolCallPart, ToolResultPart, ToolSpec
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "ChatMessage",
     "ContentPart",
     "Effort",
+    "EmbeddingsUnsupported",
     "GenerationParams",
     "ImageLimits",
     "ImagePart",

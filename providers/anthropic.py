@@ -43,6 +43,7 @@ from providers.base import (
     with_system,
 )
 from providers.errors import (
+    EmbeddingsUnsupported,
     ModelNotFound,
     ProviderBadRequest,
     ProviderError,
@@ -185,6 +186,13 @@ class AnthropicProvider(SdkProvider["anthropic.AsyncAnthropic"]):
         for call in calls.calls():
             yield call
         yield Usage(prompt_tokens, completion_tokens, cut_off)
+
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """Anthropic's API has no embeddings endpoint (its documentation sends people to another vendor), so this
+        says so plainly rather than trying a request that can only 404."""
+        raise EmbeddingsUnsupported(
+            "Anthropic offers no embeddings model; set CHATUI_EMBEDDING_MODEL to an Ollama or OpenAI-compatible one"
+        )
 
     async def can_think(self, model: str) -> bool:
         """Every Claude model from 3.7 on thinks; the older ones, still listed by some proxies, refuse `thinking`."""

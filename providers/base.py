@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar, Literal
 
+from providers.errors import EmbeddingsUnsupported
 from providers.tools import ReasoningPart, ToolCall, ToolCallDelta, ToolCallPart, ToolResultPart, ToolSpec
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -243,6 +244,18 @@ class Provider(ABC):
         """Whether `model` can be sent images; asked before a request that carries some. Unknown counts as yes (the
         request then fails with the provider's own words, as any other would)."""
         return True
+
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order, from the embedding model `model` (without the `provider:` prefix).
+
+        Optional: knowledge retrieval (issue 25) fuses these with its full-text ranking when a provider offers them
+        (Ollama's `/api/embed`, OpenAI's `/v1/embeddings`, the local runtime's GGUF embedding models). A provider
+        without an embeddings API keeps this default, which raises `EmbeddingsUnsupported`; every other failure is
+        the same `ProviderError` a reply would raise (unreachable, unknown model, ...). Callers batch the texts
+        (a few dozen at a time) and never call this per token or on the event loop's critical path without a
+        timeout.
+        """
+        raise EmbeddingsUnsupported(f"{self.display_name} offers no embeddings; pick another provider's model")
 
     def warm(self) -> None:  # noqa: B027 - optional hook
         """A reply may be asked for soon (a chat page opened on one of this provider's models): a provider whose first

@@ -8,7 +8,8 @@
     ├── ProviderServerError       server_error     yes  (5xx)
     ├── ModelNotFound             model_not_found  no
     ├── ProviderBadRequest        bad_request      no   (4xx the request itself caused)
-    └── ProviderStreamError       stream_error     no   (the stream broke or carried an error mid-way)
+    ├── ProviderStreamError       stream_error     no   (the stream broke or carried an error mid-way)
+    └── EmbeddingsUnsupported     no_embeddings    no   (the provider has no embeddings API: `Provider.embed`)
 
 Adapters translate their SDK's or wire format's errors into these in one place; nothing above `providers/` sees an
 SDK exception, and no message ever contains an API key.
@@ -62,6 +63,13 @@ class ProviderBadRequest(ProviderError):
 
 class ProviderStreamError(ProviderError):
     code = "stream_error"
+
+
+class EmbeddingsUnsupported(ProviderError):
+    """The provider (Anthropic) or its runtime offers no embeddings at all: asking again will not help, so a caller
+    that falls back (knowledge retrieval to BM25 alone) does so for good rather than retrying."""
+
+    code = "no_embeddings"
 
 
 def error_for_status(

@@ -7,6 +7,7 @@ import pytest
 from providers import ChatMessage, GenerationParams, Usage
 from providers.anthropic import AnthropicProvider
 from providers.errors import (
+    EmbeddingsUnsupported,
     ModelNotFound,
     ProviderServerError,
 )
@@ -147,3 +148,10 @@ async def test_a_chat_opened_on_the_model_makes_the_sdk_client_before_the_first_
     texts, _ = await collect(claude.stream(HELLO, MODEL))
     assert "".join(texts) == "8"
     assert claude._client is made  # the reply used the client made in advance
+
+
+async def test_embeddings_are_refused_plainly_without_a_request(claude, fake_anthropic):
+    """Anthropic has no embeddings API: knowledge retrieval is told so (and stays on BM25), nothing is sent."""
+    with pytest.raises(EmbeddingsUnsupported, match="Anthropic offers no embeddings"):
+        await claude.embed("voyage-3", ["a passage"])
+    assert fake_anthropic.requests == []
