@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, ForeignKey, String, Text, select
+from sqlalchemy import Connection, ForeignKey, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm import Session as OrmSession
 
@@ -29,23 +29,37 @@ class MessageFeedback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def _owned_reply(s: OrmSession, user_id: str, message_id: str) -> bool:
+    """Whether the message is an assistant's reply in one of the user's conversations (only those can be rated)."""
+    owned = s.execute(
+        select(Message.id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id == message_id, Message.role == "assistant", Conversation.user_id == user_id)
+    ).first()
+    return owned is not None
+
+
 class Feedbacks(Repository):
     @transaction
     def rate(
         self, s: OrmSession, user_id: str, message_id: str, rating: str, comment: str | None
     ) -> MessageFeedback | None:
         """Store (or replace) the rating of an assistant message of the user's; None if there is no such message."""
-        owned = s.execute(
-            select(Message.id)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Message.id == message_id, Message.role == "assistant", Conversation.user_id == user_id)
-        ).first()
-        if owned is None:
+        if not _owned_reply(s, user_id, message_id):
             return None
         feedback = s.get(MessageFeedback, message_id) or MessageFeedback(message_id=message_id, user_id=user_id)
         feedback.rating, feedback.comment, feedback.created_at = rating, comment, utcnow()
         s.add(feedback)
         return feedback
+
+    @transaction
+    def unrate(self, s: OrmSession, user_id: str, message_id: str) -> bool:
+        """Take back the user's rating of a message of theirs (a no-op when it had none); False if there is no such
+        message of theirs, so that someone else's message looks like a missing one."""
+        if not _owned_reply(s, user_id, message_id):
+            return False
+        s.execute(delete(MessageFeedback).where(MessageFeedback.message_id == message_id))
+        return True
 
     @transaction
     def ratings_of(self, s: OrmSession, message_ids: list[str]) -> dict[str, MessageFeedback]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from chatui.api.deps import AdminUser, CurrentUser, ServicesDep
@@ -35,6 +35,17 @@ async def rate(message_id: str, body: FeedbackCreate, signed_in: CurrentUser, se
     """Rate one of your assistant's replies; rating it again replaces the rating (and the comment)."""
     feedback = await services.organizer.rate(signed_in.user.id, message_id[:64], body.rating, body.comment)
     return FeedbackPublic(message_id=feedback.message_id, rating=feedback.rating, comment=feedback.comment)
+
+
+@router.delete(
+    "/api/messages/{message_id}/feedback",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "No such reply for this user (another user's message looks the same)"}},
+)
+async def unrate(message_id: str, signed_in: CurrentUser, services: ServicesDep) -> Response:
+    """Take back your rating of a reply (and its comment); 204 also when it had none, so a repeat is harmless."""
+    await services.organizer.unrate(signed_in.user.id, message_id[:64])
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/api/admin/feedback", responses={403: {"description": "Administrators only"}})

@@ -146,6 +146,11 @@ class Organizer:
             raise MessageNotFound
         return feedback
 
+    async def unrate(self, user_id: str, message_id: str) -> None:
+        """Take back the user's rating of a reply of theirs; `MessageNotFound` for any other message."""
+        if not await self.chats.unrate(user_id, message_id):
+            raise MessageNotFound
+
     async def ratings(self, user_id: str, message_ids: Sequence[str]) -> dict[str, MessageFeedback]:
         """The user's ratings of these replies (a page of the conversation shows them on its replies)."""
         if not message_ids:

@@ -188,4 +188,10 @@ async def test_feedback_on_a_reply_is_kept_replaced_and_refused_for_others(live_
     assert (await other.client.post(url, json={"rating": "up"})).status_code == 404
     assert (await me.client.post(f"/api/messages/{question_id}/feedback", json={"rating": "up"})).status_code == 404
     assert (await me.client.post(url, json={"rating": "meh"})).status_code == 422
+
+    assert (await other.client.delete(url)).status_code == 404  # someone else's reply looks like a missing one
+    assert (await me.client.delete(f"/api/messages/{question_id}/feedback")).status_code == 404
+    assert (await me.client.delete("/api/messages/no-such-message/feedback")).status_code == 404
+    assert (await me.client.delete(url)).status_code == 204
+    assert (await me.client.delete(url)).status_code == 204  # nothing left to take back: still done
     assert (await other.client.get("/api/admin/feedback")).status_code == 403

@@ -67,3 +67,24 @@ async def test_cancelling_the_comment_keeps_the_thumbs_down(user: User, fake_oll
     [record] = await exported(user)
     assert (record["rating"], record["comment"]) == ("down", None)
     assert pressed(user) == ["Bad reply"]
+
+
+async def test_pressing_the_chosen_thumb_again_takes_the_rating_back(user: User, fake_ollama) -> None:
+    fake_ollama.then(Script(tokens=["Paris", "."]))
+    await register_and_sign_in(user)
+    await send(user, "What is the capital of France?")
+    await user.should_see(marker="rate-up", retries=50)
+    user.find(marker="rate-up").click()
+    await user.should_see(marker="rated", retries=20)
+    assert [r["rating"] for r in await exported(user)] == ["up"]
+
+    user.find(marker="rate-up").click()
+    await user.should_not_see(marker="rated", retries=20)
+    assert [e.props["aria-pressed"] for e in user.find(marker="rate-up").elements] == ["false"]
+    assert await exported(user) == []
+
+    [conversation] = (await user.http_client.get("/api/conversations")).json()
+    await user.open(f"/chat/{conversation['id']}")
+    await user.should_see("Paris.", retries=20)
+    await user.should_see(marker="rate-up", retries=20)
+    await user.should_not_see(marker="rated")

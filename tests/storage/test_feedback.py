@@ -23,3 +23,9 @@ async def test_the_export_holds_each_rating_with_its_path_on_both_databases(any_
     ]
     assert [m["content"] for m in records[1]["path"]] == ["m0", "m1", "m2", "m3"]
     assert [m["role"] for m in records[0]["path"]] == ["user", "assistant"]
+
+    assert await chats.unrate("someone-else", ids[1]) is False
+    assert await chats.unrate(user.id, ids[0]) is False  # a question has no rating to take back
+    assert await chats.unrate(user.id, ids[1]) is True
+    assert await chats.unrate(user.id, ids[1]) is True  # already gone: nothing to do
+    assert [r["message_id"] for r in await chats.all_feedback()] == [ids[3]]

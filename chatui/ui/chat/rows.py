@@ -58,33 +58,41 @@ class MessageRows:
             self.reply_rows[message_id] = (reply_row(actions), actions)
 
     async def _rate(self, message_id: str, rating: str) -> None:
-        """Store the rating at once and show it; a thumbs down then offers a comment (Cancel keeps the rating)."""
-        previous = self.messages.ratings.get(message_id, (None, None))
-        comment = previous[1] if previous[0] == rating else None
-        if not await self._store(message_id, rating, comment):
+        """Store the rating at once and show it; a thumbs down then offers a comment (Cancel keeps the rating).
+        The chosen thumb pressed again takes the rating (and its comment) back."""
+        if self.messages.ratings.get(message_id, (None, None))[0] == rating:
+            await self._store(message_id, None, None)
+            return
+        if not await self._store(message_id, rating, None):
             return
         if rating == "down":
             said = await dialogs.form(
                 "What was wrong with this reply?",
-                [dialogs.Field("comment", "Comment (optional)", comment or "")],
+                [dialogs.Field("comment", "Comment (optional)", "")],
                 "Send feedback",
                 text="Your comment helps whoever runs this server improve the answers.",
                 marker="send-feedback",
             )
-            if said is not None and said["comment"].strip() != (comment or ""):
+            if said is not None and said["comment"].strip():
                 await self._store(message_id, rating, said["comment"])
 
-    async def _store(self, message_id: str, rating: str, comment: str | None) -> bool:
+    async def _store(self, message_id: str, rating: str | None, comment: str | None) -> bool:
+        """Store the rating (None: take it back) and redraw the reply's row to show it."""
         messages = self.messages
+        organizer = messages.services.organizer
         try:
-            stored = await messages.services.organizer.rate(messages.user_id, message_id, rating, comment)
+            if rating is None:
+                await organizer.unrate(messages.user_id, message_id)
+                messages.ratings.pop(message_id, None)
+            else:
+                stored = await organizer.rate(messages.user_id, message_id, rating, comment)
+                messages.ratings[message_id] = (stored.rating, stored.comment)
         except ConversationError as exc:
             ui.notify(exc.message, type="warning")
             return False
-        messages.ratings[message_id] = (stored.rating, stored.comment)
         if message_id in self.reply_rows:
             row, actions = self.reply_rows[message_id]
-            actions.rating = stored.rating
+            actions.rating = rating
             if not row.is_deleted:
                 reply_row(actions, row)
                 if message_id == self.last_reply:
