@@ -17,6 +17,9 @@ and the reply still ends with `done_reason: "stop"`. The assistant turn is sent 
 each result as `{"role": "tool", "content", "tool_name"}` (Ollama pairs results with calls by name and order; it has
 no call id to send and no error flag, so a failed call's text says "Error: ...").
 
+Embeddings (`embed`, for knowledge retrieval): `POST /api/embed` with `{"model", "input": [texts]}` answers
+`{"model", "embeddings": [[floats], ...], "total_duration", "load_duration", "prompt_eval_count"}`; errors as above.
+
 Images travel beside a message's text, as its `images`: a list of base64 strings (no type, no data URL). Whether a
 model can see them is in `POST /api/show`'s `capabilities` (`"vision"`), asked once a minute per model.
 """
@@ -171,6 +174,27 @@ class OllamaProvider(Provider):
             if started:
                 raise ProviderStreamError("the connection to Ollama broke before the reply was complete") from exc
             raise self._unreachable() from exc
+
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """`POST /api/embed` with `{"model", "input": [...]}` → `{"embeddings": [[...], ...]}`, one per input, in
+        order (Ollama normalises them to length 1). Errors as for a reply: 404 for a model not pulled, and so on."""
+        if not texts:
+            return []
+        try:
+            response = await self._client.post("/api/embed", json={"model": model, "input": list(texts)})
+        except httpx.TransportError as exc:
+            if _timed_out(exc):
+                raise ProviderTimeout(f"Ollama at {self.shown_url} did not answer in time") from exc
+            raise self._unreachable() from exc
+        if response.status_code != 200:
+            raise self._status_error(response, model)
+        try:
+            vectors = orjson.loads(response.content)["embeddings"]
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ProviderError("Ollama answered /api/embed with something that is not embeddings") from exc
+        if not isinstance(vectors, list) or len(vectors) != len(texts):
+            raise ProviderError(f"Ollama answered /api/embed with {len(vectors)} embeddings for {len(texts)} texts")
+        return vectors
 
     def _status_error(self, response: httpx.Response, model: str) -> ProviderError:
         detail = _error_text(response)

@@ -17,6 +17,9 @@ Function calling (`tools`, streamed `tool_calls` deltas, `tool` role results): `
 A message with images is sent as a list of content parts, in the message's order: `{"type": "text", "text"}` and
 `{"type": "image_url", "image_url": {"url": "data:<type>;base64,..."}}`; a message of text alone stays a string.
 
+Embeddings (`embed`, for knowledge retrieval): `POST /embeddings` `{"model", "input": [texts]}` answers `{"data":
+[{"object": "embedding", "embedding", "index"}], "model", "usage"}`, through the SDK's `embeddings.create`.
+
 The SDK (~500 modules, +14 MB and 0.3 s to import) is loaded on the first reply, in a thread, not at start: a
 configured provider costs nothing until someone talks to it. Listing the models is one plain `GET /models` through
 httpx, which the app has loaded anyway (BENCHMARKS.md §12).
@@ -157,6 +160,26 @@ class OpenAIProvider(SdkProvider["openai.AsyncOpenAI"]):
         for complete in calls.calls():
             yield complete
         yield Usage(usage.prompt_tokens, usage.completion_tokens, cut_off)
+
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """`POST /embeddings` through the SDK's `embeddings.create` (which asks for base64 and decodes it: a quarter
+        of the bytes of JSON floats), one vector per text, put back in the order of the texts by each one's `index`.
+        The SDK is loaded here as for a reply, in a thread, if no reply has loaded it yet."""
+        if not texts:
+            return []
+        client = await self._sdk()
+        import openai  # loaded by `_sdk()`, in a thread
+
+        try:
+            response = await client.embeddings.create(model=model, input=list(texts))
+        except ValueError as exc:  # the SDK's "No embedding data received"
+            raise ProviderError(f"{self.display_name} answered /embeddings with no embeddings") from exc
+        except openai.OpenAIError as exc:
+            raise self._translate(exc, model, started=False, produced=False) from exc
+        vectors = [list(item.embedding) for item in sorted(response.data, key=lambda item: item.index)]
+        if len(vectors) != len(texts):
+            raise ProviderError(f"{self.display_name} answered /embeddings with {len(vectors)} for {len(texts)} texts")
+        return vectors
 
     async def can_think(self, model: str) -> bool:
         """OpenAI's reasoning models (o-series, GPT-5) take `reasoning_effort` and its others refuse it; a compatible

@@ -15,6 +15,11 @@ the last (`done_reason` stays "stop"), arguments as an object; `tool` messages n
 A message's `images` are base64 strings; like Ollama, the fake answers 400 to one that is not an image, and (like
 models without a vision projector) to images sent to a model without the `vision` capability, which `/api/show`
 lists for the models of `FakeOllama.vision_models`.
+
+Embeddings (docs/api.md, "Generate Embeddings"): `POST /api/embed` takes `{"model", "input"}` (a string or a list)
+and answers `{"model", "embeddings": [[...]], "total_duration", "load_duration", "prompt_eval_count"}`, vectors from
+`state.embedder` (`testing.fakes.embeddings`); a model it does not have is a 404 `{"error": "model \"x\" not found,
+try pulling it first"}`.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from testing.fakes.embeddings import inputs_of
 from testing.fakes.images import BadImage, SeenImage, decode
 from testing.fakes.server import DropConnection, Script, ScriptedProvider
 
@@ -124,9 +130,34 @@ def ollama_app(state: ScriptedProvider) -> Starlette:
             shown["thinking"] = {"values": values, "default": values[-1] if values else True}
         return JSONResponse(shown)
 
+    async def embed(request: Request) -> Response:
+        """`POST /api/embed`: `{"model", "input": text or [texts]}` → `{"model", "embeddings", ...}`."""
+        body = await request.json()
+        embedder = state.embedder
+        model, inputs = body.get("model") or "", inputs_of(body)
+        embedder.seen(inputs or [])
+        if not model:
+            return JSONResponse({"error": "model is required"}, status_code=400)
+        if embedder.status != 200:
+            return JSONResponse({"error": embedder.error}, status_code=embedder.status)
+        if model not in embedder.models:
+            return JSONResponse({"error": f'model "{model}" not found, try pulling it first'}, status_code=404)
+        if inputs is None:
+            return JSONResponse({"error": "invalid input type"}, status_code=400)
+        return JSONResponse(
+            {
+                "model": model,
+                "embeddings": [embedder.vector(text) for text in inputs],
+                "total_duration": 14143917,
+                "load_duration": 1019500,
+                "prompt_eval_count": sum(len(text.split()) for text in inputs),
+            }
+        )
+
     return Starlette(
         routes=[
             Route("/api/chat", chat, methods=["POST"]),
+            Route("/api/embed", embed, methods=["POST"]),
             Route("/api/tags", tags),
             Route("/api/show", show, methods=["POST"]),
         ]

@@ -7,6 +7,9 @@ has `"usage": null` and one more chunk with empty `choices` carries the usage; t
 Errors are `{"error": {"message", "type", "param", "code"}}` with the HTTP status, or as a `data:` event mid-stream.
 Tool calls (`Script.tool_calls`) and the results sent back are checked as OpenAI checks them:
 `testing.fakes.openai_tools`.
+Embeddings: `POST /v1/embeddings` answers `{"object": "list", "data": [{"object": "embedding", "index", "embedding"}],
+"model", "usage"}`, each embedding JSON floats or, with `encoding_format: "base64"` (what the SDK asks for unless
+told otherwise), base64 of little-endian float32s; vectors from `state.embedder` (`testing.fakes.embeddings`).
 Reasoning streams before the content as deltas `{"content": null, "reasoning_content": "..."}`, as DeepSeek's API
 and llama.cpp send it (`reasoning_field = "reasoning"`: as newer vLLM and Ollama's `/v1` do), and is counted in
 `usage.completion_tokens_details.reasoning_tokens`.
@@ -19,8 +22,10 @@ user's, a URL that is not a base64 `data:` URL of an image of a type it takes, o
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import secrets
+import struct
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -30,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from testing.fakes.embeddings import inputs_of
 from testing.fakes.images import BadImage, SeenImage, decode
 from testing.fakes.openai_tools import invalid_tools
 from testing.fakes.server import DropConnection, Script, ScriptedProvider
@@ -53,6 +59,8 @@ class FakeOpenAI(ScriptedProvider):
     malformed_after          after this many deltas, send an event whose data is not JSON
     reasoning_field          the delta field reasoning streams in (`reasoning_content`, or `reasoning`)
     """
+
+    embedding_models = ("text-embedding-3-small", "text-embedding-3-large")
 
     def reset(self) -> None:
         super().reset()
@@ -148,7 +156,45 @@ def openai_app(state: FakeOpenAI) -> Starlette:
             }
         )
 
-    return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"]), Route("/v1/models", models)])
+    async def embeddings(request: Request) -> Response:
+        """`POST /v1/embeddings`: `{"model", "input", "encoding_format"}` → a list of `embedding` objects."""
+        refused = _refuse_key(state, request)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        embedder = state.embedder
+        model, inputs = body.get("model", ""), inputs_of(body)
+        embedder.seen(inputs or [])
+        if embedder.status != 200:
+            return _error(embedder.status, embedder.error)
+        if model not in embedder.models:
+            return _error(404, f"The model `{model}` does not exist or you do not have access to it.")
+        if not inputs or any(not text for text in inputs):
+            return _error(400, "'$.input' is invalid. Please check the API reference.")
+        base64_wanted = body.get("encoding_format") == "base64"  # the SDK asks for it unless told otherwise
+        data = [
+            {"object": "embedding", "index": index, "embedding": _encoded(embedder.vector(text), base64_wanted)}
+            for index, text in enumerate(inputs)
+        ]
+        tokens = sum(len(text.split()) for text in inputs)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return JSONResponse(
+            {"object": "list", "data": data, "model": model, "usage": usage},
+            headers={"x-request-id": f"req_{secrets.token_hex(16)}"},
+        )
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", completions, methods=["POST"]),
+            Route("/v1/models", models),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
+        ]
+    )
+
+
+def _encoded(vector: list[float], as_base64: bool) -> list[float] | str:
+    """A vector as OpenAI sends it: JSON floats, or with `encoding_format: base64` its little-endian float32 bytes."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii") if as_base64 else vector
 
 
 def _refuse_key(state: FakeOpenAI, request: Request) -> Response | None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import uvicorn
 
+from testing.fakes.embeddings import FakeEmbedder
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -97,7 +99,10 @@ class Script:
 
 
 class ScriptedProvider:
-    """State shared by a fake provider's routes and the test: scripts to play, requests seen, disconnects seen."""
+    """State shared by a fake provider's routes and the test: scripts to play, requests seen, disconnects seen; and
+    the embeddings endpoint's (`embedder`, `testing.fakes.embeddings`)."""
+
+    embedding_models: tuple[str, ...] = ("nomic-embed-text", "all-minilm")
 
     def __init__(self) -> None:
         self.scripts: deque[Script] = deque()
@@ -121,6 +126,7 @@ class ScriptedProvider:
             self.disconnected.clear()
             self.started.clear()
             self.completed = 0
+            self.embedder = FakeEmbedder(self.embedding_models)
 
     def then(self, *scripts: Script) -> None:
         """Queue scripts for the next requests; when the queue is empty, `default` plays."""
