@@ -4,7 +4,7 @@ title or tag, grouped by day; the folders above it (`chatui.ui.folders`), the Ar
 An account may hold thousands of conversations; the page builds only the first `PAGE_SIZE` rows and fetches the next
 page (keyset, `ConversationRepository.list_conversations`) when its "Show more" button comes near the viewport
 (`chatui.autoload` in `chatui/ui/static/chatui.js`) or is clicked. Each row has its own menu (Rename, Pin, Move to
-folder, Tags, Archive, Export, Delete); a row's menu is built when it is opened, so a row costs three elements.
+folder, Tags, Archive, Share, Export, Delete); a row's menu is built when it is opened, so a row costs three elements.
 The list shows the conversations in no folder (a folder's are under it), all of them while a title or tag filters.
 """
 
@@ -21,6 +21,7 @@ from chatui.conversations.errors import ConversationError, ConversationNotFound
 from chatui.ui import dialogs
 from chatui.ui.conversation_dialogs import delete_dialog, export_url, page_level, rename_dialog
 from chatui.ui.folders import NO_FOLDER, FolderTree, ask_tags, choose_folder
+from chatui.ui.share_links import share_dialog
 from chatui.ui.weak import weakly
 from storage import Conversation, ListFilter, SignedIn
 
@@ -256,6 +257,8 @@ class Sidebar:
                 "Unarchive" if conversation.archived else "Archive",
                 on_click=lambda: self._organize([conversation.id], archived=not conversation.archived),
             ).mark("archive-conversation")
+            share = ui.menu_item("Share", on_click=lambda: share_dialog(self.services, self.user_id, conversation.id))
+            share.mark("share-conversation")
             ui.menu_item("Export", on_click=lambda: ui.navigate.to(export_url(conversation.id))).mark(
                 "export-conversation"
             )

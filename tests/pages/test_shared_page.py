@@ -174,3 +174,19 @@ async def test_a_long_conversation_is_shown_a_page_at_a_time(
     reader.find(marker="show-more").click()
     await reader.should_see(marker="assistant-message")
     await reader.should_not_see(marker="show-more")
+
+
+async def test_a_sidebar_rows_menu_shares_a_chat_that_is_not_open(user: User, fake_ollama):
+    conversation_id, _ = await shared_chat(user, fake_ollama)
+    assert (await user.http_client.delete(f"/api/conversations/{conversation_id}/share")).status_code == 204
+    await user.open("/")  # a new chat: the header has no conversation menu, the row's menu is the way
+    await user.should_not_see(marker="conversation-menu")
+    user.find(marker=f"row-menu-{conversation_id}").click()
+    await user.should_see(marker="share-conversation")
+    user.find(marker="share-conversation").click()
+    await user.should_see(marker="share-dialog")
+    user.find(marker="create-share").click()
+    await user.should_see(marker="share-url", retries=20)
+    [link] = (await user.http_client.get("/api/shares")).json()
+    assert (link["conversation_id"], link["expires_at"]) == (conversation_id, None)
+    assert user.find(marker="share-url").elements.pop().value == link["url"]
