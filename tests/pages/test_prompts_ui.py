@@ -97,3 +97,23 @@ async def test_enter_inserts_the_highlighted_prompt_instead_of_sending(user: Use
     await user.should_see("No saved prompt matches /zzz")
     box(user).set_value("a plain message")
     await user.should_not_see(marker="slash-menu")
+
+
+async def test_a_prompt_saved_after_the_page_was_built_is_listed_without_a_reload(user: User) -> None:
+    await register_and_sign_in(user)
+    await save_prompt(user, "alpha", "First prompt")
+    await user.open("/")
+    await user.should_see(marker="send")
+    box(user).set_value("/")
+    await user.should_see("/alpha")
+    box(user).set_value("")
+    await user.should_not_see(marker="slash-menu")
+
+    await save_prompt(user, "standup", "What did you do yesterday?", "Daily standup")  # as another tab would
+    box(user).set_value("/")
+    await user.should_see("/standup")
+    await user.should_see("Daily standup")
+    box(user).set_value("/st")
+    await user.should_not_see("/alpha")
+    user.find("Message").trigger("keydown.tab")
+    await composer_holds(user, "What did you do yesterday?")

@@ -45,7 +45,9 @@ class SlashPrompts(Typeahead[SavedPrompt]):
             panel = ui.element("div").classes("chatui-column").mark("slash-menu")
         super().__init__(view, panel, "chatui-slash")
 
-    async def load(self) -> None:
+    async def opening(self) -> None:
+        """The prompts are read as `/` opens the list (one query), not when the page is built: a prompt saved in
+        another tab, or through the API, is offered at once."""
         view = self._view()
         if view is not None:
             self.prompts = await view.services.prompts.list(view.user.id)

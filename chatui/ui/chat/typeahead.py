@@ -41,14 +41,27 @@ class Typeahead(Generic[T]):
         box.textarea.on("keydown.up", lambda: self._move(-1), js_handler=guard)
         box.textarea.on("keydown.esc", self.close, js_handler=guard)
 
-    def _typed(self, event: Any) -> None:
+    async def _typed(self, event: Any) -> None:
         typed = self.trigger(event.value or "")
         if typed is None:
             if self.panel.visible:
                 self.close()
             return
+        if not self.panel.visible:
+            await self.opening()
+            typed = self.trigger(self.box_value())  # the box may have changed while the choices were read
+            if typed is None:
+                return
         self.matches, self.index = self.matching(typed)[:SHOWN], 0
         self._draw(typed)
+
+    async def opening(self) -> None:
+        """Called as the list opens, before it is drawn: the place to read choices fresh (once an opening, not at
+        each keystroke), so that one added in another tab is offered without a reload."""
+
+    def box_value(self) -> str:
+        view = self._view()
+        return "" if view is None else str(view.box.textarea.value or "")
 
     def trigger(self, value: str) -> str | None:
         """What follows the trigger in the box's `value`, or None when the list should not be open."""

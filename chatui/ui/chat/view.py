@@ -140,7 +140,6 @@ class ChatView:
         await self.settings.load()
         await self.tool_picker.load()
         await self.presets.apply()
-        await self.slash.load()
         await self.knowledge.load()
         self.frame.shortcuts[:0] = CHAT_SHORTCUTS  # keys handled in the browser (`static/chatui.js`)
         if self.conversation is not None:
