@@ -174,6 +174,16 @@ class Settings(BaseSettings):
     ai_title_seconds: float = Field(10.0, gt=0, validation_alias=AliasChoices("CHATUI_AI_TITLE_SECONDS"))
     """How long a title may take; after that the first-50-characters title stays."""
 
+    # Knowledge (issue 25): the model that embeds chunks and questions for hybrid retrieval, `provider:name` as
+    # DEFAULT_MODEL (e.g. `ollama:nomic-embed-text`, `openai:text-embedding-3-small`); unset: BM25 alone.
+    embedding_model: str | None = Field(
+        None, validation_alias=AliasChoices("CHATUI_EMBEDDING_MODEL", "embedding_model")
+    )
+    embedding_timeout: float = Field(2.0, gt=0, validation_alias=AliasChoices("CHATUI_EMBEDDING_TIMEOUT"))
+    """How long a question's embedding may take before retrieval answers from BM25 alone."""
+    embedding_retry_seconds: float = Field(60.0, gt=0, validation_alias=AliasChoices("CHATUI_EMBEDDING_RETRY_SECONDS"))
+    """After the embedding model failed (provider down), how long before chunks are sent again."""
+
     # Tools (`chatui.tools`): MCP servers as a JSON list (a SecretStr: their headers and environment hold keys),
     # each call's time and the output kept, and the model/tool rounds one reply may take.
     mcp_servers: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("CHATUI_MCP_SERVERS", "mcp_servers"))
@@ -196,7 +206,7 @@ class Settings(BaseSettings):
         parse_servers(value.get_secret_value())
         return value
 
-    @field_validator("default_model", "title_model")
+    @field_validator("default_model", "title_model", "embedding_model")
     @classmethod
     def _qualify_default_model(cls, value: str | None) -> str | None:
         from providers.registry import qualify_model_id

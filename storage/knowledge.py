@@ -250,6 +250,19 @@ class KnowledgeRepository(Repository):
         collections, documents = _readable_ids(c, user_id, collection_ids)
         return retrieve(c, sorted(collections), question, limit, document_ids=sorted(documents))
 
+    @statements
+    def scope(self, c: Connection, user_id: str, ids: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Of these ids, the collections and the single documents this user may read (hybrid retrieval's scope)."""
+        collections, documents = _readable_ids(c, user_id, ids)
+        return sorted(collections), sorted(documents)
+
+    @statements
+    def search(
+        self, c: Connection, collection_ids: Sequence[str], document_ids: Sequence[str], question: str, limit: int
+    ) -> list[Passage]:
+        """BM25 within a scope already checked (`scope`)."""
+        return retrieve(c, collection_ids, question, limit, document_ids=document_ids)
+
 
 def _readable_ids(c: Connection, user_id: str, ids: Sequence[str]) -> tuple[set[str], set[str]]:
     """Which of `ids` are collections this user may read, and which are documents of such collections."""

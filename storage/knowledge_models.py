@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, UTCDateTime, new_id, utcnow
@@ -79,4 +79,27 @@ class KnowledgeChunk(Base):
     __table_args__ = (
         Index("ix_knowledge_chunks_document_seq", "document_id", "seq"),
         Index("ix_knowledge_chunks_collection", "collection_id"),
+    )
+
+
+class KnowledgeVector(Base):
+    """A chunk's embedding by one model (hybrid retrieval, `storage.knowledge_vectors`): float32s, little-endian.
+
+    `model` is the qualified id that made it (`ollama:nomic-embed-text`): retrieval compares a question only with
+    vectors of the model that embeds questions now, so two models' vectors are never mixed. `id` is the order the
+    rows were written in: an in-memory index (`storage.vector_index`) reads only the rows after the last it holds.
+    Deleted with its chunk (the foreign key's cascade).
+    """
+
+    __tablename__ = "knowledge_vectors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chunk_id: Mapped[int] = mapped_column(ForeignKey("knowledge_chunks.id", ondelete="CASCADE"))
+    collection_id: Mapped[str] = mapped_column(String(36))
+    model: Mapped[str] = mapped_column(String(200))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        Index("ix_knowledge_vectors_chunk_model", "chunk_id", "model", unique=True),
+        Index("ix_knowledge_vectors_collection_model", "collection_id", "model", "id"),
     )

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0021"
+HEAD = "0022"
 """The newest revision in `migrations/versions`: a database stamped with it needs nothing."""
 SEARCH_TABLES = ("messages_fts", "conversations_fts", "knowledge_fts")
 SEARCH_COLUMNS_AND_INDEXES = {

@@ -82,6 +82,18 @@ class DocumentPublic(BaseModel):
     chunk_count: int
     progress: float = Field(description="0 to 1 while pending")
     created_at: datetime
+    embedded: int | None = Field(
+        None, description="Chunks embedded for hybrid retrieval (of chunk_count); null without an embedding model"
+    )
+
+
+class EmbeddingPublic(BaseModel):
+    """Hybrid retrieval's progress over a collection (issue 25): its ready documents' chunks embedded so far."""
+
+    model: str = Field(description="The embedding model (CHATUI_EMBEDDING_MODEL), as `provider:name`")
+    embedded: int = Field(description="Chunks of ready documents that have a vector of this model")
+    chunks: int = Field(description="Chunks of ready documents; embedded == chunks: every one is searched by meaning")
+    error: str | None = Field(description="Why embedding stopped short (tried again later); BM25 answers meanwhile")
 
 
 class CollectionWithDocuments(BaseModel):
@@ -91,6 +103,9 @@ class CollectionWithDocuments(BaseModel):
     mine: bool
     created_at: datetime
     documents: list[DocumentPublic]
+    embedding: EmbeddingPublic | None = Field(
+        description="Hybrid retrieval's progress; null when no embedding model is set (BM25 alone)"
+    )
 
 
 def _collection(row: CollectionRow, user_id: str) -> CollectionPublic:
@@ -104,8 +119,9 @@ def _collection(row: CollectionRow, user_id: str) -> CollectionPublic:
     )
 
 
-def _document(row: DocumentRow) -> DocumentPublic:
+def _document(row: DocumentRow, embedded: int | None = None) -> DocumentPublic:
     return DocumentPublic(
+        embedded=embedded,
         id=row.id,
         name=row.name,
         kind=row.kind,
@@ -139,13 +155,20 @@ async def get_collection(collection_id: str, signed_in: CurrentUser, services: S
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Collection not found.")
     row, documents = found
+    progress = await services.knowledge.embedding(row.id, documents)
+    embedded = progress.per_document if progress is not None else {}
     return CollectionWithDocuments(
         id=row.id,
         name=row.name,
         shared=row.shared,
         mine=row.user_id == signed_in.user.id,
         created_at=row.created_at,
-        documents=[_document(d) for d in documents],
+        documents=[_document(d, embedded.get(d.id)) for d in documents],
+        embedding=EmbeddingPublic(
+            model=progress.model, embedded=progress.embedded, chunks=progress.chunks, error=progress.error
+        )
+        if progress is not None
+        else None,
     )
 
 

@@ -192,6 +192,30 @@ def build_tools(settings: Settings, search: SearchRepository, knowledge: Knowled
     return ToolRegistry(servers, search_history, limits, knowledge=knowledge.search_everywhere)
 
 
+def build_knowledge(settings: Settings, db: Database, models: ModelRegistry) -> KnowledgeService:
+    """Knowledge collections; with CHATUI_EMBEDDING_MODEL, chunks embedded in the background and hybrid retrieval."""
+    embedder = hybrid = None
+    if settings.embedding_model:
+        from chatui.knowledge.embedding import Embedder, registry_embedder
+        from chatui.knowledge.hybrid import HybridRetrieval
+        from storage.knowledge_vectors import VectorRepository
+        from storage.vector_index import VectorIndex  # numpy: loaded only for hybrid retrieval
+
+        vectors = VectorRepository(db)
+        embed = registry_embedder(models, settings.embedding_model)
+        embedder = Embedder(vectors, embed, settings.embedding_model, retry_seconds=settings.embedding_retry_seconds)
+        index = VectorIndex(vectors, settings.embedding_model)
+        hybrid = HybridRetrieval(vectors, index, embed, timeout=settings.embedding_timeout)
+    return KnowledgeService(
+        KnowledgeRepository(db),
+        knowledge_limits(settings),
+        settings.data_dir / "uploads",
+        single_instance=not settings.redis_url,
+        embedder=embedder,
+        hybrid=hybrid,
+    )
+
+
 def build_services(settings: Settings, *, providers: Mapping[str, Provider] | None = None) -> Services:
     """Every long-lived object of the app, wired once. `providers` replaces the model providers the settings
     describe (like an HTTP client's injected transport): tests pass an in-process one and keep the real wiring."""
@@ -202,19 +226,14 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
     chats = ConversationRepository(db)
     coordination = build_coordination(settings, db)
     search = SearchRepository(db)
-    knowledge = KnowledgeService(
-        KnowledgeRepository(db),
-        knowledge_limits(settings),
-        settings.data_dir / "uploads",
-        single_instance=not settings.redis_url,
-    )
-    tools = build_tools(settings, search, knowledge)
     models = ModelRegistry(
         dict(providers) if providers is not None else build_providers(settings),
         settings.default_model or FIRST_CHOICE_MODEL,
         configured=settings.default_model is not None,
         timeout=settings.model_list_timeout,
     )
+    knowledge = build_knowledge(settings, db, models)
+    tools = build_tools(settings, search, knowledge)
     events = ConversationEvents()
     engine = GenerationEngine(
         chats,

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatui.files.pdftext import read_pdf_text
 from chatui.knowledge.archives import expand, is_zip
@@ -25,6 +26,10 @@ from chatui.knowledge.chunking import chunks as make_chunks
 from chatui.knowledge.extract import UNSUPPORTED, Block, Unreadable, decode, kind_of, pdf_blocks, text_blocks
 from storage.knowledge import ChunkRow, CollectionRow, DocumentRow, KnowledgeRepository, NewChunk
 from storage.knowledge_search import Passage
+
+if TYPE_CHECKING:  # hybrid retrieval's modules load numpy: only built when an embedding model is set
+    from chatui.knowledge.embedding import Embedder
+    from chatui.knowledge.hybrid import HybridRetrieval
 
 log = logging.getLogger(__name__)
 
@@ -54,31 +59,57 @@ class Upload:
     """Why it was refused before it was read (a file of a zip too large, a damaged zip)."""
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddingProgress:
+    """A collection's hybrid retrieval: the model, its chunks embedded out of those of ready documents, per document,
+    and why embedding stopped short (the provider's words), if it did."""
+
+    model: str
+    embedded: int
+    chunks: int
+    per_document: dict[str, int]
+    error: str | None
+
+
 class CollectionGone(Exception):
     """No such collection for this user (or one they may read but not change)."""
 
 
 class KnowledgeService:
     def __init__(
-        self, repository: KnowledgeRepository, limits: KnowledgeLimits, spool: Path, *, single_instance: bool
+        self,
+        repository: KnowledgeRepository,
+        limits: KnowledgeLimits,
+        spool: Path,
+        *,
+        single_instance: bool,
+        embedder: Embedder | None = None,
+        hybrid: HybridRetrieval | None = None,
     ) -> None:
         self.repository = repository
         self.limits = limits
         self.spool = spool
         """Where uploads wait to be read (each file deleted once read)."""
         self.single_instance = single_instance
+        self.embedder = embedder
+        """Embeds ready documents' chunks in the background (None: no CHATUI_EMBEDDING_MODEL, BM25 alone)."""
+        self.hybrid = hybrid
         self._queue: asyncio.Queue[tuple[DocumentRow, Upload]] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
     async def start(self) -> None:
+        if self.embedder is not None:
+            self.embedder.start()
         if self.single_instance:
             failed = await self.repository.fail_pending()
             if failed:
                 log.warning("%d knowledge documents were being read when the server stopped; marked failed", failed)
 
     async def aclose(self) -> None:
+        if self.embedder is not None:
+            await self.embedder.aclose()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -125,7 +156,26 @@ class KnowledgeService:
         """The best passages for `question` in those of the collections the user may read, best first."""
         if not collection_ids:
             return []
-        return await self.repository.retrieve(user_id, collection_ids, question, limit)
+        if self.hybrid is None:
+            return await self.repository.retrieve(user_id, collection_ids, question, limit)
+        cids, dids = await self.repository.scope(user_id, collection_ids)
+        if not cids and not dids:
+            return []
+
+        def bm25(count: int) -> Awaitable[list[Passage]]:
+            return self.repository.search(cids, dids, question, count)
+
+        return await self.hybrid.retrieve(bm25, cids, dids, question, limit)
+
+    async def embedding(self, collection_id: str, documents: Sequence[DocumentRow]) -> EmbeddingProgress | None:
+        """How far the embedding of a collection's ready documents is (None without an embedding model)."""
+        if self.embedder is None:
+            return None
+        embedded = await self.embedder.repository.embedded(collection_id, self.embedder.model)
+        per_document = {d.id: embedded.get(d.id, 0) for d in documents}
+        chunks = sum(d.chunk_count for d in documents if d.status == "ready")
+        done = sum(per_document[d.id] for d in documents if d.status == "ready")
+        return EmbeddingProgress(self.embedder.model, done, chunks, per_document, self.embedder.error)
 
     async def documents(self, user_id: str) -> list[DocumentRow]:
         """The ready documents of every collection the user may read (what `#` offers beside the collections)."""
@@ -222,6 +272,8 @@ class KnowledgeService:
                 return  # deleted meanwhile
             await self.repository.set_progress(row.id, min(0.99, (start + len(batch)) / len(chunks)))
         await self.repository.finish(row.id, len(chunks))
+        if self.embedder is not None:
+            self.embedder.wake()
 
     async def _pdf(self, data: bytes) -> list[Block]:
         read = await read_pdf_text(

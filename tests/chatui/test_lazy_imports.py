@@ -1,5 +1,6 @@
 """What a start does not load (issue 28, BENCHMARKS.md §12): the `openai` and `anthropic` SDKs (+53 MB, 1.2 s) wait
-for the first reply through their provider, and Alembic for a database that needs migrating. Each check is a fresh
+for the first reply through their provider, Alembic for a database that needs migrating, and numpy for an embedding
+model (hybrid knowledge retrieval, off by default). Each check is a fresh
 interpreter building the app the way `main.py` does, then listing the models of both providers, then telling which
 of those modules it holds."""
 
@@ -18,7 +19,7 @@ from testing.fakes.openai import FakeOpenAI
 from testing.live import ROOT
 
 KEY = "sk-test-lazy-4f9a8b7c6d5e4f3a2b1c0d9e"
-WATCHED = ("openai", "anthropic", "httpx2", "alembic", "mako")
+WATCHED = ("openai", "anthropic", "httpx2", "alembic", "mako", "numpy")
 
 PROBE = f"""
 import asyncio, json, sys
