@@ -180,14 +180,16 @@ class Generation:
             return None
         return round(time.monotonic() - self._thinking_since, 1)
 
-    def tool_event(self, frame: dict[str, object]) -> None:
-        """A tool step began, waits for approval or ended; readers get an empty batch once the text before it."""
-        self.tool_events.append(ToolEvent(len(self.chunks), dict(frame)))
+    def tool_event(self, frame: dict[str, object], seconds: float | None = None) -> None:
+        """A tool step began, waits for approval or ended (in `seconds`); readers get an empty batch once the text
+        before it."""
+        self.tool_events.append(ToolEvent(len(self.chunks), dict(frame), seconds))
         self._notify()
 
-    def mirror_step(self, at: int, frame: dict[str, Any]) -> None:
+    def mirror_step(self, at: int, frame: dict[str, Any], seconds: float | None = None) -> None:
         """A tool event of a reply another instance writes, from its stream: kept where the owner had it (after `at`
-        deltas), with the step it tells of (so a reader here knows which call waits for Allow / Deny)."""
+        deltas), with the step it tells of (so a reader here knows which call waits for Allow / Deny, and how long a
+        finished one took)."""
         kind, call_id = frame.get("type"), str(frame.get("call_id", ""))
         step = next((step for step in self.steps if step.call_id == call_id), None)
         if kind == "tool_call" and step is None:
@@ -199,7 +201,8 @@ class Generation:
         elif kind == "tool_result" and step is not None:
             step.result, step.is_error = str(frame.get("content", "")), bool(frame.get("is_error"))
             step.state = "interrupted" if step.result == INTERRUPTED else "done"
-        self.tool_events.append(ToolEvent(at, dict(frame)))
+            step.seconds = seconds
+        self.tool_events.append(ToolEvent(at, dict(frame), seconds))
         self._notify()
 
     def parts(self, chunks: int | None = None, reasoning: int | None = None) -> list[Part]:

@@ -111,7 +111,7 @@ class ToolRunner:
     def _end(generation: Generation, step: ToolStep, content: str, *, is_error: bool) -> None:
         step.state, step.result, step.is_error = "done", content, is_error
         generation.tool_event(
-            {"type": "tool_result", "call_id": step.call_id, "content": content, "is_error": is_error}
+            {"type": "tool_result", "call_id": step.call_id, "content": content, "is_error": is_error}, step.seconds
         )
 
 

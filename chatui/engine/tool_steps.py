@@ -59,6 +59,9 @@ class ToolEvent:
 
     at: int
     frame: dict[str, Any]
+    seconds: float | None = None
+    """How long the call took, on a `tool_result`: carried to the other instances beside the frame (whose fields are
+    the `/ws` contract and stay as they are), so that a page there shows the same duration as one here."""
 
 
 def reply_parts(

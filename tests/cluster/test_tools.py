@@ -1,5 +1,6 @@
 """Tool steps between two instances (issue 24): a tool loop written on A is replayed, then live, on B with its calls
-and results where A had them, and a call waiting for approval on A is allowed from B."""
+and results where A had them, a call waiting for approval on A is allowed from B, and a page on B shows how long a
+call run on A took, as A's page does."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import async_playwright, expect
 
+from testing.chromium import CHROMIUM, CHROMIUM_FLAGS
 from testing.fakes.mcp_server import stdio_config
 from testing.fakes.ollama import FakeOllama
 from testing.fakes.server import Script, ScriptedCall, ScriptedProvider, ThreadedServer
@@ -45,6 +48,12 @@ async def chat_with(account: Account, tools: list[str]) -> str:
     return conversation_id
 
 
+async def local_up(app: LiveApp, account: Account) -> bool:
+    async with httpx.AsyncClient(base_url=app.url, cookies={"chatui_session": account.cookie}) as client:
+        listed = (await client.get("/api/tools")).json()["servers"]
+    return any(s["name"] == "local" and s["available"] for s in listed)
+
+
 def kinds(frames: list[dict[str, Any]]) -> list[str]:
     return [f["type"] for f in frames]
 
@@ -78,12 +87,7 @@ async def test_a_call_waiting_on_a_is_allowed_from_b(
 ) -> None:
     a, b = tool_pair
 
-    async def local_up(app: LiveApp) -> bool:
-        async with httpx.AsyncClient(base_url=app.url, cookies={"chatui_session": bob.cookie}) as client:
-            listed = (await client.get("/api/tools")).json()["servers"]
-        return any(s["name"] == "local" and s["available"] for s in listed)
-
-    await until(lambda: local_up(a), within=20, what="the MCP server connected on A")
+    await until(lambda: local_up(a, bob), within=20, what="the MCP server connected on A")
     conversation = await chat_with(bob, ["local:add"])
     fake_ollama.then(
         Script(tokens=[], tool_calls=[ScriptedCall("local__add", {"a": 20, "b": 22})]),
@@ -105,3 +109,37 @@ async def test_a_call_waiting_on_a_is_allowed_from_b(
     assert rest[0]["content"] == "42" and not rest[0]["is_error"]  # allowed from B, run on A
     assert kinds(on_b_rest)[-3:] == ["tool_result", "token", "done"]
     assert fake_ollama.requests[-1]["messages"][-1]["content"] == "42"
+
+
+async def test_a_page_on_b_shows_how_long_a_call_run_on_a_took(
+    tool_pair: tuple[LiveApp, LiveApp], bob: Account, fake_ollama: FakeOllama
+) -> None:
+    a, b = tool_pair
+    await until(lambda: local_up(a, bob), within=20, what="the MCP server connected on A")
+    conversation = await chat_with(bob, ["local:sleep"])
+    fake_ollama.then(
+        Script(tokens=[], tool_calls=[ScriptedCall("local__sleep", {"seconds": 0.6})]),
+        Script(tokens=["Rested."]),
+    )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        context = await browser.new_context()
+        await context.add_cookies([{"name": "chatui_session", "value": bob.cookie, "url": b.url}])
+        page = await context.new_page()
+        state = page.locator(".chatui-tool-state")
+        async with bob.socket(a, conversation) as on_a:
+            await on_a.send(json.dumps({"type": "message", "content": "rest a while"}))
+            call_id = (await frames_until(on_a, "tool_approval"))[-1]["call_id"]
+            await page.goto(f"{b.url}/chat/{conversation}")  # B mirrors the reply A writes
+            await expect(state).to_have_text("Waiting for your approval", timeout=20_000)
+            await on_a.send(json.dumps({"type": "approve", "call_id": call_id, "allow": True}))
+            await frames_until(on_a, "done")
+        await expect(page.get_by_text("Rested.")).to_be_visible()
+        on_b = await state.text_content()
+
+        await page.goto(f"{a.url}/chat/{conversation}")  # A's page: the reply as stored where it ran
+        await expect(page.get_by_text("Rested.")).to_be_visible()
+        on_a_page = await state.text_content()
+        await browser.close()
+    assert on_b == on_a_page
+    assert on_b is not None and on_b.endswith(" s") and 0.6 <= float(on_b.removesuffix(" s")) < 10, on_b

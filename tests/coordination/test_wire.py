@@ -14,6 +14,7 @@ from chatui.coordination.redis.wire import (
     Revoked,
     Started,
     StopAsked,
+    ToolFrames,
     decode_entry,
     decode_event,
     decode_meta,
@@ -70,11 +71,7 @@ def test_an_unknown_event_is_refused_rather_than_half_read():
 
 
 def test_stream_entries_decode_to_deltas_and_an_end():
-    deltas = {
-        key.encode(): str(value).encode() if isinstance(value, int) else value
-        for key, value in Deltas(3, ["a", "b"]).fields().items()
-    }
-    assert decode_entry(deltas) == Deltas(3, ["a", "b"])
+    assert decode_entry(as_stored(Deltas(3, ["a", "b"]))) == Deltas(3, ["a", "b"])
     end = ReplyEnd("error", "it broke", "provider_error", Usage(prompt_tokens=5, completion_tokens=7))
     stored = {key.encode(): value for key, value in end.fields().items()}
     assert decode_entry(stored) == end
@@ -85,3 +82,25 @@ def test_stream_entries_decode_to_deltas_and_an_end():
         "usage": [5, 7],
     }
     assert decode_entry({b"w": b"1"}) is None
+
+
+def as_stored(entry: Deltas | ToolFrames) -> dict[bytes, bytes]:
+    """The entry's fields as Redis gives them back: bytes."""
+    return {
+        key.encode(): str(value).encode() if isinstance(value, int) else value for key, value in entry.fields().items()
+    }
+
+
+def test_tool_frames_carry_a_calls_duration_beside_the_frames_an_older_instance_reads():
+    result = {"type": "tool_result", "call_id": "c1", "content": "42", "is_error": False}
+    finished = ToolFrames(4, [[2, {"type": "tool_call", "call_id": "c1"}], [2, result]], {5: 1.25})
+    stored = as_stored(finished)
+    assert decode_entry(stored) == finished
+    assert orjson.loads(stored[b"sd"]) == {"5": 1.25}
+    assert [len(event) for event in orjson.loads(stored[b"s"])] == [2, 2]  # `for at, frame in ...` still unpacks
+
+    older = {key: value for key, value in stored.items() if key != b"sd"}  # written by an instance before durations
+    assert decode_entry(older) == ToolFrames(4, finished.frames)
+    assert b"sd" not in as_stored(ToolFrames(0, [[0, result]]))
+    garbled = {**stored, b"sd": orjson.dumps({"5": "soon", "x": 1, "6": True, "7": 3})}
+    assert decode_entry(garbled) == ToolFrames(4, finished.frames, {7: 3.0})

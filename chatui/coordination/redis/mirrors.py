@@ -131,8 +131,9 @@ class Mirrors(Generic[R]):
                 for text in entry.texts[max(0, len(mirror.reasoning) - entry.first) :]:
                     mirror.think(text)
             elif isinstance(entry, ToolFrames):
-                for at, frame in entry.frames[max(0, len(mirror.tool_events) - entry.first) :]:
-                    mirror.mirror_step(int(at), frame)
+                start = max(0, len(mirror.tool_events) - entry.first)
+                for index, (at, frame) in enumerate(entry.frames[start:], entry.first + start):
+                    mirror.mirror_step(int(at), frame, entry.seconds.get(index))
             elif isinstance(entry, ReplyEnd):
                 if entry.usage is not None:
                     mirror.usage = entry.usage

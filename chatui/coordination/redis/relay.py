@@ -72,7 +72,9 @@ class Relay(Generic[R]):
             if not batch:  # it thought, a tool step, or its place in the local model's line changed (shown here only)
                 events = reply.tool_events
                 while stepped < len(events) and events[stepped].at <= index:
-                    self._queue(reply.message_id, ToolFrames(stepped, [[events[stepped].at, events[stepped].frame]]))
+                    event = events[stepped]
+                    took = {} if event.seconds is None else {stepped: event.seconds}
+                    self._queue(reply.message_id, ToolFrames(stepped, [[event.at, event.frame]], took))
                     stepped += 1
                 if thought < len(reply.reasoning):
                     new = reply.reasoning[thought:]
@@ -97,6 +99,7 @@ class Relay(Generic[R]):
             last.texts.extend(entry.texts)
         elif isinstance(entry, ToolFrames) and isinstance(last, ToolFrames):
             last.frames.extend(entry.frames)
+            last.seconds.update(entry.seconds)
         else:
             queued.append(entry)
         self._dirty.set()

@@ -8,7 +8,7 @@ side by side during a rolling upgrade.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -96,13 +96,21 @@ class Thoughts:
 @dataclass(frozen=True, slots=True)
 class ToolFrames:
     """One entry of a reply's stream: its tool events from index `first` on (issue 24), each `[at, frame]`: the
-    frame readers are sent, after `at` text deltas (so a mirror puts it where the owner had it)."""
+    frame readers are sent, after `at` text deltas (so a mirror puts it where the owner had it).
+
+    `seconds` maps a finished call's event index to how long it took, so that a page on another instance shows the
+    same duration (the `/ws` frame has no field for it). It travels in a field of its own, `sd`, present only when
+    there is one: an instance that predates it ignores the field, and `[at, frame]` keeps the shape it unpacks."""
 
     first: int
     frames: list[list[Any]]
+    seconds: dict[int, float] = field(default_factory=dict)
 
     def fields(self) -> dict[FieldT, EncodableT]:
-        return {"si": self.first, "s": orjson.dumps(self.frames)}
+        encoded: dict[FieldT, EncodableT] = {"si": self.first, "s": orjson.dumps(self.frames)}
+        if self.seconds:
+            encoded["sd"] = orjson.dumps({str(index): took for index, took in self.seconds.items()})
+        return encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +127,20 @@ class ReplyEnd:
         return {"end": orjson.dumps({"status": self.status, "error": self.error, "code": self.code, "usage": usage})}
 
 
+def _durations(raw: bytes | str | None) -> dict[int, float]:
+    """`ToolFrames.seconds` from its `sd` field (none when absent); what is not an index and a number is skipped."""
+    if raw is None:
+        return {}
+    decoded = orjson.loads(raw)
+    if not isinstance(decoded, dict):
+        return {}
+    return {
+        int(index): float(took)
+        for index, took in decoded.items()
+        if index.isdigit() and isinstance(took, int | float) and not isinstance(took, bool)
+    }
+
+
 def decode_entry(
     entry: dict[bytes, bytes] | dict[bytes | str, bytes | str],
 ) -> Deltas | Thoughts | ToolFrames | ReplyEnd | None:
@@ -129,7 +151,7 @@ def decode_entry(
     if b"r" in entry:
         return Thoughts(int(entry[b"ri"]), orjson.loads(entry[b"r"]))
     if b"s" in entry:
-        return ToolFrames(int(entry[b"si"]), orjson.loads(entry[b"s"]))
+        return ToolFrames(int(entry[b"si"]), orjson.loads(entry[b"s"]), _durations(entry.get(b"sd")))
     if b"end" in entry:
         end = orjson.loads(entry[b"end"])
         usage = end.get("usage")
