@@ -101,21 +101,25 @@ def _tune_garbage_collector() -> None:
     """Fewer and shorter full collections: they stop the event loop for as long as they walk the heap.
 
     With 100 pages streaming, a full (generation 2) collection took 110-250 ms, the largest pauses the lag benchmark
-    saw. Two changes: what start-up built (modules, classes, settings: ~150,000 objects that live as long as the
+    saw. Two changes: what start-up built (modules, classes, settings: ~200,000 objects that live as long as the
     process) is frozen out of every later collection, and a full collection is considered after 100 rather than 10
     middle-generation ones. Cycles are still collected; they are just looked for less often. (Not under the test
     `user` fixture, which starts the app again in the same process for every test.)
 
-    Only the young generations are collected before the freeze: a full collection here walked all 174,000 objects
-    for 0.1-0.26 s of every start, before the server answered, to free ~20 (BENCHMARKS.md §12); start-up's older
-    garbage, if any, stays frozen with the rest.
+    The launcher turns collection off while it imports and builds the app (`chatui.launcher.main`): nothing is
+    collected before the freeze, which would walk every object built so far (0.3-0.5 s, before the server answers).
+    The ~10,000 objects of cyclic garbage that start-up leaves (~3 MB, measured) stay frozen with the rest. Started
+    any other way, with collection on, only the young generations are collected first (cheap: a full collection here
+    walked 174,000 objects to free ~20).
     """
     if helpers.is_user_simulation():
         return
-    gc.collect(1)
+    if gc.isenabled():
+        gc.collect(1)
     gc.freeze()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
+    gc.enable()
 
 
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ A data command is decided before NiceGUI is imported (seconds that it does not n
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import os
 import sys
@@ -82,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return cli.run(argv, env_file)
     overrides = parse_args(argv)
+    if not simulated:
+        # No cycle collection while the app is imported and built: ~430 collections walked its ~200,000 new objects
+        # again and again for ~0.2 s of every start (BENCHMARKS.md §12); `create_app`'s start hook freezes what was
+        # built and turns collection back on before the first request.
+        gc.disable()
     native = "--native" in argv
     if native and importlib.util.find_spec("webview") is None:
         sys.exit(f"chatui: {NATIVE_MISSING}")
@@ -97,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("chatui: " + "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors()))
     first_start = not settings.data_dir.exists()
 
+    # Before `chatui.app`: the patches import NiceGUI first, without the Redis and HTTP clients it never uses here.
+    import chatui._patches  # noqa: F401
     from chatui.app import create_app
 
     try:

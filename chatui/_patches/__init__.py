@@ -8,24 +8,30 @@ fails a named test instead of silently disabling a guard.
   ASGI, the outbox that sends on connect, a deleted page's cycles broken (freed without a full collection), the
   guarded socket.io handlers, and (at start-up, before the first
   connection) uvicorn's `websockets-sansio` protocol.
+- `lean_imports` acts on import: the package's first line imports NiceGUI and httpx without the Redis and HTTP
+  clients they never use here (the launcher imports this package before `chatui.app`).
 - The rest are called where they act: `include_routers` (app.py), `header_timeout_protocol` (main.py's `ui.run`),
   `set_page_options` (the theme, while a page is built), `delete_after` and `guard_pages_with` (the page guard).
 """
 
 from __future__ import annotations
 
-from nicegui import App
+from chatui._patches.lean_imports import import_nicegui_lean
 
-from chatui._patches import socketio_guard
-from chatui._patches.fastapi_lifespan import include_routers
-from chatui._patches.nicegui_cycles import free_deleted_pages
-from chatui._patches.nicegui_middleware import use_plain_middleware
-from chatui._patches.nicegui_outbox import send_on_connect, stop_outboxes_at_shutdown
-from chatui._patches.outbox_progress import delete_after
-from chatui._patches.page_options import set_page_options
-from chatui._patches.socketio_guard import guard_pages_with
-from chatui._patches.uvicorn_http import header_timeout_protocol
-from chatui._patches.uvicorn_ws import use_websockets_sansio
+import_nicegui_lean()  # before anything below imports NiceGUI
+
+from nicegui import App  # noqa: E402
+
+from chatui._patches import socketio_guard  # noqa: E402
+from chatui._patches.fastapi_lifespan import include_routers  # noqa: E402
+from chatui._patches.nicegui_cycles import free_deleted_pages  # noqa: E402
+from chatui._patches.nicegui_middleware import use_plain_middleware  # noqa: E402
+from chatui._patches.nicegui_outbox import send_on_connect, stop_outboxes_at_shutdown  # noqa: E402
+from chatui._patches.outbox_progress import delete_after  # noqa: E402
+from chatui._patches.page_options import set_page_options  # noqa: E402
+from chatui._patches.socketio_guard import guard_pages_with  # noqa: E402
+from chatui._patches.uvicorn_http import header_timeout_protocol  # noqa: E402
+from chatui._patches.uvicorn_ws import use_websockets_sansio  # noqa: E402
 
 __all__ = [
     "delete_after",
