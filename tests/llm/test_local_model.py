@@ -22,6 +22,7 @@ from nicegui.testing import User
 from websockets.asyncio.client import ClientConnection, connect
 
 from providers.base import ChatMessage, Queued, TextDelta, Usage
+from providers.errors import ProviderBadRequest
 from providers.local import LocalProvider, default_model_path, runtime_installed
 from testing.fakes.server import free_port
 from testing.live import LiveApp
@@ -210,5 +211,19 @@ async def test_stop_in_process_ends_llama_cpps_work_and_the_next_reply_runs() ->
         assert not any(isinstance(e, Queued) for e in events)  # nobody holds the place
         assert "".join(e.text for e in events if isinstance(e, TextDelta)).strip()
         assert isinstance(events[-1], Usage) and events[-1].completion_tokens
+    finally:
+        await provider.aclose()
+
+
+async def test_the_context_is_the_one_configured_a_longer_conversation_is_refused_in_words() -> None:
+    """The load skips llama.cpp's "fit" pass (it would only shrink unset settings to a device): the context set is the
+    context used. 256 tokens: a short question is answered, ~600 words are refused with advice."""
+    provider = LocalProvider(Path(model_path()), context=256, places=1)
+    try:
+        short = [e async for e in provider.stream([ChatMessage("user", QUESTION)], provider.model_name)]
+        assert isinstance(short[-1], Usage) and short[-1].prompt_tokens and short[-1].prompt_tokens < 256
+        with pytest.raises(ProviderBadRequest, match=r"longer than the local model's context.*CHATUI_LOCAL_CONTEXT"):
+            async for _ in provider.stream([ChatMessage("user", "word " * 600)], provider.model_name):
+                pass
     finally:
         await provider.aclose()
