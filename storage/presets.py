@@ -12,7 +12,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, false, or_, select, true
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    false,
+    insert,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm import Session as OrmSession
 
@@ -123,6 +137,15 @@ class PresetRepository(Repository):
             raise PresetReadOnly(preset_id)
         return preset
 
+    @transaction
+    def library(self, s: OrmSession, user_id: str) -> tuple[list[Preset], list[SavedPrompt]]:
+        """The user's own presets (not those others published) and prompts, oldest first: what an export carries."""
+        presets = s.scalars(select(Preset).where(Preset.user_id == user_id).order_by(Preset.created_at, Preset.id))
+        prompts = s.scalars(
+            select(SavedPrompt).where(SavedPrompt.user_id == user_id).order_by(SavedPrompt.created_at, SavedPrompt.id)
+        )
+        return list(presets), list(prompts)
+
     # -- the prompt library ----------------------------------------------------------------------------------------
 
     @transaction
@@ -171,3 +194,41 @@ class PresetRepository(Repository):
         found = s.scalar(query.limit(1))
         if found is not None and found != other_than:
             raise PromptNameTaken(name)
+
+
+# -- an import's, inside a transaction of the caller's (chatui.transfer.library) --------------------------------------
+
+PRESET_FIELDS = ("model", "system_prompt", "temperature", "tools")
+
+
+def import_preset(c: Connection, user_id: str, name: str, settings: dict[str, Any]) -> tuple[str, bool]:
+    """The id of the user's own preset of this name and these very settings, and False (the same file imported
+    again, or an export of this account); else a new private preset's id, and True."""
+    same_name = c.execute(select(Preset.__table__).where(Preset.user_id == user_id, Preset.name == name)).all()
+    for row in same_name:
+        if all(getattr(row, key) == settings.get(key) for key in PRESET_FIELDS):
+            return row.id, False
+    preset_id, now = new_id(), utcnow()
+    values = {key: settings.get(key) for key in PRESET_FIELDS}
+    c.execute(
+        insert(Preset).values(
+            id=preset_id, user_id=user_id, name=name, shared=False, created_at=now, updated_at=now, **values
+        )
+    )
+    return preset_id, True
+
+
+def import_prompt(c: Connection, user_id: str, name: str, title: str | None, text: str) -> str:
+    """Write the prompt unless the user has one of this name: `created`, `same` (theirs is this very prompt) or
+    `taken` (theirs says something else, and is kept: a name is what `/` finds, one prompt each)."""
+    query = select(SavedPrompt.title, SavedPrompt.text).where(SavedPrompt.user_id == user_id, SavedPrompt.name == name)
+    mine = c.execute(query).first()
+    if mine is not None:
+        return "same" if (mine.title, mine.text) == (title, text) else "taken"
+    now = utcnow()
+    c.execute(
+        insert(SavedPrompt).values(
+            id=new_id(), user_id=user_id, name=name, title=title, text=text, created_at=now, updated_at=now
+        )
+    )
+    return "created"

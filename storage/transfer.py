@@ -8,7 +8,7 @@ import is one transaction per conversation (whole or not at all), and remembers 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -77,6 +77,8 @@ class ConversationRecord:
     folder: list[str] = field(default_factory=list)
     """The names of its folder, from the top level down (`[]`: in none): ids do not travel, names do."""
     tags: list[str] = field(default_factory=list)
+    preset_id: str | None = None
+    """The preset it started from: its id in the account the record was read from."""
 
     def active_path(self) -> list[MessageRecord]:
         """Root → active leaf: what the conversation shows."""
@@ -111,14 +113,21 @@ class TransferRepository(Repository):
 
     @statements
     def import_conversation(
-        self, c: Connection, user_id: str, record: ConversationRecord, source: str, *, same_as: str | None = None
+        self,
+        c: Connection,
+        user_id: str,
+        record: ConversationRecord,
+        source: str,
+        *,
+        same_as: str | None = None,
+        presets: Mapping[str, str] | None = None,
     ) -> str | None:
         """Write the conversation with new ids; its id, or None (and nothing written) if it is already here.
 
         Already here: `source` was imported before, or `same_as` names a conversation of this user (an export of
         this very account).
         """
-        return write_conversation(c, user_id, record, source, same_as=same_as)
+        return write_conversation(c, user_id, record, source, same_as=same_as, presets=presets or {})
 
     @statements
     def refresh_statistics(self, c: Connection) -> None:
@@ -158,9 +167,19 @@ def read_conversation(c: Connection, user_id: str, conversation_id: str) -> Conv
 
 
 def write_conversation(
-    c: Connection, user_id: str, record: ConversationRecord, source: str, *, same_as: str | None = None
+    c: Connection,
+    user_id: str,
+    record: ConversationRecord,
+    source: str,
+    *,
+    same_as: str | None = None,
+    presets: Mapping[str, str] | None = None,
 ) -> str | None:
-    """Write the conversation with new ids; its id, or None (and nothing written) if it is already here."""
+    """Write the conversation with new ids; its id, or None (and nothing written) if it is already here.
+
+    `presets` maps the record's preset ids to this account's (an import's: the presets of its file, as imported); a
+    preset it does not name is left out, so an id never points into another account. None keeps the record's own
+    (the undo of a deletion, in the account it was read from)."""
     known = select(ConversationSource.conversation_id).where(
         ConversationSource.user_id == user_id, ConversationSource.source == source
     )
@@ -186,6 +205,7 @@ def write_conversation(
                     pinned=record.pinned,
                     archived=record.archived,
                     folder_id=folder_at(c, user_id, record.folder),
+                    preset_id=record.preset_id if presets is None else presets.get(record.preset_id or ""),
                 )
             )
             replace_tags(c, user_id, conversation_id, record.tags)
@@ -277,6 +297,7 @@ def _record(conv: Row[Any], rows: Sequence[Row[Any]]) -> ConversationRecord:
         reasoning_effort=conv.reasoning_effort,
         pinned=conv.pinned,
         archived=conv.archived,
+        preset_id=conv.preset_id,
     )
 
 

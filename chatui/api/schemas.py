@@ -378,6 +378,8 @@ class ImportJobPublic(BaseModel):
     skipped: int = Field(description="Messages and parts left out: hidden system messages, tool output, images")
     duplicates: int = Field(description="Conversations already imported before (created again: none)")
     cut: int = Field(description="Imported messages longer than the typed-message limit, cut to it (with a note)")
+    presets: int = Field(0, description="Presets created (a chatui export's; one already here is not made again)")
+    prompts: int = Field(0, description="Saved prompts created (one whose name you have already is left out)")
     errors: list[str] = Field(description="Conversations that could not be imported, and why")
     reason: str | None = Field(
         description="Why the whole file was refused or stopped: malformed, unknown_format, too_deep, zip_bomb, "

@@ -315,7 +315,7 @@ def build_services(settings: Settings, *, providers: Mapping[str, Provider] | No
         conversations,
         Organizer(chats),
         ShareService(ShareRepository(db), secret, creations=creations, quota_bytes=file_service.limits.quota_bytes),
-        Exports(transfer, file_service.files),
+        Exports(transfer, file_service.files, saved),
         imports,
         file_service,
         models,

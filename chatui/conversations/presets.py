@@ -53,7 +53,8 @@ def _clean_setting(name: str, value: Any) -> Any:
     raise InvalidInput(name, "A preset sets only the model, system prompt, temperature and tools.")
 
 
-def _cleaned_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+def cleaned_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Each setting by its rule: the API's presets, and an import's (`chatui.transfer.library`)."""
     return {name: _clean_setting(name, value) for name, value in values.items()}
 
 
@@ -83,7 +84,7 @@ class PresetService:
     async def create(self, user_id: str, name: str, *, admin: bool, shared: bool = False, **settings: Any) -> Preset:
         if shared and not admin:
             raise ReadOnly("Only an administrator can publish a preset to everyone.")
-        cleaned = _cleaned_settings(settings)
+        cleaned = cleaned_settings(settings)
         return await self.repository.create_preset(
             user_id, {**cleaned, "name": clean_preset_name(name), "shared": shared}
         )
@@ -94,7 +95,7 @@ class PresetService:
         if shared is not None and not admin:
             raise ReadOnly("Only an administrator can publish a preset to everyone.")
         name = changes.pop("name", None)
-        cleaned = _cleaned_settings(changes)
+        cleaned = cleaned_settings(changes)
         if name is not None:
             cleaned["name"] = clean_preset_name(name)
         if shared is not None:

@@ -2,9 +2,13 @@
 
 chatui/1 is the format `chatui.transfer.formats.from_chatui` reads back:
 
-    {"format": "chatui/1", "exported_at": "<ISO 8601>", "conversations": [
+    {"format": "chatui/1", "exported_at": "<ISO 8601>",
+     "presets": [{"id", "name", "model", "system_prompt", "temperature", "tools", "created_at", "updated_at"}],
+     "prompts": [{"id", "name", "title", "text", "created_at", "updated_at"}],
+     "conversations": [
         {"id", "title", "model", "created_at", "updated_at", "system_prompt", "temperature", "active_message_id",
          "pinned", "archived", "folder": ["<top-level folder's name>", "<its folder's name>"], "tags": [...],
+         "preset_id": "<the id of a preset in this file's presets, or null>",
          "messages": [{"id", "parent_id", "role", "content", "status", "model", "created_at",
                        "usage": {"prompt_tokens", "completion_tokens"}, "error",
                        "attachments": [{"id", "name", "media_type", "size"}]}]}],
@@ -17,6 +21,10 @@ an importer can tell the file from its first bytes. `files` (after the conversat
 conversations are written) holds each file a message names in `attachments`, once, with its bytes; a file of the
 export older than `files` has none, and is read all the same. Files are streamed a chunk at a time, never whole
 in memory.
+
+`presets` and `prompts` (the account's own: not the presets an administrator of this server published) are in the
+export of a whole account only, and before the conversations, so that an importer reads them from the head of the
+file and knows each preset's new id before the conversations that started from it (`chatui.transfer.library`).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from typing import Any
 
 from chatui.transfer.formats import CHATUI_FORMAT
 from storage.files import FileRepository
+from storage.presets import Preset, PresetRepository, SavedPrompt
 from storage.transfer import AttachmentRecord, ConversationRecord, TransferRepository
 
 PAGE = 50
@@ -48,6 +57,7 @@ def conversation_json(record: ConversationRecord) -> dict[str, Any]:
         "archived": record.archived,
         "folder": record.folder,
         "tags": record.tags,
+        "preset_id": record.preset_id,
         "messages": [
             {
                 "id": m.id,
@@ -72,6 +82,30 @@ def attachment_json(attachment: AttachmentRecord) -> dict[str, Any]:
     return {"id": attachment.id, "name": attachment.name, "media_type": attachment.media_type, "size": attachment.size}
 
 
+def preset_json(preset: Preset) -> dict[str, Any]:
+    return {
+        "id": preset.id,
+        "name": preset.name,
+        "model": preset.model,
+        "system_prompt": preset.system_prompt,
+        "temperature": preset.temperature,
+        "tools": preset.tools,
+        "created_at": preset.created_at.isoformat(),
+        "updated_at": preset.updated_at.isoformat(),
+    }
+
+
+def prompt_json(prompt: SavedPrompt) -> dict[str, Any]:
+    return {
+        "id": prompt.id,
+        "name": prompt.name,
+        "title": prompt.title,
+        "text": prompt.text,
+        "created_at": prompt.created_at.isoformat(),
+        "updated_at": prompt.updated_at.isoformat(),
+    }
+
+
 def document_json(records: list[ConversationRecord]) -> dict[str, Any]:
     return {"format": CHATUI_FORMAT, "exported_at": _now(), "conversations": [conversation_json(r) for r in records]}
 
@@ -94,10 +128,15 @@ def markdown(record: ConversationRecord) -> str:
 
 
 async def account_json(
-    transfer: TransferRepository, files: FileRepository, user_id: str, only: list[str] | None = None
+    transfer: TransferRepository,
+    files: FileRepository,
+    library: PresetRepository,
+    user_id: str,
+    only: list[str] | None = None,
 ) -> AsyncIterator[bytes]:
     """All of a user's conversations (or `only` those of these ids that are theirs: Select mode's export) as one
-    chatui/1 document, written one conversation at a time, then their files.
+    chatui/1 document, written one conversation at a time, then their files; the whole account's has its presets
+    and prompts first.
 
     The account is walked by pages of conversation ids and each conversation is read, encoded and let go before
     the next: memory holds one conversation (and one chunk of a file), whatever the account's size.
@@ -121,7 +160,14 @@ async def account_json(
             if len(page) < PAGE:
                 break
 
-    async for piece in _document(records() if only is None else chosen(), files, user_id):
+    head = b""
+    if only is None:
+        presets, prompts = await library.library(user_id)
+        head = (
+            f'"presets": {json.dumps([preset_json(p) for p in presets], ensure_ascii=False)},\n'
+            f'"prompts": {json.dumps([prompt_json(p) for p in prompts], ensure_ascii=False)},\n'
+        ).encode()
+    async for piece in _document(records() if only is None else chosen(), files, user_id, head):
         yield piece
 
 
@@ -138,9 +184,11 @@ async def conversation_document(
 
 
 async def _document(
-    records: AsyncIterator[ConversationRecord], files: FileRepository, user_id: str
+    records: AsyncIterator[ConversationRecord], files: FileRepository, user_id: str, head: bytes = b""
 ) -> AsyncIterator[bytes]:
-    yield f'{{"format": "{CHATUI_FORMAT}", "exported_at": {json.dumps(_now())}, "conversations": ['.encode()
+    """The document: `head` (the library's keys, each with its comma) between `exported_at` and the conversations."""
+    yield f'{{"format": "{CHATUI_FORMAT}", "exported_at": {json.dumps(_now())}, '.encode() + head
+    yield b'"conversations": ['
     named: dict[str, None] = {}
     first = True
     async for record in records:

@@ -1,6 +1,5 @@
-"""Conversations from the files people bring, as `ConversationRecord`s: chatui/1, ChatGPT, Open WebUI.
-
-Written from each format's public description:
+"""Conversations from the files people bring, as `ConversationRecord`s: chatui/1, ChatGPT, Open WebUI. Written from
+each format's public description:
 
 - **chatui/1** (ours, `chatui.transfer.exporting`): `{"format": "chatui/1", "conversations": [...]}`, each with
   its whole tree (`messages[].parent_id`), `active_message_id`, settings, usage, knowledge `sources` and the files
@@ -65,7 +64,6 @@ Reader = Callable[[Any, str], Parsed]
 
 
 # -- chatui/1 ---------------------------------------------------------------------------------------------------------
-
 
 MAX_TOKENS = 2**31 - 1  # an INTEGER column on PostgreSQL
 _NAME = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL in text)
@@ -136,6 +134,7 @@ class _ChatuiConversation(_Lenient):
     archived: bool = False
     folder: list[FolderName] = Field(default_factory=list, max_length=2)
     tags: list[TagName] = Field(default_factory=list, max_length=100)
+    preset_id: str | None = Field(None, max_length=200)
     messages: list[_ChatuiMessage]
 
 
@@ -159,6 +158,7 @@ def from_chatui(item: Any, default_model: str) -> Parsed:
         archived=conversation.archived,
         folder=conversation.folder,
         tags=list(dict.fromkeys(t.lower() for t in conversation.tags))[:20],
+        preset_id=conversation.preset_id,
         messages=[
             MessageRecord(
                 id=m.id,

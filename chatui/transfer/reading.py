@@ -218,6 +218,42 @@ def read_files(export: ExportFile) -> Iterator[Any]:
             return
 
 
+LIBRARY = ("presets", "prompts")
+
+
+def read_library(export: ExportFile) -> Iterator[tuple[str, Any]]:
+    """Each item of a chatui/1 export's `presets` and `prompts` (other formats have none), as `(key, item)`.
+
+    They come before the conversations (`chatui.transfer.exporting`), so the pass stops at the `conversations` key:
+    it reads the head of the file only. One item is built at a time (ijson's events, fed to its builder); where the
+    JSON breaks, it stops quietly, as `read_files` does.
+    """
+    if export.reader is not from_chatui:
+        return
+    with ExitStack() as stack:
+        stream = _open_stream(export, stack.enter_context(export.path.open("rb")), stack)
+        builder, depth, key = None, 0, ""
+        try:
+            for prefix, event, value in ijson.parse(stream, use_float=True, buf_size=BUFFER_BYTES):
+                if builder is None:
+                    if prefix == "" and event == "map_key" and value in ("conversations", "files"):
+                        return
+                    if not prefix.endswith(".item") or prefix[: -len(".item")] not in LIBRARY:
+                        continue
+                    key = prefix[: -len(".item")]
+                    if event not in _OPENS:
+                        yield key, value  # a bare value where an object belongs: refused by whoever reads it
+                        continue
+                    builder = ijson.ObjectBuilder()
+                builder.event(event, value)
+                depth += 1 if event in _OPENS else -1 if event in _CLOSES else 0
+                if depth == 0:
+                    yield key, builder.value
+                    builder = None
+        except _BROKEN:
+            return
+
+
 def _parse(export: ExportFile, item: Any, index: int, default_model: str) -> Parsed | Failure:
     label = _label(item, index)
     reader = export.reader or reader_for(item)

@@ -9,9 +9,10 @@ import's bounds: its address space is capped (`RLIMIT_AS`), and the server kills
 
 It writes to the database itself, each conversation in one transaction of its own (whole or not at all), so nothing
 large ever crosses back into the server. A chatui export's files are stored first (`chatui.transfer.attached`), each
-checked as an upload is; those no imported conversation took are deleted at the end. On SQLite it is a second writer
-beside the server's one database thread: WAL and the busy timeout make each wait for the other's (short)
-transaction.
+checked as an upload is; those no imported conversation took are deleted at the end. Its presets and prompts come
+next (`chatui.transfer.library`), so that a conversation started from one of its presets points at it here. On
+SQLite it is a second writer beside the server's one database thread: WAL and the busy timeout make each wait for
+the other's (short) transaction.
 
 Output, one JSON object a line: `{"progress": {...counts}}` (at most every `PROGRESS_SECONDS`, and at the end),
 `{"error": text}` for a conversation that could not be imported, then `{"end": "done"}` or
@@ -35,6 +36,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError, StatementError
 
 from chatui.transfer.attached import FileBounds, attach, drop_unused, store_files
+from chatui.transfer.library import store_library
 from chatui.transfer.normalise import cut_long_messages
 from chatui.transfer.reading import Bounds, Failure, Refusal, UnreadableFile, inspect, read
 from storage.database import Database
@@ -80,6 +82,8 @@ class Counts:
     skipped: int = 0
     duplicates: int = 0
     cut: int = 0
+    presets: int = 0
+    prompts: int = 0
 
 
 class Reporter:
@@ -134,6 +138,8 @@ def run(task: Task, report: Reporter) -> None:
         files: dict[str, AttachmentRecord] = {}
         try:
             files = store_files(export, db, task.user_id, task.file_bounds, Path(task.path).parent, report.error)
+            library = store_library(export, db, task.user_id, report.error)
+            counts.presets, counts.prompts = library.created_presets, library.created_prompts
             for item in read(export, task.default_model, lambda position: setattr(counts, "bytes_read", position)):
                 if isinstance(item, Failure):
                     report.error(f"Conversation {item.label}: {item.reason}")
@@ -144,7 +150,12 @@ def run(task: Task, report: Reporter) -> None:
                 try:
                     with db.engine.begin() as connection:
                         created = write_conversation(
-                            connection, task.user_id, item.record, item.source, same_as=item.original_id
+                            connection,
+                            task.user_id,
+                            item.record,
+                            item.source,
+                            same_as=item.original_id,
+                            presets=library.presets,
                         )
                 except StatementError as exc:  # this conversation's values (not the database: that stops the job)
                     if isinstance(exc, OperationalError | InterfaceError):

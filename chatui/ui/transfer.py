@@ -44,10 +44,10 @@ def headline(job: ImportJob) -> str:
     """How the import ended, in one line: "finished" only when something was imported or nothing failed."""
     if job.status == "failed":
         return f"The import failed: {job.errors[-1]}" if job.errors else "The import failed."
-    if job.errors and not job.conversations:
+    if job.errors and not (job.conversations or job.presets or job.prompts):
         return "Nothing was imported: no conversation of the file could be read (why, below)."
     if job.errors:
-        return "Import finished, but some conversations could not be imported (why, below)."
+        return "Import finished, but some of the file could not be imported (why, below)."
     return "Import finished."
 
 
@@ -63,6 +63,8 @@ def report_lines(job: ImportJob) -> list[str]:
         lines.append(f"{job.skipped:,} hidden, tool or non-text messages and parts were left out.")
     if job.cut:
         lines.append(f"{job.cut:,} messages longer than chatui keeps were cut; each says so at its end.")
+    if job.presets or job.prompts:
+        lines.append(f"{job.presets:,} presets and {job.prompts:,} saved prompts imported.")
     lines += errors
     return lines
 

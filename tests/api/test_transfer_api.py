@@ -219,3 +219,44 @@ async def test_one_out_of_range_time_fails_its_conversation_and_the_others_are_i
     assert report["errors"] == ["Conversation #3 'Conversation 2': a time in it is out of range (years 1 to 9999)"]
     titles = {c["title"] for c in (await fay.client.get("/api/conversations")).json()}
     assert titles == {f"Conversation {i}" for i in (0, 1, 3, 4, 5)}
+
+
+async def test_presets_and_prompts_travel_in_the_export_of_an_account_and_chats_keep_their_preset(
+    live_app, make_account, fake_ollama
+):
+    fake_ollama.default = Script(tokens=["Oui."])
+    alice, bob = await make_account(), await make_account()
+    tutor = {"name": "French tutor", "model": "ollama:llama3.2:3b", "system_prompt": "Answer in French.", "tools": []}
+    made = [(await alice.client.post("/api/presets", json=body)).json() for body in (tutor, {"name": "Gone"})]
+    for name in ("standup", "review"):
+        body = {"name": name, "title": name.title(), "text": f"The {name} of {{{{day}}}}"}
+        assert (await alice.client.post("/api/prompts", json=body)).status_code == 201
+    for title, preset in (("Lesson", made[0]), ("Orphan", made[1]), ("Plain", None)):
+        body = {"title": title, **({"preset_id": preset["id"]} if preset else {})}
+        conversation = await alice.client.post("/api/conversations", json=body)
+        await send(alice, live_app, conversation.json()["id"], f"{title} question")
+    assert (await alice.client.delete(f"/api/presets/{made[1]['id']}")).status_code == 204  # not in the file
+
+    everything = await alice.client.get("/api/export")
+    exported = everything.json()
+    assert list(exported)[:5] == ["format", "exported_at", "presets", "prompts", "conversations"]
+    assert [p["name"] for p in exported["presets"]] == ["French tutor"]
+    report = await import_file(bob, "all.json", everything.content)
+    assert report["errors"] == [] and (report["presets"], report["prompts"], report["conversations"]) == (1, 2, 3)
+
+    [preset] = (await bob.client.get("/api/presets")).json()
+    assert preset["id"] != made[0]["id"] and preset["mine"] and not preset["shared"]
+    assert {k: preset[k] for k in tutor} == tutor
+    prompts = (await bob.client.get("/api/prompts")).json()
+    assert [(p["name"], p["title"], p["text"]) for p in prompts] == [
+        ("review", "Review", "The review of {{day}}"),
+        ("standup", "Standup", "The standup of {{day}}"),
+    ]
+    chats = {c["title"]: c["preset_id"] for c in (await bob.client.get("/api/export")).json()["conversations"]}
+    assert chats == {"Lesson": preset["id"], "Orphan": None, "Plain": None}
+
+    twice = await import_file(bob, "all.json", everything.content)
+    assert (twice["presets"], twice["prompts"], twice["duplicates"], twice["errors"]) == (0, 0, 3, [])
+    assert len((await bob.client.get("/api/presets")).json()) == 1
+    selected = (await alice.client.get("/api/export", params={"id": exported["conversations"][0]["id"]})).json()
+    assert "presets" not in selected and "prompts" not in selected  # Select mode exports conversations only
