@@ -113,21 +113,14 @@ class TransferRepository(Repository):
 
     @statements
     def import_conversation(
-        self,
-        c: Connection,
-        user_id: str,
-        record: ConversationRecord,
-        source: str,
-        *,
-        same_as: str | None = None,
-        presets: Mapping[str, str] | None = None,
+        self, c: Connection, user_id: str, record: ConversationRecord, source: str, *, same_as: str | None = None
     ) -> str | None:
         """Write the conversation with new ids; its id, or None (and nothing written) if it is already here.
 
         Already here: `source` was imported before, or `same_as` names a conversation of this user (an export of
         this very account).
         """
-        return write_conversation(c, user_id, record, source, same_as=same_as, presets=presets or {})
+        return write_conversation(c, user_id, record, source, same_as=same_as, presets={})  # no preset travels
 
     @statements
     def refresh_statistics(self, c: Connection) -> None:

@@ -82,28 +82,14 @@ def attachment_json(attachment: AttachmentRecord) -> dict[str, Any]:
     return {"id": attachment.id, "name": attachment.name, "media_type": attachment.media_type, "size": attachment.size}
 
 
-def preset_json(preset: Preset) -> dict[str, Any]:
-    return {
-        "id": preset.id,
-        "name": preset.name,
-        "model": preset.model,
-        "system_prompt": preset.system_prompt,
-        "temperature": preset.temperature,
-        "tools": preset.tools,
-        "created_at": preset.created_at.isoformat(),
-        "updated_at": preset.updated_at.isoformat(),
-    }
+PRESET_KEYS = ("id", "name", "model", "system_prompt", "temperature", "tools")
+PROMPT_KEYS = ("id", "name", "title", "text")
 
 
-def prompt_json(prompt: SavedPrompt) -> dict[str, Any]:
-    return {
-        "id": prompt.id,
-        "name": prompt.name,
-        "title": prompt.title,
-        "text": prompt.text,
-        "created_at": prompt.created_at.isoformat(),
-        "updated_at": prompt.updated_at.isoformat(),
-    }
+def library_json(item: Preset | SavedPrompt, keys: tuple[str, ...]) -> dict[str, Any]:
+    """A preset (`PRESET_KEYS`) or a saved prompt (`PROMPT_KEYS`) as the export holds it, with its times."""
+    times = {"created_at": item.created_at.isoformat(), "updated_at": item.updated_at.isoformat()}
+    return {key: getattr(item, key) for key in keys} | times
 
 
 def document_json(records: list[ConversationRecord]) -> dict[str, Any]:
@@ -164,8 +150,8 @@ async def account_json(
     if only is None:
         presets, prompts = await library.library(user_id)
         head = (
-            f'"presets": {json.dumps([preset_json(p) for p in presets], ensure_ascii=False)},\n'
-            f'"prompts": {json.dumps([prompt_json(p) for p in prompts], ensure_ascii=False)},\n'
+            f'"presets": {json.dumps([library_json(p, PRESET_KEYS) for p in presets], ensure_ascii=False)},\n'
+            f'"prompts": {json.dumps([library_json(p, PROMPT_KEYS) for p in prompts], ensure_ascii=False)},\n'
         ).encode()
     async for piece in _document(records() if only is None else chosen(), files, user_id, head):
         yield piece

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,6 +24,7 @@ from chatui.transfer.reading import ExportFile, read_library
 from storage.database import Database
 from storage.presets import import_preset, import_prompt
 
+T = TypeVar("T")
 MAX_ITEMS = 1_000
 """Presets, and prompts, one import takes: far more than anyone saves by hand; the rest are reported."""
 
@@ -74,43 +75,46 @@ def store_library(export: ExportFile, db: Database, user_id: str, error: Callabl
 
 
 def _preset(db: Database, user_id: str, item: Any, index: int, stored: Library, error: Callable[[str], None]) -> None:
-    try:
+    def check() -> tuple[str, str, dict[str, Any]]:
         preset = _PresetIn.model_validate(item)
-        name = clean_preset_name(preset.name)
         settings = cleaned_settings({key: getattr(preset, key) for key in PRESET_SETTINGS})
-    except ValidationError as exc:
-        error(f"Preset #{index}: {_first(exc)}")
+        return preset.id, clean_preset_name(preset.name), settings
+
+    checked = _checked("Preset", index, item, check, error)
+    if checked is None:
         return
-    except InvalidInput as exc:
-        error(f"Preset #{index} {_label(item)}: {exc.message}")
-        return
+    source_id, name, settings = checked
     with db.engine.begin() as connection:
         preset_id, created = import_preset(connection, user_id, name, settings)
-    stored.presets[preset.id] = preset_id
+    stored.presets[source_id] = preset_id
     stored.created_presets += created
 
 
 def _prompt(db: Database, user_id: str, item: Any, index: int, stored: Library, error: Callable[[str], None]) -> None:
-    try:
+    def check() -> tuple[str, str | None, str]:
         prompt = _PromptIn.model_validate(item)
-        name = clean_prompt_name(prompt.name)
-        values = clean_prompt_title(prompt.title), clean_prompt_text(prompt.text)
-    except ValidationError as exc:
-        error(f"Prompt #{index}: {_first(exc)}")
-        return
-    except InvalidInput as exc:
-        error(f"Prompt #{index} {_label(item)}: {exc.message}")
+        return clean_prompt_name(prompt.name), clean_prompt_title(prompt.title), clean_prompt_text(prompt.text)
+
+    checked = _checked("Prompt", index, item, check, error)
+    if checked is None:
         return
     with db.engine.begin() as connection:
-        outcome = import_prompt(connection, user_id, name, *values)
+        outcome = import_prompt(connection, user_id, *checked)
     if outcome == "taken":
-        error(f"Prompt /{name}: you already have a prompt of this name; yours is kept.")
+        error(f"Prompt /{checked[0]}: you already have a prompt of this name; yours is kept.")
     stored.created_prompts += outcome == "created"
 
 
-def _first(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc']) or 'the item'}: {first['msg']}"
+def _checked(kind: str, index: int, item: Any, check: Callable[[], T], error: Callable[[str], None]) -> T | None:
+    """`check()`'s values, or None when the item breaks a rule (said through `error`, naming the item)."""
+    try:
+        return check()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        error(f"{kind} #{index}: {'.'.join(str(p) for p in first['loc']) or 'the item'}: {first['msg']}")
+    except InvalidInput as exc:
+        error(f"{kind} #{index} {_label(item)}: {exc.message}")
+    return None
 
 
 def _label(item: Any) -> str:

@@ -54,6 +54,16 @@ async def local_up(app: LiveApp, account: Account) -> bool:
     return any(s["name"] == "local" and s["available"] for s in listed)
 
 
+async def chat_on_a(
+    a: LiveApp, account: Account, fake: FakeOllama, call: tuple[str, dict[str, Any]], answer: str
+) -> str:
+    """A chat with one tool of the MCP server (once A has it connected), whose next reply calls it, then answers."""
+    await until(lambda: local_up(a, account), within=20, what="the MCP server connected on A")
+    tool, arguments = call
+    fake.then(Script(tokens=[], tool_calls=[ScriptedCall(f"local__{tool}", arguments)]), Script(tokens=[answer]))
+    return await chat_with(account, [f"local:{tool}"])
+
+
 def kinds(frames: list[dict[str, Any]]) -> list[str]:
     return [f["type"] for f in frames]
 
@@ -86,13 +96,7 @@ async def test_a_call_waiting_on_a_is_allowed_from_b(
     tool_pair: tuple[LiveApp, LiveApp], bob: Account, fake_ollama: FakeOllama
 ) -> None:
     a, b = tool_pair
-
-    await until(lambda: local_up(a, bob), within=20, what="the MCP server connected on A")
-    conversation = await chat_with(bob, ["local:add"])
-    fake_ollama.then(
-        Script(tokens=[], tool_calls=[ScriptedCall("local__add", {"a": 20, "b": 22})]),
-        Script(tokens=["42."]),
-    )
+    conversation = await chat_on_a(a, bob, fake_ollama, ("add", {"a": 20, "b": 22}), "42.")
     async with bob.socket(a, conversation) as on_a:
         await on_a.send(json.dumps({"type": "message", "content": "add"}))
         asked_on_a = await frames_until(on_a, "tool_approval")
@@ -115,12 +119,7 @@ async def test_a_page_on_b_shows_how_long_a_call_run_on_a_took(
     tool_pair: tuple[LiveApp, LiveApp], bob: Account, fake_ollama: FakeOllama
 ) -> None:
     a, b = tool_pair
-    await until(lambda: local_up(a, bob), within=20, what="the MCP server connected on A")
-    conversation = await chat_with(bob, ["local:sleep"])
-    fake_ollama.then(
-        Script(tokens=[], tool_calls=[ScriptedCall("local__sleep", {"seconds": 0.6})]),
-        Script(tokens=["Rested."]),
-    )
+    conversation = await chat_on_a(a, bob, fake_ollama, ("sleep", {"seconds": 0.6}), "Rested.")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         context = await browser.new_context()
