@@ -17,7 +17,7 @@ from tests.chatui.conftest import EngineOnly
 
 
 async def kept_conversation(engine_only: EngineOnly, user_id: str) -> str:
-    conversation = await engine_only.conversations.create(user_id)
+    conversation = await engine_only.conversations.create(user_id, preset_id="preset-1")
     await engine_only.conversations.update_settings(
         user_id,
         conversation.id,
@@ -53,9 +53,11 @@ async def test_a_deleted_conversation_comes_back_whole_once(engine_only: EngineO
         "seed",
         "reasoning_effort",
         "created_at",
+        "preset_id",
     )
     assert [getattr(again, name) for name in kept] == [getattr(before, name) for name in kept]
     assert (again.max_tokens, again.top_p, again.seed, again.reasoning_effort) == (99, 0.7, 5, "high")
+    assert again.preset_id == "preset-1"  # the chat still names the preset it started from
     path = await engine_only.conversations.path(alice.id, restored)
     assert [(m.role, m.content) for m in path.messages] == [("user", "remember this"), ("assistant", "Kept reply")]
     assert await engine_only.conversations.restore(alice.id, token) is None  # once
