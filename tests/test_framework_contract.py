@@ -12,6 +12,8 @@ from typing import Any
 import nicegui.nicegui  # noqa: F401 (registers NiceGUI's socket.io handlers)
 import pytest
 import uvicorn
+from engineio import async_server, async_socket, base_socket
+from engineio.async_drivers import asgi
 from fastapi import APIRouter, FastAPI
 from nicegui import App, Client, core, middlewares, server, ui, ui_run
 from nicegui.app.app_config import AppConfig
@@ -23,7 +25,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from chatui._patches import nicegui_cycles, nicegui_middleware, socketio_guard
+from chatui._patches import engineio_cycles, nicegui_cycles, nicegui_middleware, socketio_guard
 
 
 def parameters(function: Any) -> list[str]:
@@ -111,6 +113,97 @@ async def test_nicegui_cycles_clears_the_handler_lists_that_hold_a_deleted_page(
     other.on_delete(lambda: None)
     other.delete()
     assert other.delete_handlers == [] and other.is_deleted
+
+
+async def test_engineio_cycles_read_loop_ends_on_none_and_the_names_the_patch_reads() -> None:
+    handler = inspect.getsource(async_socket.AsyncSocket._websocket_handler)
+    assert "data = await ws.wait()" in handler
+    assert "if p is None:" in handler and "self.upgrading = True" in handler  # None ends the loop, like a close
+    assert "self.upgrading = False" in inspect.getsource(base_socket.BaseSocket.__init__)
+    assert "self._async['translate_request']" in inspect.getsource(async_server.AsyncServer.handle_request)
+    assert asgi._async["translate_request"] in (asgi.translate_request, engineio_cycles._translate_request)
+    own = inspect.getsource(engineio_cycles.ENGINEIOS_WAIT)
+    assert "event = await self.asgi_receive()" in own and "raise OSError()" in own
+
+    class Socket:
+        upgrading = False
+
+        async def _websocket_handler(self, ws: Any) -> None: ...
+
+    ws = asgi.WebSocket(Socket()._websocket_handler, None)
+    events = iter(
+        [
+            {"type": "websocket.receive", "text": "4probe"},
+            {"type": "websocket.receive", "bytes": b"\x04", "text": None},
+            {"type": "websocket.disconnect", "code": 1001},
+        ]
+    )
+
+    async def receive() -> Any:
+        return next(events)
+
+    ws.asgi_receive = receive
+    assert await engineio_cycles._wait(ws) == "4probe"
+    assert await engineio_cycles._wait(ws) == b"\x04"
+    assert await engineio_cycles._wait(ws) is None  # engine.io's own would raise OSError here
+    ws.handler.__self__.upgrading = True
+    ws.asgi_receive = lambda: asyncio.sleep(0, {"type": "websocket.disconnect", "code": 1001})
+    with pytest.raises(OSError):  # what the upgrade path catches
+        await engineio_cycles._wait(ws)
+
+
+@pytest.mark.parametrize(
+    ("scope", "events"),
+    [
+        (
+            {
+                "type": "websocket",
+                "path": "/_nicegui_ws/socket.io/",
+                "query_string": b"client_id=abc&EIO=4&transport=websocket",
+                "headers": [
+                    (b"host", b"127.0.0.1:8080"),
+                    (b"cookie", b"a=1"),
+                    (b"cookie", b"b=2"),
+                    (b"x-forwarded-proto", b"https"),
+                    (b"x-bad", b"\xff\xfe"),
+                    (b"origin", b"http://127.0.0.1:8080"),
+                ],
+            },
+            [{"type": "websocket.connect"}],
+        ),
+        (
+            {
+                "type": "http",
+                "method": "POST",
+                "path": "/socket.io/",
+                "query_string": b"\xff",
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"11")],
+            },
+            [
+                {"type": "http.request", "body": b"hello", "more_body": True},
+                {"type": "http.request", "body": b" world", "more_body": False},
+            ],
+        ),
+        ({"type": "http", "path": "/socket.io/", "headers": []}, [{"type": "http.disconnect"}]),
+    ],
+)
+async def test_engineio_cycles_translate_request_builds_engineios_own_environ(
+    scope: dict[str, Any], events: list[dict[str, Any]]
+) -> None:
+    async def run(translate: Any, length: int | None) -> tuple[dict[str, Any], Any]:
+        pending = iter(events)
+
+        async def receive() -> Any:
+            return next(pending)
+
+        environ = await translate(scope, receive, None)
+        body = environ.pop("wsgi.input", None)
+        environ.pop("asgi.receive", None)
+        read = await body.read(length) if body is not None and events[0]["type"] == "http.request" else None
+        return environ, read
+
+    for length in (None, 5):
+        assert await run(engineio_cycles._translate_request, length) == await run(asgi.translate_request, length)
 
 
 def test_socketio_guard_knows_every_niceguis_socketio_handler() -> None:

@@ -7,7 +7,8 @@ fails a named test instead of silently disabling a guard.
 - `install(app)` applies those that hook the framework, once per app (`create_app`): NiceGUI's middlewares as plain
   ASGI, the outbox that sends on connect, a deleted page's cycles broken (freed without a full collection), the
   guarded socket.io handlers, and (at start-up, before the first
-  connection) uvicorn's `websockets-sansio` protocol.
+  connection) uvicorn's `websockets-sansio` protocol; and a closed socket ends engine.io's read loop without an
+  exception, whose traceback would hold the socket in a cycle.
 - `lean_imports` acts on import: the package's first line imports NiceGUI and httpx without the Redis and HTTP
   clients they never use here (the launcher imports this package before `chatui.app`).
 - The rest are called where they act: `include_routers` (app.py), `header_timeout_protocol` (main.py's `ui.run`),
@@ -23,6 +24,7 @@ import_nicegui_lean()  # before anything below imports NiceGUI
 from nicegui import App  # noqa: E402
 
 from chatui._patches import socketio_guard  # noqa: E402
+from chatui._patches.engineio_cycles import close_without_cycles  # noqa: E402
 from chatui._patches.fastapi_lifespan import include_routers  # noqa: E402
 from chatui._patches.nicegui_cycles import free_deleted_pages  # noqa: E402
 from chatui._patches.nicegui_middleware import use_plain_middleware  # noqa: E402
@@ -49,5 +51,6 @@ def install(app: App) -> None:
     send_on_connect()
     stop_outboxes_at_shutdown(app)  # before NiceGUI's own shutdown handlers, which `app.start()` adds
     free_deleted_pages()
+    close_without_cycles()
     socketio_guard.install()
     app.on_startup(use_websockets_sansio)  # synchronous: runs inside the lifespan's start-up, before any connection

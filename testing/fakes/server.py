@@ -153,9 +153,10 @@ class DropConnection(Exception):
 class ThreadedServer:
     """Serves an ASGI app on a free loopback port until `stop()`."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, **options: Any) -> None:
+        """`options` go to `uvicorn.Config` (`ws="websockets-sansio"`: the WebSocket protocol chatui serves with)."""
         self.port = port or free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off")
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off", **options)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
