@@ -6,7 +6,6 @@ is registered here rather than at import time.
 
 from __future__ import annotations
 
-import gc
 import logging
 
 from fastapi import Request
@@ -35,6 +34,7 @@ from chatui.api import (
 )
 from chatui.api import settings as account_settings
 from chatui.bootstrap import Services, build_services
+from chatui.bootstrap.collector import Collector
 from chatui.config import Settings
 from chatui.ui.routes import register_pages
 from chatui.web.body_limits import BodyLimits
@@ -86,40 +86,18 @@ def create_app(settings: Settings) -> Services:
     )
     _patches.include_routers(app, (module.router for module in routers))
     register_pages(services)
+    collector = Collector()
 
     async def start() -> None:
         await services.start()
-        _tune_garbage_collector()
+        if not helpers.is_user_simulation():  # the test `user` starts the app again in one process for every test
+            collector.start()
+            app.on_shutdown(collector.stop)
         # Registered now, after NiceGUI's own shutdown handlers: pages' tasks end before the database closes.
         app.on_shutdown(services.stop)
 
     app.on_startup(start)
     return services
-
-
-def _tune_garbage_collector() -> None:
-    """Fewer and shorter full collections: they stop the event loop for as long as they walk the heap.
-
-    With 100 pages streaming, a full (generation 2) collection took 110-250 ms, the largest pauses the lag benchmark
-    saw. Two changes: what start-up built (modules, classes, settings: ~200,000 objects that live as long as the
-    process) is frozen out of every later collection, and a full collection is considered after 100 rather than 10
-    middle-generation ones. Cycles are still collected; they are just looked for less often. (Not under the test
-    `user` fixture, which starts the app again in the same process for every test.)
-
-    The launcher turns collection off while it imports and builds the app (`chatui.launcher.main`): nothing is
-    collected before the freeze, which would walk every object built so far (0.3-0.5 s, before the server answers).
-    The ~10,000 objects of cyclic garbage that start-up leaves (~3 MB, measured) stay frozen with the rest. Started
-    any other way, with collection on, only the young generations are collected first (cheap: a full collection here
-    walked 174,000 objects to free ~20).
-    """
-    if helpers.is_user_simulation():
-        return
-    if gc.isenabled():
-        gc.collect(1)
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 100)
-    gc.enable()
 
 
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from chatui.bootstrap.collector import FULL_AFTER
 from testing.live import ROOT, LiveApp
 from testing.waiting import until_sync
 
@@ -88,5 +89,5 @@ def test_a_started_server_collects_garbage_again_with_start_ups_objects_frozen(t
         app.stop()
     assert state["collecting"] is True  # the launcher turned collection off while it built the app
     assert state["frozen"] > 50_000  # modules, classes, routes: out of every later collection
-    assert state["threshold"][2] == 100
+    assert state["threshold"][2] == FULL_AFTER  # and each full collection's survivors frozen (test_collector)
     assert state["held"] == []

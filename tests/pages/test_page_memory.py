@@ -1,5 +1,7 @@
 """A closed chat page is freed the moment it closes (reference counting), not left in cycles for a full garbage
-collection: with 100 pages closed, that collection stopped the server for 300-375 ms (BENCHMARKS.md §4)."""
+collection: with 100 pages closed, that collection stopped the server for 300-375 ms (BENCHMARKS.md §4). And so a
+page frozen out of the collector while open (`chatui/bootstrap/collector.py`) is freed all the same: nothing of it
+is left in the permanent generation, where no collection would find it. (The page's socket: `test_socket_memory`.)"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from nicegui import Client
 from nicegui.testing import User
 
+from chatui.bootstrap.collector import Collector
 from chatui.ui.chat.view import ChatView
 from testing.fakes.server import Script
 from tests.pages.test_chat_flow import register_and_sign_in, send
@@ -67,3 +70,33 @@ async def test_closed_chat_pages_are_freed_without_the_cyclic_collector(user: Us
         assert left == [], f"{len(left)} objects of closed pages wait for the cyclic collector, e.g. {left[:5]}"
     finally:
         gc.enable()
+
+
+def frozen(thing: object) -> bool:
+    """Tracked by the collector but in none of its generations: in the permanent one, which no collection walks."""
+    return gc.is_tracked(thing) and not any(other is thing for other in gc.get_objects())
+
+
+async def test_pages_the_collector_froze_are_freed_when_they_close(user: User, fake_ollama) -> None:
+    await register_and_sign_in(user)
+    collector = Collector()
+    collector.start()  # as the server does: survivors of every full collection are frozen
+    closed: list[weakref.ref[object]] = []
+    try:
+        for _ in range(3):
+            fake_ollama.then(Script(tokens=REPLY, delay=0.01))
+            await user.open("/")
+            await send(user, "Write some Markdown.")
+            await user.should_see("End.", retries=50)
+            gc.collect()  # a full collection, as the thresholds start them
+            views = [v for v in gc.get_objects() if isinstance(v, ChatView)]  # none: frozen, with their client
+            assert views == [] and frozen(user.client) and frozen(next(iter(user.client.elements.values())))
+            closed += close(user.client)
+        await user.open("/")
+        left = await still_alive(closed)  # no collection can free a frozen object: only reference counting
+        assert left == [], f"{len(left)} objects of closed pages stay frozen for good, e.g. {left[:5]}"
+    finally:
+        collector.stop()
+        gc.unfreeze()  # the test process's own state again: what lives frozen, as `tests/conftest.py` left it
+        gc.collect()
+        gc.freeze()
