@@ -69,17 +69,21 @@ class _Matrix:
     ) -> list[tuple[int, float]]:
         """The `limit` rows most like `query` (cosine: the vectors and the query are unit length), of the given
         documents only when `documents` is not None."""
-        if not self.size or self.vectors.shape[1] != len(query):
+        # `size` first: an `append` in another thread writes rows past it and swaps in larger arrays before it moves
+        # `size`, so the first `size` rows of whichever arrays are read here are whole
+        size = self.size
+        vectors, chunk_ids, owners = self.vectors[:size], self.chunk_ids[:size], self.documents[:size]
+        if not size or vectors.shape[1] != len(query):
             return []
-        scores = self.vectors[: self.size] @ query
+        scores = vectors @ query
         if documents is not None:
             wanted = np.array([self.codes[d] for d in documents if d in self.codes], dtype=np.int32)
-            scores = np.where(np.isin(self.documents[: self.size], wanted), scores, -np.inf)
-        scores = np.where(self.chunk_ids[: self.size] > 0, scores, -np.inf)  # forgotten rows: chunk id 0
-        count = min(limit, self.size)
+            scores = np.where(np.isin(owners, wanted), scores, -np.inf)
+        scores = np.where(chunk_ids > 0, scores, -np.inf)  # forgotten rows: chunk id 0
+        count = min(limit, size)
         top = np.argpartition(-scores, count - 1)[:count]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(self.chunk_ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+        return [(int(chunk_ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
     def forget(self, chunk_ids: Collection[int]) -> None:
         self.chunk_ids[: self.size][np.isin(self.chunk_ids[: self.size], list(chunk_ids))] = 0

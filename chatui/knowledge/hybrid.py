@@ -66,7 +66,7 @@ class HybridRetrieval:
         self, bm25: Ranked, collection_ids: Sequence[str], document_ids: Sequence[str], question: str, limit: int
     ) -> list[Passage]:
         """The `limit` best passages of the scope (collections and single documents the user may read), fused."""
-        documents = await self.vectors.collections_of(document_ids)
+        documents = await self.vectors.collections_of(document_ids) if document_ids else {}
         held = await self.index.refresh({*collection_ids, *documents.values()})
         if not held or time.monotonic() < self._paused_until or not question.strip():
             return await bm25(limit)
