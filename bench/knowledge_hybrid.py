@@ -30,16 +30,14 @@ from typing import Any
 
 import numpy as np
 import psutil
-import psycopg
 
 from bench._report import ms, percentile, save
-from bench.knowledge_retrieval import LIMITS, fill, questions
-from bench.search import POSTGRES_ADMIN
+from bench.knowledge_retrieval import LIMITS, bench_database, fill, questions
 from chatui.knowledge.embedding import Embedder
 from chatui.knowledge.hybrid import HybridRetrieval
 from chatui.knowledge.service import KnowledgeService
 from providers.ollama import OllamaProvider
-from storage import AccountRepository, Database, KnowledgeRepository, mark_interrupted
+from storage import AccountRepository, Database, KnowledgeRepository
 from storage.knowledge_vectors import VectorRepository, encode
 from storage.vector_index import VectorIndex
 from testing.fakes.ollama import FakeOllama, ollama_app
@@ -67,86 +65,82 @@ async def hybrid(backend: str, chunks: int, dimensions: int, count: int) -> dict
     fake.embedder.dimensions = dimensions
     server = ThreadedServer(ollama_app(fake)).start()
     provider = OllamaProvider(server.url)
-    name = f"chatui_hybrid_bench_{random.getrandbits(32):08x}"
-    with TemporaryDirectory() as folder:
-        if backend == "postgresql":
-            with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
-        url = f"sqlite:///{folder}/bench.db" if backend == "sqlite" else POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-        db = Database(url)
-        db.prepare(mark_interrupted)
-        try:
-            user = await AccountRepository(db).create_user("bench", "x")
-            plain = KnowledgeService(KnowledgeRepository(db), LIMITS, Path(folder), single_instance=True)
-            collection_id = await fill(plain, user.id, chunks, random.Random(7))
-            vectors = VectorRepository(db)
-            t0 = time.perf_counter()
-            written = await embed_all(vectors, dimensions)
-            result: dict[str, Any] = {
-                "chunks": chunks,
-                "dimensions": dimensions,
-                "vectors_write_seconds": round(time.perf_counter() - t0, 1),
-            }
-            assert written == chunks, (written, chunks)
-            if backend == "postgresql":
-                await db.run_statements(lambda c: c.exec_driver_sql("ANALYZE"))
+    try:
+        with TemporaryDirectory() as folder:
+            async with bench_database(backend, folder) as db:
+                return await measure(db, Path(folder), provider, backend, chunks, dimensions, count)
+    finally:
+        await provider.aclose()
+        server.stop()
 
-            async def embed(texts: Any) -> list[list[float]]:
-                return await provider.embed("nomic-embed-text", texts)
 
-            index = VectorIndex(vectors, MODEL)
-            service = KnowledgeService(
-                KnowledgeRepository(db),
-                LIMITS,
-                Path(folder),
-                single_instance=True,
-                embedder=Embedder(vectors, embed, MODEL, retry_seconds=60),
-                hybrid=HybridRetrieval(vectors, index, embed, timeout=2.0),
-            )
-            rss = psutil.Process().memory_info().rss
-            t0 = time.perf_counter()
-            await service.retrieve(user.id, [collection_id], "first question")
-            result["first_question_ms"] = ms(time.perf_counter() - t0)
-            result["matrix_rss_mb"] = round((psutil.Process().memory_info().rss - rss) / 1024 / 1024)
-            embeds = []
-            for _ in range(50):
+async def measure(
+    db: Database, folder: Path, provider: OllamaProvider, backend: str, chunks: int, dimensions: int, count: int
+) -> dict[str, Any]:
+    user = await AccountRepository(db).create_user("bench", "x")
+    plain = KnowledgeService(KnowledgeRepository(db), LIMITS, folder, single_instance=True)
+    collection_id = await fill(plain, user.id, chunks, random.Random(7))
+    vectors = VectorRepository(db)
+    t0 = time.perf_counter()
+    written = await embed_all(vectors, dimensions)
+    result: dict[str, Any] = {
+        "chunks": chunks,
+        "dimensions": dimensions,
+        "vectors_write_seconds": round(time.perf_counter() - t0, 1),
+    }
+    assert written == chunks, (written, chunks)
+    if backend == "postgresql":
+        await db.run_statements(lambda c: c.exec_driver_sql("ANALYZE"))
+
+    async def embed(texts: Any) -> list[list[float]]:
+        return await provider.embed("nomic-embed-text", texts)
+
+    index = VectorIndex(vectors, MODEL)
+    service = KnowledgeService(
+        KnowledgeRepository(db),
+        LIMITS,
+        folder,
+        single_instance=True,
+        embedder=Embedder(vectors, embed, MODEL, retry_seconds=60),
+        hybrid=HybridRetrieval(vectors, index, embed, timeout=2.0),
+    )
+    rss = psutil.Process().memory_info().rss
+    t0 = time.perf_counter()
+    await service.retrieve(user.id, [collection_id], "first question")
+    result["first_question_ms"] = ms(time.perf_counter() - t0)
+    result["matrix_rss_mb"] = round((psutil.Process().memory_info().rss - rss) / 1024 / 1024)
+    embeds = []
+    for _ in range(50):
+        t0 = time.perf_counter()
+        query = (await embed(["a question of eight words or so here"]))[0]
+        embeds.append(time.perf_counter() - t0)
+    result["question_embedding_http"] = {
+        "p50_ms": ms(percentile(embeds, 50)),
+        "p95_ms": ms(percentile(embeds, 95)),
+    }
+    nearest = []
+    for _ in range(count):
+        t0 = time.perf_counter()
+        await index.nearest(query, {collection_id}, {}, 50)
+        nearest.append(time.perf_counter() - t0)
+    result["vector_search_alone"] = {
+        "p50_ms": ms(percentile(nearest, 50)),
+        "p95_ms": ms(percentile(nearest, 95)),
+    }
+    print(backend, result, flush=True)
+    for kind, asked in questions(random.Random(11), count).items():
+        timed: dict[str, list[float]] = {"bm25": [], "hybrid": []}
+        for question in asked:
+            for mode, svc in (("bm25", plain), ("hybrid", service)):
                 t0 = time.perf_counter()
-                query = (await embed(["a question of eight words or so here"]))[0]
-                embeds.append(time.perf_counter() - t0)
-            result["question_embedding_http"] = {
-                "p50_ms": ms(percentile(embeds, 50)),
-                "p95_ms": ms(percentile(embeds, 95)),
-            }
-            nearest = []
-            for _ in range(count):
-                t0 = time.perf_counter()
-                await index.nearest(query, {collection_id}, {}, 50)
-                nearest.append(time.perf_counter() - t0)
-            result["vector_search_alone"] = {
-                "p50_ms": ms(percentile(nearest, 50)),
-                "p95_ms": ms(percentile(nearest, 95)),
-            }
-            print(backend, result, flush=True)
-            for kind, asked in questions(random.Random(11), count).items():
-                timed: dict[str, list[float]] = {"bm25": [], "hybrid": []}
-                for question in asked:
-                    for mode, svc in (("bm25", plain), ("hybrid", service)):
-                        t0 = time.perf_counter()
-                        await svc.retrieve(user.id, [collection_id], question)
-                        timed[mode].append(time.perf_counter() - t0)
-                result[kind] = {
-                    mode: {"p50_ms": ms(percentile(t, 50)), "p95_ms": ms(percentile(t, 95)), "max_ms": ms(max(t))}
-                    for mode, t in timed.items()
-                }
-                print(backend, kind, result[kind], flush=True)
-            return result
-        finally:
-            await provider.aclose()
-            server.stop()
-            await db.close()
-            if backend == "postgresql":
-                with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await svc.retrieve(user.id, [collection_id], question)
+                timed[mode].append(time.perf_counter() - t0)
+        result[kind] = {
+            mode: {"p50_ms": ms(percentile(t, 50)), "p95_ms": ms(percentile(t, 95)), "max_ms": ms(max(t))}
+            for mode, t in timed.items()
+        }
+        print(backend, kind, result[kind], flush=True)
+    return result
 
 
 def candidates(chunks: int) -> dict[str, Any]:

