@@ -1,6 +1,7 @@
 """Knowledge in a browser (issue 25): a collection made on the Knowledge page, a file added to it, attached to a chat
-with `#`, a question asked, and the reply's citation followed to the document, where the passage is highlighted and
-in view. Light and dark, 1280 and 390 px; each step photographed into the test's folder (`tmp_path`)."""
+with `#` (and one of its documents on its own, whose chip says it is a document), a question asked, and the reply's
+citation followed to the document, where the passage is highlighted and in view. Light and dark, 1280 and 390 px;
+each step photographed into the test's folder (`tmp_path`)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,21 @@ async def test_attach_with_hash_ask_and_follow_a_citation_to_the_highlighted_pas
         await expect(page.locator(".chatui-knowledge-chip", has_text="#Espresso")).to_be_visible()
         await expect(page.get_by_role("option")).to_have_count(0)  # the list closed
         await expect(box).to_have_value("")
+        # the single document too (the collection, attached, is offered no more): a chip of its own, named a document
+        await box.fill("#espresso")
+        await expect(page.get_by_role("option", name="#espresso.md in Espresso")).to_be_visible()
+        await box.press("Enter")
+        document_chip = page.locator(".chatui-knowledge-chip", has_text="#espresso.md")
+        await expect(document_chip).to_contain_text("document in Espresso")
+        await expect(page.locator(".chatui-knowledge-chip", has_text="collection")).to_contain_text("#Espresso")
+        await expect(page.get_by_role("option")).to_have_count(0)
+        await shot(page, tmp_path, f"knowledge-chips-{scheme}-1280")
+        await assert_accessible(page, "a collection and a single document attached")
+        await page.set_viewport_size(PHONE)
+        await expect(page.get_by_role("button", name="New chat")).not_to_be_in_viewport()  # the drawer slid away
+        await expect(document_chip).to_be_in_viewport()
+        await shot(page, tmp_path, f"knowledge-chips-{scheme}-390")
+        await page.set_viewport_size(DESKTOP)
         fake_ollama.then(Script(tokens=["Descale every ", "200 shots [1]."]))
         await box.fill("How often should I descale the boiler?")
         await box.press("Enter")

@@ -98,3 +98,47 @@ async def test_hash_offers_single_documents_too(user: User) -> None:
     await user.should_see(marker="knowledge-chip", retries=20)
     shown = (await user.http_client.get(f"/api/conversations/{conversation_id}")).json()
     assert shown["knowledge"] == [document["id"]]
+
+
+def chips(user: User) -> list[tuple[str, str, str]]:
+    """Each knowledge chip above the box as the person sees it: its name, what it is, and its icon."""
+    shown = []
+    for chip in user.find(marker="knowledge-chip").elements:
+        assert isinstance(chip, ui.chip) and chip.props["removable"]
+        [kind] = [child for child in chip.default_slot.children if isinstance(child, ui.label)]
+        shown.append((chip.text, kind.text, str(chip.props["icon"])))
+    return shown
+
+
+async def test_a_single_document_is_shown_and_removed_like_a_collection_but_named_a_document(user: User) -> None:
+    await register_and_sign_in(user)
+    cid = await collection_with_files(user, "Garden", ("guide.md", GUIDE))
+    [document] = (await user.http_client.get(f"/api/knowledge/{cid}")).json()["documents"]
+    conversation_id = (await user.http_client.post("/api/conversations", json={})).json()["id"]
+    patched = await user.http_client.patch(
+        f"/api/conversations/{conversation_id}", json={"knowledge": [document["id"], cid]}
+    )
+    assert patched.status_code == 200
+    await user.open(f"/chat/{conversation_id}")
+    await user.should_see(marker="knowledge-chip")
+    assert sorted(chips(user)) == [
+        ("#Garden", "collection", "menu_book"),
+        ("#guide.md", "document in Garden", "description"),
+    ]
+
+    [chip] = [
+        c for c in user.find(marker="knowledge-chip").elements if isinstance(c, ui.chip) and c.text == "#guide.md"
+    ]
+    chip.set_value(False)  # its ✕
+    for _ in range(50):
+        if (await user.http_client.get(f"/api/conversations/{conversation_id}")).json()["knowledge"] == [cid]:
+            break
+        await asyncio.sleep(0.02)
+    assert (await user.http_client.get(f"/api/conversations/{conversation_id}")).json()["knowledge"] == [cid]
+    assert chips(user) == [("#Garden", "collection", "menu_book")]
+
+    box(user).set_value("#guide")  # offered again, as a document
+    await user.should_see("in Garden")
+    user.find(marker="knowledge-option").click()
+    await user.should_see("Replies in this chat now answer from guide.md (document in Garden).")
+    assert chips(user)[-1] == ("#guide.md", "document in Garden", "description")

@@ -1,6 +1,8 @@
 """Knowledge in the message box (issue 25): typing `#` lists the person's collections (and those shared with
 everyone), then their single documents; Tab, Enter or a click attaches one to the chat, and its chip above the box
-(✕ detaches it) says the replies answer from it. In a new chat the choice waits for the first message, which makes
+(✕ detaches it) says the replies answer from it. A chip names what it is: a collection (its book icon), or a single
+document (a page icon, and the collection it comes from), so one attached document is not mistaken for a whole
+collection. In a new chat the choice waits for the first message, which makes
 the conversation with it.
 
 Works like the `/` list of saved prompts (`chatui.ui.chat.slash`): the box's value reaches the server at each
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from nicegui import ui
 
@@ -31,6 +33,14 @@ class Option:
     id: str
     name: str
     caption: str
+    kind: Literal["collection", "document"] = "collection"
+    within: str = ""
+    """A document's collection."""
+
+    @property
+    def described(self) -> str:
+        """What the chip says after the name, and what a screen reader hears with it."""
+        return f"document in {self.within}" if self.kind == "document" else "collection"
 
 
 class KnowledgePicker(Typeahead[Option]):
@@ -60,10 +70,10 @@ class KnowledgePicker(Typeahead[Option]):
                 f"{c.documents} document{'s' if c.documents != 1 else ''}" + (" · shared" if c.shared else ""),
             )
             for c in collections
-        ] + [
-            Option(d.id, d.name, f"in {names.get(d.collection_id, 'a collection')}")
-            for d in await view.services.knowledge.documents(view.user.id)
         ]
+        for d in await view.services.knowledge.documents(view.user.id):
+            within = names.get(d.collection_id, "a collection")
+            self.options.append(Option(d.id, d.name, f"in {within}", "document", within))
         if view.conversation is not None and view.conversation.knowledge:
             self.attached = await view.services.knowledge.readable(view.user.id, view.conversation.knowledge)
         self._draw_chips()
@@ -101,14 +111,14 @@ class KnowledgePicker(Typeahead[Option]):
     async def pick(self, choice: Option) -> None:
         await self.attach(choice)
 
-    async def attach(self, collection: Option) -> None:
+    async def attach(self, chosen: Option) -> None:
         view = self._view()
         if view is None:
             return
         self.close()
         view.composer.value = HASH.sub(lambda m: m.group(1), view.composer.value or "").rstrip()
-        if await self._save([*self.attached, collection.id]):
-            ui.notify(f"Replies in this chat now answer from {collection.name}.")
+        if await self._save([*self.attached, chosen.id]):
+            ui.notify(f"Replies in this chat now answer from {chosen.name} ({chosen.described}).")
         view.composer.run_method("focus")
 
     async def detach(self, collection_id: str) -> None:
@@ -125,15 +135,18 @@ class KnowledgePicker(Typeahead[Option]):
         return True
 
     def _draw_chips(self) -> None:
-        names = {option.id: option.name for option in self.options}
+        known = {option.id: option for option in self.options}
         self.chips.clear()
         with self.chips:
-            for collection_id in self.attached:
+            for attached_id in self.attached:
+                option = known.get(attached_id, Option(attached_id, "knowledge", ""))
                 chip = ui.chip(
-                    f"#{names.get(collection_id, 'collection')}",
-                    icon="menu_book",
+                    f"#{option.name}",
+                    icon="description" if option.kind == "document" else "menu_book",
                     removable=True,
-                    on_value_change=lambda _e, c=collection_id: self.detach(c),
+                    on_value_change=lambda _e, c=attached_id: self.detach(c),
                 )
                 chip.props("dense outline").classes("chatui-knowledge-chip").mark("knowledge-chip")
+                with chip:
+                    ui.label(option.described).classes("chatui-knowledge-kind")
         self.chips.visible = bool(self.attached)
