@@ -17,9 +17,8 @@ Ingest: `--documents` Markdown files totalling `--mb` MB, added in batches of 50
 read by its background ingest, on SQLite, while a ticker measures how late a 10 ms sleep of the event loop wakes
 (what every page and socket of the server would wait); peak RSS growth sampled every 50 ms.
 
-With `--live`: the same files uploaded to a real server (`main.py`, SQLite) through `POST /api/knowledge/{id}/documents`
-(50 a request, over loopback HTTP), while another client asks `GET /api/health` every 50 ms: its p50/p95/max is what
-anyone using the server waits meanwhile; the server's RSS is sampled every 50 ms.
+With `--live`: the same files uploaded to a real server (`main.py`, SQLite): `bench.knowledge_ingest`, which also
+runs PDF documents and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -205,95 +204,12 @@ async def ingest(documents: int, megabytes: float) -> dict[str, Any]:
     }
 
 
-async def live_ingest(documents: int, megabytes: float) -> dict[str, Any]:
-    import httpx
-
-    from bench._clients import create_accounts
-    from bench._servers import ChatServer, FakeProvider
-
-    rng = random.Random(3)
-    words, cumulative = zipf(rng)
-    per_document = int(megabytes * 1024 * 1024 / documents)
-    with TemporaryDirectory() as folder:
-        root = Path(folder)
-        provider = FakeProvider(root).start()
-        server = ChatServer(root, provider.url, env={"CHATUI_UPLOAD_MAX_MB": "20"}).start()
-        try:
-            [account] = await create_accounts(server.url, 1, prefix="ingest")
-            process = server.ps
-            base = process.memory_info().rss
-            peak = [base]
-            health: list[float] = []
-            running = True
-
-            async def poll() -> None:
-                async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-                    while running:
-                        t0 = time.perf_counter()
-                        assert (await client.get("/api/health")).status_code == 200
-                        health.append(time.perf_counter() - t0)
-                        peak[0] = max(peak[0], process.memory_info().rss)
-                        await asyncio.sleep(0.05)
-
-            poller = asyncio.create_task(poll())
-            async with httpx.AsyncClient(base_url=server.url, headers=account.headers, timeout=120) as client:
-                cid = (await client.post("/api/knowledge", json={"name": "Live"})).json()["id"]
-                started = time.perf_counter()
-                written = 0
-                for start in range(0, documents, 50):
-                    files = []
-                    for n in range(start, min(documents, start + 50)):
-                        data = await asyncio.to_thread(
-                            lambda n=n: _markdown(rng, words, cumulative, per_document, n).encode()
-                        )
-                        written += len(data)
-                        files.append(("file", (f"doc{n}.md", data, "text/markdown")))
-                    response = await client.post(f"/api/knowledge/{cid}/documents", files=files)
-                    assert response.status_code == 201, response.text
-                while True:
-                    body = (await client.get(f"/api/knowledge/{cid}")).json()
-                    if all(d["status"] != "pending" for d in body["documents"]):
-                        break
-                    await asyncio.sleep(0.2)
-                elapsed = time.perf_counter() - started
-            running = False
-            await poller
-        finally:
-            server.stop()
-            provider.stop()
-    return {
-        "mode": "live server, HTTP",
-        "documents": documents,
-        "megabytes": round(written / 1024 / 1024, 1),
-        "chunks": sum(d["chunk_count"] for d in body["documents"]),
-        "statuses": sorted({d["status"] for d in body["documents"]}),
-        "seconds": round(elapsed, 1),
-        "server_rss_growth_mb": round((peak[0] - base) / 1024 / 1024, 1),
-        "health_p50_ms": ms(percentile(health, 50)),
-        "health_p95_ms": ms(percentile(health, 95)),
-        "health_max_ms": ms(max(health)),
-        "health_requests": len(health),
-    }
-
-
 def _write(path: Path, rng: random.Random, words: list[str], cumulative: list[float], size: int, n: int) -> int:
-    data = _markdown(rng, words, cumulative, size, n).encode()
+    from bench.knowledge_ingest import markdown  # it imports this module's vocabulary
+
+    data = markdown(rng, words, cumulative, size, n).encode()
     path.write_bytes(data)
     return len(data)
-
-
-def _markdown(rng: random.Random, words: list[str], cumulative: list[float], size: int, n: int) -> str:
-    parts = [f"# Document {n}"]
-    length = 0
-    section = 0
-    while length < size:
-        if rng.random() < 0.15:
-            section += 1
-            parts.append(f"## Section {section}")
-        paragraph = " ".join(rng.choices(words, cum_weights=cumulative, k=rng.randint(40, 160))) + "."
-        parts.append(paragraph)
-        length += len(paragraph) + 2
-    return "\n\n".join(parts)
 
 
 def main() -> None:
@@ -308,7 +224,12 @@ def main() -> None:
     args = parser.parse_args()
     load = {"load_before": list(psutil.getloadavg())}
     if args.ingest:
-        result = asyncio.run((live_ingest if args.live else ingest)(args.documents, args.mb))
+        if args.live:
+            from bench.knowledge_ingest import run
+
+            result = asyncio.run(run("sqlite", "md", args.documents, args.mb))
+        else:
+            result = asyncio.run(ingest(args.documents, args.mb))
         print(result)
         name = "knowledge_ingest_live" if args.live else "knowledge_ingest"
         print(save(name, {**load, **result, "load_after": list(psutil.getloadavg())}))

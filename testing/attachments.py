@@ -57,8 +57,11 @@ def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
-def pdf(pages: int = 2, text: str = "Page {n} of the report.", lines: int = 1) -> bytes:
-    """A PDF of `pages` pages, each with `lines` lines of real text (`{n}`: the page number, `{line}`: the line's)."""
+def pdf(
+    pages: int = 2, text: str = "Page {n} of the report.", lines: int = 1, page_lines: list[list[str]] | None = None
+) -> bytes:
+    """A PDF of `pages` pages, each with `lines` lines of real text (`{n}`: the page number, `{line}`: the line's);
+    or, with `page_lines`, one page per list with those lines (bench.knowledge_ingest's made-up documents)."""
     from pypdf import PdfWriter
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
@@ -71,11 +74,13 @@ def pdf(pages: int = 2, text: str = "Page {n} of the report.", lines: int = 1) -
         }
     )
     font_ref = writer._add_object(font)  # pypdf makes indirect objects through this method only
-    for n in range(1, pages + 1):
+    if page_lines is None:
+        page_lines = [[text.format(n=n, line=line) for line in range(1, lines + 1)] for n in range(1, pages + 1)]
+    for written in page_lines:
         page = writer.add_blank_page(612, 792)
         shown = []
-        for line in range(1, lines + 1):
-            words = text.format(n=n, line=line).replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        for line in written:
+            words = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
             shown.append(f"({words}) Tj")
         stream = DecodedStreamObject()
         stream.set_data(f"BT /F1 12 Tf 72 720 Td {' 0 -14 Td '.join(shown)} ET".encode("latin-1"))
