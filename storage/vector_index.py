@@ -5,8 +5,10 @@ partial sort take tens of milliseconds with numpy, while reading the vectors bac
 question takes seconds; sqlite-vec cannot be loaded by this Python's sqlite3 (built without extension loading), and
 pgvector is not something a stock PostgreSQL has, so either would have needed this as its fallback anyway.
 
-The matrix of a collection is read once, in pages (each a short statement on the database thread), and then only
-the rows written since (`id` after the last one held) before each search: a newly embedded document is searchable
+The matrix of a collection is read once, in pages (each a short statement on the database thread), in the
+background (a question waits `load_wait` for it at most, then answers from BM25 alone: 100,000 chunks take seconds
+to read), started as soon as chunks of the collection are embedded or it is first asked; after that only the rows
+written since (`id` after the last one held) are read before each search: a newly embedded document is searchable
 at once. Rows deleted in the database (a document, a collection) are not re-read; they are dropped from the answer
 when its passages are looked up (`VectorRepository.passages` returns only chunks still there), and `forget` marks
 them gone so they stop taking places. The arithmetic runs in a worker thread (numpy releases the GIL), never on the
@@ -19,6 +21,7 @@ hybrid retrieval nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -32,6 +35,10 @@ G = TypeVar("G", bound=np.generic)
 
 PAGE = 10_000
 """Vectors read per statement while a matrix loads (~15 MB at 384 dimensions)."""
+HEADROOM = 1_024
+"""Rows of room left after a first load, for the chunks embedded next."""
+LOAD_WAIT = 0.25
+"""How long a question waits for a collection's matrix to be read the first time before it does without."""
 
 
 @dataclass
@@ -46,6 +53,8 @@ class _Matrix:
     codes: dict[str, int] = field(default_factory=dict)
     """document id -> its number in `documents`"""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    loading: asyncio.Future[None] | None = None
+    """The first read of the whole matrix (in the background: `VectorIndex.refresh`)."""
 
     def append(self, rows: Sequence[StoredVector]) -> None:
         """Add rows read from the database (in a worker thread: it copies megabytes)."""
@@ -63,6 +72,14 @@ class _Matrix:
         self.chunk_ids[self.size : needed] = [row.chunk_id for row in rows]
         self.documents[self.size : needed] = [self.codes.setdefault(row.document_id, len(self.codes)) for row in rows]
         self.size = needed
+
+    def fit(self) -> None:
+        """Give back what doubling the capacity left unused (up to half the matrix) once the first load is done."""
+        capacity = self.size + HEADROOM
+        if len(self.chunk_ids) > capacity:
+            self.vectors = _grown(self.vectors[: self.size], (capacity, self.vectors.shape[1]))
+            self.chunk_ids = _grown(self.chunk_ids[: self.size], (capacity,))
+            self.documents = _grown(self.documents[: self.size], (capacity,))
 
     def nearest(
         self, query: npt.NDArray[np.float32], documents: Collection[str] | None, limit: int
@@ -100,24 +117,61 @@ def _grown(old: npt.NDArray[G], shape: tuple[int, ...]) -> npt.NDArray[G]:
 class VectorIndex:
     """The matrices of the collections searched so far, for the one model that embeds now."""
 
-    def __init__(self, repository: VectorRepository, model: str) -> None:
+    def __init__(self, repository: VectorRepository, model: str, *, load_wait: float = LOAD_WAIT) -> None:
         self.repository = repository
         self.model = model
+        self.load_wait = load_wait
+        """How long a question waits for a matrix's first load (`refresh`)."""
         self._matrices: dict[str, _Matrix] = {}
 
     async def refresh(self, collection_ids: Collection[str]) -> int:
-        """Read what was written since into the matrices of these collections; how many vectors they hold."""
+        """Bring the matrices of these collections up to date; how many vectors those that are ready hold.
+
+        A matrix already read takes only the rows written since (one short statement). One never read is loaded in
+        the background, and this waits for it at most `load_wait` seconds: a small collection is ready within it, a
+        large one (100,000 chunks: seconds) answers from BM25 alone until it is loaded, rather than hold the reply."""
         held = 0
         for collection_id in collection_ids:
-            matrix = self._matrices.setdefault(collection_id, _Matrix())
+            matrix = self._matrix(collection_id)
+            assert matrix.loading is not None
+            if not matrix.loading.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(matrix.loading), self.load_wait)
+                if not matrix.loading.done():
+                    continue
+            if matrix.loading.exception() is not None:  # the database failed it: tried again next time
+                matrix.loading = None
+                continue
             async with matrix.lock:
-                while rows := await self.repository.page(collection_id, self.model, matrix.last_id, PAGE):
-                    await asyncio.to_thread(matrix.append, rows)
-                    matrix.last_id = rows[-1].id
-                    if len(rows) < PAGE:
-                        break
+                await self._read(collection_id, matrix)
             held += matrix.size
         return held
+
+    def warm(self, collection_ids: Collection[str]) -> None:
+        """Start loading these collections' matrices in the background, if they are not (their chunks were just
+        embedded: the first question about them then finds the matrix ready)."""
+        for collection_id in collection_ids:
+            self._matrix(collection_id)
+
+    def _matrix(self, collection_id: str) -> _Matrix:
+        """The collection's matrix, its first load started if it was not."""
+        matrix = self._matrices.setdefault(collection_id, _Matrix())
+        if matrix.loading is None:
+            matrix.loading = asyncio.ensure_future(self._load(collection_id, matrix))
+        return matrix
+
+    async def _load(self, collection_id: str, matrix: _Matrix) -> None:
+        async with matrix.lock:
+            await self._read(collection_id, matrix)
+            await asyncio.to_thread(matrix.fit)
+
+    async def _read(self, collection_id: str, matrix: _Matrix) -> None:
+        """Append the rows written after the last one the matrix holds, a page per statement."""
+        while rows := await self.repository.page(collection_id, self.model, matrix.last_id, PAGE):
+            await asyncio.to_thread(matrix.append, rows)
+            matrix.last_id = rows[-1].id
+            if len(rows) < PAGE:
+                break
 
     async def nearest(
         self,

@@ -203,8 +203,9 @@ def build_knowledge(settings: Settings, db: Database, models: ModelRegistry) -> 
 
         vectors = VectorRepository(db)
         embed = registry_embedder(models, settings.embedding_model)
-        embedder = Embedder(vectors, embed, settings.embedding_model, retry_seconds=settings.embedding_retry_seconds)
         index = VectorIndex(vectors, settings.embedding_model)
+        retry = settings.embedding_retry_seconds
+        embedder = Embedder(vectors, embed, settings.embedding_model, retry_seconds=retry, stored=index.warm)
         hybrid = HybridRetrieval(vectors, index, embed, timeout=settings.embedding_timeout)
     return KnowledgeService(
         KnowledgeRepository(db),

@@ -50,8 +50,18 @@ def registry_embedder(models: ModelRegistry, model_id: str) -> EmbedTexts:
 class Embedder:
     """Embeds every chunk of every ready document with `model`, in the background, and keeps at it."""
 
-    def __init__(self, repository: VectorRepository, embed: EmbedTexts, model: str, *, retry_seconds: float) -> None:
+    def __init__(
+        self,
+        repository: VectorRepository,
+        embed: EmbedTexts,
+        model: str,
+        *,
+        retry_seconds: float,
+        stored: Callable[[set[str]], None] | None = None,
+    ) -> None:
         self.repository = repository
+        self.stored = stored
+        """Told the collections whose chunks a batch embedded (`VectorIndex.warm`: their matrices load meanwhile)."""
         self.model = model
         """The qualified model id stored with each vector (`ollama:nomic-embed-text`)."""
         self.retry_seconds = retry_seconds
@@ -113,6 +123,8 @@ class Embedder:
                 return False
             encoded = [(chunk, encode(vector)) for chunk, vector in zip(batch, vectors, strict=True)]
             await self.repository.store(self.model, encoded)
+            if self.stored is not None:
+                self.stored({chunk.collection_id for chunk in batch})
             after = batch[-1].chunk_id
         if self.error is not None:
             log.info("embedding knowledge chunks with %s works again", self.model)

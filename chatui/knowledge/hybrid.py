@@ -22,7 +22,7 @@ from dataclasses import replace
 from chatui.knowledge.embedding import EmbedTexts
 from providers.errors import ProviderError
 from storage.knowledge_search import Passage
-from storage.knowledge_vectors import VectorRepository
+from storage.knowledge_vectors import EMBED_CHARS, VectorRepository
 from storage.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class HybridRetrieval:
         held = await self.index.refresh({*collection_ids, *documents.values()})
         if not held or time.monotonic() < self._paused_until or not question.strip():
             return await bm25(limit)
-        embedding = asyncio.ensure_future(asyncio.wait_for(self._embed([question]), self.timeout))
+        embedding = asyncio.ensure_future(asyncio.wait_for(self._embed([question[:EMBED_CHARS]]), self.timeout))
         try:
             words = await bm25(POOL)
         except BaseException:

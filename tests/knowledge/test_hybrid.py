@@ -46,12 +46,16 @@ class Hybrid:
     provider: Provider
 
 
-def _hybrid(k: Setup, provider: Provider, model: str, fake: FakeEmbedder, retry: float = 60.0) -> Hybrid:
+def _hybrid(
+    k: Setup, provider: Provider, model: str, fake: FakeEmbedder, retry: float = 60.0, load_wait: float = 30.0
+) -> Hybrid:
+    """`load_wait`: these tests check what is found, so a question waits for the matrix however busy the machine."""
     registry = ModelRegistry({provider.name: provider}, f"{provider.name}:chat")
     embed = registry_embedder(registry, model)
     vectors = VectorRepository(k.db)
-    embedder = Embedder(vectors, embed, model, retry_seconds=retry)
-    hybrid = HybridRetrieval(vectors, VectorIndex(vectors, model), embed, timeout=2.0)
+    index = VectorIndex(vectors, model, load_wait=load_wait)
+    embedder = Embedder(vectors, embed, model, retry_seconds=retry, stored=index.warm)
+    hybrid = HybridRetrieval(vectors, index, embed, timeout=2.0)
     repository = KnowledgeRepository(k.db)
     service = KnowledgeService(
         repository, k.service.limits, k.folder, single_instance=True, embedder=embedder, hybrid=hybrid
@@ -175,3 +179,22 @@ def test_reciprocal_rank_fusion_adds_one_over_sixty_plus_the_rank() -> None:
     assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
     assert fused[1] == pytest.approx(1 / 61) and fused[4] == pytest.approx(1 / 62)
     assert [chunk for chunk, _ in fuse([[1, 2, 3], [3, 4]])] == [3, 1, 2, 4]
+
+
+async def test_a_matrix_not_loaded_yet_does_not_hold_the_question(hybrid: Hybrid) -> None:
+    """A large collection's first load takes seconds: the question meanwhile gets BM25's answer, not a wait."""
+    collection, _ = await ingested(hybrid, ("car.txt", ANSWER), ("desk.txt", DISTRACTOR))
+    await hybrid.service.aclose()
+    restarted = _hybrid(hybrid.k, hybrid.provider, hybrid.embedder.model, hybrid.fake, load_wait=0)
+    await restarted.service.start()
+    try:
+        assert texts(await restarted.service.retrieve(hybrid.k.alice, [collection], QUESTION)) == [DISTRACTOR.decode()]
+        await until(
+            lambda: _found(restarted, collection), what="the answer found once the matrix has loaded in the background"
+        )
+    finally:
+        await restarted.service.aclose()
+
+
+async def _found(h: Hybrid, collection: str) -> bool:
+    return ANSWER.decode() in texts(await h.service.retrieve(h.k.alice, [collection], QUESTION))
