@@ -15,11 +15,10 @@ import pytest
 
 from providers.local import runtime_installed
 from providers.local_embed import default_embedding_source
-from testing.fakes.server import Script, ScriptedProvider, ThreadedServer
+from testing.fakes.server import ScriptedProvider, ThreadedServer
 from testing.live import LiveApp, module_app
-from testing.waiting import until
-from tests.api.test_knowledge_chat import collection_with, system_prompt
-from tests.api.test_search_api import send
+from tests.api.test_knowledge_chat import collection_with
+from tests.api.test_knowledge_hybrid import all_embedded, ask_with
 
 pytestmark = [pytest.mark.local, pytest.mark.timeout(300)]
 
@@ -66,19 +65,10 @@ async def test_the_local_model_embeds_in_the_background_and_finds_a_passage_in_o
     cid = await collection_with(alice, ("car.md", ANSWER), ("desk.md", DISTRACTOR), *others)
     chunks = 2 + len(OTHERS)
 
-    async def embedded() -> dict | None:
-        body = (await alice.client.get(f"/api/knowledge/{cid}")).json()
-        progress = body["embedding"]
-        return body if progress["embedded"] == progress["chunks"] == chunks else None
-
-    body = await until(embedded, within=120, what="both chunks embedded by the local model")
+    body = await all_embedded(alice, cid, chunks, within=120)
     assert body["embedding"] == {"model": MODEL, "embedded": chunks, "chunks": chunks, "error": None}
 
-    conversation_id = await alice.new_conversation()
-    await alice.client.patch(f"/api/conversations/{conversation_id}", json={"knowledge": [cid]})
-    fake_ollama.then(Script(tokens=["Every 5,000 miles [1]."]))
-    await send(alice, live_app, conversation_id, QUESTION)
-    system = system_prompt(fake_ollama.requests[-1])
+    conversation_id, system = await ask_with(alice, live_app, fake_ollama, cid, QUESTION)
     assert "Automobile maintenance: change the engine oil every 5,000 miles." in system
     sources = (await alice.messages(conversation_id))[-1]["sources"]
     # BM25 ranks the desk alone; the vectors rank the car first: fused, the desk (in both) and then the car
