@@ -15,7 +15,8 @@ each kind of question, beside BM25 alone on the same database, and the vector se
 and the process's memory growth from holding the matrix.
 
 Candidates: brute-force top-50 over `--chunks` x 384 and x 768 float32 vectors with numpy over a matrix held in
-memory (`@`, OpenBLAS, and `einsum`, numpy's own single-threaded loop), with numpy over the BLOB column read back for each question, and in pure Python (10,000 rows, scaled).
+memory (`@`, OpenBLAS, and `einsum`, numpy's own single-threaded loop), with numpy over the BLOB column read back
+for each question, and in pure Python (10,000 rows, scaled).
 """
 
 from __future__ import annotations
