@@ -139,6 +139,8 @@ def main() -> None:
         result["full_collections"] = len(full)
         result["full_collection_ms"] = [e["gc_ms"] for e in full]
         result["full_collection_collected"] = [e.get("collected") for e in full]
+        result["frozen_at_full_collections"] = [e.get("frozen") for e in full]  # older stall_watch: None
+        result["collector_at_exit"] = next((e["exit"] for e in events if "exit" in e), None)
     path = save(args.name, result)
     print(json.dumps(result, indent=1))
     print(f"-> {path}")
