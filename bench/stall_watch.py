@@ -7,8 +7,8 @@ In the server, a heartbeat task sleeps 5 ms at a time and records how late each 
 event-loop lag itself, as a callback scheduled on the loop sees it. A thread watches the heartbeat; while it is more
 than 20 ms overdue, the thread samples the loop thread's stack every 2 ms. Both go to the file: one line per second
 of lag figures (`{"lag": [...ms]}`), one line per stack sample during a stall (`{"t", "age", "stack"}`) and one
-per full garbage collection (`{"gc_ms", "frozen", ...}`: `frozen` counts the objects no collection walks) and one
-at exit (`{"exit": {"frozen", "walked"}}`).
+per full garbage collection (`{"gc_ms", ...}`), and what the collector holds a second after start-up and at exit
+(`{"start" | "exit": {"frozen", "walked"}}`: `frozen` counts the objects no collection walks).
 
 The summary prints the lag percentiles and, for the stall samples, the functions that appear most often (each
 counted once per sample), so one can see which code runs while the loop is late.
@@ -40,6 +40,8 @@ class StallWatch:
         self.lags: list[float] = []
 
     async def heartbeat(self) -> None:
+        await asyncio.sleep(1.0)  # the app's own start-up handlers have run (chatui's collector froze start-up)
+        self.count("start")
         last_flush = time.perf_counter()
         while True:
             before = time.perf_counter()
@@ -58,13 +60,12 @@ class StallWatch:
             self.gc_start = time.perf_counter()
         else:
             ms = (time.perf_counter() - self.gc_start) * 1000
-            frozen = gc.get_freeze_count()  # before chatui's collector freezes this collection's survivors
-            event = {"t": time.perf_counter(), "gc_ms": round(ms, 1), "frozen": frozen, **info}
-            self.out.write(json.dumps(event) + "\n")
+            self.out.write(json.dumps({"t": time.perf_counter(), "gc_ms": round(ms, 1), **info}) + "\n")
 
-    def at_exit(self) -> None:
-        """What the collector holds once every page is gone: frozen (never walked) and walked objects."""
-        self.out.write(json.dumps({"exit": {"frozen": gc.get_freeze_count(), "walked": len(gc.get_objects())}}) + "\n")
+    def count(self, when: str) -> None:
+        """What the collector holds: frozen objects (no collection walks them) and the others. Only at start and at
+        exit: counting the frozen ones walks their list (milliseconds with the loop held)."""
+        self.out.write(json.dumps({when: {"frozen": gc.get_freeze_count(), "walked": len(gc.get_objects())}}) + "\n")
 
     def watch(self) -> None:
         while True:
@@ -85,7 +86,7 @@ def start(path: str) -> None:
     """Call on the server's loop (a NiceGUI startup handler)."""
     watch = StallWatch(open(path, "a", buffering=1))  # noqa: SIM115 - open for the process's lifetime
     gc.callbacks.append(watch.on_gc)
-    atexit.register(watch.at_exit)
+    atexit.register(watch.count, "exit")
     threading.Thread(target=watch.watch, daemon=True, name="stall-watch").start()
     asyncio.get_running_loop().create_task(watch.heartbeat())
 
@@ -106,6 +107,9 @@ def summarize(path: Path, top: int = 40) -> None:
             continue
         if "gc_ms" in event:
             print(f"full collection: {event['gc_ms']} ms, {event['collected']} collected")
+            continue
+        if "start" in event or "exit" in event:
+            print(f"collector: {event}")
             continue
         samples += 1
         seen = {_function(f) for f in event["stack"]}

@@ -59,14 +59,25 @@ async def wave(provider, server, accounts, index: int, tokens: int, rate: float)
             for a, c, prompt, page in zip(accounts, conversations, prompts, pages, strict=True)
         ]
         go.set()
-        async with asyncio.timeout(tokens / rate + 60):
-            await asyncio.gather(*(p.done.wait() for p in pages))
+        try:
+            async with asyncio.timeout(tokens / rate + 60):
+                await asyncio.gather(*(p.done.wait() for p in pages))
+        except TimeoutError:
+            raise TimeoutError(stuck(index, pages, await asyncio.gather(*starters, return_exceptions=True))) from None
         await asyncio.gather(*starters, return_exceptions=True)
         await asyncio.sleep(0.3)  # the final update (footer and HTML come together; this lets any straggler in)
         exact = sum(p.bubble_blocks() == render_markdown(r) for p, r in zip(pages, replies, strict=True))
         return sum(p.done.is_set() for p in pages), exact
     finally:
         await asyncio.gather(*(p.close() for p in pages))
+
+
+def stuck(index: int, pages: list[Page], started: list[Any]) -> str:
+    """Why a wave timed out: the pages that never showed their reply's end, what /ws answered, what one shows."""
+    waiting = [p for p in pages if not p.done.is_set()]
+    texts = [str(e.get("text")) for e in waiting[0].elements.values() if e.get("text")][-8:] if waiting else []
+    answers = sorted({repr(a)[:200] for a in started})
+    return f"wave {index}: {len(waiting)}/{len(pages)} pages without their reply's end; /ws: {answers}; one: {texts}"
 
 
 async def run(provider, server, pages: int, size: int, tokens: int, rate: float) -> dict:
@@ -139,8 +150,8 @@ def main() -> None:
         result["full_collections"] = len(full)
         result["full_collection_ms"] = [e["gc_ms"] for e in full]
         result["full_collection_collected"] = [e.get("collected") for e in full]
-        result["frozen_at_full_collections"] = [e.get("frozen") for e in full]  # older stall_watch: None
-        result["collector_at_exit"] = next((e["exit"] for e in events if "exit" in e), None)
+        for when in ("start", "exit"):  # (an older checkout's stall_watch: None)
+            result[f"collector_at_{when}"] = next((e[when] for e in events if when in e), None)
     path = save(args.name, result)
     print(json.dumps(result, indent=1))
     print(f"-> {path}")

@@ -65,8 +65,9 @@ async def start_reply(
         await ws.send(json.dumps({"type": "message", "content": prompt}))
         async with asyncio.timeout(30):
             async for raw in ws:
-                if json.loads(raw).get("type") in ("token", "done", "error"):
-                    return
+                frame = json.loads(raw)
+                if frame.get("type") in ("token", "done", "error"):
+                    return frame.get("type") if frame.get("type") != "error" else frame
 
 
 async def round_(

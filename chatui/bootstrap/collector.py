@@ -34,8 +34,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-FULL_AFTER = 10
-"""Middle-generation collections between two full ones (CPython's default): each full collection stays short."""
+FULL_AFTER = 2
+"""Middle-generation collections between two full ones (CPython's default is 10): a full collection then walks at
+most ~14,000 new objects (2 × 10 × 700), a few milliseconds, rather than ~70,000."""
 COMPLETE_EVERY = 3600.0
 """Seconds between two collections of the whole heap, frozen part included."""
 
