@@ -1,12 +1,13 @@
 """The Knowledge pages (issue 25): `/knowledge` lists the person's collections (and those shared with everyone),
 creates them, takes files and shows each document's ingest (pending with its progress, ready with its passages,
-failed with the reason); `/knowledge/document/{id}?chunk=N` shows a document with passage N highlighted and
-scrolled to (where a reply's citation leads).
+failed with the reason; with an embedding model, how many of its passages are embedded);
+`/knowledge/document/{id}?chunk=N` shows a document with passage N highlighted and scrolled to (where a reply's
+citation leads).
 
 Files go up the way the API takes them (`POST /api/knowledge/{id}/documents`, several at once, from
 `static/cite.js`'s picker), not through a NiceGUI upload element: the API's limits then hold for the page too, and
 the page only hears that the upload is in (`chatui_knowledge_uploaded`) and shows the documents again, then every
-second while any is pending.
+second while any is pending or not embedded yet.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import html
 from nicegui import ui
 
 from chatui.bootstrap import Services
+from chatui.knowledge.service import EmbeddingProgress
 from chatui.ui.frame import page_frame
 from storage import SignedIn
 from storage.knowledge import ChunkRow, CollectionRow, DocumentRow
@@ -69,15 +71,19 @@ class KnowledgeView:
             found = await self.services.knowledge.collection(self.user.id, collection.id)
             if found is not None:
                 shown.append(found)
-        self.pending = any(d.status == "pending" for _, docs in shown for d in docs)
+        progress = [await self.services.knowledge.embedding(c.id, docs) for c, docs in shown]
+        embedding = any(p is not None and p.embedded < p.chunks for p in progress)
+        self.pending = embedding or any(d.status == "pending" for _, docs in shown for d in docs)
         self.list.clear()
         with self.list:
             if not shown:
                 ui.label("No collections yet: name one above.").classes("text-sm chatui-muted").mark("no-collections")
-            for collection, documents in shown:
-                self._collection(collection, documents)
+            for (collection, documents), embedded in zip(shown, progress, strict=True):
+                self._collection(collection, documents, embedded)
 
-    def _collection(self, collection: CollectionRow, documents: list[DocumentRow]) -> None:
+    def _collection(
+        self, collection: CollectionRow, documents: list[DocumentRow], embedding: EmbeddingProgress | None
+    ) -> None:
         mine = collection.user_id == self.user.id
         with ui.card().classes("chatui-card w-full gap-1").mark("collection"):
             with ui.row().classes("w-full items-center no-wrap gap-2"):
@@ -100,9 +106,11 @@ class KnowledgeView:
             if not documents:
                 ui.label("No documents yet." if mine else "No documents.").classes("text-sm chatui-muted")
             for document in documents:
-                self._document(collection, document, mine)
+                self._document(collection, document, mine, embedding)
 
-    def _document(self, collection: CollectionRow, document: DocumentRow, mine: bool) -> None:
+    def _document(
+        self, collection: CollectionRow, document: DocumentRow, mine: bool, embedding: EmbeddingProgress | None
+    ) -> None:
         with ui.row().classes("w-full items-center no-wrap gap-2").mark("document"):
             with ui.column().classes("grow gap-0"):
                 ui.label(document.name).classes("text-sm").mark("document-name")
@@ -111,7 +119,8 @@ class KnowledgeView:
                     ui.linear_progress(value=document.progress, show_value=False).props("rounded size=4px")
                 elif document.status == "ready":
                     passages = f"{document.chunk_count} passage{'s' if document.chunk_count != 1 else ''}"
-                    ui.label(f"Ready · {passages}").classes("chatui-doc-status chatui-muted").mark("document-status")
+                    status = f"Ready · {passages}{_by_meaning(document, embedding)}"
+                    ui.label(status).classes("chatui-doc-status chatui-muted").mark("document-status")
                 else:
                     ui.label(f"Failed: {document.reason or 'it could not be read.'}").classes(
                         "chatui-doc-status chatui-error-text"
@@ -179,3 +188,14 @@ def document_html(chunks: list[ChunkRow], cited: int | None) -> str:
         else:
             out.append(f'<span id="chunk-{chunk.id}">{text}</span>\n\n')
     return "".join(out)
+
+
+def _by_meaning(document: DocumentRow, embedding: EmbeddingProgress | None) -> str:
+    """With an embedding model (hybrid retrieval): whether the document's passages are found by meaning yet."""
+    if embedding is None:
+        return ""
+    done = embedding.per_document.get(document.id, 0)
+    if done >= document.chunk_count:
+        return " · searchable by meaning"
+    waiting = f", waiting: {embedding.error}" if embedding.error else ""
+    return f" · embedding {done} of {document.chunk_count}{waiting}"

@@ -142,3 +142,20 @@ async def test_a_single_document_is_shown_and_removed_like_a_collection_but_name
     user.find(marker="knowledge-option").click()
     await user.should_see("Replies in this chat now answer from guide.md (document in Garden).")
     assert chips(user)[-1] == ("#guide.md", "document in Garden", "description")
+
+
+@pytest.fixture
+def embedding_env(monkeypatch: pytest.MonkeyPatch, app_env: object) -> None:
+    """Hybrid retrieval on, through the fake Ollama's `/api/embed`, retried quickly (before `user` builds the app)."""
+    monkeypatch.setenv("CHATUI_EMBEDDING_MODEL", "ollama:nomic-embed-text")
+    monkeypatch.setenv("CHATUI_EMBEDDING_RETRY_SECONDS", "0.2")
+
+
+async def test_a_documents_embedding_shows_while_it_waits_and_when_done(embedding_env, user: User, fake_ollama) -> None:
+    fake_ollama.embedder.status = 503  # the embedding model fails: the document is ready by its words all the same
+    await register_and_sign_in(user)
+    await collection_with_files(user, "Garden", ("guide.md", GUIDE))
+    await user.open("/knowledge")
+    await user.should_see("Ready · 2 passages · embedding 0 of 2, waiting:", retries=40)
+    fake_ollama.embedder.status = 200  # back: the next retry embeds both, and the page follows on its own
+    await user.should_see("Ready · 2 passages · searchable by meaning", retries=100)
