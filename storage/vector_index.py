@@ -205,6 +205,13 @@ class VectorIndex:
 
         return await asyncio.to_thread(search)
 
+    def drop(self, collection_id: str) -> None:
+        """A deleted collection's matrix: its memory back at once (another instance gives its copy back when it
+        restarts; until then it only finds nothing, every chunk of it being gone)."""
+        matrix = self._matrices.pop(collection_id, None)
+        if matrix is not None and matrix.loading is not None:
+            matrix.loading.cancel()
+
     def forget(self, chunk_ids: Collection[int]) -> None:
         """Chunks found gone from the database: never offered again."""
         if chunk_ids:

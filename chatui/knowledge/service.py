@@ -135,7 +135,10 @@ class KnowledgeService:
         return found, await self.repository.documents([collection_id])
 
     async def delete(self, user_id: str, collection_id: str) -> bool:
-        return await self.repository.delete_collection(user_id, collection_id)
+        deleted = await self.repository.delete_collection(user_id, collection_id)
+        if deleted and self.hybrid is not None:
+            self.hybrid.index.drop(collection_id)
+        return deleted
 
     async def delete_document(self, user_id: str, collection_id: str, document_id: str) -> bool:
         return await self.repository.delete_document(user_id, collection_id, document_id)

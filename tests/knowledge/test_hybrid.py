@@ -121,6 +121,10 @@ async def test_deleting_a_document_takes_its_vectors_out_of_retrieval_at_once(hy
     # the index still holds the vector; the answer is checked against the database before it is given
     assert ANSWER.decode() not in texts(await hybrid.service.retrieve(hybrid.k.alice, [collection], QUESTION))
     assert (await hybrid.vectors.embedded(collection, hybrid.embedder.model)) == {ids["desk.txt"]: 1}  # cascaded
+    assert await hybrid.service.delete(hybrid.k.alice, collection)
+    assert await hybrid.service.retrieve(hybrid.k.alice, [collection], QUESTION) == []
+    assert hybrid.service.hybrid is not None
+    assert collection not in hybrid.service.hybrid.index._matrices  # its memory given back
 
 
 async def test_a_new_embedding_model_re_embeds_in_the_background(hybrid: Hybrid) -> None:
