@@ -74,7 +74,16 @@ def package_of(filename: str) -> str:
 
 
 def build_app() -> None:
+    """What `python main.py` does before it serves. A checkout with `chatui/launcher.py` builds the app in the
+    launcher's `main()` (run through `main.py` only as `__main__`), so it is called with `serve` made a no-op; an
+    older `main.py` built the app as it was imported."""
     sys.argv = ["main.py", "--no-browser"]  # the data folder and providers come from the environment
+    if Path("chatui/launcher.py").exists():
+        from chatui import launcher  # type: ignore[import-not-found,unused-ignore]
+
+        launcher.serve = lambda *_: None
+        launcher.main(["--no-browser"])
+        return
     runpy.run_path("main.py", run_name="chatui_probe")  # not __main__: main.py builds the app and does not serve
 
 
