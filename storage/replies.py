@@ -4,7 +4,7 @@ of the new messages, checkpoints of streaming text, the reply's final write and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -45,8 +45,7 @@ class Replies(Repository):
         )
         return result.rowcount > 0
 
-    @grouped
-    def reply_context(
+    def context_in(
         self,
         c: Connection,
         user_id: str,
@@ -115,6 +114,43 @@ class Replies(Repository):
             continued=continued,
         )
 
+    reply_context = grouped(context_in)
+
+    @grouped
+    def open_exchange(
+        self,
+        c: Connection,
+        user_id: str,
+        conversation_id: str,
+        content: str,
+        model_of: Callable[[str], str],
+        title: str | None,
+        ids: tuple[str, str],
+        max_chars: int | None = None,
+    ) -> tuple[ReplyContext, str | None]:
+        """SEND of a message without files: `reply_context`, and the write of `start_exchange` in the same
+        transaction when nothing may still refuse the reply before its messages are stored (no files on the path, no
+        knowledge collection, no reasoning effort to ask the model about): one trip to the database thread before
+        the provider is asked, instead of a read before and a write racing the provider's first token for the GIL
+        (BENCHMARKS.md §1). `model_of` turns the chat's model into the reply's; `ids`: the user message's and the
+        reply's. Returns the context and the model the messages were stored with (None: nothing was written)."""
+        context = self.context_in(c, user_id, conversation_id, Anchor.SEND, max_chars=max_chars, file_ids=())
+        if context.files or context.knowledge or context.reasoning_effort:
+            return context, None
+        model = model_of(context.model)
+        self.exchange_in(
+            c,
+            user_id,
+            conversation_id,
+            content,
+            model,
+            title,
+            parent_id=context.parent_id,
+            user_message_id=ids[0],
+            assistant_message_id=ids[1],
+        )
+        return context, model
+
     @grouped
     def resume_reply(
         self, c: Connection, user_id: str, conversation_id: str, message_id: str, model: str
@@ -133,8 +169,7 @@ class Replies(Repository):
         replace_parts(c, message_id, [])
         return reasoning
 
-    @grouped
-    def start_exchange(
+    def exchange_in(
         self,
         c: Connection,
         user_id: str,
@@ -208,6 +243,8 @@ class Replies(Repository):
         if content is not None:
             mark_attached(c, file_ids)
         return question_id, reply_id
+
+    start_exchange = grouped(exchange_in)
 
     @statements
     def note_files(self, c: Connection, message_id: str, notes: Mapping[str, Mapping[str, Any]]) -> None:

@@ -5,7 +5,8 @@ Pages and `/ws` sockets only *send* (through `send`) and *follow* (through `Gene
 away, or arrives late, changes nothing for the reply.
 
     send() ─ rate-limit, reserve the conversation, wait for a start-up slot
-           ─ read where the reply goes in the tree and the path above it, with their files (one transaction)
+           ─ read where the reply goes in the tree and the path above it, with their files (one transaction;
+             a plain message is saved in it too, see `_start`)
            ─ retrieve the passages of the chat's knowledge collections for the question (knowledge.py)
            ─ images in the message answered, to a model that cannot see images: refused (nothing saved)
            ─ save user message (unless regenerating) + empty `streaming` assistant message (one transaction);
@@ -174,36 +175,45 @@ class GenerationEngine:
         title: str | None,
         file_ids: Sequence[str] | None = None,
     ) -> Generation:
-        """Read the path above the reply, then ask the provider *while* the new messages are being written.
+        """Read the path above the reply and write the new messages, then ask the provider.
 
-        The provider's first token takes milliseconds; so does the write. Overlapping them keeps the time to first
-        token close to the provider's own, and nothing is published before the messages are stored
-        (`Generation.stored`): a reader never sees a reply to a message the database does not hold. The path read
-        and the write are two transactions; the conversation's reservation (`busy`) keeps anything else from
-        being written to it in between.
+        Nothing is published before the messages are stored (`Generation.stored`): a reader never sees a reply to a
+        message the database does not hold. A message without files, in a chat with no knowledge and no reasoning
+        effort (nothing left to refuse it), is read and written in one transaction, one trip to the database
+        thread. Otherwise the path is read first and the provider asked *while* the messages are written (two
+        transactions; the conversation's reservation, `busy`, keeps anything else from being written to it in
+        between). That overlap lost on 2 busy cores: the write waited for the GIL while the loop built the provider
+        request, and ended after the first token had come (BENCHMARKS.md §1).
         """
+        ids = (new_id(), new_id())  # the user message's (if any) and the reply's
+        user_message_id, reply_id = ids[0] if content is not None else None, ids[1]
+        written: str | None = None  # the model the new messages were stored with, when the read wrote them too
         try:
             budget = history_budget(self.options.prompt_max_chars, content)
-            context = await self.chats.reply_context(
-                user_id, conversation_id, anchor, edited_id, max_chars=budget, file_ids=file_ids
-            )
+            if anchor is Anchor.SEND and content is not None and not file_ids:  # one trip: read, and write if plain
+                context, written = await self.chats.open_exchange(
+                    user_id, conversation_id, content, self._model_of(model), title, ids, budget
+                )
+            else:
+                context = await self.chats.reply_context(
+                    user_id, conversation_id, anchor, edited_id, max_chars=budget, file_ids=file_ids
+                )
         except NothingToRegenerate:
             raise ReplyRefused(Refusal.NOTHING_TO_REGENERATE) from None
         except NothingToContinue:
             raise ReplyRefused(Refusal.NOTHING_TO_CONTINUE) from None
-        model_id = qualify_model_id(model or context.model or self.models.default_model)
+        model_id = written or self._model_of(model)(context.model)
         prompt = build_prompt(context.turns, content, context.files, context.new_files)
         sees_images = await check_images(self.models, model_id, prompt, self.options.text_only_models)
         effort = await self._effort(model_id, context.reasoning_effort)
         passages = await passages_for(self.knowledge, user_id, context.knowledge, prompt)
-        user_message_id = new_id() if content is not None else None
         continued = context.continued
         generation = Generation(
             conversation_id=conversation_id,
             user_id=user_id,
             # a continued reply keeps its id; its text so far, less trailing blanks (Anthropic refuses a prefill
             # that ends in one), is what the new text follows
-            message_id=continued.message_id if continued else new_id(),
+            message_id=continued.message_id if continued else reply_id,
             prefix=continued.content.rstrip() if continued else "",
             earlier_tokens=continued.completion_tokens if continued else None,
             parent_id=user_message_id or context.parent_id,
@@ -227,7 +237,9 @@ class GenerationEngine:
             self._run(generation, prompt, params, sees_images, context.tools), name=f"reply-{generation.message_id}"
         )
         try:
-            if continued is not None:
+            if written is not None:
+                pass  # stored with the read, in one transaction
+            elif continued is not None:
                 earlier = await self.chats.resume_reply(
                     user_id, conversation_id, continued.message_id, generation.model
                 )
@@ -255,6 +267,10 @@ class GenerationEngine:
         self.announce(generation)
         await self.coordination.began(generation)
         return generation
+
+    def _model_of(self, asked: str | None) -> Callable[[str | None], str]:
+        """The reply's model from the chat's: the one the message asks for, else the chat's, else the default."""
+        return lambda chats: qualify_model_id(asked or chats or self.models.default_model)
 
     async def _effort(self, model_id: str, chosen: str | None) -> Effort | None:
         """The chat's Think setting, for a model that can think: the chat may have been switched to one that cannot

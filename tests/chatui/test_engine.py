@@ -7,7 +7,7 @@ import asyncio
 from chatui.bootstrap import Services
 from chatui.engine.errors import ReplyRefused
 from chatui.engine.generation import Generation
-from storage import MessageStatus
+from storage import Anchor, MessageStatus
 from testing.fakes.server import Script, ScriptedProvider
 from testing.waiting import until
 
@@ -185,26 +185,53 @@ async def test_a_burst_of_sends_starts_a_few_replies_at_a_time_and_all_complete(
     users = [await services.store.accounts.create_user(f"user{i}", "x") for i in range(burst)]
     conversations = [await services.store.chats.create_conversation(u.id, "ollama:llama3.2:3b") for u in users]
     starting, most = 0, 0
-    read_history, write_exchange = services.store.chats.reply_context, services.store.chats.start_exchange
+    read_and_write = services.store.chats.open_exchange  # a plain message: its start-up is this one trip
 
-    async def counted_read(*args, **kwargs):
+    async def counted(*args, **kwargs):
         nonlocal starting, most
         starting += 1
         most = max(most, starting)
-        return await read_history(*args, **kwargs)
-
-    async def counted_write(*args, **kwargs):
-        nonlocal starting
         try:
-            return await write_exchange(*args, **kwargs)
+            return await read_and_write(*args, **kwargs)
         finally:
             starting -= 1
 
-    monkeypatch.setattr(services.store.chats, "reply_context", counted_read)
-    monkeypatch.setattr(services.store.chats, "start_exchange", counted_write)
+    monkeypatch.setattr(services.store.chats, "open_exchange", counted)
     generations = await asyncio.gather(
         *(services.engine.send(u.id, c.id, "hi") for u, c in zip(users, conversations, strict=True))
     )
     await asyncio.gather(*(g.wait() for g in generations))
     assert most == limit
     assert [g.status for g in generations] == [MessageStatus.DONE] * burst
+
+
+async def test_a_plain_message_is_read_and_stored_in_one_trip_a_regenerate_in_two(services, fake_ollama, monkeypatch):
+    """Issue 28: the first token waited for two trips to the database thread (the path read, then the write racing
+    the provider request for the GIL); a message without files, knowledge or effort takes one. A regenerate (and
+    any message that could still be refused) reads, then writes beside the provider's request, as before."""
+    fake_ollama.default = Script(tokens=["ok"], delay=0)
+    user = await services.store.accounts.create_user("trips", "x")
+    conversation = await services.store.chats.create_conversation(user.id, "ollama:llama3.2:3b")
+    trips: list[str] = []
+
+    def counting(name: str):
+        original = getattr(services.store.chats, name)
+
+        async def counted(*args, **kwargs):
+            trips.append(name)
+            return await original(*args, **kwargs)
+
+        return counted
+
+    for name in ("open_exchange", "reply_context", "start_exchange"):
+        monkeypatch.setattr(services.store.chats, name, counting(name))
+    generation = await services.engine.send(user.id, conversation.id, "hi")
+    assert trips == ["open_exchange"]
+    await generation.wait()
+    assert generation.status == MessageStatus.DONE and generation.text == "ok"
+    trips.clear()
+    again = await services.engine.send(user.id, conversation.id, None, anchor=Anchor.REGENERATE)
+    assert trips == ["reply_context", "start_exchange"]
+    await again.wait()
+    path = await services.conversations.path(user.id, conversation.id)
+    assert [(m.role, m.content) for m in path.messages] == [("user", "hi"), ("assistant", "ok")]
