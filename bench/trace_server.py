@@ -104,6 +104,8 @@ def install() -> None:
     on_thread(Database, "_transaction", "db thread: ORM transaction")
     on_thread(Database, "_statements", "db thread: statements")
     span(ConversationRepository, "start_exchange", "db.start_exchange")
+    if hasattr(ConversationRepository, "open_exchange"):  # since issue 28: a plain message's read and write at once
+        span(ConversationRepository, "open_exchange", "db.open_exchange")
     span(ConversationRepository, "checkpoint", "db.checkpoint")
     span(ConversationRepository, "finish_message", "db.finish_message")
     first_item(OllamaProvider, "stream", "provider.stream → first event")
