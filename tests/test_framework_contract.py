@@ -15,6 +15,7 @@ import uvicorn
 from engineio import async_server, async_socket, base_socket
 from engineio.async_drivers import asgi
 from fastapi import APIRouter, FastAPI
+from httpx._client import AsyncClient, BoundAsyncStream
 from nicegui import App, Client, core, middlewares, server, ui, ui_run
 from nicegui.app.app_config import AppConfig
 from nicegui.outbox import Outbox
@@ -25,7 +26,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from chatui._patches import engineio_cycles, nicegui_cycles, nicegui_middleware, socketio_guard
+from chatui._patches import engineio_cycles, httpx_cycles, nicegui_cycles, nicegui_middleware, socketio_guard
 
 
 def parameters(function: Any) -> list[str]:
@@ -204,6 +205,20 @@ async def test_engineio_cycles_translate_request_builds_engineios_own_environ(
 
     for length in (None, 5):
         assert await run(engineio_cycles._translate_request, length) == await run(asgi.translate_request, length)
+
+
+def test_httpx_cycles_bound_stream_keeps_the_response_as_response_and_reads_it_only_to_close() -> None:
+    own = inspect.unwrap(BoundAsyncStream.aclose)
+    assert parameters(own) == ["self"]
+    assert "self._response = response" in inspect.getsource(BoundAsyncStream.__init__)
+    assert "self._response.elapsed" in inspect.getsource(own)
+    assert [line for line in inspect.getsource(BoundAsyncStream).splitlines() if "self._response" in line] == [
+        "        self._response = response",
+        "        self._response.elapsed = datetime.timedelta(seconds=elapsed)",
+    ]  # nothing else reads it: dropping it after the close loses nothing
+    assert "response.stream = BoundAsyncStream(" in inspect.getsource(AsyncClient._send_single_request)
+    httpx_cycles.release_closed_responses()
+    assert getattr(BoundAsyncStream.aclose, "releases_response", False)
 
 
 def test_socketio_guard_knows_every_niceguis_socketio_handler() -> None:

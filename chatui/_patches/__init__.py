@@ -8,7 +8,8 @@ fails a named test instead of silently disabling a guard.
   ASGI, the outbox that sends on connect, a deleted page's cycles broken (freed without a full collection), the
   guarded socket.io handlers, and (at start-up, before the first
   connection) uvicorn's `websockets-sansio` protocol; and a closed socket ends engine.io's read loop without an
-  exception, whose traceback would hold the socket in a cycle.
+  exception, whose traceback would hold the socket in a cycle; and a closed httpx response no longer kept in a
+  cycle by its stream (a provider's reply freed at once).
 - `lean_imports` acts on import: the package's first line imports NiceGUI and httpx without the Redis and HTTP
   clients they never use here (the launcher imports this package before `chatui.app`).
 - The rest are called where they act: `include_routers` (app.py), `header_timeout_protocol` (main.py's `ui.run`),
@@ -26,6 +27,7 @@ from nicegui import App  # noqa: E402
 from chatui._patches import socketio_guard  # noqa: E402
 from chatui._patches.engineio_cycles import close_without_cycles  # noqa: E402
 from chatui._patches.fastapi_lifespan import include_routers  # noqa: E402
+from chatui._patches.httpx_cycles import release_closed_responses  # noqa: E402
 from chatui._patches.nicegui_cycles import free_deleted_pages  # noqa: E402
 from chatui._patches.nicegui_middleware import use_plain_middleware  # noqa: E402
 from chatui._patches.nicegui_outbox import send_on_connect, stop_outboxes_at_shutdown  # noqa: E402
@@ -52,5 +54,6 @@ def install(app: App) -> None:
     stop_outboxes_at_shutdown(app)  # before NiceGUI's own shutdown handlers, which `app.start()` adds
     free_deleted_pages()
     close_without_cycles()
+    release_closed_responses()
     socketio_guard.install()
     app.on_startup(use_websockets_sansio)  # synchronous: runs inside the lifespan's start-up, before any connection
