@@ -115,13 +115,18 @@ async def fill(app: LiveApp, fake: FakeOllama, client_for: Any) -> Filled:
 
 
 @asynccontextmanager
-async def long_reply(account: Account, app: LiveApp, fake: ScriptedProvider) -> AsyncIterator[tuple[str, Any]]:
-    """A new conversation of `account` whose slow reply (LONG_REPLY) streams to the socket yielded with it."""
+async def long_reply(
+    account: Account, app: LiveApp, fake: ScriptedProvider
+) -> AsyncIterator[tuple[str, Any, Script]]:
+    """A new conversation of `account` whose slow reply (LONG_REPLY, ~15 s) streams to the socket yielded with it,
+    and its script: a test that no longer needs the reply slow sets `script.delay = 0` (the fake reads it before each
+    delta), and the rest streams at once instead of keeping the test waiting."""
     conversation = await account.new_conversation()
-    fake.then(Script(tokens=LONG_REPLY, delay=0.01))
+    script = Script(tokens=LONG_REPLY, delay=0.01)
+    fake.then(script)
     async with account.socket(app, conversation) as ws:
         await ws.send(json.dumps({"type": "message", "content": "Count slowly"}))
-        yield conversation, ws
+        yield conversation, ws, script
 
 
 async def tokens_for(ws: Any, seconds: float) -> list[str]:

@@ -17,7 +17,7 @@ async def test_backup_while_a_reply_streams_then_restore_once_the_app_is_stopped
     data_dir, copy = tmp_path / "data", tmp_path / "backups" / "chatui.db"
     async with filled_app(data_dir, ollama_server[1].url, fake_ollama) as (app, filled):
         alice = filled.accounts["alice"]
-        async with long_reply(alice, app, fake_ollama) as (streaming, ws):
+        async with long_reply(alice, app, fake_ollama) as (streaming, ws, script):
             before = await tokens_for(ws, 1.5)  # at least one checkpoint has written some of it
             backup_done = asyncio.create_task(asyncio.to_thread(run_command, "backup", str(copy), data_dir=data_dir))
             during = []
@@ -27,6 +27,7 @@ async def test_backup_while_a_reply_streams_then_restore_once_the_app_is_stopped
             assert result.returncode == 0, result.stderr
             assert "integrity ok" in result.stdout
             assert during, "the reply did not go on streaming during the backup"
+            script.delay = 0  # the backup is taken: the rest of the reply need not keep the test waiting ~12 s
             while (frame := json.loads(await ws.recv()))["type"] != "done":
                 pass
         assert frame["status"] == "done"

@@ -26,7 +26,7 @@ async def test_every_row_moves_to_postgresql_and_the_app_runs_on_it(tmp_path, ol
     env = {"OLLAMA_BASE_URL": ollama_server[1].url}
     async with filled_app(data_dir, ollama_server[1].url, fake_ollama) as (app, filled):
         alice = filled.accounts["alice"]
-        async with long_reply(alice, app, fake_ollama) as (crashed, ws):
+        async with long_reply(alice, app, fake_ollama) as (crashed, ws, _):
             await tokens_for(ws, 1.5)
             app.kill()  # the reply becomes `interrupted` at the next start
     cookie = alice.cookie
