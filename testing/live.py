@@ -118,7 +118,7 @@ class LiveApp(Loopback):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a deadline, not a wait: ~2 s on a quiet machine, 30 s on a crowded one
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"chatui exited at start:\n{self.log_path.read_text()}")

@@ -25,7 +25,7 @@ async def finished(account, job_id: str) -> dict:
         state = (await account.client.get(f"/api/import/{job_id}")).json()
         return None if state["status"] == "running" else state
 
-    return await until(ended, within=10, every=0.05, what=f"import {job_id} ending")
+    return await until(ended, within=60, every=0.05, what=f"import {job_id} ending")
 
 
 async def import_file(account, name: str, content: bytes) -> dict:
