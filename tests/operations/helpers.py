@@ -115,9 +115,7 @@ async def fill(app: LiveApp, fake: FakeOllama, client_for: Any) -> Filled:
 
 
 @asynccontextmanager
-async def long_reply(
-    account: Account, app: LiveApp, fake: ScriptedProvider
-) -> AsyncIterator[tuple[str, Any, Script]]:
+async def long_reply(account: Account, app: LiveApp, fake: ScriptedProvider) -> AsyncIterator[tuple[str, Any, Script]]:
     """A new conversation of `account` whose slow reply (LONG_REPLY, ~15 s) streams to the socket yielded with it,
     and its script: a test that no longer needs the reply slow sets `script.delay = 0` (the fake reads it before each
     delta), and the rest streams at once instead of keeping the test waiting."""
