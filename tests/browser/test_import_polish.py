@@ -72,7 +72,7 @@ async def test_an_import_that_stores_nothing_says_what_failed(page: Page, browse
 
     whole = chatui_document(*(chatui_conversation(i, 2, 30) for i in range(3, 6)))
     await drop_and_import(page, "cut.json", whole[: len(whole) - 200])
-    await expect(status).to_have_text(re.compile("^The import failed: The file stops being valid JSON"))
+    await expect(status).to_have_text(re.compile("^The import failed: The file stops being valid JSON"), timeout=20_000)
     assert "Import finished" not in (await page.locator(".chatui-dialog").inner_text())
 
 
