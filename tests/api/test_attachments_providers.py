@@ -183,15 +183,17 @@ async def test_a_model_that_cannot_see_images_is_refused_before_anything_is_stor
 
 
 def slow_pdf() -> bytes:
-    """A valid two-page PDF whose second page's compressed content stream unpacks to ~40 MB of text operators:
-    small to upload, minutes of work for a text extractor."""
+    """A valid two-page PDF whose second page's compressed content stream unpacks to 900,000 text-showing operators:
+    small to upload, ~14 s of pypdf's work on a quiet 2-core machine. Kept under pypdf's own budget of 2,000,000
+    tokens a stream (1,800,000 here): past it pypdf gives up in ~5 s, and a fast machine would see "damaged"
+    instead of the time limit."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import NameObject, NumberObject, StreamObject
 
     reader = PdfReader(io.BytesIO(attachments.pdf(2)))
     writer = PdfWriter(clone_from=reader)
     heavy = StreamObject()
-    heavy._data = zlib.compress(b"BT /F1 12 Tf 72 720 Td (x) Tj ET\n" * 1_200_000, 9)
+    heavy._data = zlib.compress(b"(x) Tj\n" * 900_000, 9)
     heavy[NameObject("/Filter")] = NameObject("/FlateDecode")
     heavy[NameObject("/Length")] = NumberObject(len(heavy._data))
     writer.pages[1][NameObject("/Contents")] = writer._add_object(heavy)
