@@ -26,7 +26,14 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from chatui._patches import engineio_cycles, httpx_cycles, nicegui_cycles, nicegui_middleware, socketio_guard
+from chatui._patches import (
+    engineio_cycles,
+    httpx_cycles,
+    nicegui_cycles,
+    nicegui_middleware,
+    socketio_guard,
+    staggered_deletes,
+)
 
 
 def parameters(function: Any) -> list[str]:
@@ -114,6 +121,13 @@ async def test_nicegui_cycles_clears_the_handler_lists_that_hold_a_deleted_page(
     other.on_delete(lambda: None)
     other.delete()
     assert other.delete_handlers == [] and other.is_deleted
+
+
+def test_staggered_deletes_answers_the_task_that_niceguis_disconnect_names_and_that_asks_the_page() -> None:
+    disconnect = inspect.getsource(Client.handle_disconnect)
+    assert "await asyncio.sleep(self.page.resolve_reconnect_timeout())" in disconnect
+    assert f"name=f'{staggered_deletes.DELETE_TASK} {{document_id}}'" in disconnect
+    assert parameters(inspect.unwrap(page.resolve_reconnect_timeout)) == ["self"]
 
 
 async def test_engineio_cycles_read_loop_ends_on_none_and_the_names_the_patch_reads() -> None:

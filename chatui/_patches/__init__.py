@@ -5,11 +5,11 @@ upgrade; `tests/test_framework_contract.py` asserts every private name they touc
 fails a named test instead of silently disabling a guard.
 
 - `install(app)` applies those that hook the framework, once per app (`create_app`): NiceGUI's middlewares as plain
-  ASGI, the outbox that sends on connect, a deleted page's cycles broken (freed without a full collection), the
-  guarded socket.io handlers, and (at start-up, before the first
-  connection) uvicorn's `websockets-sansio` protocol; and a closed socket ends engine.io's read loop without an
-  exception, whose traceback would hold the socket in a cycle; and a closed httpx response no longer kept in a
-  cycle by its stream (a provider's reply freed at once).
+  ASGI, the outbox that sends on connect, a deleted page's cycles broken (freed without a full collection), closed
+  pages deleted a few milliseconds apart rather than in one turn of the loop, the guarded socket.io handlers, and (at
+  start-up, before the first connection) uvicorn's `websockets-sansio` protocol; and a closed socket ends engine.io's
+  read loop without an exception, whose traceback would hold the socket in a cycle; and a closed httpx response no
+  longer kept in a cycle by its stream (a provider's reply freed at once).
 - `lean_imports` acts on import: the package's first line imports NiceGUI and httpx without the Redis and HTTP
   clients they never use here (the launcher imports this package before `chatui.app`).
 - The rest are called where they act: `include_routers` (app.py), `header_timeout_protocol` (main.py's `ui.run`),
@@ -34,6 +34,7 @@ from chatui._patches.nicegui_outbox import send_on_connect, stop_outboxes_at_shu
 from chatui._patches.outbox_progress import delete_after  # noqa: E402
 from chatui._patches.page_options import set_page_options  # noqa: E402
 from chatui._patches.socketio_guard import guard_pages_with  # noqa: E402
+from chatui._patches.staggered_deletes import stagger_page_deletions  # noqa: E402
 from chatui._patches.uvicorn_http import header_timeout_protocol  # noqa: E402
 from chatui._patches.uvicorn_ws import use_websockets_sansio  # noqa: E402
 
@@ -53,6 +54,7 @@ def install(app: App) -> None:
     send_on_connect()
     stop_outboxes_at_shutdown(app)  # before NiceGUI's own shutdown handlers, which `app.start()` adds
     free_deleted_pages()
+    stagger_page_deletions()
     close_without_cycles()
     release_closed_responses()
     socketio_guard.install()
