@@ -23,6 +23,7 @@ from chatui.ui.pacing import UpdatePacer
 from chatui.ui.reasoning import ReasoningBlock, stored_reasoning
 from chatui.ui.rendering import SHOWN_CHARS, BlockSplitter, render_block, render_message, render_uncached, shown_part
 from chatui.ui.tool_cards import Answer, ToolCard, stored_steps
+from chatui.ui.wording import counted
 from storage import Message, MessageStatus
 from storage.files import StoredFile
 from storage.parts import Part
@@ -123,9 +124,8 @@ def stored_reply(
         with bubble.body:
             show_sources(sources)
         return bubble.element
-    parts = [
-        p for p in (message.model, f"{message.completion_tokens} tokens" if message.completion_tokens else None) if p
-    ]
+    tokens = counted(message.completion_tokens, "token") if message.completion_tokens else None
+    parts = [p for p in (message.model, tokens) if p]
     footer = f'<div class="chatui-reply-meta">{html.escape(" · ".join(parts))}</div>' if parts else ""
     with ui.chat_message(name="Assistant", sent=False).classes("assistant-bubble").mark("assistant-message") as bubble:
         _html(render_message(message.content) + footer)
@@ -306,7 +306,7 @@ class AssistantBubble:
         self._stop_thinking()
         if self.reasoning is not None:
             self.reasoning.fold(None)
-        parts = [p for p in (self.model, f"{tokens} tokens" if tokens else None) if p]
+        parts = [p for p in (self.model, counted(tokens, "token") if tokens else None) if p]
         with self.body:
             if status == MessageStatus.ERROR:
                 shown = error_for_reader(error, admin=self.admin) or "The reply failed."

@@ -19,6 +19,7 @@ from nicegui import ui
 from chatui.bootstrap import Services
 from chatui.knowledge.service import EmbeddingProgress
 from chatui.ui.frame import page_frame
+from chatui.ui.wording import counted
 from storage import SignedIn
 from storage.knowledge import ChunkRow, CollectionRow, DocumentRow
 
@@ -118,7 +119,7 @@ class KnowledgeView:
                     ui.label("Reading…").classes("chatui-doc-status chatui-muted").mark("document-status")
                     ui.linear_progress(value=document.progress, show_value=False).props("rounded size=4px")
                 elif document.status == "ready":
-                    passages = f"{document.chunk_count} passage{'s' if document.chunk_count != 1 else ''}"
+                    passages = counted(document.chunk_count, "passage")
                     status = f"Ready · {passages}{_by_meaning(document, embedding)}"
                     ui.label(status).classes("chatui-doc-status chatui-muted").mark("document-status")
                 else:

@@ -17,6 +17,7 @@ from chatui.conversations.errors import ConversationError
 from chatui.conversations.rules import SYSTEM_PROMPT_MAX
 from chatui.ui import dialogs
 from chatui.ui.sections import list_section
+from chatui.ui.wording import counted
 from storage import SignedIn
 from storage.presets import Preset
 
@@ -27,7 +28,7 @@ def summary(preset: Preset) -> str:
     if preset.temperature is not None:
         parts.append(f"temperature {preset.temperature:g}")
     if preset.tools:
-        parts.append(f"{len(preset.tools)} tool{'s' if len(preset.tools) > 1 else ''}")
+        parts.append(counted(len(preset.tools), "tool"))
     if preset.system_prompt:
         parts.append("system prompt")
     return " · ".join(parts)

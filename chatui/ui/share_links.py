@@ -14,6 +14,7 @@ from chatui.bootstrap import Services
 from chatui.conversations.errors import ConversationError
 from chatui.conversations.shares import ShareLink
 from chatui.ui import dialogs
+from chatui.ui.wording import counted
 from storage.shares import ShareInfo
 
 KEEP = -1
@@ -27,7 +28,7 @@ def _day(at: datetime) -> str:
 
 def _state(info: ShareInfo, expired: bool) -> str:
     """What a list says of a link: when it was shared, how much, and until when it opens."""
-    shown = f"Shared {_day(info.updated_at)} · {info.messages} message{'s' if info.messages != 1 else ''}"
+    shown = f"Shared {_day(info.updated_at)} · {counted(info.messages, 'message')}"
     if expired:
         return shown + " · expired"
     return shown + (f" · until {_day(info.expires_at)}" if info.expires_at else "")

@@ -22,6 +22,7 @@ from chatui.conversations.errors import ConversationError
 from chatui.files.errors import FileRefused
 from chatui.ui.bubbles import stored_reply, user_bubble
 from chatui.ui.frame import page_frame
+from chatui.ui.wording import counted
 from storage import Message, SignedIn
 from storage.files import StoredFile
 from storage.models import PartKind
@@ -89,7 +90,7 @@ class SharedView:
                 self._message(message)
         self.shown = min(len(messages), self.shown + PAGE)
         left = len(messages) - self.shown
-        self.more.text = f"Show {min(left, PAGE)} more of {left} messages"
+        self.more.text = f"Show {min(left, PAGE)} more of {counted(left, 'message')}"
         self.more.visible = left > 0
 
     def _continue_button(self) -> ui.button:

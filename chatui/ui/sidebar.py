@@ -23,6 +23,7 @@ from chatui.ui.conversation_dialogs import delete_dialog, export_url, page_level
 from chatui.ui.folders import NO_FOLDER, FolderTree, ask_tags, choose_folder
 from chatui.ui.share_links import share_dialog
 from chatui.ui.weak import weakly
+from chatui.ui.wording import counted
 from storage import Conversation, ListFilter, SignedIn
 
 PAGE_SIZE = 50
@@ -160,7 +161,7 @@ class Sidebar:
         with self.tags_row:
             for tag, count in tags[:12]:
                 chip = ui.chip(tag, on_click=lambda t=tag: self._pick_tag(t), selectable=True, selected=tag == self.tag)
-                chip.props("dense outline size=sm").props["aria-label"] = f"Tag {tag}, {count} conversations"
+                chip.props("dense outline size=sm").props["aria-label"] = f"Tag {tag}, {counted(count, 'conversation')}"
                 chip.mark(f"tag-chip tag-{tag}")
 
     async def _pick_tag(self, tag: str) -> None:
@@ -336,7 +337,10 @@ class Sidebar:
         with page_level():
             confirmed = await dialogs.confirm(
                 "Delete conversations?",
-                f"This deletes {len(self.selected)} conversations and all their messages.",
+                (
+                    f"This deletes {counted(len(self.selected), 'conversation')} and all "
+                    f"{'its' if len(self.selected) == 1 else 'their'} messages."
+                ),
                 "Delete",
                 danger=True,
                 marker="confirm-bulk-delete",

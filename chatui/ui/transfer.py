@@ -15,6 +15,7 @@ from nicegui import ui
 
 from chatui.bootstrap import Services
 from chatui.transfer.board import ImportJob
+from chatui.ui.wording import counted
 from storage import SignedIn
 
 POLL_SECONDS = 0.5
@@ -55,7 +56,7 @@ def report_lines(job: ImportJob) -> list[str]:
     """What the import did, in words (a whole file's failure is in the headline, not again here)."""
     errors = job.errors[:-1] if job.status == "failed" else job.errors
     lines = [
-        f"{job.conversations:,} conversations and {job.messages:,} messages imported.",
+        f"{counted(job.conversations, 'conversation')} and {counted(job.messages, 'message')} imported.",
     ]
     if job.duplicates:
         lines.append(f"{job.duplicates:,} conversations were already here and were left as they are.")
@@ -110,7 +111,7 @@ async def import_dialog(
         bar.visible = True
         bar.value = job.bytes_read / job.total_bytes if job.total_bytes else 1.0
         if job.status == "running":
-            status.text = f"Importing… {job.conversations:,} conversations so far."
+            status.text = f"Importing… {counted(job.conversations, 'conversation')} so far."
             return
         poller.active = False
         bar.value = 1.0

@@ -22,7 +22,7 @@ async def test_import_a_chatgpt_zip_then_search_and_open_the_hit(page: Page, bro
     await page.get_by_role("button", name="Import", exact=True).click()
     report = page.locator("[role=status]")
     await expect(report).to_have_text("Import finished.", timeout=20_000)
-    await expect(page.get_by_text("1 conversations and 3 messages imported.")).to_be_visible()
+    await expect(page.get_by_text("1 conversation and 3 messages imported.")).to_be_visible()
     await expect(page.get_by_text("3 hidden, tool or non-text messages and parts were left out.")).to_be_visible()
     await page.get_by_role("button", name="Close").click()
 

@@ -53,7 +53,7 @@ async def test_a_dropped_file_with_nulls_is_imported_and_listed_at_once(page: Pa
     await drop_and_import(page, "careful.json", chatui_document(conversation))
 
     await expect(page.locator("[role=status]")).to_have_text("Import finished.", timeout=20_000)
-    await expect(page.get_by_text("1 conversations and 2 messages imported.")).to_be_visible()
+    await expect(page.get_by_text("1 conversation and 2 messages imported.")).to_be_visible()
     await assert_accessible(page, "the import dialog, after an import")
     await page.get_by_role("button", name="Close").click()
     await expect(page.locator(".chatui-drawer").get_by_text("Careful exporter")).to_be_visible()  # no reload
@@ -81,7 +81,7 @@ async def test_a_librechat_export_opens_with_its_branches_as_versions(page: Page
     await open_import(page)
     await drop_and_import(page, "librechat.json", json.dumps(librechat_tree()))
     await expect(page.locator("[role=status]")).to_have_text("Import finished.", timeout=20_000)
-    await expect(page.get_by_text("1 conversations and 5 messages imported.")).to_be_visible()
+    await expect(page.get_by_text("1 conversation and 5 messages imported.")).to_be_visible()
     await page.get_by_role("button", name="Close").click()
     await page.locator(".chatui-drawer").get_by_text("Sourdough starter").click()
     await expect(page.get_by_text("Once a week.")).to_be_visible()

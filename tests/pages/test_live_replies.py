@@ -136,3 +136,15 @@ async def test_thinking_until_the_first_token_then_a_footer(user: User, fake_oll
         (footer,) = user.find(marker="reply-meta").elements
     assert footer.text.endswith("· 2 tokens")
     await user.should_not_see(marker="reply-error")
+
+
+async def test_a_one_token_reply_says_one_token_in_its_footer_live_and_once_reopened(user: User, fake_ollama) -> None:
+    fake_ollama.then(Script(tokens=["Yes."]))
+    await register_and_sign_in(user)
+    await send(user, "short answer?")
+    await user.should_see(marker="reply-meta", retries=50)
+    with user:
+        (footer,) = user.find(marker="reply-meta").elements
+    assert footer.text.endswith("· 1 token")
+    await user.open(await newest_conversation_path(user))  # the stored reply's footer, drawn from the database
+    await user.should_see("1 token</div>", retries=50)

@@ -170,7 +170,7 @@ async def test_a_long_conversation_is_shown_a_page_at_a_time(
     await reader.open(f"/s/{token}")
     await reader.should_see("How big are capybaras?")
     await reader.should_not_see(marker="assistant-message")
-    await reader.should_see("Show 1 more of 1 messages")
+    await reader.should_see("Show 1 more of 1 message")
     reader.find(marker="show-more").click()
     await reader.should_see(marker="assistant-message")
     await reader.should_not_see(marker="show-more")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from nicegui import ui
 
 from chatui.ui.chat.typeahead import Typeahead
+from chatui.ui.wording import counted
 
 if TYPE_CHECKING:
     from chatui.ui.chat.view import ChatView
@@ -67,7 +68,7 @@ class KnowledgePicker(Typeahead[Option]):
             Option(
                 c.id,
                 c.name,
-                f"{c.documents} document{'s' if c.documents != 1 else ''}" + (" · shared" if c.shared else ""),
+                counted(c.documents, "document") + (" · shared" if c.shared else ""),
             )
             for c in collections
         ]
