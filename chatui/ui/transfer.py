@@ -114,7 +114,7 @@ async def import_dialog(
             status.text = f"Importing… {counted(job.conversations, 'conversation')} so far."
             return
         poller.active = False
-        bar.value = 1.0
+        bar.visible = False  # ended: the report below says what happened (a full bar mid-animation read as stuck)
         status.text = headline(job)
         status.classes(remove="chatui-error-text")
         if job.status == "failed" or (job.errors and not job.conversations):

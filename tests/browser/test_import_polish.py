@@ -54,6 +54,7 @@ async def test_a_dropped_file_with_nulls_is_imported_and_listed_at_once(page: Pa
 
     await expect(page.locator("[role=status]")).to_have_text("Import finished.", timeout=20_000)
     await expect(page.get_by_text("1 conversation and 2 messages imported.")).to_be_visible()
+    await expect(page.get_by_role("progressbar")).to_be_hidden()  # the report replaces the bar once it ended
     await assert_accessible(page, "the import dialog, after an import")
     await page.get_by_role("button", name="Close").click()
     await expect(page.locator(".chatui-drawer").get_by_text("Careful exporter")).to_be_visible()  # no reload
