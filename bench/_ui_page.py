@@ -147,7 +147,7 @@ class Page:
                 self.elements.pop(element_id, None)
             else:
                 self.elements[element_id] = element
-                if self.done_at is None and str(element.get("text", "")).endswith(" tokens"):
+                if self.done_at is None and str(element.get("text", "")).endswith((" token", " tokens")):
                     self.done_at = time.perf_counter()
                     self.done.set()
 

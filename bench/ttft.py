@@ -1,6 +1,6 @@
 """Time to first token added by chatui: through `/ws` minus straight to the (same) fake provider.
 
-    python -m bench.ttft [--runs 30] [--warmup 5]
+    python -m bench.ttft [--runs 30] [--warmup 5] [--trace] [--server-env REDIS_URL=redis://127.0.0.1:6379/0]
 
 Each run uses a fresh conversation (so the prompt history stays the same size) whose socket is opened before the
 clock starts; the clock runs from `ws.send(message)` to the first token frame. Also reported (`from_connect_ms`):
@@ -29,7 +29,7 @@ from websockets.asyncio.client import connect
 from bench._clients import Reply, create_accounts, create_conversations, direct_reply, ws_reply
 from bench._measure import machine_busy_seconds, wait_quiet
 from bench._report import ms, save
-from bench._servers import code_option, environment
+from bench._servers import code_option, environment, parse_env
 from bench.concurrent_ws import BareRelay
 
 TOKENS = ["Hello", ",", " this", " is", " a", " short", " benchmark", " reply", ".", " Bye"]
@@ -145,10 +145,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--trace", action="store_true", help="run the server under bench.trace_server; print steps")
     parser.add_argument("--name", help="results name (default ttft, or ttft-trace with --trace)")
+    parser.add_argument(
+        "--server-env", nargs="*", default=[], metavar="KEY=VALUE", help="extra server settings (REDIS_URL=...)"
+    )
     code_option(parser)
     args = parser.parse_args()
     name = args.name or ("ttft-trace" if args.trace else "ttft")
-    with environment(name, trace=args.trace, root=args.code) as (provider, server):
+    server_env = parse_env(args.server_env)
+    with environment(name, server_env, trace=args.trace, root=args.code) as (provider, server):
         provider.script(TOKENS, delay=0.0)
         with BareRelay(provider.url, server.log_path.with_name("bare-relay.log")) as relay:
             result = asyncio.run(measure(server.url, server.ws_url, provider.url, relay.ws_url, args.runs, args.warmup))

@@ -64,6 +64,10 @@ async def page(signed_in: BrowserContext) -> AsyncIterator[Page]:
     await page.close()
 
 
+REPLY_ENDED = re.compile(r"\d+ tokens?\b")
+"""The footer a reply gets once it ended ("1 token", "12 tokens")."""
+
+
 async def ask(page: Page, app: LiveApp, fake: ScriptedProvider, reply: str, question: str = "show me") -> None:
     fake.then(Script(tokens=[reply]))
     await page.set_viewport_size(DESKTOP)
@@ -71,7 +75,7 @@ async def ask(page: Page, app: LiveApp, fake: ScriptedProvider, reply: str, ques
     message = page.get_by_label("Message")
     await message.fill(question)
     await message.press("Enter")
-    await expect(page.locator(".assistant-bubble").last).to_contain_text("tokens", timeout=10_000)
+    await expect(page.locator(".assistant-bubble").last).to_contain_text(REPLY_ENDED, timeout=10_000)
 
 
 async def overflow(page: Page) -> dict[str, int]:
@@ -287,7 +291,7 @@ async def test_axe_finds_nothing_serious(
         message = page.get_by_label("Message")
         await message.fill("code, a table and a link please")
         await message.press("Enter")
-        await expect(page.locator(".assistant-bubble").last).to_contain_text("tokens", timeout=10_000)
+        await expect(page.locator(".assistant-bubble").last).to_contain_text(REPLY_ENDED, timeout=10_000)
         await expect(page.locator(".chatui-code").first).to_be_visible()
         await assert_accessible(page, "chat")
         await message.fill("this one fails")
