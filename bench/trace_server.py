@@ -110,6 +110,11 @@ def install() -> None:
     span(ConversationRepository, "finish_message", "db.finish_message")
     first_item(OllamaProvider, "stream", "provider.stream → first event")
     span(WebSocket, "send_text", "ws.send_text")
+    if os.environ.get("REDIS_URL"):  # what Redis adds to a message's path (bench.ttft --server-env REDIS_URL=...)
+        from chatui.coordination.redis import RedisCoordination
+
+        span(RedisCoordination, "reserve", "redis.reserve")
+        span(RedisCoordination, "began", "redis.began")
 
     publish = Generation.publish
 

@@ -120,7 +120,14 @@ def breakdown(trace: Path, skip: int) -> dict[str, float]:
             if value is not None:
                 steps.setdefault(label, []).append(value * 1000)
 
-        for name in ("throttle.hit", "db.reply_context", "db.start_exchange", "db.open_exchange"):
+        for name in (
+            "redis.reserve",
+            "throttle.hit",
+            "db.reply_context",
+            "db.start_exchange",
+            "db.open_exchange",
+            "redis.began",
+        ):
             event = first(name)
             add(f"{name} (duration)", event and event["end"] - event["start"])
         send, run, stream = (
