@@ -77,7 +77,11 @@ class ImportJob(Counts):
 
     @classmethod
     def loads(cls, text: str | bytes) -> ImportJob:
-        return cls(**json.loads(text))
+        """A job from `dumps`, its own or another instance's: fields this version does not know (written by a newer
+        instance during a rolling upgrade) are left out, and those it knows but the writer did not (an older one)
+        take their defaults, so every instance can still follow every import."""
+        known = {name.name for name in fields(cls)}
+        return cls(**{name: value for name, value in json.loads(text).items() if name in known})
 
 
 class ImportBoard(Protocol):
