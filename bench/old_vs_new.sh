@@ -7,6 +7,9 @@
 #   bench/old_vs_new.sh                       # old = /work/wt/old-4e859c4 (before issue 22's reshape)
 #   OLD=/path/to/checkout bench/old_vs_new.sh
 #   BENCH="flock /tmp/bench.lock" bench/old_vs_new.sh   # elsewhere than this machine
+#   bench/old_vs_new.sh --all                 # then issue 28's sitting (BENCHMARKS.md §25): the 1,000-page churn, the
+#                                             # dead provider, memory at rest, 1,000 streams (both codes) and two
+#                                             # instances (this checkout only: bench.instances has no --code); ~20 min
 #
 # Results: bench/results/<benchmark>-old.json and -new.json, the output in old_vs_new.log. About 10 minutes on 2 cores.
 set -euo pipefail
@@ -33,3 +36,13 @@ both concurrent_ws bench.concurrent_ws --n 50 100 200
 both arrivals bench.concurrent_ws --users 8 --per-user 25 --rounds 3
 both ui_pages bench.ui_pages --n 25 50 100
 $PY -m bench.old_vs_new
+
+if [ "${1:-}" = "--all" ]; then
+  both churn bench.ui_churn --pages 1000 --wave 50 --gc-log
+  echo "=== dead provider, memory: both checkouts in one run each"
+  $BENCH $PY -m bench.dead_provider --code "$OLD" --code .
+  $BENCH $PY -m bench.memory --code "$OLD" --code . --runs 3
+  both streams1000 bench.concurrent_ws --users 40 --per-user 25 --rounds 3
+  echo "=== two instances (this checkout)"
+  $BENCH $PY -m bench.instances --n 200 --sequential 40
+fi
