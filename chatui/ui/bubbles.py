@@ -95,6 +95,11 @@ def user_bubble(
     return bubble
 
 
+def reply_meta(model: str | None, tokens: int | None) -> str:
+    """What a reply's footer says, live or stored: its model and how many tokens it took ("" when neither)."""
+    return " · ".join(p for p in (model, counted(tokens, "token") if tokens else None) if p)
+
+
 def stored_reply(
     message: Message,
     reasoning: Part | None = None,
@@ -124,9 +129,8 @@ def stored_reply(
         with bubble.body:
             show_sources(sources)
         return bubble.element
-    tokens = counted(message.completion_tokens, "token") if message.completion_tokens else None
-    parts = [p for p in (message.model, tokens) if p]
-    footer = f'<div class="chatui-reply-meta">{html.escape(" · ".join(parts))}</div>' if parts else ""
+    meta = reply_meta(message.model, message.completion_tokens)
+    footer = f'<div class="chatui-reply-meta">{html.escape(meta)}</div>' if meta else ""
     with ui.chat_message(name="Assistant", sent=False).classes("assistant-bubble").mark("assistant-message") as bubble:
         _html(render_message(message.content) + footer)
     _time(bubble, message.created_at)
@@ -306,7 +310,7 @@ class AssistantBubble:
         self._stop_thinking()
         if self.reasoning is not None:
             self.reasoning.fold(None)
-        parts = [p for p in (self.model, counted(tokens, "token") if tokens else None) if p]
+        meta = reply_meta(self.model, tokens)
         with self.body:
             if status == MessageStatus.ERROR:
                 shown = error_for_reader(error, admin=self.admin) or "The reply failed."
@@ -314,5 +318,5 @@ class AssistantBubble:
             elif status in STATUS_NOTES or cut_off:
                 note = STATUS_NOTES.get(status, CUT_OFF_NOTE)
                 ui.label(note).classes("chatui-status-note").mark("reply-status")
-            if parts:
-                ui.label(" · ".join(parts)).classes("chatui-muted text-xs mt-1").mark("reply-meta")
+            if meta:
+                ui.label(meta).classes("chatui-muted text-xs mt-1").mark("reply-meta")

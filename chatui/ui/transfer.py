@@ -52,6 +52,10 @@ def headline(job: ImportJob) -> str:
     return "Import finished."
 
 
+def _were(number: int) -> str:
+    return "was" if number == 1 else "were"
+
+
 def report_lines(job: ImportJob) -> list[str]:
     """What the import did, in words (a whole file's failure is in the headline, not again here)."""
     errors = job.errors[:-1] if job.status == "failed" else job.errors
@@ -59,13 +63,15 @@ def report_lines(job: ImportJob) -> list[str]:
         f"{counted(job.conversations, 'conversation')} and {counted(job.messages, 'message')} imported.",
     ]
     if job.duplicates:
-        lines.append(f"{job.duplicates:,} conversations were already here and were left as they are.")
+        already = counted(job.duplicates, "conversation")
+        lines.append(f"{already} {_were(job.duplicates)} already here and left unchanged.")
     if job.skipped:
         lines.append(f"{job.skipped:,} hidden, tool or non-text messages and parts were left out.")
     if job.cut:
-        lines.append(f"{job.cut:,} messages longer than chatui keeps were cut; each says so at its end.")
+        cut = counted(job.cut, "message")
+        lines.append(f"{cut} longer than chatui keeps {_were(job.cut)} cut; each says so at its end.")
     if job.presets or job.prompts:
-        lines.append(f"{job.presets:,} presets and {job.prompts:,} saved prompts imported.")
+        lines.append(f"{counted(job.presets, 'preset')} and {counted(job.prompts, 'saved prompt')} imported.")
     lines += errors
     return lines
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from chatui.transfer.board import ImportJob
+from chatui.ui.transfer import report_lines
 from chatui.ui.wording import counted
 
 
@@ -20,3 +22,14 @@ from chatui.ui.wording import counted
 )
 def test_singular_for_one_and_plural_otherwise(number: int, noun: str, plural: str | None, shown: str) -> None:
     assert counted(number, noun, plural) == shown
+
+
+def test_an_imports_report_counts_one_of_each_in_the_singular() -> None:
+    job = ImportJob(id="j", user_id="u", total_bytes=1, status="done", conversations=1, messages=1)
+    job.duplicates = job.cut = job.presets = job.prompts = 1
+    assert report_lines(job) == [
+        "1 conversation and 1 message imported.",
+        "1 conversation was already here and left unchanged.",
+        "1 message longer than chatui keeps was cut; each says so at its end.",
+        "1 preset and 1 saved prompt imported.",
+    ]
