@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 KEEP_ENDED_SECONDS = 60
 """How long a finished reply's stream stays readable (a follower that attached just before the end)."""
+ANNOUNCE_WITHIN = 0.05
+"""Seconds after its start by which a reply is told to the other instances even if it has no delta yet (a model
+that takes its time to answer still shows as answering there)."""
 STREAM_MAX_ENTRIES = 20_000
 """Bound on one reply's stream; deltas are written in batches, so this is far more than any reply needs."""
 
@@ -46,23 +49,24 @@ class Relay(Generic[R]):
         self._pending: dict[str, list[Deltas | ToolFrames]] = {}  # reply id -> deltas and tool events, in order
         self._thoughts: dict[str, Thoughts] = {}  # reply id -> the reasoning deltas not yet written
         self._ending: dict[str, R] = {}
+        self._announcing: list[ReplyMeta] = []  # replies started here, not yet told to the others
         self._dirty = asyncio.Event()
 
     def meta(self, reply: R) -> ReplyMeta:
         return ReplyMeta.of(reply, self.link.instance_id)
 
     async def began(self, reply: R) -> None:
-        """Record the reply as this instance's, tell the others, and stream it to them."""
-        meta = self.meta(reply)
+        """Record the reply as this instance's; tell the others and stream it to them in the flusher's next batch.
+
+        Nothing here waits for Redis, and the announcement is not written at once: it goes with the reply's first
+        deltas (after this instance's own sockets have written them: `flush_loop`), or `ANNOUNCE_WITHIN` after the
+        start if none came by then. Written at the start, it took the loop (and, on 2 cores, the CPU) while the
+        provider's first event was on its way, and made a first token 0.8 ms later on a quiet machine
+        (BENCHMARKS.md §25)."""
         self.owned[reply.message_id] = reply
+        self._announcing.append(self.meta(reply))
+        asyncio.get_running_loop().call_later(ANNOUNCE_WITHIN, self._dirty.set)
         self.link.spawn(self._stream_out(reply))
-        try:
-            async with self.link.redis.pipeline(transaction=False) as pipe:
-                pipe.hset(self.link.keys.replies, reply.message_id, encode_meta(meta))
-                pipe.publish(self.link.keys.events, encode_event(Started(self.link.instance_id, meta)))
-                await pipe.execute()
-        except RedisError:  # the reply goes on here; the lease renewal records its ownership once Redis answers
-            log.exception("could not announce reply %s to the other instances", reply.message_id)
 
     async def _stream_out(self, reply: R) -> None:
         """Queue the reply's deltas and tool events as they come (in the order readers get them), then its end, for
@@ -107,6 +111,9 @@ class Relay(Generic[R]):
     async def flush_loop(self) -> None:
         while True:
             await self._dirty.wait()
+            # One turn of the loop first: the sockets on this instance that a delta woke write their frames before
+            # the batch for the other instances is packed (a first token reached its reader ~0.3 ms later otherwise).
+            await asyncio.sleep(0)
             self._dirty.clear()
             try:
                 await self.flush()
@@ -114,13 +121,18 @@ class Relay(Generic[R]):
                 log.exception("could not write replies to Redis; followers on other instances fall behind")
 
     async def flush(self) -> None:
-        """Every queued batch, then every reply's end, in one pipelined round trip."""
+        """Every reply started since the last flush, every queued batch, then every reply's end, in one pipelined
+        round trip (in that order: a reply is announced before anything of it is written)."""
+        announcing, self._announcing = self._announcing, []
         pending, self._pending = self._pending, {}
         thoughts, self._thoughts = self._thoughts, {}
         ending, self._ending = self._ending, {}
-        if not pending and not thoughts and not ending:
+        if not announcing and not pending and not thoughts and not ending:
             return
         async with self.link.redis.pipeline(transaction=False) as pipe:
+            for meta in announcing:
+                pipe.hset(self.link.keys.replies, meta.message_id, encode_meta(meta))
+                pipe.publish(self.link.keys.events, encode_event(Started(self.link.instance_id, meta)))
             for message_id, entry in thoughts.items():  # a reply's reasoning comes before its text
                 pipe.xadd(self.link.keys.reply(message_id), entry.fields(), maxlen=STREAM_MAX_ENTRIES, approximate=True)
             for message_id, entries in pending.items():
