@@ -76,6 +76,24 @@ async def test_stop_from_b_reaches_the_reply_written_on_a(pair, alice, fake_olla
     assert reply["status"] == "cancelled" and 5 <= len(reply["content"].split()) < len(SLOW)
 
 
+async def test_a_reply_still_waiting_for_its_first_token_is_stopped_from_b(pair, alice, fake_ollama):
+    """The other instances learn of a reply moments after it starts (`relay.ANNOUNCE_WITHIN`), not with its first
+    delta: a model that takes its time can be stopped from any instance."""
+    a, b = pair
+    conversation = await alice.new_conversation()
+    fake_ollama.then(Script(tokens=["late"], delay=10))
+    async with alice.socket(a, conversation) as on_a, alice.socket(b, conversation) as on_b:
+        await on_a.send(json.dumps({"type": "message", "content": "take your time"}))
+        async with asyncio.timeout(5):
+            while True:
+                await on_b.send(json.dumps({"type": "stop"}))
+                answer = json.loads(await on_b.recv())
+                if answer["type"] != "error" or answer["code"] != "not_streaming":
+                    break
+        on_a_frames = await frames_until(on_a, "done")
+    assert on_a_frames[-1]["status"] == "cancelled" and not [f for f in on_a_frames if f["type"] == "token"]
+
+
 async def test_a_conversation_busy_on_a_is_busy_on_b(pair, alice, fake_ollama):
     a, b = pair
     conversation = await alice.new_conversation()

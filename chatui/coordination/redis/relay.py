@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 KEEP_ENDED_SECONDS = 60
 """How long a finished reply's stream stays readable (a follower that attached just before the end)."""
-ANNOUNCE_WITHIN = 0.05
+ANNOUNCE_WITHIN = 0.01
 """Seconds after its start by which a reply is told to the other instances even if it has no delta yet (a model
 that takes its time to answer still shows as answering there)."""
 STREAM_MAX_ENTRIES = 20_000
