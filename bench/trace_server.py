@@ -80,6 +80,78 @@ def on_thread(owner: Any, attribute: str, name: str) -> None:
     setattr(owner, attribute, wrapper)
 
 
+def at_call(owner: Any, attribute: str, name: str) -> None:
+    """Record the moment `owner.attribute` (a plain function) is called: a step of the handshake."""
+    original = getattr(owner, attribute)
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        now = time.perf_counter()
+        _record(name, now, now)
+        return original(*args, **kwargs)
+
+    setattr(owner, attribute, wrapper)
+
+
+class _TimedLayer:
+    """Records when a `/ws` handshake enters one layer of the ASGI stack."""
+
+    def __init__(self, app: Any, name: str) -> None:
+        self.app = app
+        self.name = name
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            now = time.perf_counter()
+            _record(f"hs: layer {self.name}", now, now)
+        await self.app(scope, receive, send)
+
+
+def time_layers() -> None:
+    """Wrap each layer from uvicorn's loaded app down to the router (at start-up, once Starlette built its stack)."""
+    from nicegui import core, server
+
+    layer: Any = server.Server.instance.config.loaded_app
+    parent: Any = None
+    attribute = ""
+    depth = 0
+    while layer is not None and depth < 40:
+        name = f"{depth:02d} {type(layer).__name__}"
+        if parent is not None:
+            setattr(parent, attribute, _TimedLayer(layer, name))
+        if layer is core.app:
+            parent, attribute, layer = layer, "middleware_stack", layer.middleware_stack
+        elif hasattr(layer, "other_asgi_app"):
+            parent, attribute, layer = layer, "other_asgi_app", layer.other_asgi_app
+        elif hasattr(layer, "app") and not isinstance(layer.app, type):
+            parent, attribute, layer = layer, "app", layer.app
+        else:
+            break
+        depth += 1
+
+
+def install_handshake() -> None:
+    """The steps of a `/ws` handshake, from the TCP connection to the socket's first read (`bench.ttft --trace`)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    from chatui.accounts.auth import AuthService
+    from chatui.api.ws import ConversationSocket
+    from chatui.conversations.reads import ConversationReads
+    from chatui.coordination.sockets import SocketSlots
+
+    at_call(HttpToolsProtocol, "connection_made", "hs: tcp accepted")
+    at_call(HttpToolsProtocol, "handle_websocket_upgrade", "hs: upgrade parsed")
+    span(WebSocketsSansIOProtocol, "run_asgi", "hs: asgi app (whole socket)")
+    span(AuthService, "resolve_socket", "hs: resolve_socket")
+    span(SocketSlots, "acquire", "hs: socket slots")
+    span(ConversationSocket, "run", "hs: socket run (whole)")
+    span(ConversationReads, "attach", "hs: attach")
+    from nicegui import app
+
+    app.on_startup(time_layers)
+
+
 def install() -> None:
     from starlette.websockets import WebSocket
 
@@ -103,6 +175,7 @@ def install() -> None:
     span(ConversationRepository, "reply_context", "db.reply_context")
     on_thread(Database, "_transaction", "db thread: ORM transaction")
     on_thread(Database, "_statements", "db thread: statements")
+    on_thread(Database, "_run_group", "db thread: group")
     span(ConversationRepository, "start_exchange", "db.start_exchange")
     if hasattr(ConversationRepository, "open_exchange"):  # since issue 28: a plain message's read and write at once
         span(ConversationRepository, "open_exchange", "db.open_exchange")
@@ -130,6 +203,7 @@ def install() -> None:
 if __name__ == "__main__":
     if _out is not None:
         install()
+        install_handshake()
     if os.environ.get("CHATUI_BENCH_STALLS"):
         from nicegui import app
 
