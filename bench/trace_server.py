@@ -6,9 +6,10 @@ With CHATUI_BENCH_TRACE, each wrapped call appends one JSON line `{"name", "star
 server process; CLOCK_MONOTONIC, comparable with the client's) to that file. Wrapped: the socket's frame handler,
 `engine.send` and its steps (throttle, the history read, the write of the new messages), the reply task, the
 provider stream's first event, the first `publish` of each reply, every `/ws` `send_text`, checkpoints and each
-reply's final write. With CHATUI_BENCH_STALLS, `bench.stall_watch` records the loop's lag and what runs while
-it stalls. `bench.ttft --trace`, `bench.concurrent_ws --trace` and `bench.ui_pages --trace` start the
-server this way.
+reply's final write; and the steps of a `/ws` handshake, from uvicorn accepting the TCP connection (each ASGI
+layer included) to the socket's first read. With CHATUI_BENCH_STALLS, `bench.stall_watch` records the loop's lag
+and what runs while it stalls. `bench.ttft --trace`, `bench.concurrent_ws --trace` and `bench.ui_pages --trace`
+start the server this way.
 """
 
 from __future__ import annotations
@@ -130,34 +131,16 @@ def time_layers() -> None:
         depth += 1
 
 
-def install_handshake() -> None:
-    """The steps of a `/ws` handshake, from the TCP connection to the socket's first read (`bench.ttft --trace`)."""
+def install() -> None:
+    from nicegui import app
+    from starlette.websockets import WebSocket
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
     from chatui.accounts.auth import AuthService
     from chatui.api.ws import ConversationSocket
-    from chatui.conversations.reads import ConversationReads
-    from chatui.coordination.sockets import SocketSlots
-
-    at_call(HttpToolsProtocol, "connection_made", "hs: tcp accepted")
-    at_call(HttpToolsProtocol, "handle_websocket_upgrade", "hs: upgrade parsed")
-    span(WebSocketsSansIOProtocol, "run_asgi", "hs: asgi app (whole socket)")
-    span(AuthService, "resolve_socket", "hs: resolve_socket")
-    span(SocketSlots, "acquire", "hs: socket slots")
-    span(ConversationSocket, "run", "hs: socket run (whole)")
-    span(ConversationReads, "attach", "hs: attach")
-    from nicegui import app
-
-    app.on_startup(time_layers)
-
-
-def install() -> None:
-    from starlette.websockets import WebSocket
-
-    from chatui.accounts.auth import AuthService
-    from chatui.api.ws import ConversationSocket
     from chatui.conversations.service import ConversationService
+    from chatui.coordination.sockets import SocketSlots
     from chatui.coordination.throttles import Throttle
     from chatui.engine.engine import GenerationEngine
     from chatui.engine.generation import Generation
@@ -165,6 +148,16 @@ def install() -> None:
     from storage import ConversationRepository
     from storage.database import Database
 
+    # the handshake, from the TCP connection to the socket's first read (`bench.ttft --trace`: the fresh socket)
+    at_call(HttpToolsProtocol, "connection_made", "hs: tcp accepted")
+    at_call(HttpToolsProtocol, "handle_websocket_upgrade", "hs: upgrade parsed")
+    span(WebSocketsSansIOProtocol, "run_asgi", "hs: asgi app (whole socket)")
+    span(AuthService, "resolve_socket", "hs: resolve_socket")
+    span(SocketSlots, "acquire", "hs: socket slots")
+    span(ConversationSocket, "run", "hs: socket run (whole)")
+    span(ConversationService, "attach", "hs: attach")
+    app.on_startup(time_layers)
+    # the message
     span(ConversationSocket, "_handle", "ws.handle")
     span(GenerationEngine, "send", "engine.send")
     span(GenerationEngine, "_run", "engine._run (whole reply)")
@@ -203,7 +196,6 @@ def install() -> None:
 if __name__ == "__main__":
     if _out is not None:
         install()
-        install_handshake()
     if os.environ.get("CHATUI_BENCH_STALLS"):
         from nicegui import app
 
