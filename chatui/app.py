@@ -66,7 +66,11 @@ def create_app(settings: Settings) -> Services:
     _patches.install(app)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     errors.install(app)
+    # `/ws` first: FastAPI (0.165) matches a request against each included router's routes in turn, and a socket's
+    # handshake is on its first token's path (BENCHMARKS.md §26). No other route's path can match `/ws/...`, so the
+    # order changes nothing else.
     routers = (
+        ws,
         admin,
         auth,
         conversations,
@@ -82,7 +86,6 @@ def create_app(settings: Settings) -> Services:
         tools,
         transfer,
         account_settings,
-        ws,
     )
     _patches.include_routers(app, (module.router for module in routers))
     register_pages(services)
