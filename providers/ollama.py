@@ -64,6 +64,9 @@ from providers.thinking import InlineThinking
 from providers.tools import ToolCall, ToolCallDelta, error_text, parsed_call
 from providers.urls import redact_url, without_credentials
 
+KEEP_IDLE_SECONDS = 4.0
+"""How long an idle connection to Ollama is kept for the next request (less than the servers' usual 5 s)."""
+
 
 class OllamaProvider(Provider):
     """Talks to one Ollama server."""
@@ -93,7 +96,11 @@ class OllamaProvider(Provider):
         self.shown_url = redact_url(base_url)
         timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None)
         # No cap on connections: each streaming reply holds one, and Ollama queues what it cannot run in parallel.
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=32)
+        # An idle connection is dropped after KEEP_IDLE_SECONDS, before a server that closes idle connections at the
+        # usual 5 s (uvicorn's default; an OpenAI-compatible front of Ollama) can: at the same 5 s on both sides, a
+        # reply sometimes took a connection the server was closing and failed ("Cannot write to closing
+        # transport": 3-5 of 1,000 replies in `python -m bench.ui_churn`, BENCHMARKS.md §26).
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=32, keepalive_expiry=KEEP_IDLE_SECONDS)
         # httpx's API on aiohttp's connections: Ollama sends every token as its own HTTP chunk, and httpx's default
         # transport parses each chunk in Python (h11) while aiohttp's C parser hands over whatever one read brought.
         # At 100 streams x 50 tokens/s a token costs 75 µs to read instead of 165 (bench/provider_read.py).
