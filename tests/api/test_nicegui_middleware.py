@@ -3,6 +3,7 @@ same."""
 
 from __future__ import annotations
 
+import gzip
 import re
 
 import httpx
@@ -39,3 +40,12 @@ async def test_no_layer_of_the_served_app_is_a_base_http_middleware(user: User) 
     layers = [m.cls for m in app.user_middleware]
     assert {"RedirectWithPrefix", "CacheNiceGUIAssets"} <= {getattr(c, "__name__", "") for c in layers}
     assert not [c for c in layers if isinstance(c, type) and issubclass(c, BaseHTTPMiddleware)]
+
+
+async def test_pages_come_compressed_at_a_level_that_spares_the_event_loop(live_app) -> None:
+    """gzip at `GZIP_LEVEL` (5), not Starlette's 9: the gzip header's XFL byte says 2 for zlib's slowest levels."""
+    async with httpx.AsyncClient(base_url=live_app.url) as client, client.stream("GET", "/login") as page:
+        raw = b"".join([chunk async for chunk in page.aiter_raw()])
+    assert page.headers["content-encoding"] == "gzip"
+    assert raw[:2] == b"\x1f\x8b" and raw[8] == 0, f"XFL {raw[8]}"
+    assert b"<html" in gzip.decompress(raw)
