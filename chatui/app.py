@@ -36,11 +36,12 @@ from chatui.api import settings as account_settings
 from chatui.bootstrap import Services, build_services
 from chatui.bootstrap.collector import Collector
 from chatui.config import Settings
-from chatui.ui.routes import register_pages
+from chatui.ui.routes import PAGE_PATHS, register_pages
 from chatui.web.body_limits import BodyLimits
 from chatui.web.csp import SecurityHeaders
 from chatui.web.csrf import CrossSiteRefusal
 from chatui.web.hosts import LoopbackHostOnly
+from chatui.web.page_builds import PageBuildLimit
 from chatui.web.sign_in_binding import SignInBinding
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> Services:
     services = build_services(settings)
     services.prepare()
     app.state.services = services
+    app.add_middleware(PageBuildLimit, paths=PAGE_PATHS)  # innermost: a slot is held only while NiceGUI builds
     if settings.single_user:
         app.add_middleware(LoopbackHostOnly)
     app.add_middleware(SignInBinding, secure_cookies=settings.secure_cookies)
