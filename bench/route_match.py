@@ -8,47 +8,13 @@ from __future__ import annotations
 
 import statistics
 import time
-from types import ModuleType
 
 from fastapi import FastAPI
 from starlette.routing import Match
 
-from chatui.api import (
-    admin,
-    auth,
-    conversations,
-    feedback,
-    files,
-    folders,
-    knowledge,
-    models,
-    presets,
-    prompts,
-    search,
-    shares,
-    tools,
-    transfer,
-    ws,
-)
-from chatui.api import settings as account_settings
+from chatui.api import ws
+from chatui.app import API_MODULES
 
-OTHERS: list[ModuleType] = [
-    admin,
-    auth,
-    conversations,
-    folders,
-    feedback,
-    presets,
-    prompts,
-    files,
-    knowledge,
-    models,
-    search,
-    shares,
-    tools,
-    transfer,
-    account_settings,
-]
 PATH = "/ws/0c0ffee0-0000-4000-8000-000000000000"
 
 
@@ -66,7 +32,8 @@ def match_microseconds(app: FastAPI, repeat: int = 3000) -> float:
 
 
 def main() -> None:
-    for label, order in (("/ws last", [*OTHERS, ws]), ("/ws first", [ws, *OTHERS])):
+    others = [module for module in API_MODULES if module is not ws]
+    for label, order in (("/ws last", [*others, ws]), ("/ws first", [ws, *others])):
         app = FastAPI()
         for module in order:
             app.include_router(module.router)

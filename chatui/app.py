@@ -47,6 +47,29 @@ from chatui.web.sign_in_binding import SignInBinding
 log = logging.getLogger(__name__)
 
 
+# `/ws` first: FastAPI (0.165) matches a request against each included router's routes in turn, and a socket's
+# handshake is on its first token's path (BENCHMARKS.md §26). No other route's path can match `/ws/...`, so the
+# order changes nothing else.
+API_MODULES = (
+    ws,
+    admin,
+    auth,
+    conversations,
+    folders,
+    feedback,
+    presets,
+    prompts,
+    files,
+    knowledge,
+    models,
+    search,
+    shares,
+    tools,
+    transfer,
+    account_settings,
+)
+
+
 def create_app(settings: Settings) -> Services:
     services = build_services(settings)
     services.prepare()
@@ -68,28 +91,7 @@ def create_app(settings: Settings) -> Services:
     _patches.install(app)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     errors.install(app)
-    # `/ws` first: FastAPI (0.165) matches a request against each included router's routes in turn, and a socket's
-    # handshake is on its first token's path (BENCHMARKS.md §26). No other route's path can match `/ws/...`, so the
-    # order changes nothing else.
-    routers = (
-        ws,
-        admin,
-        auth,
-        conversations,
-        folders,
-        feedback,
-        presets,
-        prompts,
-        files,
-        knowledge,
-        models,
-        search,
-        shares,
-        tools,
-        transfer,
-        account_settings,
-    )
-    _patches.include_routers(app, (module.router for module in routers))
+    _patches.include_routers(app, (module.router for module in API_MODULES))
     register_pages(services)
     collector = Collector()
 
