@@ -62,5 +62,9 @@ def pair(
         "CHATUI_MAX_SOCKETS_PER_USER": "3",
     }
     limits |= {"CHATUI_BCRYPT_ROUNDS": "10", "CHATUI_TRUSTED_PROXIES": "127.0.0.1"}
+    # No test of this pair waits for a lease to end (test_instance_killed has its own pair): a 3 s lease, renewed
+    # every second, so that a loaded CI machine cannot let one lapse mid-test. A lapsed lease drops that instance's
+    # sign-in attempts in progress from the shared count, and a burst of guesses once ran 6 checks instead of 3.
+    limits["CHATUI_LEASE_SECONDS"] = "3"
     with two_instances(tmp_path_factory, ollama_server[1].url, **limits) as instances:
         yield instances
