@@ -62,7 +62,7 @@ class Relay(Generic[R]):
         deltas (after this instance's own sockets have written them: `flush_loop`), or `ANNOUNCE_WITHIN` after the
         start if none came by then. Written at the start, it took the loop (and, on 2 cores, the CPU) while the
         provider's first event was on its way, and made a first token 0.8 ms later on a quiet machine
-        (BENCHMARKS.md §25)."""
+        (BENCHMARKS.md §26)."""
         self.owned[reply.message_id] = reply
         self._announcing.append(self.meta(reply))
         asyncio.get_running_loop().call_later(ANNOUNCE_WITHIN, self._dirty.set)
