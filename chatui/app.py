@@ -11,7 +11,7 @@ import logging
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from nicegui import app, helpers
+from nicegui import Client, app, helpers
 
 from chatui import _patches
 from chatui.api import (
@@ -36,7 +36,7 @@ from chatui.api import settings as account_settings
 from chatui.bootstrap import Services, build_services
 from chatui.bootstrap.collector import Collector
 from chatui.config import Settings
-from chatui.ui.routes import PAGE_PATHS, register_pages
+from chatui.ui.routes import register_pages
 from chatui.web.body_limits import BodyLimits
 from chatui.web.csp import SecurityHeaders
 from chatui.web.csrf import CrossSiteRefusal
@@ -74,7 +74,8 @@ def create_app(settings: Settings) -> Services:
     services = build_services(settings)
     services.prepare()
     app.state.services = services
-    app.add_middleware(PageBuildLimit, paths=PAGE_PATHS)  # innermost: a slot is held only while NiceGUI builds
+    # innermost: a slot is held only while NiceGUI builds; its pages are the routes `@ui.page` registered
+    app.add_middleware(PageBuildLimit, paths=lambda: Client.page_routes.values())
     if settings.single_user:
         app.add_middleware(LoopbackHostOnly)
     app.add_middleware(SignInBinding, secure_cookies=settings.secure_cookies)

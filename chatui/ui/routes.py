@@ -31,18 +31,6 @@ from storage import SignedIn
 
 PageBuilder = Callable[..., Awaitable[None]]
 
-PAGE_PATHS = (
-    "/login",
-    "/s/{token}",
-    "/",
-    "/chat/{conversation_id}",
-    "/settings",
-    "/knowledge",
-    "/knowledge/document/{document_id}",
-    "/admin",
-)
-"""Every page `register_pages` registers (those built a few at a time: `chatui.web.page_builds`)."""
-
 
 def signed_in_page(guard: PageGuard, path: str) -> Callable[[PageBuilder], PageBuilder]:
     """`@ui.page(path)` for a page only a signed-in person sees: `build(request, who, **params)` runs once the

@@ -8,14 +8,15 @@ page waited that long for its next token (lag max 120-260 ms, BENCHMARKS.md §26
 of `AT_ONCE` slots before it reaches NiceGUI and gives it back when its response starts: a turn of the loop holds
 at most a few builds, and the data reads of the next ones still overlap with them. A single page load never waits.
 
-Only the pages' own routes (`GET` of a path in `paths`) take a slot: not the API, NiceGUI's assets or its socket.
+Only the pages' own routes (`GET` of a path NiceGUI registered with `@ui.page`, read at the first request, once
+every page is registered) take a slot: not the API, NiceGUI's assets or its socket.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,13 +26,14 @@ AT_ONCE = 4
 
 
 class PageBuildLimit:
-    def __init__(self, app: ASGIApp, paths: Iterable[str], at_once: int = AT_ONCE) -> None:
+    def __init__(self, app: ASGIApp, paths: Callable[[], Iterable[str]], at_once: int = AT_ONCE) -> None:
         self.app = app
-        self._pages: list[re.Pattern[str]] = [compile_path(path)[0] for path in paths]
+        self._paths = paths
+        self._pages: list[re.Pattern[str]] | None = None
         self._slots = asyncio.Semaphore(at_once)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not self._is_page(scope["path"]):
+        if scope["type"] != "http" or scope["method"] != "GET" or not self.takes_turns(scope["path"]):
             await self.app(scope, receive, send)
             return
         await self._slots.acquire()
@@ -53,5 +55,8 @@ class PageBuildLimit:
         finally:
             give_back()
 
-    def _is_page(self, path: str) -> bool:
+    def takes_turns(self, path: str) -> bool:
+        """Whether a `GET` of `path` waits for a slot (a page's route)."""
+        if self._pages is None:
+            self._pages = [compile_path(page)[0] for page in self._paths()]
         return any(pattern.match(path) for pattern in self._pages)
