@@ -93,13 +93,15 @@ def test_nicegui_outbox_stop_at_shutdown_runs_before_niceguis_task_teardown() ->
     assert "while not self._should_stop" in inspect.getsource(inspect.unwrap(Outbox.loop))
 
 
-async def test_outbox_progress_counters(client: Client) -> None:
+async def test_outbox_progress_a_navigation_is_one_queued_message_sent_by_emit(client: Client) -> None:
     outbox = client.outbox
-    assert isinstance(outbox.next_message_id, int) and len(outbox.messages) == 0
-    assert len(outbox.updates) > 0  # the page's first elements, waiting to go out as one `update` message
+    assert len(outbox.messages) == 0
     with client:
         ui.navigate.to("/login")
-    assert len(outbox.messages) == 1  # what `delete_after` counts on: a navigation is ONE message
+    assert len(outbox.messages) == 1  # what `delete_after` waits for: a navigation is ONE message...
+    loop = inspect.getsource(inspect.unwrap(Outbox.loop))
+    assert "coros.append(self._emit(message))" in loop  # ...which the loop sends, as it is, through `_emit`
+    assert parameters(Outbox._emit) == ["self", "message"]
 
 
 async def test_nicegui_cycles_clears_the_handler_lists_that_hold_a_deleted_page(client: Client) -> None:
