@@ -13,8 +13,8 @@ count was reached while that batch went out, the client was deleted, and its sto
 navigation (seen once in CI, on a loaded machine, right after a page connected; `tests/pages/test_delete_after.py`
 holds such a batch in flight, and fails on the count).
 
-What breaks on upgrade: a navigation that is not ONE queued message, or an outbox that sends without `_emit`,
-deletes the client only after `patience` (`tests/test_framework_contract.py` names both; `tests/security/
+What breaks on upgrade: a navigation that queues no message, or an outbox that sends without `_emit`, deletes the
+client only after `patience` (`tests/test_framework_contract.py` names both; `tests/security/
 test_revoked_pages.py` waits for the navigation).
 """
 
@@ -32,18 +32,22 @@ def delete_after(client: Client, last_message: Callable[[], None], patience: flo
     """Run `last_message` in the page's context (it queues ONE message, such as a navigation), then delete the
     page's client once its outbox has sent that message (or after `patience` seconds)."""
     outbox = client.outbox
+    queued_before = len(outbox.messages)
     with client:
         last_message()
-    message = outbox.messages[-1]
     sent = asyncio.Event()
-    emit = outbox._emit
+    if len(outbox.messages) > queued_before:
+        message = outbox.messages[-1]
+        emit = outbox._emit
 
-    async def emit_and_note(queued: Message) -> None:
-        await emit(queued)
-        if queued is message:
-            sent.set()
+        async def emit_and_note(queued: Message) -> None:
+            await emit(queued)
+            if queued is message:
+                sent.set()
 
-    outbox._emit = emit_and_note  # type: ignore[method-assign]  # this page's outbox only; it is deleted next
+        outbox._emit = emit_and_note  # type: ignore[method-assign]  # this page's outbox only; it is deleted next
+    # Else nothing was queued (NiceGUI's simulated `user` of the tests navigates without the outbox): the client is
+    # deleted after `patience`, once the page's own handler has surely finished with it.
     background_tasks.create(_delete_when_sent(client, sent, patience), name=f"drop page {client.id}")
 
 
