@@ -9,15 +9,18 @@ from typing import Any
 
 import pytest
 from nicegui import Client, core, ui
+from nicegui.functions.navigate import navigate
 from nicegui.page import page
 
 from chatui._patches import delete_after
 
 
 @pytest.fixture(autouse=True)
-async def nicegui_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    """NiceGUI's background tasks run on `core.loop`, which only a served app sets: this test's loop."""
+async def nicegui_as_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NiceGUI's background tasks run on `core.loop`, which only a served app sets: this test's loop. And its own
+    `ui.navigate`: the `user` fixture of an earlier page test in this process leaves its simulated one there."""
     monkeypatch.setattr(core, "loop", asyncio.get_running_loop())
+    monkeypatch.setattr(ui, "navigate", navigate)
 
 
 class Socket:
