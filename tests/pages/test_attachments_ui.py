@@ -122,6 +122,25 @@ async def test_sending_with_files_passes_their_ids_and_shows_them(user: User, fa
     assert [f["name"] for f in question["attachments"]] == ["square.png", "report.pdf"]
 
 
+async def test_words_about_an_upload_heard_out_of_order_still_draw_its_chip_by_name(user: User) -> None:
+    """Words the browser says before the page's socket is up can arrive in any order (NiceGUI retries each on a timer
+    of its own): a later word arriving first still names the file, and the upload still ends."""
+    await register_and_sign_in(user)
+    await user.should_see(marker="attach-button")
+    image = await upload(user, "square.png", png(32, 32))
+    about = {"key": "k1", "name": "square.png", "size": 2048}
+    tell(user, **about, state="done", file=image)  # its end first...
+    tell(user, **about, state="uploading", progress=1.0)  # ...then its progress...
+    tell(user, **about, state="uploading", progress=0)  # ...then its start
+    await user.should_see("square.png")
+    assert [label.text for label in user.find(marker="attach-name").elements] == ["square.png"]  # one chip, named
+    assert next(iter(user.find(marker="send").elements)).enabled  # stored: Send does not wait for it
+    user.find(marker="attach-remove").click()
+    await user.should_not_see(marker="attach-chip")
+    tell(user, **about, state="uploading", progress=1.0)  # a late word about a removed file draws nothing
+    await user.should_not_see(marker="attach-chip")
+
+
 async def test_a_refused_file_shows_the_servers_reason_and_can_be_removed(user: User) -> None:
     await register_and_sign_in(user)
     tell(user, key="k1", state="uploading", name="movie.mp4", size=1000, progress=0)

@@ -57,6 +57,7 @@ class AttachTray:
         self.max_files = max_files
         self.send_button = send_button
         self.uploads: dict[str, Upload] = {}
+        self._removed: set[str] = set()  # keys of files removed here: a late word about one draws nothing again
         with row:
             self.button = (
                 ui.button(icon="attach_file")
@@ -123,6 +124,7 @@ class AttachTray:
         upload = self.uploads.pop(key, None)
         if upload is None:
             return
+        self._removed.add(key)
         if upload.state == UPLOADING:
             ui.run_javascript(f"window.chatuiAttach && window.chatuiAttach.abort({key!r})")
         if upload.chip is not None:
@@ -137,10 +139,10 @@ class AttachTray:
         if not isinstance(detail, dict) or not isinstance(detail.get("key"), str):
             return
         key = detail["key"][:64]
+        if key in self._removed:
+            return  # a file removed here whose upload went on meanwhile
         upload = self.uploads.get(key)
-        if upload is None:
-            if detail.get("state") != UPLOADING:
-                return  # a file removed here whose upload ended meanwhile
+        if upload is None:  # the first word heard about this file, whichever it is: the words can come out of order
             upload = self._added(key, detail)
             if upload is None:
                 return

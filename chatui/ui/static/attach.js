@@ -38,7 +38,10 @@
     counter += 1;
     const key = `u${Date.now().toString(36)}-${counter}`;
     const trayId = target.id; // its element may be drawn afresh meanwhile: found again by id at each word
-    tell(trayId, { key, state: "uploading", name: file.name, size: file.size, progress: 0 });
+    // Every word names the file: words said before the page's socket is up can reach the server out of order
+    // (NiceGUI retries each on a timer of its own), and whichever comes first draws the chip.
+    const file_ = { key, name: file.name, size: file.size };
+    tell(trayId, { ...file_, state: "uploading", progress: 0 });
     const xhr = new XMLHttpRequest();
     requests.set(key, xhr);
     let told = 0;
@@ -46,13 +49,13 @@
       const now = performance.now();
       if (!event.lengthComputable || now - told < 200) return; // a few updates a second reach the server, not each
       told = now;
-      tell(trayId, { key, state: "uploading", progress: event.loaded / event.total });
+      tell(trayId, { ...file_, state: "uploading", progress: event.loaded / event.total });
     });
     xhr.addEventListener("loadend", () => {
       requests.delete(key);
       if (dropped.delete(key)) return;
-      if (xhr.status === 201) tell(trayId, { key, state: "done", file: JSON.parse(xhr.responseText) });
-      else tell(trayId, { key, state: "failed", detail: reason(xhr) });
+      if (xhr.status === 201) tell(trayId, { ...file_, state: "done", file: JSON.parse(xhr.responseText) });
+      else tell(trayId, { ...file_, state: "failed", detail: reason(xhr) });
     });
     const form = new FormData();
     form.append("file", file, file.name);
