@@ -80,9 +80,15 @@ async def test_the_editor_takes_files_by_its_paperclip_and_by_paste_and_drops_a_
         await assert_accessible(page, f"the editor with its files on a phone ({scheme})")
         await shoot(page, shots, f"edit-files-phone-{scheme}")
         await page.set_viewport_size(DESKTOP)
+        # The drawer slides back in and moves the page: a click during the slide can land beside its button.
+        await expect(page.get_by_role("button", name="New chat")).to_be_in_viewport()
+        drawer = page.locator(".q-drawer")
+        await drawer.evaluate("e => Promise.all(e.getAnimations({subtree: true}).map(a => a.finished))")
 
         await editor.get_by_role("button", name="Save & submit").click()
-        await expect(page.locator(".assistant-bubble").last).to_contain_text("A red square, a green one and notes.")
+        await expect(page.locator(".assistant-bubble").last).to_contain_text(
+            "A red square, a green one and notes.", timeout=10_000
+        )
         await expect(editor).to_have_count(0)
         bubble = page.locator(".user-bubble").last
         await expect(bubble.locator(".chatui-thumb img")).to_have_count(2)
