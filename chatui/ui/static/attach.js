@@ -40,8 +40,8 @@
     const trayId = target.id; // its element may be drawn afresh meanwhile: found again by id at each word
     // Every word names the file: words said before the page's socket is up can reach the server out of order
     // (NiceGUI retries each on a timer of its own), and whichever comes first draws the chip.
-    const file_ = { key, name: file.name, size: file.size };
-    tell(trayId, { ...file_, state: "uploading", progress: 0 });
+    const about = { key, name: file.name, size: file.size };
+    tell(trayId, { ...about, state: "uploading", progress: 0 });
     const xhr = new XMLHttpRequest();
     requests.set(key, xhr);
     let told = 0;
@@ -49,13 +49,13 @@
       const now = performance.now();
       if (!event.lengthComputable || now - told < 200) return; // a few updates a second reach the server, not each
       told = now;
-      tell(trayId, { ...file_, state: "uploading", progress: event.loaded / event.total });
+      tell(trayId, { ...about, state: "uploading", progress: event.loaded / event.total });
     });
     xhr.addEventListener("loadend", () => {
       requests.delete(key);
       if (dropped.delete(key)) return;
-      if (xhr.status === 201) tell(trayId, { ...file_, state: "done", file: JSON.parse(xhr.responseText) });
-      else tell(trayId, { ...file_, state: "failed", detail: reason(xhr) });
+      if (xhr.status === 201) tell(trayId, { ...about, state: "done", file: JSON.parse(xhr.responseText) });
+      else tell(trayId, { ...about, state: "failed", detail: reason(xhr) });
     });
     const form = new FormData();
     form.append("file", file, file.name);
