@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI
 from httpx._client import AsyncClient, BoundAsyncStream
 from nicegui import App, Client, core, middlewares, server, ui, ui_run
 from nicegui.app.app_config import AppConfig
+from nicegui.functions.navigate import navigate
 from nicegui.outbox import Outbox
 from nicegui.page import page
 from starlette.applications import Starlette
@@ -93,7 +94,10 @@ def test_nicegui_outbox_stop_at_shutdown_runs_before_niceguis_task_teardown() ->
     assert "while not self._should_stop" in inspect.getsource(inspect.unwrap(Outbox.loop))
 
 
-async def test_outbox_progress_a_navigation_is_one_queued_message_sent_by_emit(client: Client) -> None:
+async def test_outbox_progress_a_navigation_is_one_queued_message_sent_by_emit(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ui, "navigate", navigate)  # NiceGUI's own: a page test's simulated user may be left there
     outbox = client.outbox
     assert len(outbox.messages) == 0
     with client:
