@@ -17,7 +17,7 @@ from testing.fakes.ollama import FakeOllama
 from testing.fakes.server import Script
 from testing.live import LiveApp
 from tests.browser.conftest import create_account_and_sign_in
-from tests.browser.test_ui import DESKTOP, PHONE, assert_accessible
+from tests.browser.test_ui import DESKTOP, PHONE, assert_accessible, back_to_desktop
 
 pytestmark = pytest.mark.browser
 
@@ -79,11 +79,7 @@ async def test_the_editor_takes_files_by_its_paperclip_and_by_paste_and_drops_a_
         await editor.scroll_into_view_if_needed()
         await assert_accessible(page, f"the editor with its files on a phone ({scheme})")
         await shoot(page, shots, f"edit-files-phone-{scheme}")
-        await page.set_viewport_size(DESKTOP)
-        # The drawer slides back in and moves the page: a click during the slide can land beside its button.
-        await expect(page.get_by_role("button", name="New chat")).to_be_in_viewport()
-        drawer = page.locator(".q-drawer")
-        await drawer.evaluate("e => Promise.all(e.getAnimations({subtree: true}).map(a => a.finished))")
+        await back_to_desktop(page)
 
         await editor.get_by_role("button", name="Save & submit").click()
         await expect(page.locator(".assistant-bubble").last).to_contain_text(

@@ -22,7 +22,7 @@ from testing.live import LiveApp, module_app
 from testing.waiting import until
 from tests.browser.conftest import create_account_and_sign_in
 from tests.browser.test_settings_continue import shot
-from tests.browser.test_ui import DESKTOP, PHONE, assert_accessible
+from tests.browser.test_ui import DESKTOP, PHONE, assert_accessible, back_to_desktop
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,7 @@ async def both_sizes(page: Page, folder: Path, name: str, where: str) -> None:
         await page.locator(".chatui-tool").last.scroll_into_view_if_needed()
         await shot(page, folder, f"{name}-{size['width']}")
         await assert_accessible(page, f"{where} at {size['width']} px")
-    await page.set_viewport_size(DESKTOP)
+    await back_to_desktop(page)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -103,4 +103,4 @@ async def both_sizes_dialog(page: Page, folder: Path, name: str) -> None:
         await page.set_viewport_size(size)
         await shot(page, folder, f"{name}-{size['width']}")
         await assert_accessible(page, f"the tool picker at {size['width']} px")
-    await page.set_viewport_size(DESKTOP)
+    await back_to_desktop(page)

@@ -24,6 +24,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 DARK = re.compile(r"\bbody--dark\b")
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+
+
+async def back_to_desktop(page: Page) -> None:
+    """Widen a signed-in page to 1280 px and wait until its drawer has slid back in: the slide moves the page, and a
+    click during it can land beside its target (two CI runs lost a click so: Save & submit, then Allow)."""
+    await page.set_viewport_size(DESKTOP)
+    await expect(page.get_by_role("button", name="New chat")).to_be_in_viewport()
+    drawer = page.locator(".q-drawer")
+    await drawer.evaluate("e => Promise.all(e.getAnimations({subtree: true}).map(a => a.finished))")
+
+
 LONG_CODE_LINE = "x = " + "1234567890" * 30
 TABLE = (
     "|"
